@@ -1,5 +1,12 @@
-"""The ``boardpack`` command line."""
+"""The ``boardpack`` command line: a thin layer over the modules that do the work.
+
+Exit codes (every command): 0 success, 2 invalid parameters or data (nothing run), 3 a section
+failed, 4 another build of the same pack is running.
+"""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -9,3 +16,29 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Quarterly R&
 @app.callback()
 def main() -> None:
     """Quarterly R&I board pack for an ICS."""
+
+
+@app.command()
+def validate(
+    data: Path = typer.Option(..., "--data", help="Folder holding the quarter's tables (CSV, XLSX or Parquet)."),
+    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Also write the report to this file (default: .cache/logs/)."),
+) -> None:
+    """Check a data folder against the data contract; report every problem at once."""
+    from boardpack.validate import run
+
+    raise typer.Exit(run(data, quarter, log))
+
+
+@app.command("sample-data")
+def sample_data(
+    out: Path = typer.Option(..., "--out", help="Folder to write the synthetic tables to."),
+    icb: str = typer.Option("QWU", "--icb", help="ODS code of the ICB (any of the 42)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Last quarter of history. Default: the latest complete quarter."),
+    scale: str = typer.Option("icb", "--scale", help="'icb' (one ICB) or 'national' (all 42 ICBs, >= 10M recruitment rows)."),
+    seed: int = typer.Option(20221, "--seed", help="Random seed: same arguments, byte-identical files."),
+) -> None:
+    """Write deterministic, realistic, synthetic sample data."""
+    from boardpack.sample_data import run
+
+    raise typer.Exit(run(out=out, icb=icb, to=to, scale=scale, seed=seed))
