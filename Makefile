@@ -23,7 +23,8 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 pack: $(STAMP) ## Build the latest complete quarter's pack from the sample data (ICB=QWU QUARTER=...)
-	$(BIN)/boardpack pack --icb $(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
+	$(BIN)/boardpack sample-data --icb $(ICB) --out data/sample/$(ICB) $(if $(QUARTER),--to "$(QUARTER)")
+	$(BIN)/boardpack validate --data data/sample/$(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
