@@ -22,11 +22,29 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (boardpack)" >/dev/null
 	@touch $(STAMP)
 
+# Accessibility check and screenshots: Debian's Chromium (never a downloaded browser build) and
+# the pinned npm packages in tools/a11y (axe-core, playwright-core). Needs root for apt-get.
+A11Y := tools/a11y
+CHROMIUM := /usr/bin/chromium
+BROWSER_STAMP := $(A11Y)/node_modules/.installed
+
+$(BROWSER_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "error: $(CHROMIUM) is missing; as root run: apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core" >&2; exit 1; \
+	  fi; \
+	  echo "Installing Debian chromium (headless browser for the accessibility check)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	fi
+	@command -v npm >/dev/null || { echo "error: npm (Node.js >= 20) is needed for tools/a11y; install nodejs and npm" >&2; exit 1; }
+	cd $(A11Y) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 pack: $(STAMP) ## Build the latest complete quarter's pack from the sample data (ICB=QWU QUARTER=...)
 	$(BIN)/boardpack sample-data --icb $(ICB) --out data/sample/$(ICB) $(if $(QUARTER),--to "$(QUARTER)")
 	$(BIN)/boardpack validate --data data/sample/$(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) $(BROWSER_STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
 lab: $(STAMP) ## Open JupyterLab on the project's kernel
