@@ -1,0 +1,174 @@
+"""Run one prepared section notebook in a fresh kernel (papermill) and report a small record.
+
+:func:`execute_section` is a top-level function of plain, frozen arguments so that any
+``concurrent.futures.Executor`` can run it: a local process pool, or Dask's ``client.get_executor()``.
+It never touches the cache or the published folder; the driver does that with the result.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import nbformat
+
+KERNEL_NAME = "python3"
+START_ATTEMPTS = 3
+START_BACKOFF_S = 0.5
+SOURCE_EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class SectionTask:
+    """What one worker needs: absolute paths and limits only."""
+
+    section_id: str
+    prepared_notebook: str  # parameterised notebook (input to papermill)
+    output_notebook: str  # executed notebook, in the build's working folder
+    failed_dir: str  # where a failed section's executed notebook is kept
+    cwd: str  # the notebook's own folder, as when it runs standalone
+    cell_timeout: int  # seconds per cell
+    deadline: float  # wall-clock time (epoch s) after which no cell may still be running
+    kernel_name: str = KERNEL_NAME
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    """What a worker returns: status, timings and, on failure, where and why."""
+
+    section_id: str
+    ok: bool
+    output_notebook: str
+    duration_s: float
+    attempts: int
+    error: str = ""
+    failed_cell_index: Optional[int] = None
+    failed_cell_source: str = ""
+    kept_notebook: str = ""
+
+
+class KernelStartError(RuntimeError):
+    """The kernel did not start (e.g. a port collision, papermill issue #511)."""
+
+
+def execute_section(task: SectionTask) -> SectionResult:
+    """Execute ``task.prepared_notebook`` with papermill; retry only when the kernel fails to start."""
+    import papermill
+
+    # One thread per kernel: sections already run in parallel.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    Path(task.output_notebook).parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    attempts = 0
+    error: Optional[BaseException] = None
+    while attempts < START_ATTEMPTS:
+        attempts += 1
+        timeout = max(1, min(task.cell_timeout, int(task.deadline - time.time())))
+        try:
+            papermill.execute_notebook(
+                task.prepared_notebook,
+                task.output_notebook,
+                kernel_name=task.kernel_name,
+                execution_timeout=timeout,
+                progress_bar=False,
+                cwd=task.cwd,
+                start_timeout=60,
+            )
+            error = None
+            break
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
+            error = exc
+            if not _kernel_never_started(exc, task.output_notebook) or attempts >= START_ATTEMPTS:
+                break
+            time.sleep(START_BACKOFF_S * attempts)
+    duration = time.monotonic() - started
+    return _result(task, error, attempts, duration)
+
+
+def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, (PapermillExecutionError, KeyboardInterrupt)):
+        return False
+    nb = _read(output_notebook)
+    if nb is None:
+        return True
+    return not any(
+        c.get("metadata", {}).get("papermill", {}).get("status") in ("running", "completed")
+        for c in nb.cells
+        if c.cell_type == "code"
+    )
+
+
+def _read(path: str) -> Optional[nbformat.NotebookNode]:
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - missing or half-written: treated as no notebook
+        return None
+
+
+def _excerpt(source: str) -> str:
+    return source if len(source) <= SOURCE_EXCERPT_CHARS else source[:SOURCE_EXCERPT_CHARS] + " ..."
+
+
+def find_failure(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
+    """(cell index, source, reason) of the first code cell that failed or never ran, else None.
+
+    Papermill counts ``sys.exit(0)`` as success and skips the rest; a dead kernel leaves a cell
+    'running'. Every code cell must have completed, with no error output.
+    """
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            err = errors[0]
+            return index, cell.source, f"{err.get('ename')}: {err.get('evalue')}"
+        if status == "running":
+            return index, cell.source, "the kernel died or was stopped while this cell ran"
+        if status != "completed" or cell.get("execution_count") is None:
+            return index, cell.source, "this cell never ran: an earlier cell ended the run (e.g. sys.exit)"
+    return None
+
+
+def _result(task: SectionTask, error: Optional[BaseException], attempts: int, duration: float) -> SectionResult:
+    nb = _read(task.output_notebook)
+    failure = find_failure(nb) if nb is not None else None
+    if error is None and failure is None:
+        return SectionResult(task.section_id, True, task.output_notebook, duration, attempts)
+
+    index, source, reason = failure if failure else (None, "", "")
+    message = f"{type(error).__name__}: {error}".strip() if error is not None else reason
+    if error is not None and reason and reason not in message:
+        message = f"{reason} ({message.splitlines()[0][:300]})"
+    if error is not None and _is_timeout(error):
+        message = f"timed out after {task.cell_timeout} s in one cell, or the whole-run limit passed ({message.splitlines()[0][:300]})"
+    if error is not None and nb is None:
+        message = f"the kernel did not start after {attempts} attempt(s): {message}"
+
+    kept = ""
+    if Path(task.output_notebook).exists():
+        Path(task.failed_dir).mkdir(parents=True, exist_ok=True)
+        kept = str(Path(task.failed_dir) / f"{task.section_id}.ipynb")
+        shutil.copyfile(task.output_notebook, kept)
+    return SectionResult(
+        task.section_id,
+        False,
+        task.output_notebook,
+        duration,
+        attempts,
+        error=message,
+        failed_cell_index=index,
+        failed_cell_source=_excerpt(source),
+        kept_notebook=kept,
+    )
+
+
+def _is_timeout(error: BaseException) -> bool:
+    text = f"{type(error).__name__} {error}"
+    return "CellTimeoutError" in text or "timed out" in text.lower() or "Timeout" in type(error).__name__
