@@ -1,0 +1,232 @@
+"""The pack's table house style: accessible, deterministic HTML tables and formula-safe exports.
+
+:func:`format_table` renders a frame as an HTML ``<table>`` with a ``<caption>``, ``<th scope>``
+header cells, units in the headers, thousands separators, footnotes for suppressed cells and
+rounding, and every piece of text HTML-escaped. Element ids come from the caption, so the same
+table always gives the same HTML.
+
+:func:`to_csv_safe` / :func:`neutralise_formula` stop spreadsheet formula injection in exported
+CSV/XLSX: text beginning with ``= + - @`` (or tab / carriage return) gets a leading single quote.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import numbers
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+SUPPRESSED_NOTE = "1 to 7 people: suppressed to protect confidentiality."
+ROUNDED_NOTE = "Counts of people are rounded to the nearest 5."
+MISSING_MARK = "–"  # en dash
+MISSING_NOTE = "no data."
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][+-]?\d+)?%?$")
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def format_number(value: float, decimals: int | None = None) -> str:
+    """``1234.5 -> '1,235'`` (``decimals=0``), ``'1,234.5'`` (``decimals=1``).
+
+    ``decimals=None``: whole numbers without decimals, others to 1 decimal place.
+    """
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise ValueError(f"format_number: {value!r} is not a finite number")
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 1
+    # Half away from zero (12.25 -> 12.3), as readers expect; float formatting would give 12.2.
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{exact:,.{decimals}f}"
+
+
+# -- the HTML table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A formatted table: ``html`` for the pack, ``frame`` with the displayed strings."""
+
+    html: str
+    frame: pd.DataFrame = field(repr=False)
+    caption: str
+    footnotes: tuple[str, ...]
+
+    def to_html(self) -> str:
+        return self.html
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+def _slug(text: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+    return f"tbl-{words or 'table'}-{digest}"
+
+
+def _column_decimals(series: pd.Series) -> int:
+    numbers_only = [float(v) for v in series if _is_number(v) and math.isfinite(float(v))]
+    return 0 if all(v.is_integer() for v in numbers_only) else 1
+
+
+def format_table(
+    frame: pd.DataFrame,
+    *,
+    caption: str,
+    units: Mapping[str, str] | None = None,
+    footnotes: Sequence[str] | None = None,
+    suppressed_marker: str = "*",
+    rounded_counts: bool = False,
+    decimals: int | Mapping[str, int] | None = None,
+    index: bool = False,
+    row_headers: bool = True,
+) -> Table:
+    """Render ``frame`` in the house style.
+
+    ``units`` maps column -> unit shown in the header ("Recruits (people)"). Cells equal to
+    ``suppressed_marker`` are marked and explained in a footnote; ``rounded_counts`` adds the
+    rounding note. ``index=True`` keeps the index as the first column (only when meaningful).
+    ``row_headers``: the first column's cells are row headers (``<th scope="row">``).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"format_table: expected a pandas DataFrame, got {type(frame).__name__}")
+    if not caption or not str(caption).strip():
+        raise ValueError("format_table: every table needs a caption")
+    units = dict(units or {})
+    unknown = set(units) - {str(c) for c in frame.columns}
+    if unknown:
+        raise ValueError(f"format_table: units given for column(s) not in the table: {sorted(unknown)}")
+    data = frame.reset_index() if index else frame
+    columns = [str(c) for c in data.columns]
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"format_table: duplicate column names {columns}")
+
+    shown: dict[str, list[str]] = {}
+    suppressed_cells: set[tuple[int, str]] = set()
+    numeric_column: dict[str, bool] = {}
+    suppressed_any = missing_any = False
+    for name, original in zip(columns, data.columns):
+        series = data[original]
+        if isinstance(decimals, Mapping):
+            places = decimals.get(name)
+        else:
+            places = decimals
+        if places is None:
+            places = _column_decimals(series)
+        cells = []
+        for row, value in enumerate(series.tolist()):
+            if isinstance(value, str) and value == suppressed_marker:
+                cells.append(suppressed_marker)
+                suppressed_cells.add((row, name))
+                suppressed_any = True
+            elif _is_missing(value):
+                cells.append(MISSING_MARK)
+                missing_any = True
+            elif _is_number(value):
+                cells.append(format_number(value, places))
+            else:
+                cells.append(str(value))
+        shown[name] = cells
+        numeric_column[name] = any(_is_number(v) and not _is_missing(v) for v in series.tolist())
+
+    notes = list(footnotes or [])
+    if suppressed_any:
+        notes.append(f"{suppressed_marker} {SUPPRESSED_NOTE}")
+    if rounded_counts:
+        notes.append(ROUNDED_NOTE)
+    if missing_any:
+        notes.append(f"{MISSING_MARK} {MISSING_NOTE}")
+
+    esc = lambda text: html.escape(str(text), quote=True)  # noqa: E731 - local shorthand
+    headers = [f"{name} ({units[name]})" if name in units else name for name in columns]
+    lines = [f'<table class="boardpack-table" id="{_slug(str(caption))}">', f"<caption>{esc(caption)}</caption>"]
+    lines.append("<thead><tr>")
+    for name, header in zip(columns, headers):
+        align = ' class="num"' if numeric_column[name] else ""
+        lines.append(f'<th scope="col"{align}>{esc(header)}</th>')
+    lines.append("</tr></thead>")
+    lines.append("<tbody>")
+    for row in range(len(data)):
+        cells = []
+        for position, name in enumerate(columns):
+            text = shown[name][row]
+            classes = []
+            if numeric_column[name]:
+                classes.append("num")
+            if (row, name) in suppressed_cells:
+                classes.append("suppressed")
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
+            if position == 0 and row_headers:
+                cells.append(f'<th scope="row"{attrs}>{esc(text)}</th>')
+            else:
+                cells.append(f"<td{attrs}>{esc(text)}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</tbody>")
+    if notes:
+        lines.append("<tfoot>")
+        for note in notes:
+            lines.append(f'<tr><td colspan="{len(columns)}" class="table-note">{esc(note)}</td></tr>')
+        lines.append("</tfoot>")
+    lines.append("</table>")
+    return Table(
+        html="\n".join(lines),
+        frame=pd.DataFrame({h: shown[c] for h, c in zip(headers, columns)}),
+        caption=str(caption),
+        footnotes=tuple(notes),
+    )
+
+
+# -- formula-safe exports -----------------------------------------------------------------------
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix text a spreadsheet would run as a formula with ``'``; leave anything else alone.
+
+    Numbers (and text that is just a number, such as ``"-12"`` or ``"+1,234.5"``) are unchanged.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _PLAIN_NUMBER.match(value):
+        return value
+    return "'" + value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and column name passed through neutralise_formula."""
+    out = frame.copy()
+    out.columns = [neutralise_formula(c) for c in out.columns]
+    for column in out.columns:
+        series = out[column]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        out[column] = pd.Series([neutralise_formula(v) for v in series.tolist()], index=series.index, dtype=object)
+    if out.index.dtype == object:
+        out.index = pd.Index([neutralise_formula(v) for v in out.index])
+    return out
+
+
+def to_csv_safe(frame: pd.DataFrame, path=None, **to_csv_kwargs) -> str | None:
+    """``DataFrame.to_csv`` on a neutralised copy (``index=False`` unless given)."""
+    to_csv_kwargs.setdefault("index", False)
+    return neutralise_frame(frame).to_csv(path, **to_csv_kwargs)

@@ -1,0 +1,207 @@
+"""helpers.tables: HTML house style, escaping, determinism, formula-safe exports."""
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from helpers.tables import (
+    ROUNDED_NOTE,
+    format_number,
+    format_table,
+    neutralise_formula,
+    neutralise_frame,
+    to_csv_safe,
+)
+
+
+class _Cells(HTMLParser):
+    """Collects (tag, attrs, text) for th/td/caption and every <script> start tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[str, dict, str]] = []
+        self.scripts = 0
+        self._open: tuple[str, dict] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts += 1
+        if tag in {"th", "td", "caption"}:
+            self._open, self._text = (tag, dict(attrs)), []
+
+    def handle_data(self, data):
+        if self._open:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if self._open and tag == self._open[0]:
+            self.cells.append((tag, self._open[1], "".join(self._text)))
+            self._open = None
+
+
+def parse(html_text: str) -> _Cells:
+    parser = _Cells()
+    parser.feed(html_text)
+    return parser
+
+
+RECRUITS = pd.DataFrame(
+    {
+        "Organisation": ["University Hospitals Coventry", "George Eliot Hospital", "South Warwickshire"],
+        "Recruits": [12345, "*", 0],
+        "Share": [0.756, 0.1, 0.25],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [(1234567, None, "1,234,567"), (12.25, None, "12.3"), (-1234.5, 0, "-1,235"), (0.125, 2, "0.13"), (5, 1, "5.0")],
+)
+def test_format_number(value, decimals, expected):
+    assert format_number(value, decimals) == expected
+
+
+def test_format_number_rejects_text_and_nan():
+    with pytest.raises(ValueError, match="not a finite number"):
+        format_number("12")
+    with pytest.raises(ValueError, match="not a finite number"):
+        format_number(float("nan"))
+
+
+def test_headers_are_th_with_scope_and_units_and_caption_comes_first():
+    table = format_table(RECRUITS, caption="Recruits by trust, 2026/27 Q2", units={"Recruits": "people"})
+    cells = parse(table.html).cells
+    assert cells[0] == ("caption", {}, "Recruits by trust, 2026/27 Q2")
+    headers = [(text, attrs.get("scope")) for tag, attrs, text in cells if tag == "th" and attrs.get("scope") == "col"]
+    assert headers == [("Organisation", "col"), ("Recruits (people)", "col"), ("Share", "col")]
+    row_headers = [text for tag, attrs, text in cells if attrs.get("scope") == "row"]
+    assert row_headers == RECRUITS["Organisation"].tolist()
+    # no index column: three cells in each of the three body rows
+    body = table.html.split("<tbody>")[1].split("</tbody>")[0]
+    assert [len(re.findall(r"<t[hd][ >]", row)) for row in body.strip().splitlines()] == [3, 3, 3]
+
+
+def test_numbers_get_thousands_separators_and_consistent_decimals():
+    table = format_table(RECRUITS, caption="c")
+    data = [text for tag, attrs, text in parse(table.html).cells if tag == "td" and attrs["class"] != "table-note"]
+    assert data == ["12,345", "0.8", "*", "0.1", "0", "0.3"]
+    assert table.frame["Recruits"].tolist() == ["12,345", "*", "0"]
+
+
+def test_decimals_per_column():
+    table = format_table(RECRUITS, caption="c", decimals={"Share": 2})
+    assert table.frame["Share"].tolist() == ["0.76", "0.10", "0.25"]
+
+
+def test_suppressed_cells_are_marked_and_explained():
+    table = format_table(RECRUITS, caption="c", rounded_counts=True, footnotes=["Source: EDGE."])
+    suppressed = [attrs for tag, attrs, text in parse(table.html).cells if "suppressed" in attrs.get("class", "")]
+    assert len(suppressed) == 1
+    assert table.footnotes == (
+        "Source: EDGE.",
+        "* 1 to 7 people: suppressed to protect confidentiality.",
+        ROUNDED_NOTE,
+    )
+    assert "<tfoot>" in table.html and 'colspan="3"' in table.html
+
+
+def test_no_suppression_note_without_suppressed_cells():
+    table = format_table(RECRUITS.replace("*", 5), caption="c")
+    assert table.footnotes == ()
+    assert "<tfoot>" not in table.html
+
+
+def test_missing_values_show_a_dash_with_a_note():
+    table = format_table(pd.DataFrame({"Name": ["a", "b"], "N": [1.0, np.nan]}), caption="c")
+    assert table.frame["N"].tolist() == ["1", "–"]
+    assert table.footnotes == ("– no data.",)
+
+
+def test_all_text_is_escaped():
+    hostile = pd.DataFrame(
+        {"<b>Name</b>": ["<script>alert(1)</script>", 'quote " & amp'], "N": [1, 2]}
+    )
+    table = format_table(
+        hostile, caption="<img src=x onerror=alert(1)>", footnotes=["<i>note</i>"], units={"N": "<u>"}
+    )
+    parsed = parse(table.html)
+    assert parsed.scripts == 0
+    assert "<script>" not in table.html and "<img" not in table.html and "<i>" not in table.html
+    texts = [text for _, _, text in parsed.cells]
+    assert "<script>alert(1)</script>" in texts  # shown to the reader as text
+    assert 'quote " & amp' in texts
+    assert "<img src=x onerror=alert(1)>" in texts
+    assert "<b>Name</b>" in texts and "N (<u>)" in texts and "<i>note</i>" in texts
+
+
+def test_html_is_stable_and_ids_come_from_the_caption():
+    first = format_table(RECRUITS, caption="Recruits by trust").html
+    second = format_table(RECRUITS.copy(), caption="Recruits by trust").html
+    assert first == second
+    other = format_table(RECRUITS, caption="Recruits by trust (all)").html
+    assert 'id="tbl-recruits-by-trust-' in first
+    assert first.split('"')[3] != other.split('"')[3]
+
+
+def test_index_only_when_asked():
+    frame = RECRUITS.set_index("Organisation")
+    assert "Organisation" not in format_table(frame, caption="c").html
+    assert "Organisation" in format_table(frame, caption="c", index=True).html
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"caption": " "}, "needs a caption"), ({"caption": "c", "units": {"Nope": "x"}}, "not in the table")],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        format_table(RECRUITS, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ("+44 20 7946 0000", "'+44 20 7946 0000"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1", "'\t=1"),
+        ("-12", "-12"),
+        ("-1,234.5", "-1,234.5"),
+        ("+7", "+7"),
+        ("Coventry", "Coventry"),
+        (-5, -5),
+        (-0.5, -0.5),
+        (None, None),
+    ],
+)
+def test_neutralise_formula(value, expected):
+    assert neutralise_formula(value) == expected
+
+
+def test_to_csv_safe_quotes_formulae_but_keeps_negative_numbers_numeric():
+    frame = pd.DataFrame({"Name": ["=cmd|' /C calc'!A0", "Warwick"], "Change": [-5, 3], "=Head": ["-1", "x"]})
+    text = to_csv_safe(frame)
+    back = pd.read_csv(io.StringIO(text))
+    assert back.columns.tolist() == ["Name", "Change", "'=Head"]
+    assert back["Name"].tolist() == ["'=cmd|' /C calc'!A0", "Warwick"]
+    assert back["Change"].tolist() == [-5, 3]
+    assert back["'=Head"].tolist() == [-1, "x"] or back["'=Head"].tolist() == ["-1", "x"]
+    assert frame.loc[0, "Name"].startswith("=")  # the input is not changed
+
+
+def test_neutralised_frame_in_xlsx_is_text_not_formula(tmp_path):
+    frame = pd.DataFrame({"Name": ["=1+1", "ok"], "Change": [-5, 2]})
+    path = tmp_path / "out.xlsx"
+    neutralise_frame(frame).to_excel(path, index=False)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["A2"].data_type == "s" and sheet["A2"].value == "'=1+1"
+    assert sheet["B2"].data_type == "n" and sheet["B2"].value == -5
