@@ -1,0 +1,138 @@
+"""Research activity KPIs: open NIHR portfolio studies against the pre-Covid baseline, new
+studies, open studies by care setting and specialty, recruiting organisations, GP practices
+recruiting. Counts of studies and organisations are not disclosure-controlled.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.quarters import Quarter, parse
+
+# Pre-Covid baseline: the four quarters of 2019/20.
+DEFAULT_BASELINE_QUARTERS = ("2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4")
+
+
+class BaselineError(ValueError):
+    """The baseline period has no open studies, so no percentage of it can be given."""
+
+
+def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS,
+                 portfolio_only: bool = True) -> pd.DataFrame:
+    """NIHR portfolio studies open in each quarter, and as % of the baseline (mean of the
+    ``baseline_quarters``' open counts).
+
+    History from the earliest of the baseline's first quarter and the first study opening.
+    Columns: Quarter, OpenStudies, BaselineMean, PctOfBaseline.
+    """
+    quarter = parse(quarter)
+    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
+    if not baseline:
+        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
+    if baseline[-1] > quarter.ordinal:
+        raise BaselineError(f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}")
+    studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    opened = kc.quarter_ordinals(studies["ActualOpeningDate"])
+    first = int(np.nanmin(opened)) if np.isfinite(opened).any() else baseline[0]
+    ordinals = kc.history_index(min(first, baseline[0]), quarter)
+    counts = kc.open_matrix(studies, ordinals).sum(axis=0).astype("int64")
+    series = pd.Series(counts, index=ordinals)
+    baseline_mean = float(series.reindex(baseline).mean())
+    if not baseline_mean > 0:
+        raise BaselineError(
+            f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
+            "the studies table must include the studies open then (check ActualOpeningDate / "
+            "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
+        )
+    out = kc.history_frame(series, "OpenStudies")
+    out["BaselineMean"] = baseline_mean
+    out["PctOfBaseline"] = 100.0 * out["OpenStudies"] / baseline_mean
+    return out
+
+
+def new_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """Studies opened (``ActualOpeningDate``) in each quarter. Columns: Quarter, NewStudies."""
+    quarter = parse(quarter)
+    studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    studies = studies.assign(_one=1)
+    counts = kc.by_quarter(studies, "_one", quarter, date_column="ActualOpeningDate").astype("int64")
+    return kc.history_frame(counts, "NewStudies")
+
+
+def _open_by(data, quarter, icb: str, column: str, portfolio_only: bool) -> pd.DataFrame:
+    quarter = parse(quarter)
+    studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    open_now = kc.open_in(studies, quarter)
+    counts = open_now.groupby(column, observed=True).size().rename("OpenStudies").reset_index()
+    counts = counts.sort_values(["OpenStudies", column], ascending=[False, True], ignore_index=True)
+    counts["OpenStudies"] = counts["OpenStudies"].astype("int64")
+    counts["Pct"] = kc.share(counts["OpenStudies"], counts["OpenStudies"].sum())
+    counts.insert(0, "Quarter", quarter.id)
+    return counts
+
+
+def open_studies_by_care_setting(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """Studies open in the quarter by care setting. Columns: Quarter, CareSetting, OpenStudies, Pct."""
+    return _open_by(data, quarter, icb, "CareSetting", portfolio_only)
+
+
+def open_studies_by_specialty(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """Studies open in the quarter by managing specialty. Columns: Quarter, ManagingSpecialty, OpenStudies, Pct."""
+    return _open_by(data, quarter, icb, "ManagingSpecialty", portfolio_only)
+
+
+def _recruiting(recruitment: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
+    """Distinct (OrganisationCode, quarter ordinal) pairs with participants recruited, up to ``quarter``."""
+    ordinals = kc.quarter_ordinals(recruitment["Month"])
+    keep = (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
+    pairs = pd.DataFrame({"OrganisationCode": recruitment["OrganisationCode"].to_numpy()[keep],
+                          "Ordinal": ordinals[keep].astype("int64")})
+    return pairs.drop_duplicates()
+
+
+def recruiting_organisations(data, quarter, icb: str) -> pd.DataFrame:
+    """Organisations of the ICB that recruited at least one participant in each quarter.
+
+    Columns: Quarter, RecruitingOrganisations.
+    """
+    quarter = parse(quarter)
+    pairs = _recruiting(kc.table(kc.icb_slice(data, icb), "recruitment"), quarter)
+    first = int(pairs["Ordinal"].min()) if len(pairs) else quarter.ordinal
+    counts = pairs.groupby("Ordinal").size().reindex(kc.history_index(first, quarter), fill_value=0)
+    return kc.history_frame(counts.astype("int64"), "RecruitingOrganisations")
+
+
+def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
+    """Share of the ICB's GP practices that recruited in the rolling 12 months to each quarter.
+
+    Rolling 12 months, not the quarter, because practices recruit in bursts: a practice that
+    recruited in any of the four quarters counts. The denominator is the ``gp_practice`` rows of
+    the organisations table (the practices the analyst lists). History starts at the first quarter
+    of the recruitment table; windows reaching before it are NaN (as for rolling participants).
+    Columns: Quarter, GpPractices, RecruitingGpPractices, PctRecruiting.
+    """
+    quarter = parse(quarter)
+    sliced = kc.icb_slice(data, icb)
+    organisations = kc.table(sliced, "organisations")
+    practices = organisations.loc[organisations["OrganisationType"] == "gp_practice", "OrganisationCode"]
+    recruitment = kc.table(sliced, "recruitment")
+    months = kc.quarter_ordinals(recruitment["Month"])
+    months = months[months <= quarter.ordinal]
+    first = int(months.min()) if len(months) else quarter.ordinal
+    ordinals = kc.history_index(first, quarter)
+    pairs = _recruiting(recruitment, quarter)
+    pairs = pairs[pairs["OrganisationCode"].isin(practices)]
+    # A practice recruiting in quarter o counts in the windows ending o .. o+3.
+    spread = pd.DataFrame({
+        "OrganisationCode": np.repeat(pairs["OrganisationCode"].to_numpy(), kc.ROLLING_QUARTERS),
+        "Ordinal": (pairs["Ordinal"].to_numpy()[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel(),
+    }).drop_duplicates()
+    recruiting = spread.groupby("Ordinal").size().reindex(ordinals, fill_value=0).astype("Int64")
+    recruiting[ordinals < first + kc.ROLLING_QUARTERS - 1] = pd.NA
+    out = kc.history_frame(recruiting, "RecruitingGpPractices")
+    out.insert(1, "GpPractices", int(len(practices)))
+    out["PctRecruiting"] = kc.share(out["RecruitingGpPractices"].astype("float64"), out["GpPractices"])
+    return out

@@ -1,0 +1,186 @@
+"""Commercial research KPIs: commercial share of open studies, commercial participants,
+commercial contract income against the doubling trajectory, NCVR set-up time and recruitment to
+time and target (RTT).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.contract import STUDY_ROUTES
+from helpers.disclosure import share_from_rounded
+from helpers.quarters import parse
+
+COMMERCIAL = "Commercial"
+COMMERCIAL_INCOME = "commercial_contract"
+DEFAULT_INCOME_BASELINE_YEAR = "2022/23"
+
+
+def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """Commercial studies as % of studies open in each quarter.
+
+    Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct.
+    """
+    quarter = parse(quarter)
+    studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    opened = kc.quarter_ordinals(studies["ActualOpeningDate"])
+    first = int(np.nanmin(opened)) if np.isfinite(opened).any() else quarter.ordinal
+    ordinals = kc.history_index(first, quarter)
+    matrix = kc.open_matrix(studies, ordinals)
+    commercial = (studies["StudyRoute"] == COMMERCIAL).to_numpy(dtype=bool)
+    out = kc.history_frame(pd.Series(matrix.sum(axis=0).astype("int64"), index=ordinals), "OpenStudies")
+    out["CommercialOpenStudies"] = matrix[commercial].sum(axis=0).astype("int64")
+    out["CommercialPct"] = kc.share(out["CommercialOpenStudies"], out["OpenStudies"])
+    return out
+
+
+def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+    """Participants in commercial studies per quarter and rolling 12 months, and their % of all
+    participants. Columns: Quarter, CommercialParticipants, Participants, CommercialPct,
+    CommercialRolling12Months."""
+    quarter = parse(quarter)
+    sliced = kc.icb_slice(data, icb)
+    recruitment = kc.table(sliced, "recruitment")
+    studies = kc.table(data, "studies")  # a site may recruit to a study led in another ICB
+    commercial_ids = studies.loc[studies["StudyRoute"] == COMMERCIAL, "StudyId"]
+    commercial = recruitment["StudyId"].isin(commercial_ids).to_numpy()
+    everyone = kc.by_quarter(recruitment, "Participants", quarter)
+    in_commercial = kc.by_quarter(recruitment[commercial], "Participants", quarter, first=int(everyone.index[0]))
+    out = kc.history_frame(in_commercial.astype("int64"), "CommercialParticipants")
+    out["Participants"] = everyone.astype("int64").to_numpy()
+    out["CommercialPct"] = kc.share(out["CommercialParticipants"], out["Participants"])
+    out["CommercialRolling12Months"] = kc.rolling_sum(out["CommercialParticipants"]).astype("Int64")
+    if not disclosed:
+        return out
+    out = kc.published_counts(out, ["CommercialParticipants", "Participants", "CommercialRolling12Months"])
+    out["CommercialPct"] = share_from_rounded(out["CommercialParticipants"], out["Participants"])
+    return out
+
+
+def commercial_income(data, quarter, icb: str, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR,
+                      targets=None) -> pd.DataFrame:
+    """Commercial contract income (GBP) per quarter and rolling 12 months, against the baseline
+    year's total and, when ``targets`` (a :mod:`helpers.targets` object) is given, the trajectory.
+
+    Columns: Quarter, IncomeGBP, Rolling12MonthsGBP, BaselineGBP, TargetGBP.
+    """
+    quarter = parse(quarter)
+    finance = kc.table(kc.icb_slice(data, icb), "finance")
+    commercial = finance[finance["IncomeStream"] == COMMERCIAL_INCOME]
+    baseline_quarters = parse(f"{baseline_year} Q1").financial_year()
+    income = kc.by_quarter(commercial, "AmountGBP", quarter, date_column="Quarter",
+                           first=min(baseline_quarters[0].ordinal, quarter.ordinal))
+    out = kc.history_frame(income, "IncomeGBP")
+    out["Rolling12MonthsGBP"] = kc.rolling_sum(out["IncomeGBP"])
+    in_baseline = out["Quarter"].isin([q.id for q in baseline_quarters])
+    out["BaselineGBP"] = float(out.loc[in_baseline, "IncomeGBP"].sum()) if in_baseline.sum() == 4 else np.nan
+    out["TargetGBP"] = np.nan
+    if targets is not None:
+        out["TargetGBP"] = [kc.target_at(targets, "commercial_income", q) for q in out["Quarter"]]
+    return out
+
+
+def setup_times(data, quarter, icb: str) -> pd.DataFrame:
+    """NCVR set-up time of each commercial study whose first participant came by the quarter's end:
+    days from ``CostingSubmittedDate`` to ``FirstParticipantDate``. Studies missing either date are
+    left out. Columns: StudyId, Quarter (of first participant), SetupDays."""
+    quarter = parse(quarter)
+    studies = kc.table(kc.icb_slice(data, icb), "studies")
+    studies = studies[(studies["StudyRoute"] == COMMERCIAL)
+                      & studies["CostingSubmittedDate"].notna()
+                      & studies["FirstParticipantDate"].notna()
+                      & (studies["FirstParticipantDate"] <= pd.Timestamp(quarter.end))]
+    days = (studies["FirstParticipantDate"] - studies["CostingSubmittedDate"]).dt.days.astype("int64")
+    out = pd.DataFrame({
+        "StudyId": studies["StudyId"].to_numpy(),
+        "Quarter": pd.array(kc.quarter_ids(kc.quarter_ordinals(studies["FirstParticipantDate"]).astype("int64")), dtype="string"),
+        "SetupDays": days.to_numpy(),
+    })
+    return out.sort_values(["Quarter", "StudyId"], ignore_index=True)
+
+
+def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
+    """NCVR set-up time by quarter of first participant: studies, median, quartiles, minimum and
+    maximum days (medians of a few studies are fine: these are studies, not people). Quarters with
+    no study have Studies 0 and NaN statistics. Columns: Quarter, Studies, MedianDays,
+    LowerQuartileDays, UpperQuartileDays, MinDays, MaxDays."""
+    quarter = parse(quarter)
+    per_study = setup_times(data, quarter, icb)
+    grouped = per_study.groupby("Quarter")["SetupDays"]
+    summary = pd.DataFrame({
+        "Studies": grouped.size(),
+        "MedianDays": grouped.median(),
+        "LowerQuartileDays": grouped.quantile(0.25),
+        "UpperQuartileDays": grouped.quantile(0.75),
+        "MinDays": grouped.min().astype("float64"),
+        "MaxDays": grouped.max().astype("float64"),
+    })
+    if len(summary):
+        first = min(parse(q).ordinal for q in summary.index)
+    else:
+        first = quarter.ordinal
+    ids = kc.quarter_ids(kc.history_index(first, quarter))
+    summary = summary.reindex(ids)
+    summary["Studies"] = summary["Studies"].fillna(0).astype("int64")
+    out = summary.rename_axis("Quarter").reset_index()
+    out["Quarter"] = out["Quarter"].astype("string")
+    return out
+
+
+def recruitment_to_time_and_target(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """RTT of each (NIHR portfolio) study open at the quarter's end that has a ``SampleSize``
+    above 0 and a ``PlannedClosureToRecruitmentDate`` after its ``ActualOpeningDate``.
+
+    NIHR definition: RTT = (% of recruitment target reached / % of planned recruitment time
+    elapsed) - 1; on track when RTT >= 0. Target reached = participants recruited at the ICB's
+    organisations up to the quarter's end / SampleSize. Time elapsed = days from
+    ActualOpeningDate to the quarter's end / days from ActualOpeningDate to
+    PlannedClosureToRecruitmentDate, both counted inclusively (so a study opened on the last day
+    has 1 day elapsed, never 0). A study past its planned closure has more than 100% elapsed.
+
+    Columns: Quarter, StudyId, StudyRoute, SampleSize, RecruitedToDate, PctTargetReached,
+    PctTimeElapsed, Rtt, OnTrack.
+    """
+    quarter = parse(quarter)
+    sliced = kc.icb_slice(data, icb)
+    studies = kc.open_at_end(kc.portfolio(kc.table(sliced, "studies"), portfolio_only), quarter)
+    studies = studies[(studies["SampleSize"].fillna(0) > 0)
+                      & studies["PlannedClosureToRecruitmentDate"].notna()
+                      & (studies["PlannedClosureToRecruitmentDate"] > studies["ActualOpeningDate"])]
+    recruitment = kc.table(sliced, "recruitment")
+    recruitment = recruitment[recruitment["Month"] <= pd.Timestamp(quarter.end)]
+    recruited = recruitment.groupby("StudyId", observed=True)["Participants"].sum()
+    end = pd.Timestamp(quarter.end)
+    out = pd.DataFrame({
+        "Quarter": quarter.id,
+        "StudyId": studies["StudyId"].to_numpy(),
+        "StudyRoute": studies["StudyRoute"].to_numpy(),
+        "SampleSize": studies["SampleSize"].astype("int64").to_numpy(),
+        "RecruitedToDate": recruited.reindex(studies["StudyId"].to_numpy(), fill_value=0).astype("int64").to_numpy(),
+    })
+    elapsed = (end - studies["ActualOpeningDate"]).dt.days.to_numpy() + 1
+    planned = (studies["PlannedClosureToRecruitmentDate"] - studies["ActualOpeningDate"]).dt.days.to_numpy() + 1
+    out["PctTargetReached"] = 100.0 * out["RecruitedToDate"] / out["SampleSize"]
+    out["PctTimeElapsed"] = 100.0 * elapsed / planned
+    out["Rtt"] = out["PctTargetReached"] / out["PctTimeElapsed"] - 1
+    out["OnTrack"] = out["Rtt"] >= 0
+    return out.sort_values("StudyId", ignore_index=True)
+
+
+def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool = True) -> pd.DataFrame:
+    """% of assessed studies on track (RTT >= 0) at the end of each of the last ``quarters``
+    quarters, overall and by route. Columns: Quarter, StudyRoute ('All', 'Commercial',
+    'Non-commercial'), StudiesAssessed, OnTrack, PctOnTrack."""
+    quarter = parse(quarter)
+    rows = []
+    for offset in range(quarters - 1, -1, -1):
+        q = quarter.shift(-offset)
+        per_study = recruitment_to_time_and_target(data, q, icb, portfolio_only)
+        parts = [("All", per_study)] + [(r, per_study[per_study["StudyRoute"] == r]) for r in STUDY_ROUTES]
+        for route, part in parts:
+            rows.append({"Quarter": q.id, "StudyRoute": route, "StudiesAssessed": len(part),
+                         "OnTrack": int(part["OnTrack"].sum())})
+    out = pd.DataFrame(rows, columns=["Quarter", "StudyRoute", "StudiesAssessed", "OnTrack"])
+    out["PctOnTrack"] = kc.share(out["OnTrack"], out["StudiesAssessed"])
+    return out

@@ -1,0 +1,308 @@
+"""Shared pieces of the KPI modules: the ICB's slice of the data, quarter arithmetic on columns,
+"open in quarter", rolling windows and disclosure of people counts. Each rule lives here once.
+
+Every KPI function has the signature ``f(data, quarter, icb, **params) -> DataFrame``, where
+``data`` is a :class:`helpers.loading.Data` (one typed DataFrame attribute per table of
+``docs/data_contract.md``, ``None`` for a table not loaded), ``quarter`` the quarter reported (any
+form :func:`helpers.quarters.parse` reads) and ``icb`` an ICB ODS code. Tables hold history up to
+the quarter reported; rows dated after it are ignored. History frames have one row per quarter
+with the quarter id (``2026-27-Q2``) in column ``Quarter``.
+"""
+from __future__ import annotations
+
+import weakref
+from types import SimpleNamespace
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from helpers.contract import TABLES
+from helpers.quarters import Quarter, parse
+
+# How each table reaches its ICB: its own IcbCode column, or an organisation code.
+_ICB_COLUMN_TABLES = ("organisations", "recruitment_imd", "recruitment_ethnicity", "engagement", "deliverables")
+_ORGANISATION_COLUMN = {
+    "studies": "LeadOrganisationCode",  # a study belongs to the ICB of its lead organisation
+    "recruitment": "OrganisationCode",  # recruitment counts where the participant was recruited
+    "finance": "OrganisationCode",
+    "workforce": "OrganisationCode",
+    "innovations": "LeadOrganisationCode",
+}
+ROLLING_QUARTERS = 4  # rolling 12 months = the quarter reported and the three before it
+
+
+class MissingTableError(ValueError):
+    """A KPI needs a table that was not loaded."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Quarters on columns
+# ---------------------------------------------------------------------------------------------
+def quarter_ordinals(dates: pd.Series) -> np.ndarray:
+    """Vectorised :attr:`Quarter.ordinal` of each date (float, NaN for NaT)."""
+    dates = pd.to_datetime(dates)
+    months = dates.dt.year.to_numpy(dtype="float64") * 12 + dates.dt.month.to_numpy(dtype="float64") - 4
+    return np.floor(months / 3)
+
+
+def quarter_id_ordinals(ids: pd.Series) -> np.ndarray:
+    """Vectorised :attr:`Quarter.ordinal` of quarter ids like ``2026-27-Q2``."""
+    uniques = pd.unique(ids.dropna())
+    lookup = {u: parse(u).ordinal for u in uniques}
+    return ids.map(lookup).to_numpy(dtype="float64")
+
+
+def quarter_ids(ordinals: Iterable[int]) -> list[str]:
+    """Quarter ids for ordinals."""
+    return [Quarter.from_ordinal(int(o)).id for o in ordinals]
+
+
+def history_index(first: int, quarter: Quarter) -> np.ndarray:
+    """Ordinals from ``first`` to ``quarter`` inclusive (just ``quarter`` when ``first`` is later)."""
+    first = min(int(first), quarter.ordinal)
+    return np.arange(first, quarter.ordinal + 1)
+
+
+def rolling_sum(values: pd.Series, quarters: int = ROLLING_QUARTERS) -> pd.Series:
+    """Rolling sum over ``quarters`` consecutive quarters; NaN until a full window exists."""
+    return values.rolling(quarters, min_periods=quarters).sum()
+
+
+def window_ordinals(quarter: Quarter, window: str) -> tuple[int, int]:
+    """First and last ordinal of ``window``: ``quarter`` or ``rolling_12_months``."""
+    if window == "quarter":
+        return quarter.ordinal, quarter.ordinal
+    if window == "rolling_12_months":
+        return quarter.ordinal - ROLLING_QUARTERS + 1, quarter.ordinal
+    raise ValueError(f"window must be 'quarter' or 'rolling_12_months', got {window!r}")
+
+
+def as_timestamp(day) -> pd.Timestamp:
+    return pd.Timestamp(day)
+
+
+# ---------------------------------------------------------------------------------------------
+# The ICB's slice of the data (filtered once per data object and ICB, then cached)
+# ---------------------------------------------------------------------------------------------
+_row_groups: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
+_slices: dict[int, tuple[weakref.ref, dict[str, SimpleNamespace]]] = {}
+
+
+def _weak_cache(cache: dict, owner: Any) -> dict | None:
+    """The per-object entry of ``cache``, dropped when ``owner`` is garbage collected."""
+    key = id(owner)
+    entry = cache.get(key)
+    if entry is not None and entry[0]() is owner:
+        return entry[1]
+    try:
+        ref = weakref.ref(owner, lambda _r, key=key, cache=cache: cache.pop(key, None))
+    except TypeError:  # objects without weak references are simply not cached
+        return None
+    cache[key] = (ref, {})
+    return cache[key][1]
+
+
+def _positions_by_icb(frame: pd.DataFrame, keys: pd.Series) -> dict[str, np.ndarray]:
+    """Row positions of ``frame`` per ICB code in ``keys`` (one pass over the table)."""
+    cached = _weak_cache(_row_groups, frame)
+    if cached is not None and "groups" in cached:
+        return cached["groups"]
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    groups = {str(u): order[bounds[i]:bounds[i + 1]] for i, u in enumerate(uniques)}
+    if cached is not None:
+        cached["groups"] = groups
+    return groups
+
+
+def _take(frame: pd.DataFrame, groups: dict[str, np.ndarray], icb: str) -> pd.DataFrame:
+    positions = groups.get(icb)
+    if positions is None:
+        return frame.iloc[0:0]
+    return frame.take(positions)
+
+
+def icb_slice(data: Any, icb: str) -> SimpleNamespace:
+    """Every loaded table filtered to ``icb`` (tables not loaded stay ``None``).
+
+    organisations, recruitment_imd, recruitment_ethnicity, engagement and deliverables by their
+    ``IcbCode``; studies and innovations by their lead organisation's ICB; recruitment, finance and
+    workforce by the organisation's ICB; innovation_benefits by its innovation.
+    """
+    cached = _weak_cache(_slices, data)
+    if cached is not None and icb in cached:
+        return cached[icb]
+    organisations = getattr(data, "organisations", None)
+    out = SimpleNamespace(**{t: None for t in TABLES})
+    for table in _ICB_COLUMN_TABLES:
+        frame = getattr(data, table, None)
+        if frame is not None:
+            setattr(out, table, _take(frame, _positions_by_icb(frame, frame["IcbCode"]), icb))
+    if organisations is not None:
+        icb_of_org = pd.Series(organisations["IcbCode"].to_numpy(), index=organisations["OrganisationCode"].to_numpy())
+        for table, column in _ORGANISATION_COLUMN.items():
+            frame = getattr(data, table, None)
+            if frame is not None:
+                groups = _positions_by_icb(frame, _map_codes(frame[column], icb_of_org))
+                setattr(out, table, _take(frame, groups, icb))
+    else:
+        for table in _ORGANISATION_COLUMN:
+            if getattr(data, table, None) is not None:
+                raise MissingTableError(f"table {table} needs the organisations table to be filtered to an ICB")
+    benefits = getattr(data, "innovation_benefits", None)
+    if benefits is not None:
+        innovations = out.innovations
+        ids = innovations["InnovationId"].unique() if innovations is not None else []
+        out.innovation_benefits = benefits[benefits["InnovationId"].isin(ids)]
+    if cached is not None:
+        cached[icb] = out
+    return out
+
+
+def _map_codes(codes: pd.Series, lookup: pd.Series) -> pd.Series:
+    """``lookup[code]`` for each code, mapping each distinct code once (fast on millions of rows)."""
+    codes_idx, uniques = pd.factorize(codes, use_na_sentinel=True)
+    mapped = pd.Series(uniques).map(lookup).to_numpy(dtype=object)
+    mapped = np.append(mapped, None)  # position -1 (missing code) -> None
+    return pd.Series(mapped[codes_idx], index=codes.index)
+
+
+def table(sliced: SimpleNamespace, name: str) -> pd.DataFrame:
+    """A table of the ICB's slice, or a clear error when it was not loaded."""
+    frame = getattr(sliced, name, None)
+    if frame is None:
+        raise MissingTableError(f"this KPI needs the {name} table: load it with load_data(..., tables=[..., '{name}'])")
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Studies
+# ---------------------------------------------------------------------------------------------
+def portfolio(studies: pd.DataFrame, portfolio_only: bool = True) -> pd.DataFrame:
+    """NIHR portfolio studies only (every study when ``portfolio_only`` is False)."""
+    return studies[studies["NihrPortfolio"].to_numpy(dtype=bool)] if portfolio_only else studies
+
+
+def open_matrix(studies: pd.DataFrame, ordinals: np.ndarray) -> np.ndarray:
+    """Boolean (studies x quarters): open at any time in the quarter.
+
+    Open in a quarter = opened on or before its last day and not closed to recruitment before its
+    first day. A study with no ``ActualOpeningDate`` has not opened.
+    """
+    opened = quarter_ordinals(studies["ActualOpeningDate"])
+    closed = quarter_ordinals(studies["ActualClosureToRecruitmentDate"])
+    closed = np.where(np.isnan(closed), np.inf, closed)  # still open
+    q = ordinals[None, :]
+    # Opened by the quarter's end <=> opening quarter <= q; not closed before q's start <=> closing quarter >= q.
+    return (opened[:, None] <= q) & (closed[:, None] >= q)
+
+
+def open_in(studies: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
+    """Studies open at any time in ``quarter``."""
+    mask = open_matrix(studies, np.array([quarter.ordinal]))[:, 0]
+    return studies[mask]
+
+
+def open_at_end(studies: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
+    """Studies open on the quarter's last day (opened by then, not closed on or before it)."""
+    end = pd.Timestamp(quarter.end)
+    opened = studies["ActualOpeningDate"] <= end
+    closure = studies["ActualClosureToRecruitmentDate"]
+    return studies[opened & (closure.isna() | (closure > end))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Monthly and quarterly tables
+# ---------------------------------------------------------------------------------------------
+def by_quarter(frame: pd.DataFrame, value: str, quarter: Quarter, date_column: str = "Month",
+               first: int | None = None) -> pd.Series:
+    """Sum of ``value`` per quarter ordinal, zero-filled, from the first quarter with data (or
+    ``first`` when earlier) to ``quarter``; rows after ``quarter`` ignored."""
+    if date_column == "Quarter":
+        ordinals = quarter_id_ordinals(frame["Quarter"])
+    else:
+        ordinals = quarter_ordinals(frame[date_column])
+    keep = ordinals <= quarter.ordinal
+    values = frame[value].to_numpy()[keep]
+    ordinals = ordinals[keep].astype("int64")
+    start = int(ordinals.min()) if len(ordinals) else quarter.ordinal
+    start = min(start, first) if first is not None else start
+    index = history_index(start, quarter)
+    sums = pd.Series(values, dtype="float64").groupby(ordinals).sum()
+    return sums.reindex(index, fill_value=0.0)
+
+
+def history_frame(series: pd.Series, name: str) -> pd.DataFrame:
+    """Quarter-ordinal indexed series -> ``Quarter`` id column plus ``name``."""
+    return pd.DataFrame({"Quarter": pd.array(quarter_ids(series.index), dtype="string"), name: series.to_numpy()})
+
+
+def share(numerator, denominator):
+    """numerator / denominator as a percentage, NaN where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype="float64")
+    denominator = np.asarray(denominator, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Disclosure control of people counts (helpers.disclosure), applied inside the KPI functions
+# ---------------------------------------------------------------------------------------------
+TOTAL = "Total"
+TOTAL_KNOWN = "Total (known)"
+
+
+def published_counts(frame: pd.DataFrame, columns: list[str], rows=None) -> pd.DataFrame:
+    """``frame`` with each people-count column disclosed cell by cell (``"*"`` for 1-7, others
+    rounded to 5; missing stays missing). For series with no published total across the rows,
+    e.g. one value per quarter. ``rows`` (bool mask) limits it to the rows that count people."""
+    from helpers.disclosure import protect
+
+    out = frame.copy()
+    mask = np.ones(len(frame), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    for column in columns:
+        present = mask & frame[column].notna().to_numpy()
+        shown = pd.Series(frame[column].astype(object).to_numpy(), index=frame.index, dtype=object)
+        if present.any():
+            part = frame.loc[present, [column]]
+            shown[present] = protect(part, [column]).display[column].to_numpy()
+        out[column] = shown
+    return out
+
+
+def published_breakdown(frame: pd.DataFrame, columns: list[str], label_column: str,
+                        shares: dict[str, str] | None = None, unknown_label: str | None = None) -> pd.DataFrame:
+    """A breakdown of people-count ``columns`` by ``label_column``, disclosed with a total row
+    added (secondary suppression keeps suppressed cells unrecoverable from it), and each share
+    column of ``shares`` (share column -> count column) recomputed from the rounded figures.
+
+    With ``unknown_label``, that row is left out of the shares: the total row is then the total
+    of the known rows (labelled ``Total (known)``) and the unknown row, disclosed on its own,
+    follows it with no share.
+    """
+    from helpers.disclosure import protect, share_from_rounded
+
+    unknown = (frame[label_column] == unknown_label).to_numpy() if unknown_label is not None else np.zeros(len(frame), bool)
+    known = frame[~unknown]
+    total = {c: pd.NA for c in frame.columns}
+    total[label_column] = TOTAL_KNOWN if unknown_label is not None else TOTAL
+    for c in columns:
+        total[c] = int(known[c].to_numpy(dtype="int64").sum())
+    for c in ("Quarter", "Window"):
+        if c in frame.columns and len(frame):
+            total[c] = frame[c].iloc[0]
+    with_total = pd.concat([known, pd.DataFrame([total])], ignore_index=True).astype({c: "int64" for c in columns})
+    total_index = len(with_total) - 1
+    protected = protect(with_total, columns, total_row=total_index)
+    out = protected.display
+    for share_column, count_column in (shares or {}).items():
+        denominator = protected.rounded[count_column].iloc[total_index]
+        out[share_column] = share_from_rounded(out[count_column], "*" if pd.isna(denominator) else int(denominator))
+    if unknown.any():
+        unknown_rows = published_counts(frame[unknown], columns)
+        for share_column in shares or {}:
+            unknown_rows[share_column] = np.nan
+        out = pd.concat([out, unknown_rows], ignore_index=True)
+    return out

@@ -1,0 +1,68 @@
+"""Deliverables: each milestone's latest status at the quarter and its RAG rating."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.quarters import parse
+
+RAG_ORDER = ("overdue", "at_risk", "on_track", "complete")
+RAG_COLOUR = {"overdue": "red", "at_risk": "amber", "on_track": "green", "complete": "blue"}
+
+
+def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
+    """Each deliverable with a status reported by the quarter: its latest status and RAG.
+
+    Rules, first match wins: status complete -> ``complete`` (``Late`` when first reported complete
+    after its due quarter); due quarter before the quarter reported -> ``overdue`` (red); status
+    at_risk or delayed -> ``at_risk`` (amber); otherwise ``on_track`` (green).
+    Columns: DeliverableId, Deliverable, Owner, DueQuarter, StatusQuarter, Status, Rag, Colour,
+    CompletedQuarter, Late.
+    """
+    quarter = parse(quarter)
+    rows = kc.table(kc.icb_slice(data, icb), "deliverables")
+    ordinals = kc.quarter_id_ordinals(rows["Quarter"])
+    rows = rows.assign(_ordinal=ordinals)[ordinals <= quarter.ordinal].sort_values(["DeliverableId", "_ordinal"])
+    latest = rows.groupby("DeliverableId", observed=True).tail(1)
+    completed = rows[rows["Status"] == "complete"].groupby("DeliverableId", observed=True)["_ordinal"].min()
+    due = kc.quarter_id_ordinals(latest["DueQuarter"])
+    status = latest["Status"].to_numpy()
+    is_complete = status == "complete"
+    rag = np.select(
+        [is_complete, due < quarter.ordinal, np.isin(status, ["at_risk", "delayed"])],
+        ["complete", "overdue", "at_risk"],
+        default="on_track",
+    )
+    completed_ordinal = completed.reindex(latest["DeliverableId"].to_numpy()).to_numpy()
+    completed_ordinal = np.where(is_complete, completed_ordinal, np.nan)
+    out = pd.DataFrame({
+        "DeliverableId": latest["DeliverableId"].to_numpy(),
+        "Deliverable": latest["Deliverable"].to_numpy(),
+        "Owner": latest["Owner"].to_numpy(),
+        "DueQuarter": latest["DueQuarter"].to_numpy(),
+        "StatusQuarter": latest["Quarter"].to_numpy(),
+        "Status": status,
+        "Rag": rag,
+    })
+    out["Colour"] = out["Rag"].map(RAG_COLOUR)
+    out["CompletedQuarter"] = [kc.quarter_ids([o])[0] if np.isfinite(o) else pd.NA for o in completed_ordinal]
+    out["Late"] = pd.array(np.where(is_complete, completed_ordinal > due, pd.NA), dtype="boolean")
+    for column in ("DeliverableId", "Deliverable", "Owner", "DueQuarter", "StatusQuarter", "Status", "Rag",
+                   "Colour", "CompletedQuarter"):
+        out[column] = out[column].astype("string")
+    order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
+    return out.assign(_order=order).sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True).drop(columns="_order")
+
+
+def deliverables_summary(data, quarter, icb: str) -> pd.DataFrame:
+    """Deliverables by RAG at the quarter, every RAG listed. Columns: Quarter, Rag, Colour, Deliverables, Pct."""
+    quarter = parse(quarter)
+    rag = deliverables_rag(data, quarter, icb)
+    counts = rag["Rag"].value_counts().reindex(list(RAG_ORDER), fill_value=0).astype("int64")
+    out = counts.rename_axis("Rag").rename("Deliverables").reset_index()
+    out["Rag"] = out["Rag"].astype("string")
+    out.insert(0, "Quarter", quarter.id)
+    out.insert(2, "Colour", out["Rag"].map(RAG_COLOUR))
+    out["Pct"] = kc.share(out["Deliverables"], out["Deliverables"].sum())
+    return out

@@ -1,0 +1,27 @@
+"""Engagement KPIs: PPIE activity and contributors, portal and Be Part of Research registrations,
+events and attendance per quarter. Measures that count people are disclosure-controlled by default."""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.contract import ENGAGEMENT_MEASURES, PEOPLE_COUNT_MEASURES
+from helpers.quarters import parse
+
+
+def engagement(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+    """Every engagement measure per quarter (0 where not reported), wide: one column per measure.
+    Columns: Quarter, ppie_activities, ppie_contributors, portal_registrations,
+    bpor_registrations, events, event_attendance."""
+    quarter = parse(quarter)
+    rows = kc.table(kc.icb_slice(data, icb), "engagement")
+    ordinals = kc.quarter_id_ordinals(rows["Quarter"])
+    rows = rows[ordinals <= quarter.ordinal]
+    first = int(ordinals[ordinals <= quarter.ordinal].min()) if len(rows) else quarter.ordinal
+    ids = kc.quarter_ids(kc.history_index(first, quarter))
+    wide = (rows.pivot_table(index="Quarter", columns="Measure", values="Value", aggfunc="sum", observed=True)
+            .reindex(index=ids, columns=list(ENGAGEMENT_MEASURES)).fillna(0).astype("int64"))
+    wide.columns = list(wide.columns)
+    out = wide.rename_axis("Quarter").reset_index()
+    out["Quarter"] = out["Quarter"].astype("string")
+    return kc.published_counts(out, list(PEOPLE_COUNT_MEASURES)) if disclosed else out

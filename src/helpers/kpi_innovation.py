@@ -1,0 +1,86 @@
+"""Innovation KPIs: the pipeline by stage at the quarter's end, stage movements in the quarter and
+quantified benefits (including the Pharmacy Clinical Trials Alignment Project)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.contract import INNOVATION_STAGES
+from helpers.quarters import parse
+
+PHARMACY_ALIGNMENT_NAME = "Pharmacy Clinical Trials Alignment"
+
+
+def _stage_changes(data, quarter, icb: str) -> pd.DataFrame:
+    """The ICB's stage changes dated up to the quarter's end, in date order per innovation."""
+    quarter = parse(quarter)
+    innovations = kc.table(kc.icb_slice(data, icb), "innovations")
+    changes = innovations[innovations["StageDate"] <= pd.Timestamp(quarter.end)]
+    stage_rank = changes["Stage"].map({s: i for i, s in enumerate(INNOVATION_STAGES)}).astype("int64")
+    # Same-day changes are ordered by the pipeline's stage order.
+    return (changes.assign(_rank=stage_rank)
+            .sort_values(["InnovationId", "StageDate", "_rank"], ignore_index=True)
+            .drop(columns="_rank"))
+
+
+def pipeline_by_stage(data, quarter, icb: str) -> pd.DataFrame:
+    """Innovations by their latest stage at the quarter's end (every stage listed, 0 when none).
+    Columns: Quarter, Stage, Innovations."""
+    quarter = parse(quarter)
+    latest = _stage_changes(data, quarter, icb).groupby("InnovationId", observed=True).tail(1)
+    counts = latest["Stage"].value_counts().reindex(list(INNOVATION_STAGES), fill_value=0).astype("int64")
+    out = counts.rename_axis("Stage").rename("Innovations").reset_index()
+    out.insert(0, "Quarter", quarter.id)
+    return out
+
+
+def stage_movements(data, quarter, icb: str) -> pd.DataFrame:
+    """Stage changes dated in the quarter, with the stage each innovation came from (blank for a
+    newly identified one). Columns: InnovationId, InnovationName, FromStage, ToStage, StageDate."""
+    quarter = parse(quarter)
+    changes = _stage_changes(data, quarter, icb)
+    previous = changes.groupby("InnovationId", observed=True)["Stage"].shift(1)
+    in_quarter = (changes["StageDate"] >= pd.Timestamp(quarter.start)).to_numpy()
+    out = pd.DataFrame({
+        "InnovationId": changes["InnovationId"].to_numpy()[in_quarter],
+        "InnovationName": changes["InnovationName"].to_numpy()[in_quarter],
+        "FromStage": previous.to_numpy()[in_quarter],
+        "ToStage": changes["Stage"].to_numpy()[in_quarter],
+        "StageDate": changes["StageDate"].to_numpy()[in_quarter],
+    })
+    for column in ("InnovationId", "InnovationName", "FromStage", "ToStage"):
+        out[column] = out[column].astype("string")
+    return out.sort_values(["StageDate", "InnovationId"], ignore_index=True)
+
+
+def benefits_by_measure(data, quarter, icb: str, innovation_ids=None, disclosed: bool = True) -> pd.DataFrame:
+    """Quantified benefits per measure and unit: realised in the quarter and cumulative to its end.
+    ``innovation_ids`` limits them to some innovations. Benefits in unit ``patients`` count people
+    and are disclosure-controlled unless ``disclosed=False``.
+    Columns: Quarter, BenefitMeasure, Unit, InQuarter, Cumulative."""
+    quarter = parse(quarter)
+    benefits = kc.table(kc.icb_slice(data, icb), "innovation_benefits")
+    if innovation_ids is not None:
+        benefits = benefits[benefits["InnovationId"].isin(list(innovation_ids))]
+    ordinals = kc.quarter_id_ordinals(benefits["Quarter"])
+    benefits = benefits.assign(_in_quarter=np.where(ordinals == quarter.ordinal, benefits["Value"], 0.0))
+    benefits = benefits[ordinals <= quarter.ordinal]
+    grouped = benefits.groupby(["BenefitMeasure", "Unit"], observed=True)
+    out = pd.DataFrame({"InQuarter": grouped["_in_quarter"].sum(), "Cumulative": grouped["Value"].sum()}).reset_index()
+    out.insert(0, "Quarter", quarter.id)
+    out = out.sort_values(["BenefitMeasure", "Unit"], ignore_index=True)
+    if not disclosed:
+        return out
+    people = out["Unit"] == "patients"
+    return kc.published_counts(out, ["InQuarter", "Cumulative"], rows=people)
+
+
+def pharmacy_alignment_benefits(data, quarter, icb: str, name_contains: str = PHARMACY_ALIGNMENT_NAME,
+                                disclosed: bool = True) -> pd.DataFrame:
+    """:func:`benefits_by_measure` of the innovations whose name contains ``name_contains``
+    (case-insensitive), by default the Pharmacy Clinical Trials Alignment Project."""
+    innovations = kc.table(kc.icb_slice(data, icb), "innovations")
+    matches = innovations["InnovationName"].str.contains(name_contains, case=False, regex=False)
+    return benefits_by_measure(data, quarter, icb, innovation_ids=innovations.loc[matches, "InnovationId"].unique(),
+                               disclosed=disclosed)

@@ -1,0 +1,202 @@
+"""Participation and equity KPIs: participants per quarter and rolling 12 months, per 10,000
+population, by place and organisation type, by IMD quintile and Core20, by ethnic group.
+
+Breakdowns of people counts are disclosure-controlled by default (``disclosed=True``, see
+:func:`helpers.kpi_common.published`); pass ``disclosed=False`` only for calculation.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.contract import ETHNIC_GROUPS
+from helpers.disclosure import SUPPRESSED
+from helpers.population import icb_population, icb_population_by_imd_decile
+from helpers.quarters import parse
+
+CORE20_DECILES = (1, 2)  # Core20: the most deprived 20% nationally = IMD deciles 1 and 2
+UNKNOWN = "Unknown"
+NOT_STATED = "Not stated"
+
+
+class ZeroPopulationError(ValueError):
+    """A rate per population was asked for with a population of zero."""
+
+
+def participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+    """Participants recruited at the ICB's organisations per quarter and in the rolling 12 months
+    to each quarter (NaN until four quarters exist). Columns: Quarter, Participants, Rolling12Months.
+    """
+    quarter = parse(quarter)
+    recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
+    per_quarter = kc.by_quarter(recruitment, "Participants", quarter).astype("int64")
+    out = kc.history_frame(per_quarter, "Participants")
+    out["Rolling12Months"] = kc.rolling_sum(out["Participants"]).astype("Int64")
+    return kc.published_counts(out, ["Participants", "Rolling12Months"]) if disclosed else out
+
+
+def participants_per_10k(data, quarter, icb: str, population: int | None = None) -> pd.DataFrame:
+    """Participants in the rolling 12 months per 10,000 population (default: the ICB's ONS mid-2020
+    population). Columns: Quarter, Rolling12Months, Population, Per10000.
+
+    A rate of a large count is published as is; the underlying counts are not shown here.
+    """
+    population = icb_population(icb) if population is None else population
+    if not population or population <= 0:
+        raise ZeroPopulationError(f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0")
+    out = participants(data, quarter, icb, disclosed=False)[["Quarter", "Rolling12Months"]]
+    out["Population"] = int(population)
+    out["Per10000"] = out["Rolling12Months"].astype("float64") / population * 10_000
+    return out
+
+
+def _recruitment_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
+    quarter = parse(quarter)
+    first, last = kc.window_ordinals(quarter, window)
+    recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
+    ordinals = kc.quarter_ordinals(recruitment["Month"])
+    return recruitment[(ordinals >= first) & (ordinals <= last)]
+
+
+def _by_organisation_column(data, quarter, icb: str, column: str, window: str, disclosed: bool) -> pd.DataFrame:
+    sliced = kc.icb_slice(data, icb)
+    organisations = kc.table(sliced, "organisations")
+    recruitment = _recruitment_in_window(data, quarter, icb, window)
+    totals = recruitment.groupby("OrganisationCode", observed=True)["Participants"].sum()
+    lookup = organisations.set_index("OrganisationCode")[column]
+    every_label = sorted(organisations[column].dropna().unique())  # every place / type listed, 0 when none
+    grouped = totals.groupby(lookup.reindex(totals.index).to_numpy()).sum().reindex(every_label, fill_value=0)
+    out = grouped.rename_axis(column).rename("Participants").reset_index()
+    out["Participants"] = out["Participants"].astype("int64")
+    out = out.sort_values(column, ignore_index=True)
+    out["Pct"] = kc.share(out["Participants"], out["Participants"].sum())
+    out.insert(0, "Quarter", parse(quarter).id)
+    out.insert(1, "Window", window)
+    if not disclosed:
+        return out
+    return kc.published_breakdown(out, ["Participants"], column, shares={"Pct": "Participants"})
+
+
+def participants_by_place(data, quarter, icb: str, window: str = "quarter", disclosed: bool = True) -> pd.DataFrame:
+    """Participants by place of the recruiting organisation. ``window``: ``quarter`` or
+    ``rolling_12_months``. Columns: Quarter, Window, Place, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "Place", window, disclosed)
+
+
+def participants_by_organisation_type(data, quarter, icb: str, window: str = "quarter",
+                                      disclosed: bool = True) -> pd.DataFrame:
+    """Participants by type of the recruiting organisation. Columns: Quarter, Window,
+    OrganisationType, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed)
+
+
+def _imd_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
+    first, last = kc.window_ordinals(parse(quarter), window)
+    imd = kc.table(kc.icb_slice(data, icb), "recruitment_imd")
+    ordinals = kc.quarter_ordinals(imd["Month"])
+    return imd[(ordinals >= first) & (ordinals <= last)]
+
+
+def _representation(groups: pd.Series, imd: pd.DataFrame, population: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Participants and population per group; shares exclude unknown deprivation."""
+    decile = imd["ImdDecile"]
+    known = decile.notna().to_numpy()
+    group_of = groups.reindex(decile[known].astype("int64").to_numpy()).to_numpy()
+    counts = pd.Series(imd["Participants"].to_numpy()[known]).groupby(group_of).sum()
+    counts = counts.reindex(order, fill_value=0).astype("int64")
+    pop = population.groupby(groups.reindex(population["ImdDecile"]).to_numpy())["Population"].sum().reindex(order)
+    out = pd.DataFrame({"Participants": counts.to_numpy(), "Population": pop.to_numpy()}, index=pd.Index(order))
+    out["ParticipantPct"] = kc.share(out["Participants"], out["Participants"].sum())
+    out["PopulationPct"] = kc.share(out["Population"], out["Population"].sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["RepresentationRatio"] = np.where(out["PopulationPct"] > 0, out["ParticipantPct"] / out["PopulationPct"], np.nan)
+    unknown = int(imd["Participants"].to_numpy()[~known].sum())
+    unknown_row = pd.DataFrame({"Participants": [unknown], "Population": [np.nan], "ParticipantPct": [np.nan],
+                                "PopulationPct": [np.nan], "RepresentationRatio": [np.nan]}, index=[UNKNOWN])
+    return pd.concat([out, unknown_row])
+
+
+def _deprivation(data, quarter, icb: str, window: str, disclosed: bool, column: str,
+                 groups: pd.Series, order: list[str]) -> pd.DataFrame:
+    imd = _imd_in_window(data, quarter, icb, window)
+    out = _representation(groups, imd, icb_population_by_imd_decile(icb), order)
+    out = out.rename_axis(column).reset_index()
+    out["Participants"] = out["Participants"].astype("int64")
+    out["Population"] = out["Population"].astype("Int64")
+    out.insert(0, "Quarter", parse(quarter).id)
+    out.insert(1, "Window", window)
+    if not disclosed:
+        return out
+    published = kc.published_breakdown(out, ["Participants"], column, shares={"ParticipantPct": "Participants"},
+                                       unknown_label=UNKNOWN)
+    # The ratio is recomputed from the published (rounded) share; suppressed share -> suppressed ratio.
+    pct = published["ParticipantPct"]
+    suppressed = pct.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    ratio = pd.to_numeric(pct.where(~suppressed), errors="coerce") / pd.to_numeric(published["PopulationPct"], errors="coerce")
+    published["RepresentationRatio"] = ratio.astype(object).where(~suppressed, SUPPRESSED)
+    return published
+
+
+def participants_by_imd_quintile(data, quarter, icb: str, window: str = "rolling_12_months",
+                                 disclosed: bool = True) -> pd.DataFrame:
+    """Participants by national IMD 2019 quintile (1 = most deprived) against the ICB population's
+    share, with representation ratio = participant share / population share (1 = as the
+    population). Unknown decile is left out of the shares and reported in row ``Unknown``.
+
+    Columns: Quarter, Window, ImdQuintile, Participants, Population, ParticipantPct,
+    PopulationPct, RepresentationRatio.
+    """
+    groups = pd.Series([str((d + 1) // 2) for d in range(1, 11)], index=range(1, 11))
+    return _deprivation(data, quarter, icb, window, disclosed, "ImdQuintile", groups, ["1", "2", "3", "4", "5"])
+
+
+def participants_core20(data, quarter, icb: str, window: str = "rolling_12_months",
+                        disclosed: bool = True) -> pd.DataFrame:
+    """Participants living in Core20 areas (national IMD deciles 1-2) and elsewhere, against the
+    population's share. Rows Core20, Other, Unknown; columns as :func:`participants_by_imd_quintile`
+    with ``Group`` in place of ``ImdQuintile``."""
+    groups = pd.Series(["Core20" if d in CORE20_DECILES else "Other" for d in range(1, 11)], index=range(1, 11))
+    return _deprivation(data, quarter, icb, window, disclosed, "Group", groups, ["Core20", "Other"])
+
+
+def core20_history(data, quarter, icb: str) -> pd.DataFrame:
+    """Core20 share of participants with a known decile, per quarter, and its representation ratio
+    (for SPC). Columns: Quarter, Core20Pct, PopulationPct, RepresentationRatio. Shares only, so no
+    counts of people are shown."""
+    quarter = parse(quarter)
+    imd = kc.table(kc.icb_slice(data, icb), "recruitment_imd")
+    known = imd[imd["ImdDecile"].notna()]
+    core20 = known.assign(_core=known["Participants"].where(known["ImdDecile"].isin(CORE20_DECILES), 0))
+    total = kc.by_quarter(known, "Participants", quarter)
+    core = kc.by_quarter(core20, "_core", quarter, first=int(total.index[0]))
+    population = icb_population_by_imd_decile(icb)
+    population_pct = 100.0 * population.loc[population["ImdDecile"].isin(CORE20_DECILES), "Share"].sum()
+    out = kc.history_frame(total, "_known")
+    out["Core20Pct"] = kc.share(core.to_numpy(), total.to_numpy())
+    out["PopulationPct"] = population_pct
+    out["RepresentationRatio"] = out["Core20Pct"] / population_pct if population_pct > 0 else np.nan
+    return out.drop(columns="_known")
+
+
+def participants_by_ethnicity(data, quarter, icb: str, window: str = "rolling_12_months",
+                              disclosed: bool = True) -> pd.DataFrame:
+    """Participants by ethnic group (ONS 2021 high-level groups): counts and shares only, as no
+    population by ethnicity ships with the project. ``Not stated`` is left out of the shares.
+    Columns: Quarter, Window, EthnicGroup, Participants, Pct."""
+    quarter = parse(quarter)
+    first, last = kc.window_ordinals(quarter, window)
+    ethnicity = kc.table(kc.icb_slice(data, icb), "recruitment_ethnicity")
+    ordinals = kc.quarter_ordinals(ethnicity["Month"])
+    ethnicity = ethnicity[(ordinals >= first) & (ordinals <= last)]
+    counts = ethnicity.groupby("EthnicGroup", observed=True)["Participants"].sum().reindex(list(ETHNIC_GROUPS), fill_value=0)
+    out = counts.rename_axis("EthnicGroup").rename("Participants").reset_index()
+    out["Participants"] = out["Participants"].astype("int64")
+    stated = out["EthnicGroup"] != NOT_STATED
+    out["Pct"] = np.where(stated, kc.share(out["Participants"], out.loc[stated, "Participants"].sum()), np.nan)
+    out.insert(0, "Quarter", quarter.id)
+    out.insert(1, "Window", window)
+    if not disclosed:
+        return out
+    return kc.published_breakdown(out, ["Participants"], "EthnicGroup", shares={"Pct": "Participants"},
+                                  unknown_label=NOT_STATED)
