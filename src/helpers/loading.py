@@ -418,18 +418,21 @@ def _load_table(table: Table, path: Path, problems: _Problems) -> _Loaded | None
     if len(frame) == 0:
         problems.add(file, None, None, "the file has a header but no data rows")
         return None
-    frame = pd.DataFrame({name: frame[pos] for name, pos in columns.items()})
 
-    # PII before anything else: a flagged value is never echoed by later messages.
-    bad = {name: np.zeros(len(frame), dtype=bool) for name in frame.columns}
-    for name in frame.columns:
-        spec = table.column(name) if name in table.column_names else None
+    # Text columns are scanned on their distinct values: big files repeat a few codes many times.
+    label_of = {pos: name for name, pos in columns.items()}
+    distinct = {pos: _Distinct(frame[pos]) for pos in frame.columns if _is_text(frame[pos])}
+    # PII first, in every text column (extra ones too): a flagged value is never echoed again.
+    bad_by_pos = {pos: np.zeros(len(frame), dtype=bool) for pos in frame.columns}
+    for pos, values in distinct.items():
+        spec = table.column(label_of[pos]) if pos in label_of else None
         if spec is None or spec.kind in ("code", "text", "category"):
-            bad[name] |= _check_pii(frame[name], rows, file, name, problems)
+            bad_by_pos[pos] |= _check_pii(values, rows, file, label_of.get(pos, names[pos] or f"#{pos + 1}"), problems)
+    keep = _drop_totals(table, {label_of[p]: v for p, v in distinct.items() if p in label_of}, rows, file, problems)
 
-    keep = _drop_totals(table, frame, rows, file, problems)
-    frame, rows = frame[keep].reset_index(drop=True), rows[keep]
-    bad = {name: mask[keep] for name, mask in bad.items()}
+    frame = pd.DataFrame({name: frame[pos] for name, pos in columns.items()})[keep].reset_index(drop=True)
+    rows = rows[keep]
+    bad = {name: bad_by_pos[pos][keep] for name, pos in columns.items()}
 
     converted = {}
     for spec in table.columns:
@@ -506,38 +509,55 @@ def _pii_reason(text: str) -> str | None:
     return None
 
 
-def _check_pii(series: pd.Series, rows: np.ndarray, file: str, column: str, problems: _Problems) -> np.ndarray:
-    """Flag values that look like an NHS number or a full postcode; scans distinct values only."""
-    if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
-        return np.zeros(len(series), dtype=bool)
-    text = series.astype(TEXT_DTYPE)
-    distinct = pd.Series(text.dropna().unique(), dtype=TEXT_DTYPE)
-    candidates = distinct[distinct.str.contains(r"\d", regex=True)]
-    reasons = {v: r for v in candidates if (r := _pii_reason(v))}
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
+
+
+class _Distinct:
+    """A text column as codes into its distinct values, so checks run once per distinct value."""
+
+    def __init__(self, series: pd.Series):
+        self.series = series
+        codes, uniques = pd.factorize(series)
+        self.codes = codes
+        self.values = pd.Series(uniques, dtype=TEXT_DTYPE)
+
+    def rows_where(self, hit: np.ndarray) -> np.ndarray:
+        """Row mask from a mask over the distinct values (missing values never hit)."""
+        return np.append(np.asarray(hit, dtype=bool), False)[self.codes]
+
+
+def _check_pii(column: _Distinct, rows: np.ndarray, file: str, name: str, problems: _Problems) -> np.ndarray:
+    """Flag values that look like an NHS number or a full postcode."""
+    values = column.values
+    has_digit = values.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    reasons = {i: r for i in np.flatnonzero(has_digit) if (r := _pii_reason(values.iat[i]))}
     if not reasons:
-        return np.zeros(len(series), dtype=bool)
-    flagged = text.isin(list(reasons)).to_numpy()
+        return np.zeros(len(column.codes), dtype=bool)
+    hit = np.zeros(len(values), dtype=bool)
+    hit[list(reasons)] = True
+    flagged = column.rows_where(hit)
     problems.add_rows(
-        file, rows[flagged], column, text[flagged],
-        lambda v: f"{reasons[v]}: the tables must hold aggregate counts, not patient-level data",
+        file, rows[flagged], name, column.codes[flagged],
+        lambda code: f"{reasons[code]}: the tables must hold aggregate counts, not patient-level data",
         "values that look like patient identifiers (NHS number or postcode)",
     )
     return flagged
 
 
-def _drop_totals(table: Table, frame: pd.DataFrame, rows: np.ndarray, file: str, problems: _Problems) -> np.ndarray:
+def _drop_totals(table: Table, columns: dict[str, _Distinct], rows: np.ndarray, file: str, problems: _Problems) -> np.ndarray:
     """Report rows labelled as totals in a key or code column; return the rows to keep."""
-    keep = np.ones(len(frame), dtype=bool)
-    label_columns = [c for c in table.column_names if c in frame.columns and (c in table.key or table.column(c).kind == "code")]
-    for name in label_columns:
-        series = frame[name]
-        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+    keep = np.ones(len(rows), dtype=bool)
+    for name, column in columns.items():
+        if name not in table.key and table.column(name).kind != "code":
             continue
-        text = series.astype(TEXT_DTYPE)
-        is_total = text.str.fullmatch(_TOTAL_LABEL, case=False).fillna(False).to_numpy(dtype=bool) & keep
+        hit = column.values.str.fullmatch(_TOTAL_LABEL, case=False).fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        is_total = column.rows_where(hit) & keep
         problems.add_rows(
-            file, rows[is_total], name, text[is_total],
-            lambda v: f"'{v.strip()}' row: looks like a totals row inside the data; remove it (the pack adds up the rows itself)",
+            file, rows[is_total], name, column.series[is_total],
+            lambda v: f"'{str(v).strip()}' row: looks like a totals row inside the data; remove it (the pack adds up the rows itself)",
             "totals rows inside the data",
         )
         keep &= ~is_total
@@ -851,7 +871,9 @@ def _check_recruiting_before_opening(loaded: dict[str, _Loaded], problems: _Prob
         return
     if not {"StudyId", "Month"} <= set(recruitment.frame.columns) or not {"StudyId", "ActualOpeningDate"} <= set(studies.frame.columns):
         return
-    opening = studies.frame.drop_duplicates("StudyId").set_index("StudyId")["ActualOpeningDate"]
+    # Studies whose opening date is itself wrong are already reported: skip their recruitment.
+    usable = ~(studies.bad["StudyId"] | studies.bad["ActualOpeningDate"])
+    opening = studies.frame[usable].drop_duplicates("StudyId").set_index("StudyId")["ActualOpeningDate"]
     opening_month = opening.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
     known = _clean_key_rows(recruitment, ["StudyId", "Month"]) & recruitment.frame["Month"].notna().to_numpy()
     study_opening = recruitment.frame["StudyId"].map(opening_month)
@@ -912,7 +934,7 @@ def _check_history_reaches(item: _Loaded, quarter: Quarter, problems: _Problems)
         detail = f"last month {values.max():%b %Y}"
     else:
         latest = parse(values.max())
-        detail = f"last quarter {latest}"
+        detail = f"latest {period} {latest}"
     if latest < quarter:
         problems.add(
             item.file, None, period,
