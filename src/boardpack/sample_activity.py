@@ -1,0 +1,547 @@
+"""Synthetic studies and recruitment for one ICB of the sample data (all vectorised with numpy).
+
+Months are integer indices (``year * 12 + month - 1``). The number of studies open follows a
+target curve relative to the 2019/20 baseline; monthly participants follow a target rate per
+10,000 population; both are documented, with their sources, in docs/sample_data.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from boardpack.sample_orgs import Icb
+from helpers.paths import REFERENCE_DATA_DIR
+from helpers.quarters import Quarter, parse
+
+HISTORY_START = 2018 * 12 + 3  # April 2018 (2018/19 Q1)
+WARMUP_START = 2013 * 12 + 3  # studies opened before the history still recruit in it
+SETUP_HORIZON = 6  # months of planned openings after the reported quarter (studies in set-up)
+QWU_POPULATION = 963_173
+# Open studies (point in time) at the 2019/20 level for Coventry and Warwickshire; others scale by population.
+QWU_BASELINE_OPEN = 420
+# Participants per person per year in 2022/23 (plan: 210 per 10,000).
+PARTICIPANTS_PER_PERSON_2022 = 0.0210
+COMMERCIAL_PARTICIPANT_SHARE = 0.045  # of non-Covid participants (NIHR: 4-5%)
+
+# Open studies as a fraction of the 2019/20 baseline, per quarter from 2018/19 Q1 (then +0.8 points a quarter).
+OPEN_LEVEL = [
+    0.96, 0.97, 0.98, 0.99,   # 2018/19
+    1.00, 1.00, 1.00, 1.00,   # 2019/20: the pre-Covid baseline
+    0.85, 0.80, 0.78, 0.78,   # 2020/21: non-Covid studies paused, few new openings
+    0.79, 0.81, 0.83, 0.85,   # 2021/22
+    0.87, 0.885, 0.92, 0.95,  # 2022/23: 89% in Q2 (the plan's August 2022 mapping)
+    0.97, 0.99, 1.02, 1.055,  # 2023/24: past 100% by Q4 (the plan's target)
+    1.065, 1.075, 1.085, 1.095,  # 2024/25
+]
+# Non-Covid and Covid participants as a fraction of the 2022/23 annual rate, per quarter from 2018/19 Q1.
+NON_COVID_LEVEL = [
+    0.90, 0.90, 0.90, 0.90,
+    0.82, 0.82, 0.82, 0.62,
+    0.15, 0.45, 0.60, 0.65,
+    0.80, 0.85, 0.90, 0.92,
+    0.94, 0.95, 0.96, 0.96,
+    1.02, 1.03, 1.04, 1.05,
+    1.06, 1.07, 1.08, 1.09,
+]
+COVID_LEVEL = [0.0] * 7 + [0.10, 1.30, 0.80, 1.10, 0.90, 0.40, 0.28, 0.20, 0.15, 0.08, 0.05, 0.04, 0.03, 0.02, 0.01]
+# August and December dips (holidays); normalised to average 1.
+SEASON = np.array([1.02, 1.04, 1.06, 0.96, 1.02, 1.04, 1.02, 0.82, 1.04, 1.06, 1.06, 0.80])
+SEASON = SEASON / SEASON.mean()
+
+# NIHR managing specialties with the share of the public NIHR study listing (the rest share the remainder).
+SPECIALTY_SHARES = {
+    "Cancer": 14.8, "Mental Health": 9.4, "Primary Care": 7.3, "Children": 6.1, "Cardiovascular Disease": 5.6,
+    "Musculoskeletal Disorders": 5.4, "Dementias and Neurodegeneration": 4.4, "Reproductive Health and Childbirth": 4.1,
+    "Respiratory Disorders": 4.0, "Infection": 3.9, "Diabetes": 3.8, "Health Services Research": 3.0,
+}
+OTHER_SPECIALTIES = [
+    "Ageing", "Anaesthesia, Perioperative Medicine and Pain Management", "Critical Care", "Dermatology",
+    "Ear, Nose and Throat", "Gastroenterology", "Genetics", "Haematology", "Hepatology",
+    "Metabolic and Endocrine Disorders", "Neurological Disorders", "Ophthalmology", "Oral and Dental Health",
+    "Public Health", "Renal Disorders", "Stroke", "Surgery", "Trauma and Emergency Care",
+]
+CARE_SETTINGS = ["acute", "primary_care", "community", "mental_health", "social_care", "public_health"]
+# Care setting mix by specialty (probabilities over CARE_SETTINGS); unlisted specialties use DEFAULT_SETTING_MIX.
+SETTING_MIX = {
+    "Mental Health": [0.05, 0.10, 0.15, 0.70, 0.00, 0.00],
+    "Dementias and Neurodegeneration": [0.30, 0.10, 0.20, 0.30, 0.10, 0.00],
+    "Primary Care": [0.00, 0.90, 0.10, 0.00, 0.00, 0.00],
+    "Public Health": [0.05, 0.25, 0.10, 0.00, 0.10, 0.50],
+    "Health Services Research": [0.30, 0.20, 0.20, 0.05, 0.15, 0.10],
+    "Ageing": [0.30, 0.15, 0.30, 0.00, 0.25, 0.00],
+    "Children": [0.75, 0.10, 0.10, 0.05, 0.00, 0.00],
+    "Diabetes": [0.55, 0.40, 0.05, 0.00, 0.00, 0.00],
+    "Cardiovascular Disease": [0.80, 0.15, 0.05, 0.00, 0.00, 0.00],
+    "Respiratory Disorders": [0.75, 0.20, 0.05, 0.00, 0.00, 0.00],
+    "Musculoskeletal Disorders": [0.65, 0.20, 0.15, 0.00, 0.00, 0.00],
+}
+DEFAULT_SETTING_MIX = [0.92, 0.04, 0.04, 0.00, 0.00, 0.00]
+TOPICS = {
+    "Cancer": ["breast cancer", "prostate cancer", "lung cancer", "colorectal cancer", "lymphoma", "melanoma"],
+    "Mental Health": ["depression", "psychosis", "anxiety", "eating disorders", "self-harm"],
+    "Primary Care": ["hypertension in general practice", "antibiotic prescribing", "multimorbidity", "back pain"],
+    "Children": ["childhood asthma", "neonatal sepsis", "bronchiolitis", "childhood epilepsy"],
+    "Cardiovascular Disease": ["heart failure", "atrial fibrillation", "hypertension", "coronary disease"],
+    "Infection": ["sepsis", "urinary tract infection", "influenza", "antimicrobial resistance"],
+}
+DESIGNS_NONCOMMERCIAL = ["Randomised controlled trial", "Observational cohort", "Feasibility study", "Registry",
+                         "Qualitative study", "Cluster randomised trial"]
+DESIGNS_COMMERCIAL = ["Phase III trial", "Phase II trial", "Phase IV study", "Device study"]
+CLOSED_STATUSES = ["Closed to Recruitment, In Follow Up", "Closed to Recruitment, No Follow Up"]
+SETUP_STATUSES = ["In Setup", "In Setup, Pending NHS Permission", "In Setup, NHS Permission Received"]
+# Quarters in which a cross-system (NHS and social care) partnership study opens: the fifth in 2025/26.
+CROSS_SYSTEM_QUARTERS = ["2022/23 Q4", "2023/24 Q3", "2024/25 Q2", "2025/26 Q1", "2025/26 Q3", "2026/27 Q2",
+                         "2027/28 Q1", "2027/28 Q4"]
+# ONS 2021 census ethnic group shares (Asian, Black, Mixed, White, Other), approximate, for ICBs far from
+# the England-wide pattern; the rest use DEFAULT_ETHNICITY.
+ETHNIC_GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]
+ICB_ETHNICITY = {
+    "QWU": [0.11, 0.04, 0.026, 0.80, 0.024], "QMJ": [0.12, 0.11, 0.06, 0.61, 0.10],
+    "QMF": [0.28, 0.13, 0.05, 0.47, 0.07], "QRV": [0.30, 0.08, 0.05, 0.47, 0.10],
+    "QKK": [0.10, 0.22, 0.07, 0.55, 0.06], "QWE": [0.17, 0.07, 0.05, 0.66, 0.05],
+    "QHL": [0.27, 0.10, 0.05, 0.55, 0.03], "QUA": [0.16, 0.05, 0.03, 0.74, 0.02],
+    "QK1": [0.20, 0.04, 0.03, 0.71, 0.02], "QWO": [0.15, 0.02, 0.03, 0.78, 0.02],
+    "QOP": [0.11, 0.04, 0.03, 0.80, 0.02], "QHG": [0.13, 0.07, 0.04, 0.73, 0.03],
+}
+DEFAULT_ETHNICITY = [0.05, 0.015, 0.02, 0.90, 0.015]
+# Participants relative to population share: minority groups and the most deprived deciles under-represented.
+ETHNIC_REPRESENTATION = np.array([0.70, 0.55, 0.80, 1.00, 0.70])
+ETHNICITY_NOT_STATED = 0.05
+IMD_REPRESENTATION = np.array([0.62, 0.74, 0.86, 0.94, 1.0, 1.04, 1.08, 1.12, 1.15, 1.18])
+IMD_UNKNOWN = 0.03
+
+
+@dataclass(frozen=True)
+class Density:
+    """How many recruiting sites and participants: realistic for one ICB, heavier for the national benchmark."""
+
+    extra_sites: float = 1.0  # multiplies the number of recruiting sites beyond the lead
+    participants: float = 1.0  # multiplies the participant rate
+
+
+def month_index(day) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def quarter_of_month(months: np.ndarray) -> np.ndarray:
+    """Quarters since 2018/19 Q1 for month indices."""
+    return (np.asarray(months) - HISTORY_START) // 3
+
+
+def _per_quarter(levels: list[float], quarters: np.ndarray, growth: float) -> np.ndarray:
+    """Look up a per-quarter level; before the table the first value, after it keep growing by ``growth``."""
+    levels_arr = np.asarray(levels)
+    clipped = np.clip(quarters, 0, len(levels) - 1)
+    beyond = np.maximum(quarters - (len(levels) - 1), 0)
+    return levels_arr[clipped] + growth * beyond
+
+
+def month_labels(first: int, last: int) -> list[str]:
+    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(first, last + 1)]
+
+
+def _dates(months: np.ndarray, day_fraction: np.ndarray) -> np.ndarray:
+    """Dates (numpy datetime64[D]) in the given months, the day placed by a fraction in [0, 1)."""
+    months = np.asarray(months)
+    first = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    days = ((months + 1 - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]") - first).astype(int)
+    return first + np.floor(day_fraction * days).astype(int)
+
+
+def _simulate_openings(rng: np.random.Generator, baseline: float, end: int) -> dict[str, np.ndarray]:
+    """Month-by-month: open enough new studies to follow the target open count, each with a duration."""
+    last = end + SETUP_HORIZON
+    covid_starts = {2020 * 12 + m: n for m, n in zip(range(2, 15), [1, 3, 3, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1])}
+    open_m, close_m, planned_m, covid = [], [], [], []
+    closes_at = np.zeros(last + 200 - WARMUP_START, dtype=np.int64)
+    n_open = 0
+    scale = baseline / QWU_BASELINE_OPEN
+    for month in range(WARMUP_START, last + 1):
+        n_open -= closes_at[month - WARMUP_START]
+        target = baseline * _per_quarter(OPEN_LEVEL, quarter_of_month(np.array([month])), 0.008)[0]
+        n_covid = rng.poisson(covid_starts.get(month, 0) * scale) if month in covid_starts else 0
+        gap = target - n_open - n_covid
+        # Open what closes the gap, with a little noise: the open count tracks the target curve closely.
+        n_new = max(0, int(round(gap + rng.normal(0, 1.5))))
+        n_total = n_new + n_covid
+        if n_total == 0:
+            continue
+        planned = np.clip(np.rint(np.exp(rng.normal(np.log(15), 0.6, n_total))), 3, 72).astype(int)
+        delay = np.clip(np.rint(rng.normal(1.5, 4, n_total)), -6, 18).astype(int)
+        is_covid = np.arange(n_total) >= n_new
+        planned[is_covid] = rng.integers(6, 18, is_covid.sum())
+        delay[is_covid] = rng.integers(0, 6, is_covid.sum())
+        duration = np.maximum(1, planned + delay)
+        close = month + duration
+        np.add.at(closes_at, close - WARMUP_START, 1)
+        n_open += n_total
+        open_m.append(np.full(n_total, month))
+        close_m.append(close)
+        planned_m.append(planned)
+        covid.append(is_covid)
+    return {
+        "open": np.concatenate(open_m), "close": np.concatenate(close_m),
+        "planned": np.concatenate(planned_m), "covid": np.concatenate(covid),
+    }
+
+
+def _pick(rng: np.random.Generator, pool: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    """``size`` draws (with replacement) from an array of organisation positions."""
+    if size == 0 or len(pool) == 0:
+        return np.zeros(0, dtype=np.int64)
+    p = None if weights is None else weights / weights.sum()
+    return pool[rng.choice(len(pool), size=size, p=p)]
+
+
+class _Sites:
+    """Collects (study, organisation, weight) candidates for recruiting sites."""
+
+    def __init__(self) -> None:
+        self.study: list[np.ndarray] = []
+        self.org: list[np.ndarray] = []
+        self.weight: list[np.ndarray] = []
+
+    def add(self, studies: np.ndarray, counts: np.ndarray, orgs: np.ndarray, weights: np.ndarray) -> None:
+        self.study.append(np.repeat(studies, counts))
+        self.org.append(orgs)
+        self.weight.append(weights)
+
+    def extra(self, rng, studies, counts, pool, pool_w=None, weight=(0.15, 0.8)) -> None:
+        counts = np.asarray(counts, dtype=np.int64)
+        orgs = _pick(rng, pool, pool_w, int(counts.sum()))
+        if len(orgs) == 0:
+            return
+        self.add(studies, counts, orgs, rng.uniform(*weight, len(orgs)))
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        study = np.concatenate(self.study)
+        org = np.concatenate(self.org)
+        weight = np.concatenate(self.weight)
+        # One site per (study, organisation); the lead (added first) wins.
+        _, first = np.unique(study * 100_000 + org, return_index=True)
+        first = np.sort(first)
+        return study[first], org[first], weight[first]
+
+
+def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator,
+                            density: Density = Density()) -> dict[str, pd.DataFrame]:
+    """The studies, recruitment, recruitment_imd and recruitment_ethnicity tables for one ICB."""
+    end = month_index(to.end)
+    end_date = np.datetime64(to.end.isoformat(), "D")
+    intensity = 1.0 if icb.code == "QWU" else rng.uniform(0.85, 1.15)  # research intensity differs by ICB
+    baseline = QWU_BASELINE_OPEN * icb.population / QWU_POPULATION * intensity
+    sim = _simulate_openings(rng, baseline, end)
+
+    keep = sim["close"] > HISTORY_START
+    order = np.argsort(sim["open"][keep], kind="stable")
+    open_m = sim["open"][keep][order]
+    close_m = sim["close"][keep][order]
+    planned_m = sim["planned"][keep][order]
+    covid = sim["covid"][keep][order]
+    n = len(open_m)
+    if n >= 20_000:
+        raise ValueError(f"too many studies for {icb.code}: {n}")
+    quarter = quarter_of_month(open_m)
+    in_history = (open_m >= HISTORY_START) & (open_m <= end)
+    withdrawn = in_history & ~covid & (rng.random(n) < 0.02)
+    setup = open_m > end
+    opened = ~withdrawn & ~setup
+
+    # -- attributes -----------------------------------------------------------------------
+    # Systematic sampling keeps the commercial share of openings steady (11.5% in the plan), rising
+    # slowly after 2022/23 as the system grows commercial research.
+    p_commercial = np.clip(0.115 + 0.002 * (quarter - 19), 0.115, 0.14)
+    cumulative_p = np.cumsum(np.where(covid, 0.0, p_commercial)) + rng.random()
+    commercial = np.diff(np.floor(cumulative_p), prepend=np.floor(cumulative_p[0] - p_commercial[0])) > 0
+    commercial = np.where(covid, rng.random(n) < 0.15, commercial & ~covid)
+    portfolio = covid | (rng.random(n) < np.where(commercial, 0.88, 0.92))
+    names = list(SPECIALTY_SHARES) + OTHER_SPECIALTIES
+    other_share = (100 - sum(SPECIALTY_SHARES.values())) / len(OTHER_SPECIALTIES)
+    shares = np.array(list(SPECIALTY_SHARES.values()) + [other_share] * len(OTHER_SPECIALTIES))
+    specialty = rng.choice(len(names), size=n, p=shares / shares.sum())
+    specialty[covid] = names.index("Infection")
+    mixes = np.array([SETTING_MIX.get(name, DEFAULT_SETTING_MIX) for name in names])
+    cumulative = np.cumsum(mixes[specialty], axis=1)
+    setting = (rng.random(n)[:, None] > cumulative).sum(axis=1)
+    setting = np.minimum(setting, len(CARE_SETTINGS) - 1)
+    setting[covid] = rng.choice([0, 1, 5], size=int(covid.sum()), p=[0.6, 0.2, 0.2])
+
+    cross = np.zeros(n, dtype=bool)
+    cross_specialties = [names.index(s) for s in ("Ageing", "Dementias and Neurodegeneration",
+                                                  "Health Services Research", "Public Health")]
+    for label in CROSS_SYSTEM_QUARTERS:
+        q = parse(label)
+        first = month_index(q.start)
+        if first > end:
+            break
+        candidates = np.flatnonzero(opened & ~covid & ~commercial & (open_m >= first) & (open_m < first + 3) & ~cross)
+        if len(candidates):
+            chosen = rng.choice(candidates)
+            cross[chosen] = True
+            portfolio[chosen] = True
+            setting[chosen] = CARE_SETTINGS.index("social_care")
+            specialty[chosen] = rng.choice(cross_specialties)
+
+    # -- lead organisation and recruiting sites --------------------------------------------
+    org_type = orgs["OrganisationType"].to_numpy()
+    codes = orgs["OrganisationCode"].to_numpy()
+    pool = {t: np.flatnonzero(org_type == t) for t in
+            ("acute", "mental_health_community", "ambulance", "gp_practice", "local_authority", "hospice",
+             "care_home", "university")}
+    acute_w = np.array([{"RKB": 0.6, "RJC": 0.2, "RLT": 0.2}.get(codes[i], 1.0) for i in pool["acute"]])
+    if icb.code != "QWU":
+        acute_w[0] = max(1.0, 0.5 * len(acute_w))  # a teaching trust leads most acute studies
+    community_pool = pool["mental_health_community"]
+    community_w = np.ones(len(community_pool))
+    if icb.code == "QWU":  # RJC also runs community services
+        community_pool = np.append(community_pool, np.flatnonzero(codes == "RJC"))
+        community_w = np.array([0.7, 0.3])
+
+    lead = np.empty(n, dtype=np.int64)
+    s = setting
+    u = rng.random(n)
+    lead_choices = {
+        0: (pool["acute"], acute_w),
+        1: (pool["gp_practice"], None),
+        2: (community_pool, community_w),
+        3: (pool["mental_health_community"], None),
+        4: (pool["local_authority"], None),
+    }
+    for code_, (candidates, weights) in lead_choices.items():
+        mask = s == code_
+        lead[mask] = _pick(rng, candidates, weights, int(mask.sum()))
+    acute_led_primary = (s == 1) & (u < 0.2)
+    lead[acute_led_primary] = _pick(rng, pool["acute"], acute_w, int(acute_led_primary.sum()))
+    public = s == 5
+    ph_choice = rng.random(n)
+    for mask, (candidates, weights) in (
+        (public & (ph_choice < 0.5), (pool["local_authority"], None)),
+        (public & (ph_choice >= 0.5) & (ph_choice < 0.7), (pool["university"], None)),
+        (public & (ph_choice >= 0.7), (pool["acute"], acute_w)),
+    ):
+        lead[mask] = _pick(rng, candidates, weights, int(mask.sum()))
+
+    sites = _Sites()
+    recruiting_lead = np.flatnonzero(~np.isin(lead, pool["university"]))
+    sites.add(recruiting_lead, np.ones(len(recruiting_lead), dtype=np.int64), lead[recruiting_lead],
+              np.ones(len(recruiting_lead)))
+    x = density.extra_sites
+
+    def count(mask, draw):
+        idx = np.flatnonzero(mask)
+        return idx, np.rint(draw(len(idx)) * x).astype(np.int64)
+
+    emergency = np.isin(specialty, [names.index(v) for v in ("Trauma and Emergency Care", "Critical Care", "Stroke",
+                                                              "Cardiovascular Disease")])
+    palliative = np.isin(specialty, [names.index(v) for v in ("Cancer", "Ageing", "Dementias and Neurodegeneration")])
+    acute = s == 0
+    idx, k = count(acute, lambda m: rng.binomial(max(len(pool["acute"]) - 1, 0), 0.3, m))
+    sites.extra(rng, idx, k, pool["acute"], acute_w, (0.2, 0.9))
+    idx, k = count(acute & (rng.random(n) < np.where(emergency, 0.35, 0.04)), lambda m: np.ones(m))
+    sites.extra(rng, idx, k, pool["ambulance"])
+    idx, k = count((acute | (s == 2)) & palliative & (rng.random(n) < 0.15), lambda m: np.ones(m))
+    sites.extra(rng, idx, k, pool["hospice"])
+    idx, k = count(acute & (rng.random(n) < 0.08), lambda m: 1 + rng.poisson(3, m))
+    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.4))
+    idx, k = count(s == 1, lambda m: rng.geometric(1 / 9, m))
+    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.5))
+    idx, k = count((s == 2) | (s == 3), lambda m: (rng.random(m) < 0.25) * (1 + rng.poisson(2, m)))
+    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.4))
+    idx, k = count((s == 2) | (s == 4), lambda m: (rng.random(m) < np.where(s[np.flatnonzero((s == 2) | (s == 4))] == 4, 1.0, 0.1)) * (1 + rng.poisson(2, m)))
+    sites.extra(rng, idx, k, pool["care_home"], None, (0.1, 0.5))
+    idx, k = count((s == 4) & cross, lambda m: np.ones(m))
+    sites.extra(rng, idx, k, pool["mental_health_community"])
+    idx, k = count(s == 5, lambda m: 2 + rng.poisson(5, m))
+    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.5))
+    idx, k = count((s == 5) & np.isin(lead, pool["university"]), lambda m: np.ones(m))
+    sites.extra(rng, idx, k, pool["local_authority"])
+    pair_study, pair_org, pair_weight = sites.pairs()
+
+    # -- recruitment ------------------------------------------------------------------------
+    rate = np.exp(rng.normal(0, 1.1, n))
+    is_lead = pair_org == lead[pair_study]
+    lag = np.where(is_lead, 0, rng.geometric(0.45, len(pair_study)) - 1)
+    start = np.maximum(open_m[pair_study] + lag, HISTORY_START)
+    stop = np.minimum(close_m[pair_study], end + 1)  # exclusive
+    active = opened[pair_study] & (stop > start)
+    pair_study, pair_org, pair_weight, start, stop = (a[active] for a in (pair_study, pair_org, pair_weight, start, stop))
+    n_months = stop - start
+    offsets = np.cumsum(n_months) - n_months
+    pair_of_row = np.repeat(np.arange(len(pair_study)), n_months)
+    month = start[pair_of_row] + (np.arange(int(n_months.sum())) - offsets[pair_of_row])
+    study_of_row = pair_study[pair_of_row]
+    weight = rate[study_of_row] * pair_weight[pair_of_row]
+    group = np.where(covid[study_of_row], 0, np.where(commercial[study_of_row], 1, 2))
+
+    n_hist = end + 1 - HISTORY_START
+    hist_months = np.arange(HISTORY_START, end + 1)
+    hist_q = quarter_of_month(hist_months)
+    base = icb.population * PARTICIPANTS_PER_PERSON_2022 / 12 * density.participants * SEASON[hist_months % 12]
+    non_covid = base * _per_quarter(NON_COVID_LEVEL, hist_q, 0.0075)
+    target = np.stack([
+        base * _per_quarter(COVID_LEVEL, hist_q, 0.0).clip(0),
+        non_covid * COMMERCIAL_PARTICIPANT_SHARE,
+        non_covid * (1 - COMMERCIAL_PARTICIPANT_SHARE),
+    ])
+    cell = group * n_hist + (month - HISTORY_START)
+    totals = np.bincount(cell, weights=weight, minlength=3 * n_hist)
+    lam = target.ravel()[cell] * weight / totals[cell]
+    participants = rng.poisson(lam)
+    recruited = participants > 0
+
+    study_rows = study_of_row[recruited]
+    month_rows = month[recruited]
+    count_rows = participants[recruited]
+    recruited_total = np.bincount(study_rows, weights=count_rows, minlength=n)
+    expected_monthly = np.bincount(study_of_row, weights=lam, minlength=n) / np.maximum(
+        np.bincount(study_of_row, minlength=n), 1)
+    first_month = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_month, study_rows, month_rows)
+
+    # -- dates ----------------------------------------------------------------------------
+    open_date = _dates(open_m, rng.random(n))
+    planned_open = open_date - np.rint(rng.normal(25, 35, n)).astype(int)
+    planned_close = open_date + np.rint(planned_m * 30.44).astype(int)
+    closed = opened & (close_m - 1 <= end)
+    close_date = np.maximum(_dates(close_m - 1, rng.random(n)), open_date)
+    open_now = opened & ~closed
+
+    status = np.empty(n, dtype=object)
+    status[closed] = np.array(CLOSED_STATUSES, dtype=object)[rng.integers(0, 2, int(closed.sum()))]
+    status[open_now] = np.where(rng.random(int(open_now.sum())) < 0.03, "Suspended", "Open, With Recruitment")
+    status[setup] = np.array(SETUP_STATUSES, dtype=object)[rng.integers(0, 3, int(setup.sum()))]
+    status[withdrawn] = "Withdrawn During Setup"
+
+    # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) --------------
+    sigma = 0.35
+    # NIHR 2018/19: 69% of commercial and 82% of non-commercial studies to time and target; locally lower.
+    mu = np.where(commercial, NormalDist().inv_cdf(0.62), NormalDist().inv_cdf(0.72)) * sigma
+    ahead = np.exp(rng.normal(mu, sigma))  # recruited/target over elapsed fraction; >= 1 means on track
+    elapsed = (end_date - open_date).astype(float) / np.maximum((planned_close - open_date).astype(float), 1)
+    expected_total = expected_monthly * planned_m
+    sample_size = np.maximum(expected_total, 1)
+    on_course = open_now & (elapsed >= 0.15) & (recruited_total > 0)
+    sample_size[on_course] = recruited_total[on_course] / (elapsed[on_course] * ahead[on_course])
+    finished = closed & (recruited_total > 0)
+    sample_size[finished] = recruited_total[finished] / np.exp(rng.normal(0.0, 0.3, int(finished.sum())))
+    unknown = ~(open_now | closed) | (expected_total <= 0)
+    sample_size[unknown] = np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7))[unknown]
+    sample_size = np.maximum(1, np.ceil(sample_size)).astype(np.int64)
+
+    # -- NCVR dates (commercial studies): set-up time falls from ~213 days after NCVR (October 2022) --
+    history_start_date = np.datetime64("2018-04-01", "D")
+    fp_in_history = commercial & opened & (recruited_total > 0) & (first_month <= end)
+    fp_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    fp_month_date = _dates(np.where(fp_in_history, first_month, open_m), rng.random(n))
+    fp_date[fp_in_history] = np.maximum(fp_month_date, open_date)[fp_in_history]
+    before_history = commercial & opened & (open_date < history_start_date)
+    fp_date[before_history] = (open_date + rng.integers(5, 60, n))[before_history]
+    days_from_ncvr = (fp_date - np.datetime64("2022-10-01", "D")).astype(float)
+    mean_days = np.where(np.isnan(days_from_ncvr) | (days_from_ncvr < 0), 213.0,
+                         np.maximum(140.0, 213.0 - 63.0 * days_from_ncvr / 548.0))
+    setup_days = np.rint(mean_days * np.exp(rng.normal(-0.045, 0.3, n))).astype(int)
+    costing = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    has_fp = ~np.isnat(fp_date)
+    costing[has_fp] = (fp_date - setup_days)[has_fp]
+    no_fp_open = commercial & opened & ~has_fp
+    costing[no_fp_open] = (open_date - rng.integers(60, 200, n))[no_fp_open]
+    pending = commercial & (setup | withdrawn)
+    costing[pending] = np.minimum(planned_open - rng.integers(30, 150, n), end_date - rng.integers(10, 120, n))[pending]
+    site_selected = costing - rng.integers(7, 60, n)
+
+    # -- text ---------------------------------------------------------------------------
+    acronym_letters = rng.integers(0, 26, (n, 5))
+    acronym_len = rng.integers(3, 6, n)
+    design_nc = rng.integers(0, len(DESIGNS_NONCOMMERCIAL), n)
+    design_c = rng.integers(0, len(DESIGNS_COMMERCIAL), n)
+    topic_u = rng.random(n)
+    titles = []
+    for i in range(n):
+        acronym = "".join(chr(65 + c) for c in acronym_letters[i, : acronym_len[i]])
+        name = names[specialty[i]]
+        design = DESIGNS_COMMERCIAL[design_c[i]] if commercial[i] else DESIGNS_NONCOMMERCIAL[design_nc[i]]
+        if covid[i]:
+            topic = "COVID-19"
+        else:
+            topics = TOPICS.get(name, [name.lower()])
+            topic = topics[int(topic_u[i] * len(topics))]
+        if cross[i]:
+            design = "Health and social care partnership study"
+        titles.append(f"{acronym}: {design} in {topic}")
+
+    def iso(values: np.ndarray, mask: np.ndarray) -> list:
+        text = np.datetime_as_string(values, unit="D")
+        return [t if m else None for t, m in zip(text.tolist(), mask.tolist())]
+
+    yes_no = np.array(["N", "Y"], dtype=object)
+    study_ids = [str(100_000 + icb.index * 20_000 + k) for k in range(n)]
+    studies = pd.DataFrame({
+        "StudyId": study_ids,
+        "StudyTitle": titles,
+        "StudyRoute": np.where(commercial, "Commercial", "Non-commercial"),
+        "StudyStatus": status.astype(str),
+        "ManagingSpecialty": np.array(names, dtype=object)[specialty],
+        "CareSetting": np.array(CARE_SETTINGS, dtype=object)[setting],
+        "NihrPortfolio": yes_no[portfolio.astype(int)],
+        "LeadOrganisationCode": codes[lead],
+        "CrossSystemPartnership": yes_no[cross.astype(int)],
+        "PlannedOpeningDate": iso(planned_open, np.ones(n, dtype=bool)),
+        "ActualOpeningDate": iso(open_date, opened),
+        "PlannedClosureToRecruitmentDate": iso(planned_close, ~withdrawn),
+        "ActualClosureToRecruitmentDate": iso(close_date, closed),
+        "SampleSize": sample_size,
+        "CostingSubmittedDate": iso(costing, commercial & ~np.isnat(costing)),
+        "SiteSelectedDate": iso(site_selected, commercial & ~np.isnat(site_selected)),
+        "FirstParticipantDate": iso(fp_date, commercial & has_fp),
+    })
+
+    labels = np.array(month_labels(HISTORY_START, end), dtype=object)
+    org_of_row = pair_org[pair_of_row][recruited]
+    # Rows sorted by study, organisation and month for a stable, readable file.
+    row_order = np.lexsort((month_rows, org_of_row, study_rows))
+    recruitment = pd.DataFrame({
+        "StudyId": pd.Categorical.from_codes(study_rows[row_order], categories=study_ids),
+        "OrganisationCode": pd.Categorical.from_codes(org_of_row[row_order], categories=pd.Index(codes)),
+        "Month": pd.Categorical.from_codes(month_rows[row_order] - HISTORY_START, categories=pd.Index(labels)),
+        "Participants": count_rows[row_order].astype(np.int64),
+    })
+
+    monthly = np.bincount(month_rows - HISTORY_START, weights=count_rows, minlength=n_hist).astype(np.int64)
+    return {
+        "studies": studies,
+        "recruitment": recruitment,
+        "recruitment_imd": _imd_split(icb, monthly, labels, rng),
+        "recruitment_ethnicity": _ethnicity_split(icb, monthly, labels, rng),
+    }
+
+
+def _imd_split(icb: Icb, monthly: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Each month's participants by IMD decile: fewer from the most deprived deciles than the population."""
+    deciles = pd.read_csv(REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv", dtype={"icb22_code_h": str})
+    share = deciles[deciles["icb22_code_h"] == icb.code].set_index("imd19_decile")["share"].reindex(range(1, 11)).fillna(0)
+    weights = share.to_numpy() * IMD_REPRESENTATION
+    p = np.append(weights / weights.sum() * (1 - IMD_UNKNOWN), IMD_UNKNOWN)
+    counts = rng.multinomial(monthly, p)
+    return pd.DataFrame({
+        "IcbCode": icb.code,
+        "Month": np.repeat(labels, 11),
+        "ImdDecile": pd.array(np.tile(list(range(1, 11)) + [None], len(labels)), dtype="Int64"),
+        "Participants": counts.ravel().astype(np.int64),
+    })
+
+
+def _ethnicity_split(icb: Icb, monthly: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Each month's participants by ethnic group: minority groups under-represented."""
+    population = np.array(ICB_ETHNICITY.get(icb.code, DEFAULT_ETHNICITY))
+    weights = population / population.sum() * ETHNIC_REPRESENTATION
+    p = np.append(weights / weights.sum() * (1 - ETHNICITY_NOT_STATED), ETHNICITY_NOT_STATED)
+    counts = rng.multinomial(monthly, p)
+    return pd.DataFrame({
+        "IcbCode": icb.code,
+        "Month": np.repeat(labels, 6),
+        "EthnicGroup": np.tile(ETHNIC_GROUPS + ["Not stated"], len(labels)),
+        "Participants": counts.ravel().astype(np.int64),
+    })
