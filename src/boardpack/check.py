@@ -14,9 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from helpers.paths import CACHE_DIR, PROJ_ROOT, REPORTS_DIR
+from helpers.paths import CACHE_DIR, REPORTS_DIR
 
-A11Y_DIR = PROJ_ROOT / "tools" / "a11y"
+# The code checkout, not PROJ_ROOT (which BOARDPACK_ROOT may point at a data folder): src/boardpack/ -> root.
+A11Y_DIR = Path(os.environ.get("BOARDPACK_A11Y_DIR", Path(__file__).resolve().parents[2] / "tools" / "a11y"))
 CHROMIUM = Path(os.environ.get("BOARDPACK_CHROMIUM", "/usr/bin/chromium"))
 PACK_HTML = "board_pack.html"
 # Where `boardpack check` keeps its axe report when not told: outside the published folder, so a

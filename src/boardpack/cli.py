@@ -42,3 +42,18 @@ def sample_data(
     from boardpack.sample_data import run
 
     raise typer.Exit(run(out=out, icb=icb, to=to, scale=scale, seed=seed))
+
+
+@app.command()
+def check(
+    pack: Optional[Path] = typer.Argument(None, help="Published pack folder (holding board_pack.html)."),
+    icb: Optional[str] = typer.Option(None, "--icb", help="ICB code, with --quarter, instead of PACK: reports/<ICB>/<quarter id>/."),
+    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter of the pack, e.g. '2026/27 Q2'."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Where to write the axe JSON report (default: .cache/check/<ICB>/<quarter id>_axe.json)."),
+    forbidden_values: Optional[Path] = typer.Option(None, "--forbidden-values", help="Text file, one value a line (e.g. dates of birth from the input), that must appear in no published file."),
+) -> None:
+    """Check a published pack: axe-core (WCAG 2.2 A/AA) in headless Chromium, and a safety scan of
+    every file. Exit 0 when clean, 1 when anything was found, 2 bad arguments, 3 browser missing."""
+    from boardpack.check import run
+
+    raise typer.Exit(run(pack, icb, quarter, report, forbidden_values, echo=typer.echo))
