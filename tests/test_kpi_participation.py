@@ -1,0 +1,117 @@
+"""helpers.kpi_participation: participants, rates per population, equity breakdowns."""
+import numpy as np
+import pytest
+
+from backtest.frames import make_data, study
+from helpers import kpi_participation as kp
+
+
+def rec(org, month, n, study_id="a"):
+    return {"StudyId": study_id, "OrganisationCode": org, "Month": month, "Participants": n}
+
+
+def imd(month, decile, n, icb="QWU"):
+    return {"IcbCode": icb, "Month": month, "ImdDecile": decile, "Participants": n}
+
+
+@pytest.fixture
+def data():
+    return make_data(
+        studies=[study("a", "2019-04-01")],
+        recruitment=[rec("RKB", "2019-04-01", 100), rec("RJC", "2019-08-01", 50), rec("M86001", "2019-11-01", 3),
+                     rec("RKB", "2020-02-01", 200), rec("RRK", "2020-02-01", 999)],
+    )
+
+
+def test_participants_per_quarter_and_rolling_twelve_months(data):
+    out = kp.participants(data, "2019-20-Q4", "QWU", disclosed=False)
+    assert list(out["Participants"]) == [100, 50, 3, 200]
+    assert out["Rolling12Months"].isna().sum() == 3 and out["Rolling12Months"].iloc[-1] == 353
+
+
+def test_participants_are_disclosed_by_default(data):
+    out = kp.participants(data, "2019-20-Q4", "QWU")
+    assert list(out["Participants"]) == [100, 50, "*", 200]
+    assert out["Rolling12Months"].iloc[-1] == 355
+
+
+def test_fewer_than_four_quarters_has_no_rolling_figure(data):
+    out = kp.participants_per_10k(data, "2019-20-Q2", "QWU")
+    assert len(out) == 2 and out["Per10000"].isna().all()
+
+
+def test_per_10k_uses_the_icb_population_or_a_given_one(data):
+    out = kp.participants_per_10k(data, "2019-20-Q4", "QWU")
+    assert out["Population"].iloc[-1] == 963173
+    assert out["Per10000"].iloc[-1] == pytest.approx(353 / 963173 * 10000)
+    assert kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=10000)["Per10000"].iloc[-1] == 353
+
+
+@pytest.mark.parametrize("population", [0, -5])
+def test_zero_population_is_a_clear_error(data, population):
+    with pytest.raises(kp.ZeroPopulationError, match="population for ICB QWU is"):
+        kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=population)
+
+
+def test_by_place_lists_every_place_including_those_with_none(data):
+    out = kp.participants_by_place(data, "2019-20-Q4", "QWU", disclosed=False)
+    assert list(zip(out["Place"], out["Participants"])) == [
+        ("Coventry", 200), ("South Warwickshire", 0), ("Warwickshire North", 0)]
+    rolling = kp.participants_by_place(data, "2019-20-Q4", "QWU", window="rolling_12_months", disclosed=False)
+    assert list(rolling["Participants"]) == [303, 50, 0]
+
+
+def test_by_organisation_type_disclosed_has_a_protected_total(data):
+    out = kp.participants_by_organisation_type(data, "2019-20-Q4", "QWU", window="rolling_12_months")
+    # acute 350, gp_practice 3 -> '*'; a second cell must hide it from the total: acute.
+    assert list(out["OrganisationType"]) == ["acute", "gp_practice", "Total"]
+    assert list(out["Participants"]) == ["*", "*", 355]
+
+
+def test_empty_quarter_has_zero_participants(data):
+    out = kp.participants_by_place(data, "2019-20-Q3", "QWU", disclosed=False)
+    assert list(out["Participants"]) == [3, 0, 0]
+    empty = make_data(studies=[study("a", "2019-04-01")], recruitment=[])
+    assert list(kp.participants(empty, "2019-20-Q1", "QWU", disclosed=False)["Participants"]) == [0]
+
+
+def test_imd_quintiles_and_unknown():
+    data = make_data(recruitment_imd=[imd("2020-04-01", 1, 30), imd("2020-04-01", 2, 10), imd("2020-04-01", 10, 60),
+                                      imd("2020-04-01", None, 9), imd("2020-04-01", 1, 1000, icb="QHL")])
+    out = kp.participants_by_imd_quintile(data, "2020-21-Q1", "QWU", window="quarter", disclosed=False).set_index("ImdQuintile")
+    assert list(out["Participants"]) == [40, 0, 0, 0, 60, 9]
+    assert out.at["1", "ParticipantPct"] == 40.0  # unknown left out of the shares
+    assert np.isnan(out.at["Unknown", "ParticipantPct"])
+    assert out["PopulationPct"].iloc[:5].sum() == pytest.approx(100)
+    assert out.at["4", "RepresentationRatio"] == 0
+
+
+def test_core20_representation_ratio():
+    data = make_data(recruitment_imd=[imd("2020-04-01", 1, 50), imd("2020-04-01", 7, 50)])
+    out = kp.participants_core20(data, "2020-21-Q1", "QWU", window="quarter", disclosed=False).set_index("Group")
+    population_pct = 100 * (68176 + 69032) / 963173
+    assert out.at["Core20", "RepresentationRatio"] == pytest.approx(50 / population_pct)
+    assert out.at["Unknown", "Participants"] == 0
+
+
+def test_all_deciles_unknown_gives_no_shares():
+    data = make_data(recruitment_imd=[imd("2020-04-01", None, 20)])
+    out = kp.participants_core20(data, "2020-21-Q1", "QWU", disclosed=False)
+    assert list(out["Participants"]) == [0, 0, 20]
+    assert out["ParticipantPct"].isna().all()
+
+
+def test_ethnicity_counts_and_shares_without_not_stated():
+    data = make_data(recruitment_ethnicity=[
+        {"IcbCode": "QWU", "Month": "2020-05-01", "EthnicGroup": g, "Participants": n}
+        for g, n in [("White", 60), ("Asian", 40), ("Not stated", 25)]])
+    out = kp.participants_by_ethnicity(data, "2020-21-Q1", "QWU", disclosed=False).set_index("EthnicGroup")
+    assert out.at["White", "Pct"] == 60.0 and out.at["Black", "Participants"] == 0
+    assert np.isnan(out.at["Not stated", "Pct"])
+    shown = kp.participants_by_ethnicity(data, "2020-21-Q1", "QWU").set_index("EthnicGroup")
+    assert shown.at["Total (known)", "Participants"] == 100 and shown.at["Not stated", "Participants"] == 25
+
+
+def test_bad_window_is_an_error(data):
+    with pytest.raises(ValueError, match="window must be"):
+        kp.participants_by_place(data, "2019-20-Q4", "QWU", window="month")
