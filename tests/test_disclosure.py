@@ -156,6 +156,8 @@ def test_group_by_protects_each_group_against_its_own_total():
     ).set_index(["Place", "Group"])
     out = protect(frame, ["n"], total_row="Total", group_by="Place")
     assert out.display["n"].tolist() == [SUPPRESSED, SUPPRESSED, 35, 20, 30, 50]
+    with pytest.raises(DisclosureError, match="group 'Rugby' has 0 rows labelled 'Total'"):
+        protect(frame.drop(("Rugby", "Total")), ["n"], total_row="Total", group_by="Place")
 
 
 def test_empty_frame():

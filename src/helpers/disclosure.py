@@ -191,22 +191,26 @@ def protect(
             values[i, j] = _whole_count(cell, f"column {column!r}, row {label!r}")
 
     if group_by is None:
-        groups = [np.arange(len(frame))]
+        groups = {"the frame": np.arange(len(frame))}
     else:
         keys = [group_by] if isinstance(group_by, str) else list(group_by)
-        groups = list(frame.groupby(keys, sort=False, dropna=False).indices.values())
+        groups = {
+            f"group {key!r}": rows for key, rows in frame.groupby(keys, sort=False, dropna=False).indices.items()
+        }
 
     innermost = frame.index.get_level_values(-1) if len(frame) else frame.index
     hidden = np.zeros_like(values, dtype=bool)
     total_col_index = counts.index(total_column) if total_column is not None else None
-    for rows in groups:
+    for where, rows in groups.items():
         rows = np.asarray(rows)
         total_row_index = None
         if total_row is not None:
             matches = [r for r in rows if innermost[r] == total_row]
             if len(matches) != 1:
-                where = "the frame" if group_by is None else f"group {frame.iloc[rows[0]][keys].tolist()}"
-                raise DisclosureError(f"{where} has {len(matches)} rows labelled {total_row!r}; expected exactly one")
+                raise DisclosureError(
+                    f"{where} has {len(matches)} rows labelled {total_row!r} in its index; expected exactly one "
+                    "(total_row matches index labels: set_index the label column first)"
+                )
             total_row_index = int(np.where(rows == matches[0])[0][0])
         hidden[rows] = _suppress(values[rows], total_row_index, total_col_index)
 
@@ -233,7 +237,7 @@ def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None)
     return lines
 
 
-def reader_bounds(shown: int | None) -> tuple[float, float]:
+def _reader_bounds(shown: int | None) -> tuple[float, float]:
     """What a reader knows about a cell's true value from its published figure (None = suppressed).
 
     0 is exact; a shown r (>= 10) came from max(8, r-2)..r+2; a hidden cell is at least 1 (zeros are
@@ -246,11 +250,11 @@ def reader_bounds(shown: int | None) -> tuple[float, float]:
     return float(max(SMALL_COUNT_MAX + 1, shown - _HALF_BASE)), float(shown + _HALF_BASE)
 
 
-def pinned_cells(components: Sequence[int | None], total: int | None) -> list[int]:
+def _pinned_cells(components: Sequence[int | None], total: int | None) -> list[int]:
     """Positions (0.. for components, ``len(components)`` for the total) of suppressed cells whose true
     value a reader can pin to one number from this line alone, using the rounding intervals."""
     cells = list(components) + [total]
-    bounds = [reader_bounds(c) for c in cells]
+    bounds = [_reader_bounds(c) for c in cells]
     total_pos = len(cells) - 1
     pinned = []
     for k, cell in enumerate(cells):
@@ -275,7 +279,7 @@ def _suppress(values: np.ndarray, total_row: int | None, total_col: int | None) 
     the line's published figures. Why two: with one hidden cell, total minus the shown cells gives it
     back (exactly for exact figures; for rounded figures to within +-2 per figure, which can still
     pin it when the interval meets the 1-7 range at one end). With two or more the reader learns only
-    their sum, and only to within the rounding intervals; :func:`pinned_cells` catches the remaining
+    their sum, and only to within the rounding intervals; :func:`_pinned_cells` catches the remaining
     edge (e.g. 8,8,8,8,8,1,1 -> five 10s, *, *, total 40: the two hidden cells must both be 1).
     This is per-line reasoning, the standard cell-suppression rule; it does not claim protection
     against a linear-programming attack combining many lines of a large multi-way table.
@@ -293,7 +297,7 @@ def _suppress(values: np.ndarray, total_row: int | None, total_col: int | None) 
             if n_hidden == 0:
                 continue
             shown = [None if hidden[c] else _round5(int(values[c])) for c in cells]
-            if n_hidden >= 2 and not pinned_cells(shown[:-1], shown[-1]):
+            if n_hidden >= 2 and not _pinned_cells(shown[:-1], shown[-1]):
                 continue
             candidates = [c for c in components if not hidden[c] and values[c] > 0]
             if not candidates and not hidden[total] and values[total] > 0:
