@@ -655,7 +655,7 @@ def representation_chart(
         bad = np.flatnonzero(~np.isnan(shares) & ((shares < 0) | (shares > 1)))
         if len(bad):
             row = frame.index[bad[0]]
-            raise ValueError(f"{where}: row {row!r}, column {column!r}: {shares[bad[0]]!r} is not a share between 0 and 1")
+            raise ValueError(f"{where}: row {row!r}, column {column!r}: {float(shares[bad[0]])!r} is not a share between 0 and 1")
     if ratio:
         ratios, _ = _numbers_or_suppressed(frame, ratio, suppressed_marker, where)
     else:

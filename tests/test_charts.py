@@ -1,0 +1,405 @@
+"""helpers.charts: house style, determinism, MDC colours, alt text in Jupyter and nbconvert HTML."""
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import matplotlib.colors as mcolors
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from matplotlib.text import Text
+
+from helpers import charts
+from helpers.charts import (
+    ASSURANCE_ALT,
+    MDC_COLOURS,
+    SERIES_COLOURS,
+    VARIATION_ALT,
+    Chart,
+    assurance_icon,
+    bar_chart,
+    line_chart,
+    representation_chart,
+    spc_chart,
+    variation_icon,
+)
+from helpers.paths import PROJ_ROOT
+from helpers.spc import spc
+
+RNORM_20 = [
+    -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,
+    -1.26506123, -0.68685285, -0.44566197, 1.22408180, 0.35981383, 0.40077145, 0.11068272,
+    -0.55584113, 1.78691314, 0.49785048, -1.96661716, 0.70135590, -0.47279141,
+]
+MONTHS_20 = pd.date_range("2024-04-01", periods=20, freq="MS")
+
+
+@pytest.fixture(scope="module")
+def rqm_frame() -> pd.DataFrame:
+    ae = pd.read_csv(PROJ_ROOT / "tests" / "data" / "spc" / "ae_attendances.csv", dtype={"type": str})
+    rqm = ae[(ae["org_code"] == "RQM") & (ae["type"] == "1") & (ae["period"] < "2018-04-01")]
+    return spc(rqm["breaches"], rqm["period"], improvement_direction="decrease", target=1200)
+
+
+@pytest.fixture(scope="module")
+def signal_frame() -> pd.DataFrame:
+    """Points of every kind: an outlier high (improvement) and a run below the mean (concern)."""
+    values = list(RNORM_20)
+    values[3] = 6.0
+    values[12:20] = [-1.0] * 8
+    return spc(values, MONTHS_20)
+
+
+def bars_frame() -> pd.DataFrame:
+    return pd.DataFrame({"Trust": ["UHCW", "George Eliot", "SWFT", "CWPT"], "Recruits": [12345, "*", 870, 2300.0]})
+
+
+def representation_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Ethnic group": ["Asian", "Black", "White"],
+            "participants": [0.08, "*", 0.85],
+            "population": [0.12, 0.04, 0.78],
+        }
+    )
+
+
+def all_charts(rqm_frame) -> list[Chart]:
+    months = pd.date_range("2025-04-01", periods=6, freq="MS")
+    return [
+        spc_chart(rqm_frame, "Breaches are stable", "4-hour breaches", "decrease"),
+        variation_icon("improvement_high"),
+        assurance_icon("inconsistent"),
+        bar_chart(bars_frame(), "Trust", "Recruits", "UHCW recruited most", unit="Participants"),
+        line_chart(pd.DataFrame({"month": months, "n": [1, 2, 3, 5, 8, 13]}), "month", "n", "Rising", target=10),
+        representation_chart(representation_frame(), "Ethnic group", "participants", "population", "Under-represented"),
+    ]
+
+
+# -- house style --------------------------------------------------------------------------------
+
+
+def test_every_chart_is_a4_width_with_no_text_under_9pt(rqm_frame):
+    for chart in all_charts(rqm_frame):
+        width = chart.figure.get_figwidth()
+        assert width == pytest.approx(charts.FIGURE_WIDTH_IN) or width == pytest.approx(charts.ICON_SIZE_IN)
+        chart.figure.canvas.draw()  # lay out, so tick labels exist
+        sizes = [t.get_fontsize() for t in chart.figure.findobj(Text) if t.get_text().strip()]
+        assert sizes or chart.alt_text == ASSURANCE_ALT["inconsistent"], chart.title  # that icon has no letter
+        assert all(size >= charts.MIN_FONT_PT for size in sizes), (chart.title, sizes)
+
+
+def _linear(hex_colour: str) -> np.ndarray:
+    rgb = np.array(mcolors.to_rgb(hex_colour))
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _contrast_with_white(hex_colour: str) -> float:
+    luminance = float(np.dot([0.2126, 0.7152, 0.0722], _linear(hex_colour)))
+    return 1.05 / (luminance + 0.05)
+
+
+# Machado, Oliveira & Fernandes (2009) simulation matrices at full severity, on linear RGB.
+CVD = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]),
+    "tritanopia": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]),
+    "typical": np.eye(3),
+}
+
+
+def _lab(linear_rgb: np.ndarray) -> np.ndarray:
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(linear_rgb, 0, 1)
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_series_colours_contrast_with_white_and_stay_apart_for_colour_blind_readers():
+    for colour in SERIES_COLOURS:
+        assert _contrast_with_white(colour) >= 3.0, colour  # WCAG 1.4.11 non-text contrast
+    for (a, b), (name, matrix) in itertools.product(itertools.combinations(SERIES_COLOURS, 2), CVD.items()):
+        distance = np.linalg.norm(_lab(matrix @ _linear(a)) - _lab(matrix @ _linear(b)))
+        assert distance >= 15, (a, b, name, distance)
+
+
+def test_series_are_also_told_apart_by_line_style_and_marker():
+    assert len(set(charts.SERIES_STYLES)) == len(SERIES_COLOURS) == len(set(charts.SERIES_MARKERS))
+
+
+# -- determinism --------------------------------------------------------------------------------
+
+
+def test_same_data_gives_identical_png_bytes(rqm_frame):
+    first = spc_chart(rqm_frame, "Breaches are stable", "4-hour breaches", "decrease").png_bytes()
+    second = spc_chart(rqm_frame.copy(), "Breaches are stable", "4-hour breaches", "decrease").png_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first == second
+    assert b"Software" not in first and b"matplotlib" not in first.lower()
+    different = spc_chart(rqm_frame, "Breaches are stable!", "4-hour breaches", "decrease").png_bytes()
+    assert different != first
+
+
+def test_png_is_identical_in_a_fresh_process(rqm_frame):
+    here = bar_chart(bars_frame(), "Trust", "Recruits", "UHCW recruited most").png_bytes()
+    script = textwrap.dedent(
+        """
+        import sys, pandas as pd
+        from helpers.charts import bar_chart
+        frame = pd.DataFrame({"Trust": ["UHCW", "George Eliot", "SWFT", "CWPT"], "Recruits": [12345, "*", 870, 2300.0]})
+        sys.stdout.buffer.write(bar_chart(frame, "Trust", "Recruits", "UHCW recruited most").png_bytes())
+        """
+    )
+    there = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, timeout=120).stdout
+    assert there == here
+
+
+def test_svg_is_deterministic_without_dates(rqm_frame):
+    first = spc_chart(rqm_frame, "Stable", "breaches", "decrease").svg_text()
+    second = spc_chart(rqm_frame, "Stable", "breaches", "decrease").svg_text()
+    assert first == second
+    assert "<dc:date>" not in first and "Matplotlib" not in first
+
+
+def test_rendering_leaves_global_matplotlib_settings_alone(rqm_frame):
+    import matplotlib
+
+    before = matplotlib.rcParams["font.size"], matplotlib.rcParams["svg.hashsalt"]
+    spc_chart(rqm_frame, "Stable", "breaches", "decrease").png_bytes()
+    assert (matplotlib.rcParams["font.size"], matplotlib.rcParams["svg.hashsalt"]) == before
+
+
+def test_save_by_suffix(tmp_path):
+    chart = variation_icon("common_cause")
+    assert chart.save(tmp_path / "icon.png").read_bytes() == chart.png_bytes()
+    assert chart.save(tmp_path / "icon.svg").read_text(encoding="utf-8").startswith("<?xml")
+    with pytest.raises(ValueError, match="must end .png or .svg"):
+        chart.save(tmp_path / "icon.jpg")
+
+
+# -- the SPC chart ------------------------------------------------------------------------------
+
+
+def _scatter_colours(chart: Chart) -> set[str]:
+    ax = chart.figure.axes[0]
+    return {mcolors.to_hex(c) for collection in ax.collections for c in collection.get_facecolors()}
+
+
+def test_spc_chart_colours_points_by_point_type_in_mdc_colours(signal_frame):
+    chart = spc_chart(signal_frame, None, "recruits", "increase")
+    kinds = set(signal_frame["point_type"])
+    assert kinds == {"common_cause", "special_cause_improvement", "special_cause_concern"}
+    assert _scatter_colours(chart) == {MDC_COLOURS[k] for k in kinds}
+    # each point is drawn exactly once, in its type's colour
+    ax = chart.figure.axes[0]
+    for collection in ax.collections:
+        colour = mcolors.to_hex(collection.get_facecolors()[0])
+        kind = next(k for k in kinds if MDC_COLOURS[k] == colour)
+        assert len(collection.get_offsets()) == int((signal_frame["point_type"] == kind).sum())
+
+
+def test_spc_chart_neutral_uses_purple(signal_frame):
+    neutral = spc(signal_frame["value"], signal_frame["date"], improvement_direction="neutral")
+    chart = spc_chart(neutral, "Special cause", "recruits", "neutral")
+    assert _scatter_colours(chart) == {MDC_COLOURS["common_cause"], MDC_COLOURS["special_cause_neutral_high"]}
+
+
+def test_spc_chart_draws_target_red_dashed_and_says_so(rqm_frame):
+    chart = spc_chart(rqm_frame, None, "4-hour breaches", "decrease")
+    lines = chart.figure.axes[0].get_lines()
+    targets = [line for line in lines if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]]
+    assert len(targets) == 1 and targets[0].get_linestyle() == "--"
+    assert set(targets[0].get_ydata()) == {1200}
+    assert chart.title == (
+        "4-hour breaches: common cause variation; the target will sometimes be met and sometimes missed (hit and miss)"
+    )
+
+
+def test_spc_chart_alt_text_states_the_key_values(rqm_frame):
+    alt = spc_chart(rqm_frame, "Stable", "4-hour breaches", "decrease").alt_text
+    for fragment in [
+        "Statistical process control chart of 4-hour breaches",
+        "24 points from April 2016 to March 2018",
+        "Mean 1,545, process limits 740 to 2,350",
+        "common cause variation",
+        "Target 1,200",
+        "hit and miss",
+    ]:
+        assert fragment in alt
+
+
+def test_spc_chart_notes_trial_limits():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = spc(RNORM_20[:8], MONTHS_20[:8])
+    chart = spc_chart(frame, "Too early to tell", "recruits", "increase")
+    labels = [text.get_text() for text in chart.figure.legends[0].get_texts()]
+    assert "Trial process limits (fewer than 12 points)" in labels
+    assert "trial process limits" in chart.alt_text
+
+
+def test_spc_chart_alt_text_counts_special_causes(signal_frame):
+    alt = spc_chart(signal_frame, None, "recruits", "increase").alt_text
+    improvement = int((signal_frame["point_type"] == "special_cause_improvement").sum())
+    concern = int((signal_frame["point_type"] == "special_cause_concern").sum())
+    assert f"{improvement + concern} of 20 points show special cause variation" in alt
+    assert f"{improvement} improvement, {concern} concern" in alt
+
+
+# -- icons --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(VARIATION_ALT))
+def test_variation_icons(name):
+    chart = variation_icon(name)
+    assert chart.alt_text == VARIATION_ALT[name]
+    assert chart.figure.get_figwidth() == chart.figure.get_figheight()  # square
+    ring = chart.figure.axes[0].patches[0]
+    expected = {
+        "common": MDC_COLOURS["common_cause"],
+        "improvement": MDC_COLOURS["special_cause_improvement"],
+        "concern": MDC_COLOURS["special_cause_concern"],
+        "neutral": MDC_COLOURS["special_cause_neutral_high"],
+    }[name.split("_")[0]]
+    assert mcolors.to_hex(ring.get_edgecolor()) == expected
+    letters = [t.get_text() for t in chart.figure.findobj(Text) if t.get_text() in {"H", "L"}]
+    assert letters == ([] if name == "common_cause" else ["H" if name.endswith("high") else "L"])
+
+
+def test_variation_icon_alt_text_example():
+    assert variation_icon("improvement_high").alt_text == "Special cause improvement (high)"
+
+
+@pytest.mark.parametrize("name", sorted(ASSURANCE_ALT))
+def test_assurance_icons(name):
+    chart = assurance_icon(name)
+    assert chart.alt_text == ASSURANCE_ALT[name]
+    letters = [t.get_text() for t in chart.figure.findobj(Text) if t.get_text() in {"P", "F"}]
+    assert letters == {"consistent_pass": ["P"], "consistent_fail": ["F"], "inconsistent": []}[name]
+
+
+def test_unknown_icon_names_are_errors():
+    with pytest.raises(ValueError, match="not one of"):
+        variation_icon("improvement")
+    with pytest.raises(ValueError, match="show no icon"):
+        assurance_icon(None)
+
+
+# -- bar, line and representation charts --------------------------------------------------------
+
+
+def test_bar_chart_labels_with_thousands_and_shows_suppressed_star():
+    chart = bar_chart(bars_frame(), "Trust", "Recruits", "UHCW recruited most", unit="Participants", highlight="UHCW")
+    ax = chart.figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["UHCW", "CWPT", "SWFT", "George Eliot"]
+    assert [t.get_text() for t in ax.texts] == ["12,345", "2,300", "870", "*"]
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [12345, 2300, 870, 0]
+    colours = [mcolors.to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert colours[0] == charts.NHS_COLOURS["nhs_blue"].lower()
+    assert set(colours[1:]) == {charts.NHS_COLOURS["mid_grey"].lower()}
+    assert chart.alt_text == (
+        "Horizontal bar chart of Participants by Trust, 4 bars, largest first: UHCW 12,345; CWPT 2,300; "
+        "SWFT 870; George Eliot * (suppressed)."
+    )
+    notes = [t.get_text() for legend in chart.figure.legends for t in legend.get_texts()]
+    assert notes == ["* 1 to 7 people: suppressed to protect confidentiality."]
+
+
+def test_bar_chart_bad_cell_names_row_and_column():
+    frame = pd.DataFrame({"Trust": ["A", "B"], "Recruits": [5, "n/a"]})
+    with pytest.raises(ValueError, match=r"row 1, column 'Recruits': 'n/a' is not a number"):
+        bar_chart(frame, "Trust", "Recruits", "t")
+    with pytest.raises(ValueError, match=r"column\(s\) \['Nope'\] not in the frame"):
+        bar_chart(frame, "Trust", "Nope", "t")
+
+
+def test_line_chart_against_a_target_and_a_trajectory():
+    months = pd.date_range("2025-04-01", periods=4, freq="MS")
+    frame = pd.DataFrame({"month": months, "recruits": [100, 1200, 2500, 3900], "plan": [1000, 2000, 3000, 4000]})
+    flat = line_chart(frame, "month", "recruits", "Behind target", unit="Recruits", target=5000)
+    assert flat.alt_text == "Line chart of Recruits: from 100 in April 2025 to 3,900 in July 2025. Target 5,000."
+    target_lines = [l for l in flat.figure.axes[0].get_lines() if mcolors.to_hex(l.get_color()) == MDC_COLOURS["target"]]
+    assert len(target_lines) == 1
+    trajectory = line_chart(frame, "month", "recruits", "Close to plan", target="plan", target_label="Trajectory")
+    assert trajectory.alt_text.endswith("Trajectory for July 2025: 4,000.")
+    red = [l for l in trajectory.figure.axes[0].get_lines() if mcolors.to_hex(l.get_color()) == MDC_COLOURS["target"]]
+    assert list(red[0].get_ydata()) == [1000, 2000, 3000, 4000]
+
+
+def test_line_chart_series_use_distinct_colours_and_styles():
+    months = pd.date_range("2025-04-01", periods=3, freq="MS")
+    frame = pd.DataFrame({"m": list(months) * 2, "site": ["A"] * 3 + ["B"] * 3, "n": [1, 2, 3, 3, 2, 1]})
+    chart = line_chart(frame, "m", "n", "A rising, B falling", series="site")
+    lines = chart.figure.axes[0].get_lines()
+    assert [mcolors.to_hex(l.get_color()) for l in lines] == [c.lower() for c in SERIES_COLOURS[:2]]
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    assert "A: from 1 in April 2025 to 3 in June 2025; B: from 3 in April 2025 to 1 in June 2025" in chart.alt_text
+
+
+def test_representation_chart_ratio_and_alt_text():
+    chart = representation_chart(representation_frame(), "Ethnic group", "participants", "population", "Under-represented")
+    texts = [t.get_text() for t in chart.figure.axes[0].texts]
+    assert "×0.67" in texts and "×1.09" in texts and "–" in texts and "*" in texts
+    assert "Asian 8.0% of participants vs 12.0% of population (ratio 0.67)" in chart.alt_text
+    assert "Black * (suppressed) of participants vs 4.0% of population (no ratio)" in chart.alt_text
+
+
+def test_representation_chart_rejects_percentages_given_as_whole_numbers():
+    frame = pd.DataFrame({"g": ["a"], "p": [45.0], "q": [0.5]})
+    with pytest.raises(ValueError, match=r"row 0, column 'p': 45.0 is not a share between 0 and 1"):
+        representation_chart(frame, "g", "p", "q", "t")
+
+
+def test_chart_needs_alt_text():
+    with pytest.raises(ValueError, match="alt_text"):
+        Chart(figure=variation_icon("common_cause").figure, title="t", alt_text=" ")
+
+
+# -- Jupyter display and nbconvert HTML ---------------------------------------------------------
+
+
+def test_mimebundle_carries_png_and_alt_text():
+    chart = variation_icon("concern_low")
+    data, metadata = chart._repr_mimebundle_()
+    assert metadata["image/png"]["alt"] == "Special cause concern (low)"
+    img = BeautifulSoup(data["text/html"], "html.parser").find("img")
+    assert img["alt"] == "Special cause concern (low)"
+    assert img["src"] == "data:image/png;base64," + data["image/png"]
+
+
+def test_alt_text_is_escaped_in_html():
+    chart = Chart(figure=variation_icon("common_cause").figure, title="t", alt_text='Values "<b>" & more')
+    img = BeautifulSoup(chart._repr_mimebundle_()[0]["text/html"], "html.parser").find("img")
+    assert img["alt"] == 'Values "<b>" & more'
+    assert img.find("b") is None
+
+
+@pytest.mark.e2e
+def test_executed_notebook_exports_to_html_with_the_alt_text():
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\n"
+            "from helpers.charts import bar_chart\n"
+            "frame = pd.DataFrame({'Trust': ['UHCW', 'SWFT'], 'Recruits': [1500, '*']})\n"
+            "bar_chart(frame, 'Trust', 'Recruits', 'UHCW recruited most')"
+        )
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    assert len(outputs) == 1 and outputs[0]["output_type"] == "execute_result"  # one image, not two
+    expected = "Horizontal bar chart of Recruits by Trust, 2 bars, largest first: UHCW 1,500; SWFT * (suppressed)."
+    for template in ("lab", "classic"):
+        body, _ = HTMLExporter(template_name=template).from_notebook_node(notebook)
+        images = BeautifulSoup(body, "html.parser").find_all("img")
+        assert [img.get("alt") for img in images] == [expected], template
