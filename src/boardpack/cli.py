@@ -57,3 +57,111 @@ def check(
     from boardpack.check import run
 
     raise typer.Exit(run(pack, icb, quarter, report, forbidden_values, echo=typer.echo))
+
+
+@app.command()
+def build(
+    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    icb: Optional[str] = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."),
+    sections: Optional[list[str]] = typer.Option(None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
+    force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder inside the project. Default: reports."),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+) -> None:
+    """Build one board pack and publish it atomically; prints the pack's path last."""
+    from rich.console import Console
+
+    from boardpack import params as build_params
+    from boardpack.build import build_pack
+    from boardpack.sections import select
+
+    console = Console(stderr=True)
+    try:
+        values = build_params.parse_assignments(param or [])
+        values.update({"quarter": quarter, "icb": icb, "data_dir": str(data) if data else None,
+                       "out_dir": str(out) if out else None})
+        resolved = build_params.resolve(values)
+        chosen = select([s.strip() for item in sections or [] for s in item.split(",") if s.strip()])
+    except ValueError as exc:  # ParamsError, QuarterError, unknown section
+        console.print(f"[bold red]Invalid parameters:[/] {exc}", highlight=False)
+        raise typer.Exit(2)
+
+    with _SectionProgress(console, [(s.id, s.title) for s in chosen]) as progress:
+        result = build_pack(resolved, sections=chosen, jobs=jobs, force=force, pdf=not no_pdf, progress=progress.update)
+    if result.exit_code != 0:
+        console.print(f"[bold red]Build failed (exit {result.exit_code}):[/] {result.message}", highlight=False)
+        if result.log_file:
+            console.print(f"Log: {result.log_file}", highlight=False)
+        raise typer.Exit(result.exit_code)
+    console.print(result.message, highlight=False)
+    typer.echo(str(result.html))
+
+
+app.command("pack", hidden=True, help="Same as build.")(build)
+
+
+@app.command("list")
+def list_packs(
+    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder. Default: reports."),
+) -> None:
+    """Show the published packs: ICB, quarter, when built, versions kept."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from boardpack.publish import published_packs
+    from helpers.paths import REPORTS_DIR
+
+    table = Table(title="Published board packs")
+    for column in ("ICB", "Quarter", "Built at", "Current version", "Versions kept", "Path"):
+        table.add_column(column)
+    packs = published_packs(out or REPORTS_DIR)
+    for pack in packs:
+        try:
+            manifest = json.loads((pack["path"] / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        table.add_row(pack["icb"], manifest.get("pack", {}).get("quarter", pack["quarter_id"]),
+                      manifest.get("built_at", "?"), pack["current"].name,
+                      ", ".join(map(str, pack["versions"])), str(pack["path"] / "board_pack.html"))
+    Console().print(table if packs else "No published packs.")
+
+
+class _SectionProgress:
+    """A live table of sections: waiting, running, cached, done in N s, failed."""
+
+    STYLES = {"waiting": "dim", "running": "yellow", "cached": "cyan", "done": "green", "failed": "bold red"}
+
+    def __init__(self, console, sections: list[tuple[str, str]]):
+        from rich.live import Live
+
+        self.states = {sid: ("waiting", "") for sid, _ in sections}
+        self.titles = dict(sections)
+        self.started: dict[str, float] = {}
+        self.live = Live(self._table(), console=console, transient=False, auto_refresh=False)
+
+    def _table(self):
+        from rich.table import Table
+
+        table = Table(show_header=True, header_style="bold")
+        table.add_column("Section")
+        table.add_column("State")
+        for sid, (state, detail) in self.states.items():
+            label = {"done": f"done in {detail}", "failed": f"failed: {detail[:80]}"}.get(state, state)
+            table.add_row(f"{sid} {self.titles[sid]}", f"[{self.STYLES.get(state, '')}]{label}[/]")
+        return table
+
+    def update(self, section_id: str, state: str, detail: str) -> None:
+        self.states[section_id] = (state, detail)
+        self.live.update(self._table(), refresh=True)
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.live.__exit__(*exc)

@@ -1,0 +1,116 @@
+"""Atomic, versioned publishing of a pack, and a lock per pack.
+
+Layout: every build lands in its own folder ``<out>/<ICB>/.versions/<quarter id>/<n>/``; the pack
+path ``<out>/<ICB>/<quarter id>`` is a symlink swapped with one ``os.replace``, so readers see the
+old pack or the new one, never a mix, and earlier versions are kept.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+VERSIONS = ".versions"
+STAGING = ".staging"
+
+
+class PublishError(RuntimeError):
+    """The pack could not be put in place; the previous pack is untouched."""
+
+
+class BuildLocked(RuntimeError):
+    """Another build of the same pack holds its lock."""
+
+
+@dataclass(frozen=True)
+class PackLocation:
+    out_dir: Path
+    icb: str
+    quarter_id: str
+
+    @property
+    def link(self) -> Path:
+        """The published pack's path (a symlink to the current version)."""
+        return self.out_dir / self.icb / self.quarter_id
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.out_dir / self.icb / VERSIONS / self.quarter_id
+
+
+def pack_lock(lock_dir: Path, icb: str, quarter_id: str) -> FileLock:
+    """A non-blocking lock for one pack; use as a context manager. Raises :class:`BuildLocked`."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    return _NonBlockingLock(str(lock_dir / f"{icb}-{quarter_id}.lock"), timeout=0)
+
+
+class _NonBlockingLock(FileLock):
+    def __enter__(self):  # type: ignore[override]
+        try:
+            return super().__enter__()
+        except Timeout:
+            raise BuildLocked(
+                f"another build of this pack is running (lock {self.lock_file}); wait for it to finish"
+            ) from None
+
+
+def new_staging(location: PackLocation) -> Path:
+    """An empty folder on the same filesystem as the pack, for building into."""
+    parent = location.out_dir / location.icb / STAGING
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{location.quarter_id}-", dir=parent))
+    except OSError as exc:
+        raise PublishError(f"cannot write to the publish folder {parent}: {exc.strerror or exc}") from exc
+
+
+def publish(staging: Path, location: PackLocation) -> Path:
+    """Move the finished ``staging`` folder into place as the new current version; returns its folder."""
+    link = location.link
+    try:
+        if link.exists() and not link.is_symlink():
+            raise PublishError(f"{link} is a real folder, not a published pack link; move it away first")
+        location.versions_dir.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name) for p in location.versions_dir.iterdir() if p.name.isdigit()]
+        version = location.versions_dir / str(max(existing, default=0) + 1)
+        os.rename(staging, version)  # same filesystem: atomic
+        temporary_link = link.with_name(f".{link.name}.{os.getpid()}.new")
+        if temporary_link.is_symlink():
+            temporary_link.unlink()
+        os.symlink(os.path.relpath(version, link.parent), temporary_link)
+        os.replace(temporary_link, link)  # the atomic switch
+    except PublishError:
+        raise
+    except OSError as exc:
+        raise PublishError(
+            f"could not publish to {link}: {exc.strerror or exc} ({exc.filename or ''}); the previous pack is unchanged"
+        ) from exc
+    return version
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def published_packs(out_dir: Path) -> list[dict]:
+    """Every published pack under ``out_dir``: ICB, quarter id, current version folder, versions kept."""
+    packs = []
+    if not out_dir.is_dir():
+        return packs
+    for icb_dir in sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for link in sorted(icb_dir.iterdir()):
+            if not link.is_symlink() or link.name.startswith("."):
+                continue
+            versions = icb_dir / VERSIONS / link.name
+            packs.append({
+                "icb": icb_dir.name,
+                "quarter_id": link.name,
+                "path": link,
+                "current": link.resolve(),
+                "versions": sorted(int(p.name) for p in versions.iterdir() if p.name.isdigit()) if versions.is_dir() else [],
+            })
+    return packs

@@ -1,0 +1,388 @@
+"""Turn executed section notebooks into the pack: one self-contained HTML file, a PDF, an appendix.
+
+Sections are merged into one notebook (cover, contents, sections in plan order) and exported once
+with nbconvert: no inputs, no prompts, no papermill cells, no script, nothing fetched from the
+network, alt text from each figure's output metadata. The PDF goes HTML -> typst (pandoc from the
+pypandoc-binary wheel) -> PDF (the typst wheel), all offline.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import html
+import io
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DROPPED_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
+FIGURE_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
+_HEADING = re.compile(r"^(#{1,6})(\s+.*)$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_EXTERNAL_URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+
+
+class RenderError(RuntimeError):
+    """The pack cannot be rendered safely (e.g. a figure without alt text)."""
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What the cover says."""
+
+    icb_code: str
+    icb_name: str
+    quarter: str
+    built_on: str  # date the pack was built, e.g. '2026-11-22'
+    sample_data: bool
+
+
+@dataclass(frozen=True)
+class SectionNotebook:
+    """One executed section, ready to merge."""
+
+    id: str
+    title: str
+    notebook: nbformat.NotebookNode
+
+
+# -- tables ------------------------------------------------------------------------------------
+def extract_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """Every table payload (``application/vnd.boardpack.table+json``) shown in a notebook, in order."""
+    tables = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            payload = out.get("data", {}).get(TABLE_MIMETYPE)
+            if payload is not None:
+                tables.append(dict(payload))
+    return tables
+
+
+def neutralise(value: Any) -> Any:
+    """Text starting with = + - @ (or tab/CR) gets a leading apostrophe; numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _safe_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_") or "table"
+    candidate, n = base, 2
+    while candidate.lower() in used:
+        candidate, n = f"{base}_{n}", n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -> list[Path]:
+    """One CSV per table and one XLSX (a sheet per table); returns the files written."""
+    from openpyxl import Workbook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    written: list[Path] = []
+    used: set[str] = set()
+    sheet_names: set[str] = set()
+    for section_id, table in tables:
+        name = _safe_name(table.get("name") or f"{section_id}_table", used)
+        columns = [neutralise(str(c)) for c in table.get("columns", [])]
+        rows = [[neutralise(v) for v in row] for row in table.get("rows", [])]
+        path = folder / f"{name}.csv"
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+        written.append(path)
+        sheet_title = name[:31]
+        n = 2
+        while sheet_title.lower() in sheet_names:
+            suffix = f"_{n}"
+            sheet_title, n = name[: 31 - len(suffix)] + suffix, n + 1
+        sheet_names.add(sheet_title.lower())
+        sheet = workbook.create_sheet(sheet_title)
+        if table.get("title"):
+            sheet.append([neutralise(str(table["title"]))])
+        sheet.append(columns)
+        for row in rows:
+            sheet.append(row)
+    if written:
+        xlsx = folder / "tables.xlsx"
+        workbook.save(xlsx)
+        _fix_xlsx_timestamps(xlsx)
+        written.append(xlsx)
+    return written
+
+
+def _fix_xlsx_timestamps(path: Path) -> None:
+    # openpyxl stamps the creation time into docProps/core.xml; zip entries carry times too.
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        items = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in items:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*<", rb"<dcterms:\1\2>2000-01-01T00:00:00Z<", data)
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+
+
+# -- merging -----------------------------------------------------------------------------------
+def _shift_headings(source: str, shift: int) -> str:
+    lines, fenced = [], False
+    for line in source.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            level = min(6, max(1, len(match[1]) + shift))
+            line = "#" * level + match[2]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _heading_levels(cells: list) -> list[int]:
+    levels = []
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            fenced = False
+            for line in cell.source.split("\n"):
+                if _FENCE.match(line):
+                    fenced = not fenced
+                elif not fenced and (m := _HEADING.match(line)):
+                    levels.append(len(m[1]))
+    return levels
+
+
+def _drop_repeated_title(cells: list, title: str) -> None:
+    """Remove the notebook's own first heading when it repeats the section title (we add an h2)."""
+    for cell in cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if line.strip():
+                m = _HEADING.match(line)
+                if m and m[2].strip().lower() == title.strip().lower():
+                    cell.source = "\n".join(lines[:i] + lines[i + 1 :]).strip("\n")
+                return
+        return
+
+
+def _pack_cells(section: SectionNotebook) -> list:
+    cells = []
+    for cell in copy.deepcopy(section.notebook.cells):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & DROPPED_TAGS:
+            continue
+        if cell.cell_type == "code":
+            outputs = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    continue  # warnings belong in the build log, not the board pack
+                if "data" in out:
+                    out["data"] = {k: v for k, v in out["data"].items() if k != TABLE_MIMETYPE}
+                    if not out["data"]:
+                        continue
+                outputs.append(out)
+            if not outputs:
+                continue
+            cell.outputs = outputs
+            cell.source = ""  # nothing of the code reaches the pack, not even hidden
+        elif cell.cell_type == "raw":
+            continue
+        cells.append(cell)
+    _drop_repeated_title(cells, section.title)
+    levels = _heading_levels(cells)
+    shift = 3 - min(levels) if levels else 0
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            cell.source = _shift_headings(cell.source, shift)
+    return cells
+
+
+def check_alt_text(section: SectionNotebook) -> None:
+    """Every figure must carry alt text in its output metadata (helpers.charts sets it)."""
+    for index, cell in enumerate(section.notebook.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for mime in FIGURE_MIMETYPES:
+                if mime in out.get("data", {}):
+                    meta = out.get("metadata", {})
+                    alt = (meta.get(mime) or {}).get("alt") or meta.get("alt")
+                    if not alt or not str(alt).strip():
+                        raise RenderError(
+                            f"section {section.id}, cell {index}: a figure ({mime}) has no alt text; "
+                            "show charts with helpers.charts, which sets output metadata {'image/png': {'alt': ...}}"
+                        )
+
+
+def merge(cover: Cover, sections: list[SectionNotebook]) -> nbformat.NotebookNode:
+    """One notebook: cover, contents, then each section under its own h2, with fixed cell ids."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "title": f"R&I board pack: {cover.icb_name}, {cover.quarter}",
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    banner = (
+        '<p class="bp-sample" role="note">SAMPLE DATA: these figures are synthetic, for demonstration only.</p>\n'
+        if cover.sample_data
+        else ""
+    )
+    contents = "\n".join(
+        f'<li><a href="#section-{s.id}">{html.escape(s.title)}</a></li>' for s in sections
+    )
+    cover_html = (
+        '<header class="bp-cover">\n'
+        f'<h1 id="cover">Research and innovation board pack</h1>\n'
+        f'<p class="bp-meta">{html.escape(cover.icb_name)} ({html.escape(cover.icb_code)})</p>\n'
+        f'<p class="bp-meta">Quarter: {html.escape(cover.quarter)}. Built on {html.escape(cover.built_on)}.</p>\n'
+        f"{banner}</header>\n"
+        '<nav aria-labelledby="contents">\n<h2 id="contents">Contents</h2>\n'
+        f"<ol>\n{contents}\n</ol>\n</nav>"
+    )
+    cells = [nbformat.v4.new_markdown_cell(cover_html)]
+    cells[0].id = "cover"
+    for section in sections:
+        heading = nbformat.v4.new_markdown_cell(
+            f'<h2 id="section-{section.id}" class="bp-section-heading">{html.escape(section.title)}</h2>'
+        )
+        heading.id = f"{section.id}-heading"
+        cells.append(heading)
+        for n, cell in enumerate(_pack_cells(section)):
+            cell.id = f"{section.id}-{n}"
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+# -- HTML --------------------------------------------------------------------------------------
+def render_html(nb: nbformat.NotebookNode) -> str:
+    """Export the merged notebook to one self-contained HTML document."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.exclude_input = True
+    config.HTMLExporter.exclude_input_prompt = True
+    config.HTMLExporter.exclude_output_prompt = True
+    config.HTMLExporter.exclude_anchor_links = True
+    config.HTMLExporter.embed_images = True
+    # Belt and braces: even if a block were reintroduced, nothing would point off the machine.
+    config.HTMLExporter.require_js_url = ""
+    config.HTMLExporter.mathjax_url = ""
+    config.HTMLExporter.mermaid_js_url = ""
+    exporter = HTMLExporter(
+        config=config, template_name="boardpack", extra_template_basedirs=[str(TEMPLATES_DIR)]
+    )
+    resources = {
+        "metadata": {"name": nb.metadata.get("title", "Board pack")},
+        "boardpack_css": (TEMPLATES_DIR / "boardpack" / "pack.css").read_text(encoding="utf-8"),
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return sanitise(body, lang="en-GB")
+
+
+def sanitise(document: str, lang: str = "en-GB") -> str:
+    """Remove anything that could run or fetch: scripts, on* handlers, external or javascript: URLs.
+
+    Also sets the document language (nbconvert accepts only two-letter codes) and drops CSS
+    comments (JupyterLab's carry URLs).
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(document, features="html.parser")
+    if soup.html is not None:
+        soup.html["lang"] = lang
+    for style in soup.find_all("style"):
+        style.string = _CSS_COMMENT.sub("", style.get_text())
+    for tag in soup.find_all(["script", "iframe", "object", "embed", "link", "base", "form"]):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        for attr in list(tag.attrs):
+            value = tag.attrs[attr]
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            if attr.lower().startswith("on") or attr.lower() in ("srcdoc", "formaction"):
+                del tag.attrs[attr]
+            elif attr.lower() in ("src", "href", "xlink:href", "action", "poster", "background"):
+                if text.startswith("data:image/") and attr.lower() == "src":
+                    continue
+                if _EXTERNAL_URL.match(text):
+                    if tag.name == "a":
+                        # keep the words, show where the link went, fetch nothing
+                        tag.attrs.pop(attr)
+                        if text.lower().startswith(("http:", "https:")):
+                            tag.append(f" ({text})")
+                    else:
+                        del tag.attrs[attr]
+    return str(soup)
+
+
+def write_html(nb: nbformat.NotebookNode, path: Path) -> str:
+    document = render_html(nb)
+    path.write_text(document, encoding="utf-8")
+    return document
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+_TYPST_HEADER = """
+#set text(lang: "en", region: "gb", size: 9.5pt)
+#set page(paper: "a4", margin: 15mm)
+#set table(inset: 3pt)
+#show table: set text(size: 7.5pt)
+#show image: it => block(width: 100%, it)
+"""
+
+
+def write_pdf(document: str, path: Path) -> None:
+    """HTML -> typst (pandoc) -> PDF (typst), offline; images extracted to a temporary folder."""
+    import pypandoc
+    import typst
+
+    with tempfile.TemporaryDirectory(prefix="boardpack-pdf-") as tmp:
+        work = Path(tmp)
+        (work / "header.typ").write_text(_TYPST_HEADER, encoding="utf-8")
+        source = work / "pack.typ"
+        pypandoc.convert_text(
+            _printable(document),
+            "typst",
+            format="html",
+            outputfile=str(source),
+            extra_args=[
+                "--standalone",
+                f"--extract-media={work / 'media'}",
+                f"--include-in-header={work / 'header.typ'}",
+                "--variable=papersize:a4",
+                "--variable=margin.x:15mm",
+                "--variable=margin.y:15mm",
+            ],
+            sandbox=False,
+        )
+        text = source.read_text(encoding="utf-8")
+        # Paths pandoc wrote are absolute; typst wants them under its root.
+        text = text.replace(str(work) + "/", "/")
+        source.write_text(text, encoding="utf-8")
+        pdf = typst.compile(str(source), root=str(work))
+    path.write_bytes(pdf)
+
+
+def _printable(document: str) -> str:
+    """The HTML without its stylesheet (pandoc would print it) and with images sized to the page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(document, features="html.parser")
+    for tag in soup.find_all("style"):
+        tag.decompose()
+    for img in soup.find_all("img"):
+        img.attrs["width"] = "100%"
+    return str(soup)
