@@ -16,7 +16,7 @@ from helpers.targets import (
     load_targets,
     rag,
     rag_label,
-    trajectory,
+    trajectory_series,
 )
 
 
@@ -94,7 +94,7 @@ def test_quarter_before_baseline_is_an_error_but_trajectory_series_leaves_it_bla
     target = make_target()
     with pytest.raises(TargetsError, match="before the baseline quarter 2022/23 Q4"):
         target.value_at("2022/23 Q3")
-    series = trajectory(target, ["2022/23 Q3", "2022/23 Q4", "2023/24 Q2"])
+    series = trajectory_series(target, ["2022/23 Q3", "2022/23 Q4", "2023/24 Q2"])
     assert list(series.index) == ["2022-23-Q3", "2022-23-Q4", "2023-24-Q2"]
     assert math.isnan(series.iloc[0]) and series.iloc[1:].tolist() == pytest.approx([80, 90])
 
@@ -181,6 +181,8 @@ def write(tmp_path, content) -> object:
         (lambda t: t[0].update(by="2021/22 Q4"), r"must be after the baseline quarter"),
         (lambda t: t[0].update(target={"times_baseline": 2}), r"times_baseline' needs a derived baseline"),
         (lambda t: t[0].pop("source"), r"targets\[0\] \(studies_open_pct_precovid\)\.source: Field required"),
+        (lambda t: t[0].update(target="lots"), r"targets\[0\] \(studies_open_pct_precovid\)\.target: Input should be a valid number"),
+        (lambda t: t[1].update(target={"times": 2}), r"targets\[1\] \(commercial_income\)\.target\.times: Extra inputs"),
     ],
 )
 def test_invalid_targets_name_the_file_and_field(tmp_path, shipped, change, message):

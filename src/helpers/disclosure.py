@@ -110,7 +110,8 @@ def share_from_rounded(numerators: pd.Series | Sequence, denominator: object) ->
     """
     numerators = numerators if isinstance(numerators, pd.Series) else pd.Series(list(numerators), dtype=object)
     if isinstance(denominator, pd.Series):
-        denominators = denominator.reindex(numerators.index)
+        same = denominator.index.equals(numerators.index)
+        denominators = denominator if same else denominator.reindex(numerators.index)
     else:
         denominators = pd.Series([denominator] * len(numerators), index=numerators.index, dtype=object)
     shares = []

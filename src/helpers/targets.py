@@ -13,7 +13,17 @@ from typing import Annotated, Iterable, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from helpers.paths import PARAMS_DIR
 from helpers.quarters import Quarter, parse
@@ -58,6 +68,15 @@ class TimesBaseline(_Strict):
     times_baseline: float = Field(gt=0)
 
 
+# A target is a figure or a mapping {times_baseline: x}; choosing the form by the input's shape
+# gives one error message instead of one per form.
+_NUMBER_FORM, _MULTIPLE_FORM = "number form", "multiple form"
+TargetFigure = Annotated[
+    Annotated[float, Tag(_NUMBER_FORM)] | Annotated[TimesBaseline, Tag(_MULTIPLE_FORM)],
+    Discriminator(lambda v: _MULTIPLE_FORM if isinstance(v, (dict, TimesBaseline)) else _NUMBER_FORM),
+]
+
+
 class Target(_Strict):
     """One KPI's target, as written in ``params/targets.yml``."""
 
@@ -66,7 +85,7 @@ class Target(_Strict):
     unit: Literal["percent", "GBP", "count", "per_10000"]
     direction: Literal["increase", "decrease"]
     baseline: Baseline
-    target: float | TimesBaseline
+    target: TargetFigure
     by: QuarterField
     trajectory: Literal["linear", "step"]
     amber_tolerance: float = Field(ge=0, lt=1)
@@ -119,7 +138,7 @@ class Target(_Strict):
         return base + (goal - base) * progress
 
 
-def trajectory(target: Target, quarters: Iterable[str | Quarter], baseline_value: float | None = None) -> pd.Series:
+def trajectory_series(target: Target, quarters: Iterable[str | Quarter], baseline_value: float | None = None) -> pd.Series:
     """The trajectory at each quarter (index: quarter ids), NaN before the baseline quarter (for charts)."""
     quarters = [parse(q) for q in quarters]
     values = [
@@ -168,7 +187,7 @@ def _field_path(loc: tuple, raw: object) -> str:
                 entry = raw["targets"][key]
                 kpi = entry.get("kpi") if isinstance(entry, dict) else None
             parts[-1] += f"[{key}]" + (f" ({kpi})" if kpi else "")
-        elif key in ("float", "TimesBaseline") or (isinstance(key, str) and key.startswith("function-")):
+        elif key in (_NUMBER_FORM, _MULTIPLE_FORM) or (isinstance(key, str) and key.startswith("function-")):
             continue  # union branch names and validator wrappers mean nothing to the reader
         else:
             parts.append(str(key))
