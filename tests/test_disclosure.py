@@ -160,6 +160,12 @@ def test_group_by_protects_each_group_against_its_own_total():
         protect(frame.drop(("Rugby", "Total")), ["n"], total_row="Total", group_by="Place")
 
 
+def test_repeated_index_labels_are_handled_by_position():
+    frame = pd.DataFrame({"n": [3, 20, 40]}, index=["Coventry", "Coventry", "Total"])
+    out = protect(frame, ["n"], total_row="Total")
+    assert out.display["n"].tolist() == [SUPPRESSED, SUPPRESSED, 40]
+
+
 def test_empty_frame():
     frame = pd.DataFrame({"n": pd.Series([], dtype="int64")})
     out = protect(frame, ["n"])

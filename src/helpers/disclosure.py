@@ -219,7 +219,7 @@ def protect(
     rounded = frame.copy()
     for j, column in enumerate(counts):
         shown = [SUPPRESSED if hidden[i, j] else _round5(int(values[i, j])) for i in range(len(frame))]
-        display[column] = pd.Series(shown, index=frame.index, dtype=object)
+        display[column] = np.array(shown, dtype=object)  # positional: the index may repeat labels
         rounded[column] = pd.array([None if s == SUPPRESSED else s for s in shown], dtype="Int64")
     suppressed = pd.DataFrame(hidden, index=frame.index, columns=counts)
     return Protected(display=display, rounded=rounded, suppressed=suppressed)
