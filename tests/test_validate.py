@@ -92,3 +92,14 @@ def test_console_script_exit_codes(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert "no file for table studies" in bad.stdout
+
+
+def test_sample_data_generator_output_validates(tmp_path):
+    from boardpack.sample_data import run as sample_data
+
+    out = tmp_path / "sample"
+    assert sample_data(out=out, icb="QWU", to=QUARTER, scale="icb", seed=20221) == 0
+    log = tmp_path / "validate.log"
+    result = runner.invoke(app, ["validate", "--data", str(out), "--quarter", QUARTER, "--log", str(log)])
+    assert result.exit_code == 0, log.read_text(encoding="utf-8")
+    assert "No problems found" in log.read_text(encoding="utf-8")
