@@ -99,6 +99,12 @@ def test_rebase_date_between_points_starts_the_group_at_the_next_point():
     assert frame["group"].tolist() == [0] * 10 + [1] * 10
 
 
+def test_rebase_accepts_a_single_date():
+    with pytest.warns(TrialLimitsWarning):
+        frame = spc(RNORM_20, DATES_20, rebase=str(DATES_20[10].date()))
+    assert frame["group"].tolist() == [0] * 10 + [1] * 10
+
+
 def test_rebase_after_the_last_point_is_an_error():
     with pytest.raises(ValueError, match="after the last point"):
         spc(RNORM_20, DATES_20, rebase=["2031-01-01"])
@@ -299,6 +305,16 @@ def test_trailing_missing_value_uses_the_last_observed_point():
     values = list(RNORM_20[:19]) + [10.0, np.nan]
     frame = spc(values, pd.date_range("2020-01-02", periods=21))
     assert variation(frame) == "improvement_high"
+
+
+def test_accepts_nullable_integers_and_python_dates():
+    values = pd.Series([3, 4, None, 5] * 3, dtype="Int64")
+    dates = [d.date() for d in pd.date_range("2024-01-01", periods=12, freq="MS")]
+    with pytest.warns(TrialLimitsWarning, match="group 0 has 9"):  # 12 dates, 9 observed values
+        frame = spc(values, dates)
+    assert frame["date"].dtype == "datetime64[ns]"
+    assert frame["value"].isna().sum() == 3
+    assert frame["mean"].iloc[0] == pytest.approx(4.0)
 
 
 def test_points_are_sorted_by_date():

@@ -183,7 +183,7 @@ def _as_dates(dates: Iterable, what: str = "dates") -> pd.DatetimeIndex:
         if pd.isna(stamp):
             raise ValueError(f"spc: {what}[{i}] is missing; every point needs a date")
         parsed.append(stamp)
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed).as_unit("ns") if parsed else pd.DatetimeIndex([], dtype="datetime64[ns]")
 
 
 def _check_options(improvement_direction, fix_after_n_points, target) -> None:
@@ -230,8 +230,12 @@ def spc(
 
     order = np.argsort(when.to_numpy(), kind="stable")
     y, when = y[order], when[order]
+    if rebase is None:
+        rebase = []
+    elif isinstance(rebase, (str, pd.Timestamp, np.datetime64)) or not isinstance(rebase, Iterable):
+        rebase = [rebase]  # one date given on its own
     group = np.zeros(len(y), dtype=int)
-    for start in sorted(_as_dates(rebase or [], "rebase")):
+    for start in sorted(_as_dates(rebase, "rebase")):
         if start > when[-1]:
             raise ValueError(f"spc: rebase date {start.date()} is after the last point {when[-1].date()}")
         group += (when >= start).astype(int) if start > when[0] else 0
