@@ -10,6 +10,7 @@ import pandas as pd
 from helpers import kpi_common as kc
 from helpers.contract import STUDY_ROUTES
 from helpers.disclosure import share_from_rounded
+from helpers.targets import trajectory_series
 from helpers.quarters import parse
 
 COMMERCIAL = "Commercial"
@@ -61,9 +62,13 @@ def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> 
 def commercial_income(data, quarter, icb: str, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR,
                       targets=None) -> pd.DataFrame:
     """Commercial contract income (GBP) per quarter and rolling 12 months, against the baseline
-    year's total and, when ``targets`` (a :mod:`helpers.targets` object) is given, the trajectory.
+    year's total and, when ``targets`` (KPI id -> :class:`helpers.targets.Target`, from
+    :func:`helpers.targets.load_targets`) is given, the ``commercial_income`` trajectory.
 
-    Columns: Quarter, IncomeGBP, Rolling12MonthsGBP, BaselineGBP, TargetGBP.
+    The baseline is NaN unless the finance table has rows (of any stream) for all four quarters
+    of ``baseline_year``: a quarter with no rows at all is missing data, not zero income.
+    Columns: Quarter, IncomeGBP, Rolling12MonthsGBP, BaselineGBP, TargetGBP (NaN before the
+    target's baseline quarter or without a baseline).
     """
     quarter = parse(quarter)
     finance = kc.table(kc.icb_slice(data, icb), "finance")
@@ -73,11 +78,14 @@ def commercial_income(data, quarter, icb: str, baseline_year: str = DEFAULT_INCO
                            first=min(baseline_quarters[0].ordinal, quarter.ordinal))
     out = kc.history_frame(income, "IncomeGBP")
     out["Rolling12MonthsGBP"] = kc.rolling_sum(out["IncomeGBP"])
-    in_baseline = out["Quarter"].isin([q.id for q in baseline_quarters])
-    out["BaselineGBP"] = float(out.loc[in_baseline, "IncomeGBP"].sum()) if in_baseline.sum() == 4 else np.nan
+    baseline_ids = [q.id for q in baseline_quarters]
+    covered = set(finance["Quarter"].astype(str)) >= set(baseline_ids)
+    baseline = float(out.loc[out["Quarter"].isin(baseline_ids), "IncomeGBP"].sum()) if covered else np.nan
+    out["BaselineGBP"] = baseline
     out["TargetGBP"] = np.nan
-    if targets is not None:
-        out["TargetGBP"] = [kc.target_at(targets, "commercial_income", q) for q in out["Quarter"]]
+    target = (targets or {}).get("commercial_income")
+    if target is not None and covered:
+        out["TargetGBP"] = trajectory_series(target, out["Quarter"], baseline_value=baseline).to_numpy()
     return out
 
 
