@@ -42,7 +42,7 @@ NON_COVID_LEVEL = [
     0.82, 0.82, 0.82, 0.62,
     0.15, 0.45, 0.60, 0.65,
     0.80, 0.85, 0.90, 0.92,
-    0.94, 0.95, 0.96, 0.96,
+    0.96, 0.97, 0.98, 0.98,   # 2022/23: with the last Covid studies, 210 per 10,000
     1.02, 1.03, 1.04, 1.05,
     1.06, 1.07, 1.08, 1.09,
 ]
@@ -442,7 +442,7 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     days_from_ncvr = (fp_date - np.datetime64("2022-10-01", "D")).astype(float)
     mean_days = np.where(np.isnan(days_from_ncvr) | (days_from_ncvr < 0), 213.0,
                          np.maximum(140.0, 213.0 - 63.0 * days_from_ncvr / 548.0))
-    setup_days = np.rint(mean_days * np.exp(rng.normal(-0.045, 0.3, n))).astype(int)
+    setup_days = np.rint(mean_days * np.exp(rng.normal(0.0, 0.3, n))).astype(int)  # median = mean_days
     costing = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     has_fp = ~np.isnat(fp_date)
     costing[has_fp] = (fp_date - setup_days)[has_fp]

@@ -151,22 +151,22 @@ def workforce(icb: Icb, orgs: pd.DataFrame, to: Quarter, active_gp: list[str], r
         p_join = np.where(steps >= plan_step, 0.12, 0.06) * min(1.0, size * 1.5)
         change = (rng.random(len(steps)) < p_join).astype(int) - (rng.random(len(steps)) < 0.03).astype(int)
         joint = np.maximum(0, start + np.cumsum(change))
-        frames.append(pd.DataFrame({"OrganisationCode": code, "ResearchActiveStaff": np.rint(staff).astype(int),
-                                    "JointAppointments": joint}))
+        frames.append((code, np.rint(staff), joint))
     academic_gp = set(sorted(active_gp)[: max(1, len(active_gp) // 15)])
     for code in active_gp:
         staff = np.clip(rng.integers(1, 5) + np.cumsum(rng.integers(-1, 2, len(steps))) // 4, 1, 8)
         joint = np.where(steps >= rng.integers(0, len(steps) + 8), 1, 0) if code in academic_gp else np.zeros(len(steps), int)
-        frames.append(pd.DataFrame({"OrganisationCode": code, "ResearchActiveStaff": staff, "JointAppointments": joint}))
+        frames.append((code, staff, joint))
     for code in orgs.loc[orgs["OrganisationType"].isin(["hospice", "local_authority"]), "OrganisationCode"]:
         staff = np.clip(rng.integers(0, 3) + steps // rng.integers(8, 20), 0, 15)
-        frames.append(pd.DataFrame({"OrganisationCode": code, "ResearchActiveStaff": staff,
-                                    "JointAppointments": np.zeros(len(steps), int)}))
-    labels = [q.label for q in quarters]
-    for frame in frames:
-        frame.insert(0, "Quarter", labels)
-    table = pd.concat(frames, ignore_index=True)
-    return table.astype({"ResearchActiveStaff": np.int64, "JointAppointments": np.int64})
+        frames.append((code, staff, np.zeros(len(steps), int)))
+    # One frame built from whole columns: a frame per organisation is slow for the national sample.
+    return pd.DataFrame({
+        "Quarter": np.tile(np.array([q.label for q in quarters], dtype=object), len(frames)),
+        "OrganisationCode": np.repeat(np.array([code for code, _, _ in frames], dtype=object), len(steps)),
+        "ResearchActiveStaff": np.concatenate([staff for _, staff, _ in frames]).astype(np.int64),
+        "JointAppointments": np.concatenate([joint for _, _, joint in frames]).astype(np.int64),
+    })
 
 
 def _date(day: str | pd.Timestamp) -> pd.Timestamp:
