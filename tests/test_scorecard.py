@@ -1,0 +1,94 @@
+"""helpers.scorecard: headline KPIs with changes, target trajectory, RAG and SPC icons."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.frames import make_data, study
+from helpers.scorecard import COLUMNS, build_scorecard, headlines
+from helpers.spc import ASSURANCES, VARIATIONS
+from helpers.targets import load_targets
+
+
+def rec(month, n, study_id="a"):
+    return {"StudyId": study_id, "OrganisationCode": "RKB", "Month": month, "Participants": n}
+
+
+@pytest.fixture(scope="module")
+def data():
+    # Two studies open since 2019/20 Q1 (the baseline), a third from 2021/22 Q1: 150% of baseline after.
+    months = [f"{y}-{m:02d}-01" for y in range(2019, 2024) for m in range(1, 13)]
+    months = [m for m in months if "2019-04-01" <= m <= "2023-06-01"]
+    return make_data(
+        studies=[study("a", "2019-04-01"), study("b", "2019-04-01"), study("c", "2021-04-01", cross=True)],
+        recruitment=[rec(m, 40 + (i % 3)) for i, m in enumerate(months)],
+    )
+
+
+def test_one_row_per_loaded_headline_with_the_documented_columns(data):
+    card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets())
+    assert list(card.columns) == COLUMNS
+    # Only studies and recruitment are loaded: KPIs needing other tables are left out.
+    assert set(card["Kpi"]) == {"studies_open_pct_precovid", "new_studies", "recruiting_organisations",
+                                "gp_practices_recruiting_pct", "participants", "participants_per_10k",
+                                "commercial_pct_open_studies", "commercial_participants", "setup_median_days",
+                                "rtt_pct_on_track", "cross_system_studies"}
+    assert len(headlines()) > len(card)
+
+
+def test_target_trajectory_and_rag_at_the_quarter(data):
+    card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets()).set_index("Kpi")
+    # 89% at 2022/23 Q2 rising to 100% at 2023/24 Q4: 3 of 6 quarters along at 2023/24 Q1.
+    assert card.at["studies_open_pct_precovid", "Target"] == pytest.approx(94.5)
+    assert card.at["studies_open_pct_precovid", "Value"] == 150.0
+    assert card.at["studies_open_pct_precovid", "Rag"] == "green"
+    # Cross-system: 0 at 2022/23 Q4 to 5 by 2025/26 Q4 (12 quarters): 5/12 at 2023/24 Q1; 1 study -> green.
+    assert card.at["cross_system_studies", "Target"] == pytest.approx(5 / 12)
+    assert card.at["cross_system_studies", "Rag"] == "green"
+    # About 490 participants a year in 963,173 people is far below 210 per 10,000: red.
+    assert card.at["participants_per_10k", "Rag"] == "red"
+    assert card.at["new_studies", "Target"] != card.at["new_studies", "Target"]  # no target: NaN
+    assert pd.isna(card.at["new_studies", "Rag"])
+
+
+def test_changes_on_previous_quarter_and_last_year(data):
+    card = build_scorecard(data, "2023-24-Q1", "QWU", None).set_index("Kpi")
+    row = card.loc["studies_open_pct_precovid"]
+    assert row["PreviousQuarterValue"] == 150.0 and row["ChangeOnPreviousQuarter"] == 0.0
+    assert row["SameQuarterLastYearValue"] == 150.0
+    assert card["Target"].isna().all() and card["Rag"].isna().all()  # no targets given
+
+
+def test_people_counts_are_disclosed_and_changes_use_the_published_figures(data):
+    card = build_scorecard(data, "2023-24-Q1", "QWU", None).set_index("Kpi")
+    participants = card.loc["participants"]
+    assert participants["Disclosed"]
+    assert participants["Value"] % 5 == 0 and participants["PreviousQuarterValue"] % 5 == 0
+    assert participants["ChangeOnPreviousQuarter"] == participants["Value"] - participants["PreviousQuarterValue"]
+    commercial = card.loc["commercial_participants"]
+    assert commercial["Value"] == 0  # no commercial study: 0 is shown, not suppressed
+
+
+def test_spc_icons_and_trial_limits(data):
+    card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets()).set_index("Kpi")
+    assert set(card["Variation"].dropna()) <= set(VARIATIONS)
+    assert set(card["Assurance"].dropna()) <= set(ASSURANCES)
+    # 17 quarters of participants: real limits. The open-studies % jumps once: special cause high.
+    assert card.at["participants", "Points"] == 17 and not card.at["participants", "TrialLimits"]
+    assert card.at["studies_open_pct_precovid", "Variation"] == "improvement_high"
+    assert card.at["studies_open_pct_precovid", "Assurance"] in ASSURANCES
+    assert pd.isna(card.at["new_studies", "Assurance"])  # no target, no assurance
+
+
+def test_fewer_than_twelve_points_are_trial_limits():
+    data = make_data(studies=[study("a", "2019-04-01")], recruitment=[rec("2019-04-01", 30), rec("2019-07-01", 31)])
+    card = build_scorecard(data, "2019-20-Q4", "QWU", None).set_index("Kpi")
+    assert card.at["participants", "Points"] == 4 and card.at["participants", "TrialLimits"]
+    assert card.at["participants", "Variation"] in VARIATIONS
+
+
+def test_empty_quarter_still_scores():
+    data = make_data(studies=[study("a", "2019-04-01", "2019-06-30")], recruitment=[rec("2019-04-01", 30)])
+    card = build_scorecard(data, "2020-21-Q1", "QWU", None).set_index("Kpi")
+    assert card.at["participants", "Value"] == 0
+    assert card.at["studies_open_pct_precovid", "Value"] == 0.0
+    assert np.isnan(card.at["setup_median_days", "Value"])
