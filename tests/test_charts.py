@@ -403,3 +403,18 @@ def test_executed_notebook_exports_to_html_with_the_alt_text():
         body, _ = HTMLExporter(template_name=template).from_notebook_node(notebook)
         images = BeautifulSoup(body, "html.parser").find_all("img")
         assert [img.get("alt") for img in images] == [expected], template
+
+
+def test_titles_are_built_from_the_data_when_not_given():
+    assert bar_chart(bars_frame(), "Trust", "Recruits", None, unit="participants").title == (
+        "UHCW has the highest participants: 12,345"
+    )
+    months = pd.date_range("2025-04-01", periods=4, freq="MS")
+    frame = pd.DataFrame({"month": months, "recruits": [100, 1200, 2500, 3900], "plan": [1000, 2000, 3000, 4000]})
+    assert line_chart(frame, "month", "recruits", None, unit="recruits", target=5000).title == (
+        "Recruits rose from 100 to 3,900 between April 2025 and July 2025, below the target of 5,000"
+    )
+    assert line_chart(frame, "month", "recruits", None, target="plan").title.endswith("below the target of 4,000")
+    assert representation_chart(representation_frame(), "Ethnic group", "participants", "population", None).title == (
+        "Asian has the lowest ratio of share of participants to share of population (0.67)"
+    )

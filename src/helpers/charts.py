@@ -318,7 +318,8 @@ def spc_chart(
     figure = _new_figure(4.2)
     with house_style():
         ax = figure.add_subplot()
-        ax.plot(dates[observed], data.loc[observed, "value"], color=NHS_COLOURS["mid_grey"], linewidth=1.2, zorder=2)
+        # Missing values stay NaN so the line breaks at a gap instead of bridging it.
+        ax.plot(dates, data["value"], color=NHS_COLOURS["mid_grey"], linewidth=1.2, zorder=2)
         limit_style = ":" if trial else "--"
         for _, part in data.groupby(groups, sort=True):
             part_dates = pd.to_datetime(part["date"])
@@ -469,7 +470,7 @@ def bar_chart(
     frame: pd.DataFrame,
     x: str,
     y: str,
-    title: str,
+    title: str | None,
     *,
     unit: str = "",
     highlight: str | Sequence[str] | None = None,
@@ -501,6 +502,13 @@ def bar_chart(
     unknown = highlighted - set(categories)
     if unknown:
         raise ValueError(f"{where}: highlight {sorted(unknown)} not in column {x!r}")
+    if not title:
+        shown = ~suppressed
+        if shown.any():
+            top = int(np.argmax(np.where(shown, values, -np.inf)))
+            title = f"{categories[top]} has the highest {unit or y}: {_number(values[top], decimals)}"
+        else:
+            title = f"{unit or y} by {x}: every value is suppressed"
     colours = [
         NHS_COLOURS["nhs_blue"] if (not highlighted or c in highlighted) else NHS_COLOURS["mid_grey"] for c in categories
     ]
@@ -551,7 +559,7 @@ def line_chart(
     frame: pd.DataFrame,
     x: str,
     y: str,
-    title: str,
+    title: str | None,
     *,
     unit: str = "",
     series: str | None = None,
@@ -620,6 +628,8 @@ def line_chart(
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         figure.legend(loc="outside lower center", ncols=min(4, len(names) + (target is not None)), frameon=False)
+        if not title:
+            title = _line_title(data, x, names, series, unit or y, target, trajectory, decimals, words)
         _set_title(figure, title)
 
     if alt_text is None:
@@ -632,12 +642,33 @@ def line_chart(
     return Chart(figure=figure, title=title, alt_text=alt_text)
 
 
+def _line_title(data, x, names, series, what, target, trajectory, decimals, words) -> str:
+    """E.g. 'Recruits rose from 100 to 3,900 between April 2025 and July 2025, below the target of 5,000'."""
+    if len(names) > 1:
+        latest = data[data[x] == data[x].max()]
+        best = latest.loc[latest["_value"].idxmax()]
+        return f"{best[series]} has the highest {what} in {words(best[x])}: {_number(best['_value'], decimals)}"
+    first, last = data.iloc[0], data.iloc[-1]
+    change = "rose" if last["_value"] > first["_value"] else "fell" if last["_value"] < first["_value"] else "was unchanged"
+    text = (
+        f"{what[:1].upper()}{what[1:]} {change} from {_number(first['_value'], decimals)} to "
+        f"{_number(last['_value'], decimals)} between {words(first[x])} and {words(last[x])}"
+    )
+    goal = target if isinstance(target, (int, float)) else None
+    if trajectory is not None and last[x] in trajectory.index and pd.notna(trajectory[last[x]]):
+        goal = float(trajectory[last[x]])
+    if goal is not None:
+        side = "above" if last["_value"] > goal else "below" if last["_value"] < goal else "on"
+        text += f", {side} the target of {_number(goal, decimals)}"
+    return text
+
+
 def representation_chart(
     frame: pd.DataFrame,
     group: str,
     participants: str,
     population: str,
-    title: str,
+    title: str | None,
     *,
     ratio: str | None = None,
     suppressed_marker: str = "*",
@@ -663,6 +694,15 @@ def representation_chart(
             ratios = np.where(pop > 0, part / pop, np.nan)
     ratios = np.where(part_hidden, np.nan, ratios)
     groups = [str(g) for g in frame[group].tolist()]
+    if not title:
+        if np.isnan(ratios).all():
+            title = f"Representation by {group}: no ratio can be shown"
+        else:
+            low = int(np.nanargmin(ratios))
+            title = (
+                f"{groups[low]} has the lowest ratio of share of participants to share of population "
+                f"({format_number(ratios[low], 2)})"
+            )
 
     figure = _new_figure(max(2.6, 1.5 + 0.45 * len(groups)))
     with house_style():
