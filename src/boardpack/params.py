@@ -126,7 +126,7 @@ def _check_names(values: dict[str, Any], source: str) -> None:
     for name in values:
         if name not in known:
             hint = difflib.get_close_matches(str(name), known, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else "."
             raise ParamsError(
                 f"{source}: unknown parameter {name!r}{suggestion} Known parameters: {', '.join(known)}"
             )

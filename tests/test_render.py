@@ -1,0 +1,136 @@
+"""Render: one offline HTML file (no code, no script, no external URL, lang, alt text, outline),
+a PDF by pandoc + typst, and the appendix with formula-like cells neutralised."""
+from __future__ import annotations
+
+import copy
+import csv
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from openpyxl import load_workbook
+
+from boardpack import render
+from boardpack.cache import prepare_notebook, strip_volatile
+from boardpack.execute import SectionTask, execute_section
+
+FIXTURES = Path(__file__).parent / "notebooks"
+ATTRIBUTE_URL = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:|//|javascript:)""", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> nbformat.NotebookNode:
+    """The engagement fixture section, executed once in a real kernel."""
+    tmp = tmp_path_factory.mktemp("render")
+    (tmp / "engagement.csv").write_text("IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n")
+    prepared = prepare_notebook(FIXTURES / "engagement_section.ipynb", {
+        "quarter": "2026/27 Q2", "icb": "QWU", "data_dir": str(tmp), "targets_file": "",
+        "commentary_dir": str(tmp), "baseline_period": "2019-20-Q1..2019-20-Q4", "sample_data": True,
+        "fingerprint": "test"})
+    nbformat.write(prepared, tmp / "prepared.ipynb")
+    result = execute_section(SectionTask("60_engagement", str(tmp / "prepared.ipynb"), str(tmp / "out.ipynb"),
+                                         str(tmp / "failed"), str(FIXTURES), 120, time.time() + 300))
+    assert result.ok, result.error
+    return strip_volatile(nbformat.read(result.output_notebook, as_version=4))
+
+
+def _cover(sample: bool = True) -> render.Cover:
+    return render.Cover("QWU", "NHS Coventry and Warwickshire Integrated Care Board", "2026/27 Q2", "2026-11-22", sample)
+
+
+def _sections(nb) -> list[render.SectionNotebook]:
+    return [render.SectionNotebook("60_engagement", "Engagement fixture", nb),
+            render.SectionNotebook("70_deliverables", "Deliverables", nb)]
+
+
+@pytest.fixture(scope="module")
+def document(executed) -> str:
+    return render.render_html(render.merge(_cover(), _sections(executed)))
+
+
+def test_html_is_self_contained_and_runs_nothing(document):
+    assert "<script" not in document.lower()
+    assert not ATTRIBUTE_URL.search(document)
+    assert "http://" not in document and "https://" not in document  # not even in CSS comments
+    assert not re.search(r"\son[a-z]+\s*=", document)
+    assert "data:image/png;base64," in document
+
+
+def test_html_has_no_code_and_no_parameter_cells(document):
+    assert not re.search(r'class="[^"]*\b(jp-InputArea|jp-InputPrompt|jp-OutputPrompt)\b', document)
+    assert "matplotlib.use" not in document and "pd.read_csv" not in document
+    assert "fingerprint" not in document and "sample_data = True" not in document
+    assert render.TABLE_MIMETYPE not in document
+
+
+def test_html_language_title_alt_text_and_outline(document):
+    assert re.search(r'<html[^>]*\slang="en-GB"', document)
+    assert "<title>R&amp;I board pack: NHS Coventry and Warwickshire Integrated Care Board, 2026/27 Q2</title>" in document
+    alts = re.findall(r'<img[^>]*\balt="([^"]*)"', document)
+    assert len(alts) == document.count("<img") == 2
+    assert all(a.startswith("Bar chart: one bar per row of engagement") for a in alts)
+    levels = [int(level) for level in re.findall(r"<h([1-6])\b", document)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:]))  # never skips a level going down
+    for target in re.findall(r'href="#([^"]+)"', document):
+        assert f'id="{target}"' in document  # every contents link lands on a heading
+    assert document.index('id="section-60_engagement"') < document.index('id="section-70_deliverables"')
+    assert "SAMPLE DATA" in document
+
+
+def test_html_is_byte_stable_and_banner_only_for_sample_data(executed, document):
+    assert render.render_html(render.merge(_cover(), _sections(executed))) == document
+    real = render.render_html(render.merge(_cover(sample=False), _sections(executed)))
+    assert "SAMPLE DATA" not in real
+
+
+def test_figure_without_alt_text_stops_the_render(executed):
+    nb = copy.deepcopy(executed)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            out.get("metadata", {}).pop("image/png", None)
+    with pytest.raises(render.RenderError, match="section 60_engagement, cell .*no alt text"):
+        render.check_alt_text(render.SectionNotebook("60_engagement", "Engagement", nb))
+
+
+def test_sanitise_removes_scripts_handlers_and_outside_links():
+    dirty = ('<html><body><script>alert(1)</script><img src="x" onerror="alert(1)" alt="a">'
+             '<a href="javascript:alert(1)">j</a><a href="https://example.org/x">site</a>'
+             '<img src="https://example.org/t.png" alt="t"><a href="#contents">in</a></body></html>')
+    clean = render.sanitise(dirty)
+    assert "<script" not in clean and "onerror" not in clean and "javascript:" not in clean.split("j</a>")[0]
+    assert not ATTRIBUTE_URL.search(clean)
+    assert "site (https://example.org/x)" in clean  # the words stay, shown as text
+    assert 'href="#contents"' in clean
+
+
+def test_appendix_neutralises_formulas_and_keeps_numbers(executed, tmp_path):
+    tables = [("60_engagement", t) for t in render.extract_tables(executed)]
+    assert [t["name"] for _, t in tables] == ["engagement_rows"]
+    files = render.write_appendix(tables, tmp_path)
+    assert [f.name for f in files] == ["engagement_rows.csv", "tables.xlsx"]
+    rows = list(csv.reader((tmp_path / "engagement_rows.csv").open(encoding="utf-8")))
+    assert rows[0] == ["IcbCode", "Quarter", "Measure", "Value"]
+    assert rows[-1] == ["'=1+1", "'@SUM(A1)", "'+44 20", "-3"]
+    sheet = load_workbook(tmp_path / "tables.xlsx")["engagement_rows"]
+    last = [c.value for c in sheet[sheet.max_row]]
+    assert last == ["'=1+1", "'@SUM(A1)", "'+44 20", -3]  # -3 is a genuine number, kept numeric
+    first = (tmp_path / "tables.xlsx").read_bytes()
+    render.write_appendix(tables, tmp_path)
+    assert (tmp_path / "tables.xlsx").read_bytes() == first  # no timestamps inside
+
+
+def test_pdf_is_a4_with_the_charts_and_text(document, tmp_path):
+    from pypdf import PdfReader
+
+    render.write_pdf(document, tmp_path / "pack.pdf")
+    reader = PdfReader(tmp_path / "pack.pdf")
+    assert reader.pages[0].mediabox.width == pytest.approx(595.3, abs=1)  # A4 portrait, points
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Engagement fixture" in text and "Deliverables" in text and "SAMPLE DATA" in text
+    assert sum(len(p.images) for p in reader.pages) == 2
+    for page in reader.pages:
+        for image in page.images:
+            assert image.image.width > 0
