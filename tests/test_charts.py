@@ -418,3 +418,29 @@ def test_titles_are_built_from_the_data_when_not_given():
     assert representation_chart(representation_frame(), "Ethnic group", "participants", "population", None).title == (
         "Asian has the lowest ratio of share of participants to share of population (0.67)"
     )
+
+
+def test_line_chart_keeps_category_order_and_breaks_at_gaps():
+    frame = pd.DataFrame({"quarter": ["2025/26 Q3", "2025/26 Q4", "2026/27 Q1", "2026/27 Q2"], "n": [5, None, 7, 9]})
+    chart = line_chart(frame, "quarter", "n", None, unit="studies")
+    line = chart.figure.axes[0].get_lines()[0]
+    assert np.isnan(line.get_ydata()[1])  # a gap, not a bridge
+    assert chart.title == "Studies rose from 5 to 9 between 2025/26 Q3 and 2026/27 Q2"
+    assert chart.alt_text == "Line chart of studies: from 5 in 2025/26 Q3 to 9 in 2026/27 Q2."
+
+
+def test_line_chart_numeric_x_is_not_read_as_dates():
+    frame = pd.DataFrame({"year": [2024, 2022, 2023], "n": [3, 1, 2]})
+    chart = line_chart(frame, "year", "n", "Rising")
+    assert list(chart.figure.axes[0].get_lines()[0].get_xdata()) == [2022, 2023, 2024]
+    assert chart.alt_text == "Line chart of n: from 1 in 2022 to 3 in 2024."
+
+
+def test_spc_chart_leaves_a_gap_for_a_missing_value():
+    values = list(RNORM_20)
+    values[5] = np.nan
+    chart = spc_chart(spc(values, MONTHS_20), "Stable", "recruits", "increase")
+    ax = chart.figure.axes[0]
+    assert np.isnan(ax.get_lines()[0].get_ydata()[5])
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 19
+    assert "19 points from April 2024 to November 2025" in chart.alt_text

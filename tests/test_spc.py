@@ -339,6 +339,12 @@ def test_bad_input_gives_a_clear_error(values, dates, message):
         spc(values, dates)
 
 
+@pytest.mark.parametrize("target", [True, float("nan"), "1200"])
+def test_bad_target_is_an_error(target):
+    with pytest.raises(ValueError, match="target must be a finite number"):
+        spc(RNORM_20, DATES_20, target=target)
+
+
 def test_bad_direction_is_an_error():
     with pytest.raises(ValueError, match="improvement_direction"):
         spc(RNORM_20, DATES_20, improvement_direction="up")

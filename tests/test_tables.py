@@ -96,6 +96,13 @@ def test_numbers_get_thousands_separators_and_consistent_decimals():
     assert table.frame["Recruits"].tolist() == ["12,345", "*", "0"]
 
 
+def test_dates_are_written_in_words():
+    frame = pd.DataFrame({"Opened": pd.to_datetime(["2026-04-01", "2026-07-15"]), "N": [1, 2]})
+    table = format_table(frame, caption="c", row_headers=False)
+    assert table.frame["Opened"].tolist() == ["1 April 2026", "15 July 2026"]
+    assert '<th scope="col">Opened</th>' in table.html  # dates are not right-aligned numbers
+
+
 def test_decimals_per_column():
     table = format_table(RECRUITS, caption="c", decimals={"Share": 2})
     assert table.frame["Share"].tolist() == ["0.76", "0.10", "0.25"]

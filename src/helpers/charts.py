@@ -249,19 +249,27 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) ->
 
 
 def _numbers_or_suppressed(
-    frame: pd.DataFrame, column: str, marker: str, where: str
+    frame: pd.DataFrame, column: str, marker: str | None, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Values as floats (NaN where suppressed) and a mask of suppressed cells."""
+    """Values as floats (NaN where suppressed) and a mask of suppressed cells.
+
+    ``marker=None``: nothing is suppressed and missing values are allowed (NaN, a gap in a line).
+    """
     values, suppressed = [], []
     for row, value in zip(frame.index, frame[column].tolist()):
-        if isinstance(value, str) and value == marker:
+        if marker is None and (value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))):
+            values.append(np.nan)
+            suppressed.append(False)
+            continue
+        if marker is not None and isinstance(value, str) and value == marker:
             values.append(np.nan)
             suppressed.append(True)
             continue
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: row {row!r}, column {column!r}: {value!r} is not a number or {marker!r}") from None
+            wanted = "a number" if marker is None else f"a number or {marker!r}"
+            raise ValueError(f"{where}: row {row!r}, column {column!r}: {value!r} is not {wanted}") from None
         if not np.isfinite(number):
             raise ValueError(f"{where}: row {row!r}, column {column!r} is missing; use {marker!r} for suppressed")
         values.append(number)
@@ -576,22 +584,23 @@ def line_chart(
     where = "line_chart"
     needed = [x, y] + ([series] if series else []) + ([target] if isinstance(target, str) else [])
     _require_columns(frame, needed, where)
-    values, _ = _numbers_or_suppressed(frame, y, "\0never", where)
+    values, _ = _numbers_or_suppressed(frame, y, None, where)
     data = frame.assign(_value=values)
     is_dates = pd.api.types.is_datetime64_any_dtype(data[x])
-    if not is_dates:
+    if not is_dates and (pd.api.types.is_object_dtype(data[x]) or pd.api.types.is_string_dtype(data[x])):
         try:
             data[x] = pd.to_datetime(data[x], format="ISO8601")
             is_dates = True
         except (ValueError, TypeError):
-            pass
-    data = data.sort_values(x, kind="stable")
+            pass  # ordered categories such as quarter labels: keep the given order
+    if is_dates or pd.api.types.is_numeric_dtype(data[x]):
+        data = data.sort_values(x, kind="stable")
     names = list(dict.fromkeys(data[series].tolist())) if series else [None]
     if len(names) > len(SERIES_COLOURS):
         raise ValueError(f"{where}: {len(names)} series; at most {len(SERIES_COLOURS)} stay readable")
     trajectory = None
     if isinstance(target, str):
-        trajectory = data.groupby(x, sort=True)[target].first()
+        trajectory = data.groupby(x, sort=False)[target].first()
     all_numbers = list(values) + ([target] if isinstance(target, (int, float)) else [])
     if trajectory is not None:
         all_numbers += list(trajectory.dropna())
@@ -607,11 +616,15 @@ def line_chart(
             part = data if name is None else data[data[series] == name]
             ax.plot(part[x], part["_value"], color=SERIES_COLOURS[i], linestyle=SERIES_STYLES[i],
                     marker=SERIES_MARKERS[i], markersize=4, linewidth=1.8, label=str(name) if name is not None else y)
-            last = part.iloc[-1]
+            observed = part[part["_value"].notna()]
             label = f"{name}: " if name is not None else ""
+            if observed.empty:
+                describe.append(f"{label}no values")
+                continue
+            # Column access keeps each column's type (a row Series would turn years into floats).
             describe.append(
-                f"{label}from {_number(part['_value'].iloc[0], decimals)} in {words(part[x].iloc[0])} "
-                f"to {_number(last['_value'], decimals)} in {words(last[x])}"
+                f"{label}from {_number(observed['_value'].iloc[0], decimals)} in {words(observed[x].iloc[0])} "
+                f"to {_number(observed['_value'].iloc[-1], decimals)} in {words(observed[x].iloc[-1])}"
             )
         if isinstance(target, (int, float)):
             ax.axhline(target, color=MDC_COLOURS["target"], linestyle="--", linewidth=1.4,
@@ -644,21 +657,28 @@ def line_chart(
 
 def _line_title(data, x, names, series, what, target, trajectory, decimals, words) -> str:
     """E.g. 'Recruits rose from 100 to 3,900 between April 2025 and July 2025, below the target of 5,000'."""
+    data = data[data["_value"].notna()]
+    if data.empty:
+        return f"{what[:1].upper()}{what[1:]}: no values to show"
     if len(names) > 1:
-        latest = data[data[x] == data[x].max()]
-        best = latest.loc[latest["_value"].idxmax()]
-        return f"{best[series]} has the highest {what} in {words(best[x])}: {_number(best['_value'], decimals)}"
-    first, last = data.iloc[0], data.iloc[-1]
-    change = "rose" if last["_value"] > first["_value"] else "fell" if last["_value"] < first["_value"] else "was unchanged"
+        latest = data[data[x] == data[x].iloc[-1]]
+        best = latest["_value"].idxmax()
+        return (
+            f"{latest.loc[best, series]} has the highest {what} in {words(latest.loc[best, x])}: "
+            f"{_number(latest.loc[best, '_value'], decimals)}"
+        )
+    first, last = data["_value"].iloc[0], data["_value"].iloc[-1]
+    last_x = data[x].iloc[-1]
+    change = "rose" if last > first else "fell" if last < first else "was unchanged"
     text = (
-        f"{what[:1].upper()}{what[1:]} {change} from {_number(first['_value'], decimals)} to "
-        f"{_number(last['_value'], decimals)} between {words(first[x])} and {words(last[x])}"
+        f"{what[:1].upper()}{what[1:]} {change} from {_number(first, decimals)} to "
+        f"{_number(last, decimals)} between {words(data[x].iloc[0])} and {words(last_x)}"
     )
     goal = target if isinstance(target, (int, float)) else None
-    if trajectory is not None and last[x] in trajectory.index and pd.notna(trajectory[last[x]]):
-        goal = float(trajectory[last[x]])
+    if trajectory is not None and last_x in trajectory.index and pd.notna(trajectory[last_x]):
+        goal = float(trajectory[last_x])
     if goal is not None:
-        side = "above" if last["_value"] > goal else "below" if last["_value"] < goal else "on"
+        side = "above" if last > goal else "below" if last < goal else "on"
         text += f", {side} the target of {_number(goal, decimals)}"
     return text
 

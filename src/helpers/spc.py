@@ -197,7 +197,9 @@ def _check_options(improvement_direction, fix_after_n_points, target) -> None:
             raise ValueError(f"spc: fix_after_n_points must be a whole number, got {fix_after_n_points!r}")
         if fix_after_n_points < MIN_POINTS:
             raise ValueError(f"spc: fix_after_n_points must be at least {MIN_POINTS}, got {fix_after_n_points}")
-    if target is not None and not (isinstance(target, (int, float, np.number)) and np.isfinite(target)):
+    if target is not None and (
+        isinstance(target, bool) or not (isinstance(target, (int, float, np.number)) and np.isfinite(target))
+    ):
         raise ValueError(f"spc: target must be a finite number or None, got {target!r}")
 
 

@@ -10,6 +10,7 @@ CSV/XLSX: text beginning with ``= + - @`` (or tab / carriage return) gets a lead
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import math
@@ -19,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SUPPRESSED_NOTE = "1 to 7 people: suppressed to protect confidentiality."
@@ -55,6 +57,16 @@ def format_number(value: float, decimals: int | None = None) -> str:
     # Half away from zero (12.25 -> 12.3), as readers expect; float formatting would give 12.2.
     exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return f"{exact:,.{decimals}f}"
+
+
+def format_date(value: dt.date | np.datetime64) -> str:
+    """GOV.UK style: ``'1 April 2026'``; a time of day, if any, is kept: ``'1 April 2026 14:30'``."""
+    stamp = pd.Timestamp(value)
+    text = f"{stamp.day} {stamp.strftime('%B %Y')}"
+    if isinstance(value, dt.datetime) or isinstance(value, np.datetime64):
+        if (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0):
+            text += stamp.strftime(" %H:%M")
+    return text
 
 
 # -- the HTML table -----------------------------------------------------------------------------
@@ -143,12 +155,16 @@ def format_table(
             elif _is_missing(value):
                 cells.append(MISSING_MARK)
                 missing_any = True
+            elif isinstance(value, (dt.date, np.datetime64)):
+                cells.append(format_date(value))
             elif _is_number(value):
                 cells.append(format_number(value, places))
             else:
                 cells.append(str(value))
         shown[name] = cells
-        numeric_column[name] = any(_is_number(v) and not _is_missing(v) for v in series.tolist())
+        numeric_column[name] = any(
+            _is_number(v) and not _is_missing(v) and not isinstance(v, (dt.date, np.datetime64)) for v in series.tolist()
+        )
 
     notes = list(footnotes or [])
     if suppressed_any:
