@@ -59,7 +59,7 @@ def test_html_is_self_contained_and_runs_nothing(document):
 
 
 def test_html_has_no_code_and_no_parameter_cells(document):
-    assert not re.search(r'class="[^"]*\b(jp-InputArea|jp-InputPrompt|jp-OutputPrompt)\b', document)
+    assert not re.search(r'class="[^"]*\b(jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|highlight)\b', document)
     assert "matplotlib.use" not in document and "pd.read_csv" not in document
     assert "fingerprint" not in document and "sample_data = True" not in document
     assert render.TABLE_MIMETYPE not in document
