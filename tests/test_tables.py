@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from html.parser import HTMLParser
 
@@ -156,6 +157,27 @@ def test_html_is_stable_and_ids_come_from_the_caption():
     other = format_table(RECRUITS, caption="Recruits by trust (all)").html
     assert 'id="tbl-recruits-by-trust-' in first
     assert first.split('"')[3] != other.split('"')[3]
+
+
+def test_jupyter_bundle_has_html_and_the_appendix_payload():
+    frame = pd.DataFrame(
+        {"Trust": ["A", "B"], "Recruits": [np.int64(1234), "*"], "Share": [0.5, np.nan],
+         "Opened": pd.to_datetime(["2026-04-01", "2026-05-01"])}
+    )
+    table = format_table(frame, caption="Recruits by trust", units={"Recruits": "people"}, name="recruits_by_trust")
+    bundle = table._repr_mimebundle_()
+    assert bundle["text/html"] == table.html
+    payload = bundle["application/vnd.boardpack.table+json"]
+    assert payload == {
+        "name": "recruits_by_trust",
+        "title": "Recruits by trust",
+        "columns": ["Trust", "Recruits (people)", "Share", "Opened"],
+        "rows": [["A", 1234, 0.5, "2026-04-01"], ["B", "*", None, "2026-05-01"]],
+        "footnotes": ["* 1 to 7 people: suppressed to protect confidentiality.", "– no data."],
+    }
+    assert type(payload["rows"][0][1]) is int
+    json.dumps(payload, allow_nan=False)  # valid JSON for the notebook file
+    assert format_table(frame, caption="Recruits by trust").name.startswith("recruits-by-trust-")
 
 
 def test_index_only_when_asked():

@@ -178,27 +178,22 @@ class Chart:
 
     def img_tag(self) -> str:
         """An ``<img>`` with the PNG inline and the alt text, for HTML outputs."""
-        data = base64.b64encode(self.png_bytes()).decode("ascii")
+        return self._img_html(base64.b64encode(self.png_bytes()).decode("ascii"))
+
+    def _img_html(self, png_base64: str) -> str:
         return (
-            f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt_text, quote=True)}" '
-            f'width="{self.width_px}" style="max-width:100%;height:auto">'
+            f'<img src="data:image/png;base64,{png_base64}" alt="{html.escape(self.alt_text, quote=True)}" '
+            f'class="boardpack-chart" width="{self.width_px}" style="max-width:100%;height:auto">'
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # nbconvert's default "lab" HTML template ignores alt metadata on image/png outputs and
         # then fills in "No description has been provided for this image"; text/html outranks
         # image/png in its display priority, so the <img> below (with alt) is what gets exported.
-        # The "classic" template and other consumers of the PNG read output.metadata["image/png"]["alt"].
+        # The "classic" template, boardpack's own template and other PNG consumers read
+        # output.metadata["image/png"]["alt"].
         png = base64.b64encode(self.png_bytes()).decode("ascii")
-        alt = html.escape(self.alt_text, quote=True)
-        data = {
-            "text/html": (
-                f'<img src="data:image/png;base64,{png}" alt="{alt}" width="{self.width_px}" '
-                'style="max-width:100%;height:auto">'
-            ),
-            "image/png": png,
-            "text/plain": f"{self.title}\n{self.alt_text}",
-        }
+        data = {"text/html": self._img_html(png), "image/png": png, "text/plain": f"{self.title}\n{self.alt_text}"}
         metadata = {"image/png": {"alt": self.alt_text, "width": self.width_px}}
         return data, metadata
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
 SUPPRESSED_NOTE = "1 to 7 people: suppressed to protect confidentiality."
 ROUNDED_NOTE = "Counts of people are rounded to the nearest 5."
 MISSING_MARK = "–"  # en dash
@@ -74,18 +75,36 @@ def format_date(value: dt.date | np.datetime64) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """A formatted table: ``html`` for the pack, ``frame`` with the displayed strings."""
+    """A formatted table: ``html`` for the pack, ``frame`` with the displayed strings, and
+    ``columns``/``rows`` with the values (numbers as numbers) for the CSV/XLSX appendix."""
 
     html: str
     frame: pd.DataFrame = field(repr=False)
     caption: str
     footnotes: tuple[str, ...]
+    name: str = ""
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple, ...] = field(default=(), repr=False)
 
     def to_html(self) -> str:
         return self.html
 
+    def payload(self) -> dict:
+        """The appendix record: ``{name, title, columns, rows, footnotes}``, JSON-safe."""
+        return {
+            "name": self.name,
+            "title": self.caption,
+            "columns": list(self.columns),
+            "rows": [list(row) for row in self.rows],
+            "footnotes": list(self.footnotes),
+        }
+
     def _repr_html_(self) -> str:
         return self.html
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The pack builder (boardpack.render) collects TABLE_MIMETYPE outputs into the appendix.
+        return {"text/html": self.html, TABLE_MIMETYPE: self.payload(), "text/plain": self.caption}
 
     def __str__(self) -> str:
         return self.html
@@ -113,6 +132,7 @@ def format_table(
     decimals: int | Mapping[str, int] | None = None,
     index: bool = False,
     row_headers: bool = True,
+    name: str | None = None,
 ) -> Table:
     """Render ``frame`` in the house style.
 
@@ -120,11 +140,13 @@ def format_table(
     ``suppressed_marker`` are marked and explained in a footnote; ``rounded_counts`` adds the
     rounding note. ``index=True`` keeps the index as the first column (only when meaningful).
     ``row_headers``: the first column's cells are row headers (``<th scope="row">``).
+    ``name``: the table's file name in the appendix (default: from the caption).
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"format_table: expected a pandas DataFrame, got {type(frame).__name__}")
     if not caption or not str(caption).strip():
         raise ValueError("format_table: every table needs a caption")
+    table_name = name  # ``name`` is reused below for column names
     units = dict(units or {})
     unknown = set(units) - {str(c) for c in frame.columns}
     if unknown:
@@ -210,7 +232,26 @@ def format_table(
         frame=pd.DataFrame({h: shown[c] for h, c in zip(headers, columns)}),
         caption=str(caption),
         footnotes=tuple(notes),
+        name=table_name or _slug(str(caption)).removeprefix("tbl-"),
+        columns=tuple(headers),
+        rows=tuple(tuple(_json_value(v) for v in row) for row in data.itertuples(index=False, name=None)),
     )
+
+
+def _json_value(value: object) -> object:
+    """A cell as JSON: numbers stay numbers, missing is None, dates are ISO text."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, (dt.date, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(float(value)) else None
+    return str(value)
 
 
 # -- formula-safe exports -----------------------------------------------------------------------
