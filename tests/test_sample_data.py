@@ -271,18 +271,23 @@ def test_specialties_settings_and_statuses(qwu):
 
 
 def test_most_open_studies_on_track_for_time_and_target(qwu):
-    # RTT = (% of target recruited / % of planned time elapsed) - 1; on track when >= 0. Plan and NIHR:
-    # 69-82% nationally; 60-80% locally.
-    end = pd.Timestamp(parse(TO).end)
+    # RTT = (% of target recruited / % of planned time elapsed) - 1, days counted inclusively; on track
+    # when >= 0. NIHR 2018/19: 69-82% nationally; the sample aims at 60-80% at every quarter's end.
     studies = qwu["studies"]
-    open_now = studies[open_in_quarter(studies, parse(TO)) & studies["ActualClosureToRecruitmentDate"].isna()]
-    opened = pd.to_datetime(open_now["ActualOpeningDate"])
-    planned_close = pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"])
-    elapsed = (end - opened).dt.days / (planned_close - opened).dt.days
-    recruited = qwu["recruitment"].astype({"StudyId": str}).groupby("StudyId")["Participants"].sum()
-    reached = open_now["StudyId"].map(recruited).fillna(0) / open_now["SampleSize"]
-    on_track = (reached / elapsed - 1) >= 0
-    assert 0.6 <= on_track.mean() <= 0.8
+    recruitment = qwu["recruitment"].astype({"StudyId": str, "Month": str})
+    for label in ("2019/20 Q2", "2022/23 Q3", "2024/25 Q2", TO):
+        end = pd.Timestamp(parse(label).end)
+        opened = pd.to_datetime(studies["ActualOpeningDate"])
+        closed = pd.to_datetime(studies["ActualClosureToRecruitmentDate"])
+        open_now = studies[(opened <= end) & ~(closed <= end)]
+        opened = pd.to_datetime(open_now["ActualOpeningDate"])
+        elapsed = ((end - opened).dt.days + 1) / ((pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"])
+                                                  - opened).dt.days + 1)
+        recruited = recruitment[pd.to_datetime(recruitment["Month"] + "-01") <= end].groupby("StudyId")["Participants"].sum()
+        reached = open_now["StudyId"].map(recruited).fillna(0) / open_now["SampleSize"]
+        on_track = (reached / elapsed - 1) >= 0
+        assert len(open_now) > 200
+        assert 0.6 <= on_track.mean() <= 0.8, label
 
 
 def test_cross_system_partnership_studies_reach_five_in_2025_26(qwu):

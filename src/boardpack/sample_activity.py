@@ -7,7 +7,6 @@ target curve relative to the 2019/20 baseline; monthly participants follow a tar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from helpers.paths import REFERENCE_DATA_DIR
 from helpers.quarters import Quarter, parse
 
 HISTORY_START = 2018 * 12 + 3  # April 2018 (2018/19 Q1)
+FIRST_QUARTER = Quarter(2018, 1)
 WARMUP_START = 2013 * 12 + 3  # studies opened before the history still recruit in it
 SETUP_HORIZON = 6  # months of planned openings after the reported quarter (studies in set-up)
 QWU_POPULATION = 963_173
@@ -226,6 +226,38 @@ class _Sites:
         return study[first], org[first], weight[first]
 
 
+def _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows, end: int,
+             off_track_share: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+    """Local targets (SampleSize) putting each study on track in about ``1 - off_track_share`` of the
+    quarter ends it is open at; NaN where the study has no such quarter end with recruitment.
+
+    At a quarter end the pace ``recruited / fraction of planned time elapsed`` (NIHR RTT, days counted
+    inclusively) is the target the study is on track for; the target is a low quantile of its paces.
+    """
+    n = len(open_date)
+    first_q = quarter_of_month(np.array([HISTORY_START]))[0]
+    last_q = quarter_of_month(np.array([end]))[0]
+    n_q = last_q - first_q + 1
+    ends = np.array([np.datetime64(Quarter.from_ordinal(FIRST_QUARTER.ordinal + k).end, "D") for k in range(n_q)],
+                    dtype="datetime64[D]")
+    by_quarter = np.bincount(study_rows * n_q + quarter_of_month(month_rows), weights=count_rows,
+                             minlength=n * n_q).reshape(n, n_q)
+    recruited = np.cumsum(by_quarter, axis=1)
+    elapsed = ((ends[None, :] - open_date[:, None]).astype(float) + 1) / (
+        np.maximum((planned_close - open_date).astype(float), 0) + 1)[:, None]
+    open_at_end = (open_date[:, None] <= ends[None, :]) & ~(closed[:, None] & (close_date[:, None] <= ends[None, :]))
+    pace = np.where(open_at_end & (recruited > 0), recruited / np.maximum(elapsed, 1e-9), np.nan)
+    pace.sort(axis=1)  # NaN last
+    valid = (~np.isnan(pace)).sum(axis=1)
+    # Randomised rounding keeps the expected off-track share right for studies open at few quarter ends;
+    # position == valid means behind at every one of them.
+    position = np.floor(off_track_share * valid + jitter).astype(int)
+    behind_throughout = position >= valid
+    target = np.take_along_axis(pace, np.minimum(position, np.maximum(valid - 1, 0))[:, None], axis=1)[:, 0]
+    target = np.where(behind_throughout, target * 1.3 + 1, target)
+    return np.where(valid > 0, target, np.nan)
+
+
 def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator,
                             density: Density = Density()) -> dict[str, pd.DataFrame]:
     """The studies, recruitment, recruitment_imd and recruitment_ethnicity tables for one ICB."""
@@ -415,21 +447,16 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     status[setup] = np.array(SETUP_STATUSES, dtype=object)[rng.integers(0, 3, int(setup.sum()))]
     status[withdrawn] = "Withdrawn During Setup"
 
-    # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) --------------
-    sigma = 0.35
-    # NIHR 2018/19: 69% of commercial and 82% of non-commercial studies to time and target; locally lower.
-    mu = np.where(commercial, NormalDist().inv_cdf(0.62), NormalDist().inv_cdf(0.72)) * sigma
-    ahead = np.exp(rng.normal(mu, sigma))  # recruited/target over elapsed fraction; >= 1 means on track
-    elapsed = (end_date - open_date).astype(float) / np.maximum((planned_close - open_date).astype(float), 1)
+    # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) each quarter -----
+    # NIHR 2018/19: 82% of non-commercial and 69% of commercial studies to time and target; locally lower.
+    off_track_share = np.where(commercial, rng.uniform(0.08, 0.60, n), rng.uniform(0.02, 0.46, n))
+    sample_size = _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows,
+                           end, off_track_share, rng.random(n))
     expected_total = expected_monthly * planned_m
-    sample_size = np.maximum(expected_total, 1)
-    on_course = open_now & (elapsed >= 0.15) & (recruited_total > 0)
-    sample_size[on_course] = recruited_total[on_course] / (elapsed[on_course] * ahead[on_course])
-    finished = closed & (recruited_total > 0)
-    sample_size[finished] = recruited_total[finished] / np.exp(rng.normal(0.0, 0.3, int(finished.sum())))
-    unknown = ~(open_now | closed) | (expected_total <= 0)
-    sample_size[unknown] = np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7))[unknown]
-    sample_size = np.maximum(1, np.ceil(sample_size)).astype(np.int64)
+    no_pace = np.isnan(sample_size)
+    sample_size[no_pace] = np.where(expected_total > 0, expected_total,
+                                    np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7)))[no_pace]
+    sample_size = np.maximum(1, np.floor(sample_size)).astype(np.int64)
 
     # -- NCVR dates (commercial studies): set-up time falls from ~213 days after NCVR (October 2022) --
     history_start_date = np.datetime64("2018-04-01", "D")

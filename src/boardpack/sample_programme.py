@@ -244,6 +244,8 @@ def engagement(icb: Icb, to: Quarter, rng: np.random.Generator) -> pd.DataFrame:
         after_plan = max(0, quarter.ordinal - PLAN_START.ordinal)
         covid_pause = quarter == parse("2020/21 Q1")
         activities = 0 if covid_pause else rng.poisson((2.5 + 0.25 * after_plan) * scale ** 0.5)
+        if quarter >= PLAN_START:  # the plan's engagement programme runs every quarter
+            activities = max(activities, 1)
         contributors = rng.poisson(activities * 5.5)
         events = 0 if covid_pause else rng.poisson((1.5 + 0.1 * after_plan) * scale ** 0.5)
         attendance = int(rng.poisson(events * 35)) if events else 0
