@@ -301,6 +301,17 @@ def test_missing_values_are_kept_but_not_typed_and_do_not_break_the_limits():
     assert frame["upl"].iloc[0] == pytest.approx(np.mean(observed) + 2.66 * ranges.mean())
 
 
+def test_a_rebased_group_of_missing_values_has_no_limits():
+    values = [1.0, 2.0, 3.0, 2.0, np.nan, np.nan]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(TrialLimitsWarning):
+            frame = spc(values, pd.date_range("2024-01-01", periods=6, freq="MS"), rebase=["2024-05-01"])
+    assert frame.loc[frame["group"] == 1, ["mean", "lpl", "upl"]].isna().all().all()
+    assert frame.loc[frame["group"] == 1, "point_type"].isna().all()
+    assert frame.loc[0, "mean"] == pytest.approx(2.0)
+
+
 def test_trailing_missing_value_uses_the_last_observed_point():
     values = list(RNORM_20[:19]) + [10.0, np.nan]
     frame = spc(values, pd.date_range("2020-01-02", periods=21))

@@ -119,7 +119,7 @@ def _special_cause_type(
     # else the step from its left.
     steps = np.sign(np.diff(y))
     right = np.concatenate([steps, steps[-1:]]) if n > 1 else np.zeros(n)
-    left = np.concatenate([[0.0], steps])
+    left = np.concatenate([[0.0], steps])[:n]
     next_in_trend = np.concatenate([trend[1:], [0.0]]) if n else trend
     trend_sign = np.where((next_in_trend != 0) & (trend != 0), right, left)
 
@@ -273,7 +273,8 @@ def _one_group(part: pd.DataFrame, fix_after: int | None, screen: bool, directio
     fix_y = y.copy()
     if fix_after is not None:
         fix_y[np.cumsum(observed) > fix_after] = np.nan
-    mean = np.nanmean(fix_y)
+    # A group of missing values only (possible after a rebase) has no mean or limits.
+    mean = float(np.mean(fix_y[~np.isnan(fix_y)])) if np.any(~np.isnan(fix_y)) else np.nan
     mr = np.abs(np.diff(fix_y))
     amr = np.nanmean(mr) if np.any(~np.isnan(mr)) else np.nan
     # amr == 0 (constant series): nothing to screen; R would drop every range and give NaN.
