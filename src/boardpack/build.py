@@ -160,7 +160,7 @@ def _check_inputs(params: ResolvedParams, sections: list[Section]) -> str:
     key = hashlib.sha256(json.dumps({
         "quarter": params.quarter, "tables": tables,
         "files": {t: section_cache.sha256_file(p) for t, p in inputs.items()},
-        "code": {str(p): section_cache.sha256_file(p) for p in section_cache.code_files()},
+        "code": section_cache.code_hashes(),
     }, sort_keys=True).encode()).hexdigest()
     marker = params.cache_dir / "validated" / key
     if marker.exists():  # these exact files already passed these exact checks

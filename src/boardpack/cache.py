@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -59,6 +60,12 @@ def notebook_source_hash(notebook: Path) -> str:
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
+@lru_cache(maxsize=1)
+def code_hashes() -> tuple[tuple[str, str], ...]:
+    """Hashes of :func:`code_files`, taken once per driver process (the code a build starts with)."""
+    return tuple((str(p), sha256_file(p)) for p in code_files())
+
+
 def fingerprint(
     notebook: Path,
     parameters: dict[str, Any],
@@ -67,12 +74,12 @@ def fingerprint(
 ) -> tuple[str, dict[str, str]]:
     """(sha256 key, the file hashes it covers) for one section."""
     files = {str(p): sha256_file(p) for p in sorted(set(inputs.values()), key=str)}
-    code_hashes = {str(p): sha256_file(p) for p in (code_files() if code is None else code)}
+    code_material = dict(code_hashes()) if code is None else {str(p): sha256_file(p) for p in code}
     material = {
         "notebook": notebook_source_hash(notebook),
         "parameters": parameters,
         "inputs": files,
-        "code": code_hashes,
+        "code": code_material,
     }
     key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
     return key, files

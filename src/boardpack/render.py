@@ -281,7 +281,6 @@ def render_html(nb: nbformat.NotebookNode) -> str:
     # Belt and braces: even if a block were reintroduced, nothing would point off the machine.
     config.HTMLExporter.require_js_url = ""
     config.HTMLExporter.mathjax_url = ""
-    config.HTMLExporter.mermaid_js_url = ""
     exporter = HTMLExporter(
         config=config, template_name="boardpack", extra_template_basedirs=[str(TEMPLATES_DIR)]
     )

@@ -1,0 +1,165 @@
+"""build_pack end to end with real kernels on fixture sections in a temporary project:
+publish, cache hits, exactly the stale sections re-run, failures and locks leave the pack intact."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from boardpack import publish
+from boardpack.build import build_pack
+from boardpack.cache import sha256_file
+from boardpack.params import resolve
+from boardpack.sections import Section
+
+pytestmark = pytest.mark.e2e
+FIXTURES = Path(__file__).parent / "notebooks"
+BUILT_AT = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
+ENGAGEMENT = Section("60_engagement", "Engagement fixture", FIXTURES / "engagement_section.ipynb", ("engagement",))
+DELIVERABLES = Section("70_deliverables", "Deliverables", FIXTURES / "deliverables_section.ipynb", ("deliverables",))
+RAISES = Section("80_raises", "Raises", FIXTURES / "raises.ipynb", ("engagement",))
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class Project:
+    """A temporary project root with a valid data folder and a log of kernels that ran."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.data = root / "extract"
+        self.data.mkdir(parents=True)
+        (self.data / "engagement.csv").write_text(
+            "IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n")
+        (self.data / "deliverables.csv").write_text(
+            "IcbCode,DeliverableId,Deliverable,Owner,DueQuarter,Quarter,Status\n"
+            "QWU,D1,Open a hub,R&I lead,2026-27-Q4,2026-27-Q2,on_track\n")
+        self.run_log = root / "kernel-runs.log"
+        self.run_log.touch()
+
+    def params(self, data: Path | None = None):
+        return resolve({"quarter": "2026/27 Q2", "data_dir": str(data or self.data)}, root=self.root)
+
+    def runs(self) -> list[str]:
+        return self.run_log.read_text().split()
+
+    def build(self, sections=(ENGAGEMENT, DELIVERABLES), **kwargs):
+        return build_pack(self.params(kwargs.pop("data", None)), sections=list(sections), jobs=2,
+                          built_at=BUILT_AT, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    project = Project(root)
+    os.environ["BOARDPACK_TEST_RUN_LOG"] = str(project.run_log)  # kernels inherit it and log each run
+    try:
+        cold = project.build()
+        assert cold.exit_code == 0, cold.message
+        project.cold = cold
+        yield project
+    finally:
+        os.environ.pop("BOARDPACK_TEST_RUN_LOG", None)
+
+
+def test_cold_build_publishes_every_section(project):
+    cold = project.cold
+    assert [s.status for s in cold.sections] == ["executed", "executed"]
+    assert sorted(project.runs()[:2]) == ["deliverables", "engagement"]
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    assert cold.html == pack / "board_pack.html" and pack.is_symlink()
+    html = cold.html.read_text()
+    assert 'id="section-60_engagement"' in html and 'id="section-70_deliverables"' in html
+    assert {"board_pack.html", "board_pack.pdf", "manifest.json", "appendix/tables.xlsx",
+            "appendix/engagement_rows.csv", "appendix/deliverables_rows.csv"} <= set(_files(pack))
+    assert cold.log_file and "resolved parameters" in cold.log_file.read_text()
+
+
+def test_manifest_records_inputs_sections_and_outputs(project):
+    import json
+
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["parameters"]["icb"] == "QWU" and manifest["parameters"]["data_dir"] == str(project.data)
+    assert manifest["inputs"]["engagement"]["sha256"] == sha256_file(project.data / "engagement.csv")
+    assert manifest["outputs"]["board_pack.html"] == sha256_file(pack / "board_pack.html")
+    assert {s["id"]: s["cache_hit"] for s in manifest["sections"]} == {"60_engagement": False, "70_deliverables": False}
+    assert all(len(s["content_hash"]) == 64 for s in manifest["sections"])
+    assert manifest["packages"]["papermill"] and "dirty" in manifest["git"]
+
+
+def test_unchanged_rebuild_starts_no_kernel(project):
+    runs = len(project.runs())
+    again = project.build()
+    assert again.exit_code == 0 and again.up_to_date
+    assert again.cache_hits == ["60_engagement", "70_deliverables"]
+    assert len(project.runs()) == runs
+    assert [s.content_hash for s in again.sections] == [s.content_hash for s in project.cold.sections]
+
+
+def test_changed_input_reruns_exactly_the_sections_reading_it(project):
+    previous = project.root / "reports" / "QWU" / "2026-27-Q2"
+    previous_version = previous.resolve()
+    before = _files(previous_version)
+    runs = len(project.runs())
+    with (project.data / "deliverables.csv").open("a") as handle:
+        handle.write("QWU,D2,Train staff,Workforce lead,2026-27-Q3,2026-27-Q2,at_risk\n")
+    result = project.build()
+    assert result.exit_code == 0, result.message
+    assert {s.id: s.status for s in result.sections} == {"60_engagement": "cached", "70_deliverables": "executed"}
+    assert project.runs()[runs:] == ["deliverables"]
+    assert previous.resolve() != previous_version and _files(previous_version) == before  # old version kept
+    changed = {s.id: s.content_hash for s in result.sections}
+    first = {s.id: s.content_hash for s in project.cold.sections}
+    assert changed["60_engagement"] == first["60_engagement"]
+    assert changed["70_deliverables"] != first["70_deliverables"]
+
+
+def test_forced_rebuild_reproduces_the_same_bytes(project):
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    html = (pack / "board_pack.html").read_bytes()
+    xlsx = (pack / "appendix" / "tables.xlsx").read_bytes()
+    runs = len(project.runs())
+    forced = project.build(force=True, pdf=True)
+    assert forced.exit_code == 0, forced.message
+    assert len(project.runs()) == runs + 2
+    assert (pack / "board_pack.html").read_bytes() == html
+    assert (pack / "appendix" / "tables.xlsx").read_bytes() == xlsx
+
+
+def test_failing_section_exits_3_and_leaves_the_pack_byte_identical(project):
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    target, before = pack.resolve(), _files(pack)
+    result = project.build(sections=(ENGAGEMENT, DELIVERABLES, RAISES))
+    assert result.exit_code == 3
+    assert "section 80_raises failed at cell" in result.message
+    assert "ValueError: section made to fail" in result.message and "raise ValueError" in result.message
+    kept = project.root / ".cache" / "failed" / "QWU" / "2026-27-Q2" / "80_raises.ipynb"
+    assert kept.is_file() and str(kept) in result.message
+    assert pack.resolve() == target and _files(pack) == before
+    assert not any((project.root / "reports" / "QWU" / ".staging").iterdir())
+
+
+def test_invalid_data_exits_2_before_any_kernel(project, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "engagement.csv").write_text("IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q2,events,n/a\n")
+    (bad / "deliverables.csv").write_text((project.data / "deliverables.csv").read_text())
+    runs = len(project.runs())
+    result = project.build(data=bad)
+    assert result.exit_code == 2
+    assert "engagement" in result.message and "Value" in result.message
+    assert len(project.runs()) == runs
+
+
+def test_locked_pack_exits_4_without_running(project):
+    runs = len(project.runs())
+    params = project.params()
+    with publish.pack_lock(params.cache_dir / "locks", "QWU", "2026-27-Q2"):
+        result = project.build(force=True)
+    assert result.exit_code == 4 and "another build of this pack is running" in result.message
+    assert len(project.runs()) == runs
