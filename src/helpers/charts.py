@@ -19,7 +19,7 @@ import base64
 import html
 import io
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,7 +228,8 @@ def _thousands_axis(axis, decimals: int) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: format_number(float(v), decimals)))
 
 
-def _date_words(stamps: pd.Series | pd.DatetimeIndex) -> callable:
+def _date_words(stamps: pd.Series | pd.DatetimeIndex) -> Callable[[pd.Timestamp], str]:
+    """'April 2026' for monthly points (all on the 1st), else '15 April 2026'."""
     monthly = all(s.day == 1 for s in pd.DatetimeIndex(stamps))
     return (lambda s: s.strftime("%B %Y")) if monthly else (lambda s: f"{s.day} {s.strftime('%B %Y')}")
 
