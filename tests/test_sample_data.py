@@ -270,24 +270,29 @@ def test_specialties_settings_and_statuses(qwu):
             "In Setup, NHS Permission Received", "Suspended"} <= set(studies["StudyStatus"])
 
 
+def share_on_track(tables, label: str) -> float:
+    """Share of studies open at the quarter's end with RTT >= 0 (NIHR: RTT = % of target recruited /
+    % of planned time elapsed - 1, days counted inclusively)."""
+    studies = tables["studies"]
+    recruitment = tables["recruitment"].astype({"StudyId": str, "Month": str})
+    end = pd.Timestamp(parse(label).end)
+    opened = pd.to_datetime(studies["ActualOpeningDate"])
+    closed = pd.to_datetime(studies["ActualClosureToRecruitmentDate"])
+    open_now = studies[(opened <= end) & ~(closed <= end)]
+    opened = pd.to_datetime(open_now["ActualOpeningDate"])
+    elapsed = ((end - opened).dt.days + 1) / ((pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"])
+                                              - opened).dt.days + 1)
+    recruited = recruitment[pd.to_datetime(recruitment["Month"] + "-01") <= end].groupby("StudyId")["Participants"].sum()
+    reached = open_now["StudyId"].map(recruited).fillna(0) / open_now["SampleSize"]
+    return float(((reached / elapsed - 1) >= 0).mean())
+
+
 def test_most_open_studies_on_track_for_time_and_target(qwu):
-    # RTT = (% of target recruited / % of planned time elapsed) - 1, days counted inclusively; on track
-    # when >= 0. NIHR 2018/19: 69-82% nationally; the sample aims at 60-80% at every quarter's end.
-    studies = qwu["studies"]
-    recruitment = qwu["recruitment"].astype({"StudyId": str, "Month": str})
-    for label in ("2019/20 Q2", "2022/23 Q3", "2024/25 Q2", TO):
-        end = pd.Timestamp(parse(label).end)
-        opened = pd.to_datetime(studies["ActualOpeningDate"])
-        closed = pd.to_datetime(studies["ActualClosureToRecruitmentDate"])
-        open_now = studies[(opened <= end) & ~(closed <= end)]
-        opened = pd.to_datetime(open_now["ActualOpeningDate"])
-        elapsed = ((end - opened).dt.days + 1) / ((pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"])
-                                                  - opened).dt.days + 1)
-        recruited = recruitment[pd.to_datetime(recruitment["Month"] + "-01") <= end].groupby("StudyId")["Participants"].sum()
-        reached = open_now["StudyId"].map(recruited).fillna(0) / open_now["SampleSize"]
-        on_track = (reached / elapsed - 1) >= 0
-        assert len(open_now) > 200
-        assert 0.6 <= on_track.mean() <= 0.8, label
+    # NIHR 2018/19: 82% of non-commercial, 69% of commercial studies to time and target. The sample
+    # aims at 60-80% in every quarter of the plan, with a dip when Covid paused recruitment.
+    for quarter in quarter_range("2022/23 Q3", TO):
+        assert 0.6 <= share_on_track(qwu, quarter.label) <= 0.8, quarter.label
+    assert share_on_track(qwu, "2020/21 Q1") < share_on_track(qwu, "2019/20 Q4") - 0.1
 
 
 def test_cross_system_partnership_studies_reach_five_in_2025_26(qwu):

@@ -449,7 +449,7 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
 
     # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) each quarter -----
     # NIHR 2018/19: 82% of non-commercial and 69% of commercial studies to time and target; locally lower.
-    off_track_share = np.where(commercial, rng.uniform(0.08, 0.60, n), rng.uniform(0.02, 0.46, n))
+    off_track_share = np.where(commercial, rng.uniform(0.08, 0.62, n), rng.uniform(0.04, 0.50, n))
     sample_size = _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows,
                            end, off_track_share, rng.random(n))
     expected_total = expected_monthly * planned_m
