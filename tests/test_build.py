@@ -156,6 +156,19 @@ def test_invalid_data_exits_2_before_any_kernel(project, tmp_path):
     assert len(project.runs()) == runs
 
 
+HANGS = Section("90_hangs", "Hangs", FIXTURES / "hangs.ipynb", ("engagement",))
+
+
+def test_whole_run_limit_fails_the_build(project):
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    before = _files(pack)
+    params = resolve({"quarter": "2026/27 Q2", "data_dir": str(project.data), "run_timeout": "4"}, root=project.root)
+    result = build_pack(params, sections=[HANGS], jobs=1, built_at=BUILT_AT)
+    assert result.exit_code == 3
+    assert "section 90_hangs failed" in result.message and "timed out" in result.message
+    assert _files(pack) == before
+
+
 def test_locked_pack_exits_4_without_running(project):
     runs = len(project.runs())
     params = project.params()

@@ -95,6 +95,14 @@ def test_figure_without_alt_text_stops_the_render(executed):
         render.check_alt_text(render.SectionNotebook("60_engagement", "Engagement", nb))
 
 
+def test_html_image_without_alt_stops_the_render(executed):
+    nb = copy.deepcopy(executed)
+    bare = nbformat.v4.new_output("display_data", data={"text/html": '<img src="data:image/png;base64,AAAA">'})
+    nb.cells[-1].outputs.append(bare)
+    with pytest.raises(render.RenderError, match="no alt text"):
+        render.render_html(render.merge(_cover(), [render.SectionNotebook("60_engagement", "Engagement", nb)]))
+
+
 def test_sanitise_removes_scripts_handlers_and_outside_links():
     dirty = ('<html><body><script>alert(1)</script><img src="x" onerror="alert(1)" alt="a">'
              '<a href="javascript:alert(1)">j</a><a href="https://example.org/x">site</a>'

@@ -22,6 +22,7 @@ import nbformat
 TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DROPPED_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
+NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 FIGURE_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _HEADING = re.compile(r"^(#{1,6})(\s+.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -114,6 +115,10 @@ def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -
         sheet.append(columns)
         for row in rows:
             sheet.append(row)
+        if table.get("footnotes"):
+            sheet.append([])
+            for note in table["footnotes"]:
+                sheet.append([neutralise(str(note))])
     if written:
         xlsx = folder / "tables.xlsx"
         workbook.save(xlsx)
@@ -289,7 +294,19 @@ def render_html(nb: nbformat.NotebookNode) -> str:
         "boardpack_css": (TEMPLATES_DIR / "boardpack" / "pack.css").read_text(encoding="utf-8"),
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return sanitise(body, lang="en-GB")
+    document = sanitise(body, lang="en-GB")
+    _check_images(document)
+    return document
+
+
+def _check_images(document: str) -> None:
+    """Every image in the pack has real alt text (nbconvert fills a placeholder when it is missing)."""
+    from bs4 import BeautifulSoup
+
+    for img in BeautifulSoup(document, features="html.parser").find_all("img"):
+        alt = (img.get("alt") or "").strip()
+        if not alt or alt == NBCONVERT_PLACEHOLDER_ALT:
+            raise RenderError(f"an image in the pack has no alt text (near {str(img)[:120]!r}); show charts with helpers.charts")
 
 
 def sanitise(document: str, lang: str = "en-GB") -> str:
