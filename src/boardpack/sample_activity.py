@@ -63,6 +63,7 @@ OTHER_SPECIALTIES = [
     "Metabolic and Endocrine Disorders", "Neurological Disorders", "Ophthalmology", "Oral and Dental Health",
     "Public Health", "Renal Disorders", "Stroke", "Surgery", "Trauma and Emergency Care",
 ]
+SPECIALTIES = list(SPECIALTY_SHARES) + OTHER_SPECIALTIES
 CARE_SETTINGS = ["acute", "primary_care", "community", "mental_health", "social_care", "public_health"]
 # Care setting mix by specialty (probabilities over CARE_SETTINGS); unlisted specialties use DEFAULT_SETTING_MIX.
 SETTING_MIX = {
@@ -258,66 +259,94 @@ def _targets(open_date, planned_close, close_date, closed, study_rows, month_row
     return np.where(valid > 0, target, np.nan)
 
 
-def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator,
-                            density: Density = Density()) -> dict[str, pd.DataFrame]:
-    """The studies, recruitment, recruitment_imd and recruitment_ethnicity tables for one ICB."""
-    end = month_index(to.end)
-    end_date = np.datetime64(to.end.isoformat(), "D")
+@dataclass
+class _Studies:
+    """Per-study arrays (one element per study, in StudyId order)."""
+
+    open_m: np.ndarray  # month opened (or planned to open, for studies in set-up)
+    close_m: np.ndarray  # first month no longer open
+    planned_m: np.ndarray  # planned recruitment period in months
+    covid: np.ndarray
+    withdrawn: np.ndarray
+    setup: np.ndarray
+    commercial: np.ndarray | None = None
+    portfolio: np.ndarray | None = None
+    specialty: np.ndarray | None = None  # position in SPECIALTIES
+    setting: np.ndarray | None = None  # position in CARE_SETTINGS
+    cross: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.open_m)
+
+    @property
+    def opened(self) -> np.ndarray:
+        return ~self.withdrawn & ~self.setup
+
+
+
+def _studies(icb: Icb, end: int, rng: np.random.Generator) -> _Studies:
+    """Simulated openings kept for the history (open at some point in it, or in set-up at its end)."""
     intensity = 1.0 if icb.code == "QWU" else rng.uniform(0.85, 1.15)  # research intensity differs by ICB
     baseline = QWU_BASELINE_OPEN * icb.population / QWU_POPULATION * intensity
     sim = _simulate_openings(rng, baseline, end)
-
     keep = sim["close"] > HISTORY_START
     order = np.argsort(sim["open"][keep], kind="stable")
     open_m = sim["open"][keep][order]
-    close_m = sim["close"][keep][order]
-    planned_m = sim["planned"][keep][order]
     covid = sim["covid"][keep][order]
     n = len(open_m)
-    if n >= 20_000:
+    if n >= 20_000:  # StudyIds leave room for 20,000 per ICB
         raise ValueError(f"too many studies for {icb.code}: {n}")
-    quarter = quarter_of_month(open_m)
     in_history = (open_m >= HISTORY_START) & (open_m <= end)
     withdrawn = in_history & ~covid & (rng.random(n) < 0.02)
-    setup = open_m > end
-    opened = ~withdrawn & ~setup
+    return _Studies(open_m, sim["close"][keep][order], sim["planned"][keep][order], covid, withdrawn, open_m > end)
 
-    # -- attributes -----------------------------------------------------------------------
+
+def _attributes(s: _Studies, end: int, rng: np.random.Generator) -> None:
+    """Route, portfolio flag, managing specialty, care setting and cross-system partnership."""
+    n, covid = s.n, s.covid
+    quarter = quarter_of_month(s.open_m)
     # Systematic sampling keeps the commercial share of openings steady (11.5% in the plan), rising
     # slowly after 2022/23 as the system grows commercial research.
     p_commercial = np.clip(0.115 + 0.002 * (quarter - 19), 0.115, 0.14)
     cumulative_p = np.cumsum(np.where(covid, 0.0, p_commercial)) + rng.random()
     commercial = np.diff(np.floor(cumulative_p), prepend=np.floor(cumulative_p[0] - p_commercial[0])) > 0
-    commercial = np.where(covid, rng.random(n) < 0.15, commercial & ~covid)
-    portfolio = covid | (rng.random(n) < np.where(commercial, 0.88, 0.92))
-    names = list(SPECIALTY_SHARES) + OTHER_SPECIALTIES
+    s.commercial = np.where(covid, rng.random(n) < 0.15, commercial & ~covid)
+    s.portfolio = covid | (rng.random(n) < np.where(s.commercial, 0.88, 0.92))
     other_share = (100 - sum(SPECIALTY_SHARES.values())) / len(OTHER_SPECIALTIES)
     shares = np.array(list(SPECIALTY_SHARES.values()) + [other_share] * len(OTHER_SPECIALTIES))
-    specialty = rng.choice(len(names), size=n, p=shares / shares.sum())
-    specialty[covid] = names.index("Infection")
-    mixes = np.array([SETTING_MIX.get(name, DEFAULT_SETTING_MIX) for name in names])
-    cumulative = np.cumsum(mixes[specialty], axis=1)
-    setting = (rng.random(n)[:, None] > cumulative).sum(axis=1)
-    setting = np.minimum(setting, len(CARE_SETTINGS) - 1)
-    setting[covid] = rng.choice([0, 1, 5], size=int(covid.sum()), p=[0.6, 0.2, 0.2])
+    s.specialty = rng.choice(len(SPECIALTIES), size=n, p=shares / shares.sum())
+    s.specialty[covid] = SPECIALTIES.index("Infection")
+    mixes = np.array([SETTING_MIX.get(name, DEFAULT_SETTING_MIX) for name in SPECIALTIES])
+    cumulative = np.cumsum(mixes[s.specialty], axis=1)
+    s.setting = np.minimum((rng.random(n)[:, None] > cumulative).sum(axis=1), len(CARE_SETTINGS) - 1)
+    s.setting[covid] = rng.choice([0, 1, 5], size=int(covid.sum()), p=[0.6, 0.2, 0.2])
 
-    cross = np.zeros(n, dtype=bool)
-    cross_specialties = [names.index(s) for s in ("Ageing", "Dementias and Neurodegeneration",
-                                                  "Health Services Research", "Public Health")]
+    s.cross = np.zeros(n, dtype=bool)
+    cross_specialties = [SPECIALTIES.index(name) for name in ("Ageing", "Dementias and Neurodegeneration",
+                                                               "Health Services Research", "Public Health")]
     for label in CROSS_SYSTEM_QUARTERS:
-        q = parse(label)
-        first = month_index(q.start)
+        first = month_index(parse(label).start)
         if first > end:
             break
-        candidates = np.flatnonzero(opened & ~covid & ~commercial & (open_m >= first) & (open_m < first + 3) & ~cross)
+        candidates = np.flatnonzero(s.opened & ~covid & ~s.commercial & (s.open_m >= first)
+                                    & (s.open_m < first + 3) & ~s.cross)
         if len(candidates):
             chosen = rng.choice(candidates)
-            cross[chosen] = True
-            portfolio[chosen] = True
-            setting[chosen] = CARE_SETTINGS.index("social_care")
-            specialty[chosen] = rng.choice(cross_specialties)
+            s.cross[chosen] = True
+            s.portfolio[chosen] = True
+            s.setting[chosen] = CARE_SETTINGS.index("social_care")
+            s.specialty[chosen] = rng.choice(cross_specialties)
 
-    # -- lead organisation and recruiting sites --------------------------------------------
+
+def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Generator,
+                    extra_sites: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lead organisation of each study, and its recruiting sites as (study, organisation, weight) pairs.
+
+    Organisations are positions in ``orgs``. Sites follow the care setting: acute trusts for acute
+    studies, GP practices for primary care, councils and care homes for social care, and so on.
+    """
+    n, setting = s.n, s.setting
     org_type = orgs["OrganisationType"].to_numpy()
     codes = orgs["OrganisationCode"].to_numpy()
     pool = {t: np.flatnonzero(org_type == t) for t in
@@ -333,8 +362,7 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
         community_w = np.array([0.7, 0.3])
 
     lead = np.empty(n, dtype=np.int64)
-    s = setting
-    u = rng.random(n)
+    acute_share_of_primary = rng.random(n)
     lead_choices = {
         0: (pool["acute"], acute_w),
         1: (pool["gp_practice"], None),
@@ -342,12 +370,12 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
         3: (pool["mental_health_community"], None),
         4: (pool["local_authority"], None),
     }
-    for code_, (candidates, weights) in lead_choices.items():
-        mask = s == code_
+    for setting_code, (candidates, weights) in lead_choices.items():
+        mask = setting == setting_code
         lead[mask] = _pick(rng, candidates, weights, int(mask.sum()))
-    acute_led_primary = (s == 1) & (u < 0.2)
+    acute_led_primary = (setting == 1) & (acute_share_of_primary < 0.2)
     lead[acute_led_primary] = _pick(rng, pool["acute"], acute_w, int(acute_led_primary.sum()))
-    public = s == 5
+    public = setting == 5
     ph_choice = rng.random(n)
     for mask, (candidates, weights) in (
         (public & (ph_choice < 0.5), (pool["local_authority"], None)),
@@ -357,63 +385,83 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
         lead[mask] = _pick(rng, candidates, weights, int(mask.sum()))
 
     sites = _Sites()
-    recruiting_lead = np.flatnonzero(~np.isin(lead, pool["university"]))
+    recruiting_lead = np.flatnonzero(~np.isin(lead, pool["university"]))  # universities lead but do not recruit
     sites.add(recruiting_lead, np.ones(len(recruiting_lead), dtype=np.int64), lead[recruiting_lead],
               np.ones(len(recruiting_lead)))
-    x = density.extra_sites
 
-    def count(mask, draw):
-        idx = np.flatnonzero(mask)
-        return idx, np.rint(draw(len(idx)) * x).astype(np.int64)
+    def extra(mask: np.ndarray, counts: np.ndarray, candidates: np.ndarray, weights=None,
+              site_weight=(0.15, 0.8)) -> None:
+        """Add ``counts`` (scaled by the density) sites from ``candidates`` to the studies in ``mask``."""
+        studies = np.flatnonzero(mask)
+        scaled = np.rint(np.asarray(counts, dtype=float) * extra_sites).astype(np.int64)
+        sites.extra(rng, studies, scaled, candidates, weights, site_weight)
 
-    emergency = np.isin(specialty, [names.index(v) for v in ("Trauma and Emergency Care", "Critical Care", "Stroke",
-                                                              "Cardiovascular Disease")])
-    palliative = np.isin(specialty, [names.index(v) for v in ("Cancer", "Ageing", "Dementias and Neurodegeneration")])
-    acute = s == 0
-    idx, k = count(acute, lambda m: rng.binomial(max(len(pool["acute"]) - 1, 0), 0.3, m))
-    sites.extra(rng, idx, k, pool["acute"], acute_w, (0.2, 0.9))
-    idx, k = count(acute & (rng.random(n) < np.where(emergency, 0.35, 0.04)), lambda m: np.ones(m))
-    sites.extra(rng, idx, k, pool["ambulance"])
-    idx, k = count((acute | (s == 2)) & palliative & (rng.random(n) < 0.15), lambda m: np.ones(m))
-    sites.extra(rng, idx, k, pool["hospice"])
-    idx, k = count(acute & (rng.random(n) < 0.08), lambda m: 1 + rng.poisson(3, m))
-    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.4))
-    idx, k = count(s == 1, lambda m: rng.geometric(1 / 9, m))
-    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.5))
-    idx, k = count((s == 2) | (s == 3), lambda m: (rng.random(m) < 0.25) * (1 + rng.poisson(2, m)))
-    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.4))
-    idx, k = count((s == 2) | (s == 4), lambda m: (rng.random(m) < np.where(s[np.flatnonzero((s == 2) | (s == 4))] == 4, 1.0, 0.1)) * (1 + rng.poisson(2, m)))
-    sites.extra(rng, idx, k, pool["care_home"], None, (0.1, 0.5))
-    idx, k = count((s == 4) & cross, lambda m: np.ones(m))
-    sites.extra(rng, idx, k, pool["mental_health_community"])
-    idx, k = count(s == 5, lambda m: 2 + rng.poisson(5, m))
-    sites.extra(rng, idx, k, pool["gp_practice"], None, (0.1, 0.5))
-    idx, k = count((s == 5) & np.isin(lead, pool["university"]), lambda m: np.ones(m))
-    sites.extra(rng, idx, k, pool["local_authority"])
-    pair_study, pair_org, pair_weight = sites.pairs()
+    def draws(mask: np.ndarray, draw) -> np.ndarray:
+        return draw(int(mask.sum()))
 
-    # -- recruitment ------------------------------------------------------------------------
-    rate = np.exp(rng.normal(0, 1.1, n))
+    emergency = np.isin(s.specialty, [SPECIALTIES.index(v) for v in (
+        "Trauma and Emergency Care", "Critical Care", "Stroke", "Cardiovascular Disease")])
+    palliative = np.isin(s.specialty, [SPECIALTIES.index(v) for v in (
+        "Cancer", "Ageing", "Dementias and Neurodegeneration")])
+    acute = setting == 0
+    community_or_mh = (setting == 2) | (setting == 3)
+    with_care_homes = (setting == 2) | (setting == 4)
+    extra(acute, draws(acute, lambda m: rng.binomial(max(len(pool["acute"]) - 1, 0), 0.3, m)),
+          pool["acute"], acute_w, (0.2, 0.9))
+    mask = acute & (rng.random(n) < np.where(emergency, 0.35, 0.04))
+    extra(mask, np.ones(mask.sum()), pool["ambulance"])
+    mask = (acute | (setting == 2)) & palliative & (rng.random(n) < 0.15)
+    extra(mask, np.ones(mask.sum()), pool["hospice"])
+    mask = acute & (rng.random(n) < 0.08)
+    extra(mask, draws(mask, lambda m: 1 + rng.poisson(3, m)), pool["gp_practice"], None, (0.1, 0.4))
+    mask = setting == 1
+    extra(mask, draws(mask, lambda m: rng.geometric(1 / 9, m)), pool["gp_practice"], None, (0.1, 0.5))
+    extra(community_or_mh, draws(community_or_mh, lambda m: (rng.random(m) < 0.25) * (1 + rng.poisson(2, m))),
+          pool["gp_practice"], None, (0.1, 0.4))
+    # Every social care study recruits in care homes; one in ten community studies does.
+    p_care_home = np.where(setting[with_care_homes] == 4, 1.0, 0.1)
+    extra(with_care_homes, draws(with_care_homes, lambda m: (rng.random(m) < p_care_home) * (1 + rng.poisson(2, m))),
+          pool["care_home"], None, (0.1, 0.5))
+    mask = (setting == 4) & s.cross
+    extra(mask, np.ones(mask.sum()), pool["mental_health_community"])
+    mask = setting == 5
+    extra(mask, draws(mask, lambda m: 2 + rng.poisson(5, m)), pool["gp_practice"], None, (0.1, 0.5))
+    mask = (setting == 5) & np.isin(lead, pool["university"])
+    extra(mask, np.ones(mask.sum()), pool["local_authority"])
+    return (lead, *sites.pairs())
+
+
+def _draw_recruitment(icb: Icb, s: _Studies, lead: np.ndarray, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      end: int, rng: np.random.Generator, participants_factor: float) -> dict[str, np.ndarray]:
+    """Participants per (study, site, month), Poisson around the month's target for the study's group.
+
+    Returns the rows with participants (``study``, ``org``, ``month``, ``count``) and, per study, the
+    mean expected participants a month (``expected_monthly``).
+    """
+    pair_study, pair_org, pair_weight = pairs
+    n = s.n
+    rate = np.exp(rng.normal(0, 1.1, n))  # a few studies recruit most participants
     is_lead = pair_org == lead[pair_study]
-    lag = np.where(is_lead, 0, rng.geometric(0.45, len(pair_study)) - 1)
-    start = np.maximum(open_m[pair_study] + lag, HISTORY_START)
-    stop = np.minimum(close_m[pair_study], end + 1)  # exclusive
-    active = opened[pair_study] & (stop > start)
+    lag = np.where(is_lead, 0, rng.geometric(0.45, len(pair_study)) - 1)  # other sites open later
+    start = np.maximum(s.open_m[pair_study] + lag, HISTORY_START)
+    stop = np.minimum(s.close_m[pair_study], end + 1)  # exclusive
+    active = s.opened[pair_study] & (stop > start)
     pair_study, pair_org, pair_weight, start, stop = (a[active] for a in (pair_study, pair_org, pair_weight, start, stop))
+    # One element per (study, site, month) the site is open: repeat each pair over its months.
     n_months = stop - start
     offsets = np.cumsum(n_months) - n_months
     pair_of_row = np.repeat(np.arange(len(pair_study)), n_months)
     month = start[pair_of_row] + (np.arange(int(n_months.sum())) - offsets[pair_of_row])
     study_of_row = pair_study[pair_of_row]
     weight = rate[study_of_row] * pair_weight[pair_of_row]
-    group = np.where(covid[study_of_row], 0, np.where(commercial[study_of_row], 1, 2))
+    group = np.where(s.covid[study_of_row], 0, np.where(s.commercial[study_of_row], 1, 2))
 
     n_hist = end + 1 - HISTORY_START
     hist_months = np.arange(HISTORY_START, end + 1)
     hist_q = quarter_of_month(hist_months)
-    base = icb.population * PARTICIPANTS_PER_PERSON_2022 / 12 * density.participants * SEASON[hist_months % 12]
+    base = icb.population * PARTICIPANTS_PER_PERSON_2022 / 12 * participants_factor * SEASON[hist_months % 12]
     non_covid = base * _per_quarter(NON_COVID_LEVEL, hist_q, 0.0075)
-    target = np.stack([
+    target = np.stack([  # groups: Covid studies, commercial, non-commercial
         base * _per_quarter(COVID_LEVEL, hist_q, 0.0).clip(0),
         non_covid * COMMERCIAL_PARTICIPANT_SHARE,
         non_covid * (1 - COMMERCIAL_PARTICIPANT_SHARE),
@@ -423,22 +471,63 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     lam = target.ravel()[cell] * weight / totals[cell]
     participants = rng.poisson(lam)
     recruited = participants > 0
-
-    study_rows = study_of_row[recruited]
-    month_rows = month[recruited]
-    count_rows = participants[recruited]
-    recruited_total = np.bincount(study_rows, weights=count_rows, minlength=n)
     expected_monthly = np.bincount(study_of_row, weights=lam, minlength=n) / np.maximum(
         np.bincount(study_of_row, minlength=n), 1)
+    return {"study": study_of_row[recruited], "org": pair_org[pair_of_row][recruited], "month": month[recruited],
+            "count": participants[recruited], "expected_monthly": expected_monthly}
+
+
+def _titles(s: _Studies, rng: np.random.Generator) -> list[str]:
+    """Synthetic short titles: an invented acronym, a design and a topic."""
+    n = s.n
+    acronym_letters = rng.integers(0, 26, (n, 5))
+    acronym_len = rng.integers(3, 6, n)
+    design_nc = rng.integers(0, len(DESIGNS_NONCOMMERCIAL), n)
+    design_c = rng.integers(0, len(DESIGNS_COMMERCIAL), n)
+    topic_u = rng.random(n)
+    titles = []
+    for i in range(n):
+        acronym = "".join(chr(65 + c) for c in acronym_letters[i, : acronym_len[i]])
+        name = SPECIALTIES[s.specialty[i]]
+        design = DESIGNS_COMMERCIAL[design_c[i]] if s.commercial[i] else DESIGNS_NONCOMMERCIAL[design_nc[i]]
+        if s.covid[i]:
+            topic = "COVID-19"
+        else:
+            topics = TOPICS.get(name, [name.lower()])
+            topic = topics[int(topic_u[i] * len(topics))]
+        if s.cross[i]:
+            design = "Health and social care partnership study"
+        titles.append(f"{acronym}: {design} in {topic}")
+    return titles
+
+
+def _iso(values: np.ndarray, mask: np.ndarray) -> list:
+    """ISO date text where ``mask`` holds, else None (a blank cell)."""
+    text = np.datetime_as_string(values, unit="D")
+    return [t if m else None for t, m in zip(text.tolist(), mask.tolist())]
+
+
+def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator,
+                            density: Density = Density()) -> dict[str, pd.DataFrame]:
+    """The studies, recruitment, recruitment_imd and recruitment_ethnicity tables for one ICB."""
+    end = month_index(to.end)
+    end_date = np.datetime64(to.end.isoformat(), "D")
+    s = _studies(icb, end, rng)
+    _attributes(s, end, rng)
+    n, commercial, opened, setup, withdrawn = s.n, s.commercial, s.opened, s.setup, s.withdrawn
+    lead, *pairs = _lead_and_sites(icb, orgs, s, rng, density.extra_sites)
+    rows = _draw_recruitment(icb, s, lead, tuple(pairs), end, rng, density.participants)
+    study_rows, month_rows, count_rows = rows["study"], rows["month"], rows["count"]
+    recruited_total = np.bincount(study_rows, weights=count_rows, minlength=n)
     first_month = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_month, study_rows, month_rows)
 
-    # -- dates ----------------------------------------------------------------------------
-    open_date = _dates(open_m, rng.random(n))
+    # -- dates and status at the quarter's end ------------------------------------------------
+    open_date = _dates(s.open_m, rng.random(n))
     planned_open = open_date - np.rint(rng.normal(25, 35, n)).astype(int)
-    planned_close = open_date + np.rint(planned_m * 30.44).astype(int)
-    closed = opened & (close_m - 1 <= end)
-    close_date = np.maximum(_dates(close_m - 1, rng.random(n)), open_date)
+    planned_close = open_date + np.rint(s.planned_m * 30.44).astype(int)
+    closed = opened & (s.close_m - 1 <= end)
+    close_date = np.maximum(_dates(s.close_m - 1, rng.random(n)), open_date)
     open_now = opened & ~closed
 
     status = np.empty(n, dtype=object)
@@ -452,7 +541,7 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     off_track_share = np.where(commercial, rng.uniform(0.08, 0.62, n), rng.uniform(0.04, 0.50, n))
     sample_size = _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows,
                            end, off_track_share, rng.random(n))
-    expected_total = expected_monthly * planned_m
+    expected_total = rows["expected_monthly"] * s.planned_m
     no_pace = np.isnan(sample_size)
     sample_size[no_pace] = np.where(expected_total > 0, expected_total,
                                     np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7)))[no_pace]
@@ -462,7 +551,7 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     history_start_date = np.datetime64("2018-04-01", "D")
     fp_in_history = commercial & opened & (recruited_total > 0) & (first_month <= end)
     fp_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    fp_month_date = _dates(np.where(fp_in_history, first_month, open_m), rng.random(n))
+    fp_month_date = _dates(np.where(fp_in_history, first_month, s.open_m), rng.random(n))
     fp_date[fp_in_history] = np.maximum(fp_month_date, open_date)[fp_in_history]
     before_history = commercial & opened & (open_date < history_start_date)
     fp_date[before_history] = (open_date + rng.integers(5, 60, n))[before_history]
@@ -479,64 +568,40 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     costing[pending] = np.minimum(planned_open - rng.integers(30, 150, n), end_date - rng.integers(10, 120, n))[pending]
     site_selected = costing - rng.integers(7, 60, n)
 
-    # -- text ---------------------------------------------------------------------------
-    acronym_letters = rng.integers(0, 26, (n, 5))
-    acronym_len = rng.integers(3, 6, n)
-    design_nc = rng.integers(0, len(DESIGNS_NONCOMMERCIAL), n)
-    design_c = rng.integers(0, len(DESIGNS_COMMERCIAL), n)
-    topic_u = rng.random(n)
-    titles = []
-    for i in range(n):
-        acronym = "".join(chr(65 + c) for c in acronym_letters[i, : acronym_len[i]])
-        name = names[specialty[i]]
-        design = DESIGNS_COMMERCIAL[design_c[i]] if commercial[i] else DESIGNS_NONCOMMERCIAL[design_nc[i]]
-        if covid[i]:
-            topic = "COVID-19"
-        else:
-            topics = TOPICS.get(name, [name.lower()])
-            topic = topics[int(topic_u[i] * len(topics))]
-        if cross[i]:
-            design = "Health and social care partnership study"
-        titles.append(f"{acronym}: {design} in {topic}")
-
-    def iso(values: np.ndarray, mask: np.ndarray) -> list:
-        text = np.datetime_as_string(values, unit="D")
-        return [t if m else None for t, m in zip(text.tolist(), mask.tolist())]
-
+    codes = orgs["OrganisationCode"].to_numpy()
     yes_no = np.array(["N", "Y"], dtype=object)
     study_ids = [str(100_000 + icb.index * 20_000 + k) for k in range(n)]
     studies = pd.DataFrame({
         "StudyId": study_ids,
-        "StudyTitle": titles,
+        "StudyTitle": _titles(s, rng),
         "StudyRoute": np.where(commercial, "Commercial", "Non-commercial"),
         "StudyStatus": status.astype(str),
-        "ManagingSpecialty": np.array(names, dtype=object)[specialty],
-        "CareSetting": np.array(CARE_SETTINGS, dtype=object)[setting],
-        "NihrPortfolio": yes_no[portfolio.astype(int)],
+        "ManagingSpecialty": np.array(SPECIALTIES, dtype=object)[s.specialty],
+        "CareSetting": np.array(CARE_SETTINGS, dtype=object)[s.setting],
+        "NihrPortfolio": yes_no[s.portfolio.astype(int)],
         "LeadOrganisationCode": codes[lead],
-        "CrossSystemPartnership": yes_no[cross.astype(int)],
-        "PlannedOpeningDate": iso(planned_open, np.ones(n, dtype=bool)),
-        "ActualOpeningDate": iso(open_date, opened),
-        "PlannedClosureToRecruitmentDate": iso(planned_close, ~withdrawn),
-        "ActualClosureToRecruitmentDate": iso(close_date, closed),
+        "CrossSystemPartnership": yes_no[s.cross.astype(int)],
+        "PlannedOpeningDate": _iso(planned_open, np.ones(n, dtype=bool)),
+        "ActualOpeningDate": _iso(open_date, opened),
+        "PlannedClosureToRecruitmentDate": _iso(planned_close, ~withdrawn),
+        "ActualClosureToRecruitmentDate": _iso(close_date, closed),
         "SampleSize": sample_size,
-        "CostingSubmittedDate": iso(costing, commercial & ~np.isnat(costing)),
-        "SiteSelectedDate": iso(site_selected, commercial & ~np.isnat(site_selected)),
-        "FirstParticipantDate": iso(fp_date, commercial & has_fp),
+        "CostingSubmittedDate": _iso(costing, commercial & ~np.isnat(costing)),
+        "SiteSelectedDate": _iso(site_selected, commercial & ~np.isnat(site_selected)),
+        "FirstParticipantDate": _iso(fp_date, commercial & has_fp),
     })
 
     labels = np.array(month_labels(HISTORY_START, end), dtype=object)
-    org_of_row = pair_org[pair_of_row][recruited]
     # Rows sorted by study, organisation and month for a stable, readable file.
-    row_order = np.lexsort((month_rows, org_of_row, study_rows))
+    row_order = np.lexsort((month_rows, rows["org"], study_rows))
     recruitment = pd.DataFrame({
         "StudyId": pd.Categorical.from_codes(study_rows[row_order], categories=study_ids),
-        "OrganisationCode": pd.Categorical.from_codes(org_of_row[row_order], categories=pd.Index(codes)),
+        "OrganisationCode": pd.Categorical.from_codes(rows["org"][row_order], categories=pd.Index(codes)),
         "Month": pd.Categorical.from_codes(month_rows[row_order] - HISTORY_START, categories=pd.Index(labels)),
         "Participants": count_rows[row_order].astype(np.int64),
     })
 
-    monthly = np.bincount(month_rows - HISTORY_START, weights=count_rows, minlength=n_hist).astype(np.int64)
+    monthly = np.bincount(month_rows - HISTORY_START, weights=count_rows, minlength=len(labels)).astype(np.int64)
     return {
         "studies": studies,
         "recruitment": recruitment,

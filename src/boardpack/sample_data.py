@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from boardpack import sample_programme as programme
-from boardpack.sample_activity import HISTORY_START, Density, studies_and_recruitment
+from boardpack.sample_activity import Density, studies_and_recruitment
 from boardpack.sample_orgs import get_icb, icb_codes, organisations
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
 
@@ -157,4 +157,4 @@ def run(out: Path | str, icb: str = "QWU", to: "str | None" = None, scale: str =
     return 0
 
 
-__all__ = ["generate", "generate_icb", "write", "run", "SampleDataParams", "TABLES", "HISTORY_START"]
+__all__ = ["generate", "generate_icb", "write", "run", "SampleDataParams", "TABLES", "NATIONAL_DENSITY"]

@@ -190,8 +190,9 @@ def innovations(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Genera
         if _date(day) <= end:
             stage_rows.append((pharmacy_id, PHARMACY_PROJECT, stage, day, lead_pharmacy))
     # Benefits first quantified in 2024/25 Q2, a quarter after the plan's deadline.
-    for quarter in quarter_range("2024/25 Q2", max(to, parse("2024/25 Q2"))) if to >= parse("2024/25 Q2") else []:
-        ramp = min(1.0, 0.4 + 0.15 * (quarter.ordinal - parse("2024/25 Q2").ordinal))
+    first_benefits = parse("2024/25 Q2")
+    for quarter in quarter_range(first_benefits, to) if to >= first_benefits else []:
+        ramp = min(1.0, 0.4 + 0.15 * (quarter.ordinal - first_benefits.ordinal))
         for measure, unit, typical in PHARMACY_BENEFITS:
             benefit_rows.append((quarter.label, pharmacy_id, measure, unit, round(typical * ramp * rng.lognormal(0, 0.2), 2)))
 
