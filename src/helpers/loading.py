@@ -36,6 +36,8 @@ _TOTAL_LABEL = r"\s*(?:grand\s+|sub\s*)?totals?\s*:?\s*|\s*sum\s*"
 _PII_COLUMN_WORDS = ("nhsnumber", "nhsno", "dateofbirth", "birthdate", "postcode", "postalcode")
 _PII_COLUMN_NAMES = ("dob", "nhs", "patientid")
 _NHS_NUMBER = re.compile(r"(?<![\d])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d])")
+_NHS_NUMBER_CANDIDATE = r"(?:^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?:[^0-9]|$)"
+_POSTCODE_CANDIDATE = r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b"
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?\d[A-Z]{2}\b", re.IGNORECASE)
 
 
@@ -264,6 +266,12 @@ class _Loaded:
     frame: pd.DataFrame  # converted columns (contract names); rows of totals removed
     rows: np.ndarray  # the analyst's row number for each frame row
     bad: dict[str, np.ndarray]  # per column: rows already reported, skipped by later checks
+    coded: dict[str, "_Coded"] = field(default_factory=dict)  # text-read columns, by distinct value
+
+    def coded_column(self, name: str) -> "_Coded":
+        if name not in self.coded:
+            self.coded[name] = _Coded.of(self.frame[name])
+        return self.coded[name]
 
 
 def _normalise_name(name: str) -> str:
@@ -375,8 +383,15 @@ def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFr
 
 
 def _read_parquet(path: Path, problems: _Problems) -> pd.DataFrame | None:
+    import pyarrow as pa_arrow
+    import pyarrow.parquet as pq
+
     try:
-        return pd.read_parquet(path)
+        schema = pq.read_schema(path)
+        text_columns = [f.name for f in schema if pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type)]
+        # Text read dictionary-encoded: a big file repeats few distinct codes, so checks run on those.
+        table = pq.read_table(path, read_dictionary=text_columns)
+        return table.to_pandas(ignore_metadata=True)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         problems.add(path.name, None, None, f"cannot read as Parquet: {exc}")
         return None
@@ -430,16 +445,25 @@ def _load_table(table: Table, path: Path, problems: _Problems) -> _Loaded | None
             bad_by_pos[pos] |= _check_pii(values, rows, file, label_of.get(pos, names[pos] or f"#{pos + 1}"), problems)
     keep = _drop_totals(table, {label_of[p]: v for p, v in distinct.items() if p in label_of}, rows, file, problems)
 
-    frame = pd.DataFrame({name: frame[pos] for name, pos in columns.items()})[keep].reset_index(drop=True)
+    dropped = not keep.all()
+    frame = pd.DataFrame({name: frame[pos] for name, pos in columns.items()})
+    if dropped:
+        frame = frame[keep].reset_index(drop=True)
     rows = rows[keep]
     bad = {name: bad_by_pos[pos][keep] for name, pos in columns.items()}
 
-    converted = {}
+    converted, coded = {}, {}
     for spec in table.columns:
-        if spec.name in frame.columns:
-            converted[spec.name], failed = _convert(spec, frame[spec.name], rows, file, problems)
-            bad[spec.name] |= failed
-    loaded = _Loaded(table, file, pd.DataFrame(converted, index=frame.index), rows, bad)
+        if spec.name not in frame.columns:
+            continue
+        column = distinct.get(columns[spec.name])
+        if column is not None and dropped:
+            column = column.subset(keep)
+        converted[spec.name], failed, coded_column = _convert(spec, frame[spec.name], column, rows, file, problems)
+        bad[spec.name] |= failed
+        if coded_column is not None:
+            coded[spec.name] = coded_column
+    loaded = _Loaded(table, file, pd.DataFrame(converted), rows, bad, coded)
     _check_values(loaded, problems)
     _check_duplicates(loaded, problems)
     return loaded
@@ -510,28 +534,62 @@ def _pii_reason(text: str) -> str | None:
 
 
 def _is_text(series: pd.Series) -> bool:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return pd.api.types.is_string_dtype(series.cat.categories) or series.cat.categories.dtype == object
     return pd.api.types.is_string_dtype(series) or series.dtype == object
 
 
 class _Distinct:
     """A text column as codes into its distinct values, so checks run once per distinct value."""
 
-    def __init__(self, series: pd.Series):
-        self.series = series
-        codes, uniques = pd.factorize(series)
+    def __init__(self, source: pd.Series, codes: np.ndarray | None = None, values: pd.Series | None = None):
+        self.source = source  # the raw values, echoed in messages
+        if codes is None:
+            if isinstance(source.dtype, pd.CategoricalDtype):
+                codes = source.cat.codes.to_numpy().astype(np.intp)
+                values = pd.Series(source.cat.categories.astype(TEXT_DTYPE))
+            else:
+                codes, uniques = pd.factorize(source)
+                values = pd.Series(uniques, dtype=TEXT_DTYPE)
         self.codes = codes
-        self.values = pd.Series(uniques, dtype=TEXT_DTYPE)
+        self.values = values.reset_index(drop=True)
 
     def rows_where(self, hit: np.ndarray) -> np.ndarray:
         """Row mask from a mask over the distinct values (missing values never hit)."""
+        return np.append(np.asarray(hit, dtype=bool), False)[self.codes]
+
+    def subset(self, keep: np.ndarray) -> "_Distinct":
+        return _Distinct(self.source[keep].reset_index(drop=True), self.codes[keep], self.values)
+
+    def take(self, per_value: pd.Series) -> pd.Series:
+        """One value per row from one per distinct value (missing where the row is blank)."""
+        return pd.Series(per_value.array.take(self.codes, allow_fill=True))
+
+
+@dataclass
+class _Coded:
+    """A converted column as codes into its distinct typed values (-1 for missing)."""
+
+    codes: np.ndarray
+    values: pd.Series
+
+    @classmethod
+    def of(cls, series: pd.Series) -> "_Coded":
+        codes, uniques = pd.factorize(series)
+        return cls(codes, pd.Series(uniques))
+
+    def rows_where(self, hit: np.ndarray) -> np.ndarray:
         return np.append(np.asarray(hit, dtype=bool), False)[self.codes]
 
 
 def _check_pii(column: _Distinct, rows: np.ndarray, file: str, name: str, problems: _Problems) -> np.ndarray:
     """Flag values that look like an NHS number or a full postcode."""
     values = column.values
-    has_digit = values.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
-    reasons = {i: r for i in np.flatnonzero(has_digit) if (r := _pii_reason(values.iat[i]))}
+    candidate = (
+        values.str.contains(_NHS_NUMBER_CANDIDATE, regex=True).fillna(False).to_numpy(dtype=bool)
+        | values.str.contains(_POSTCODE_CANDIDATE, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+    )
+    reasons = {i: r for i in np.flatnonzero(candidate) if (r := _pii_reason(values.iat[i]))}
     if not reasons:
         return np.zeros(len(column.codes), dtype=bool)
     hit = np.zeros(len(values), dtype=bool)
@@ -556,7 +614,7 @@ def _drop_totals(table: Table, columns: dict[str, _Distinct], rows: np.ndarray, 
             continue
         is_total = column.rows_where(hit) & keep
         problems.add_rows(
-            file, rows[is_total], name, column.series[is_total],
+            file, rows[is_total], name, column.source[is_total],
             lambda v: f"'{str(v).strip()}' row: looks like a totals row inside the data; remove it (the pack adds up the rows itself)",
             "totals rows inside the data",
         )
@@ -573,23 +631,43 @@ def _stripped(series: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _convert(spec: Column, series: pd.Series, rows: np.ndarray, file: str, problems: _Problems) -> tuple[pd.Series, np.ndarray]:
-    """Convert one column to its typed form; report values that cannot be read."""
+def _convert(
+    spec: Column, series: pd.Series, column: _Distinct | None, rows: np.ndarray, file: str, problems: _Problems
+) -> tuple[pd.Series, np.ndarray, _Coded | None]:
+    """Convert one column to its typed form; report values that cannot be read.
+
+    Text is converted once per distinct value (``column``) and spread back to the rows.
+    """
     converter = _CONVERTERS[spec.kind]
     failed = np.zeros(len(series), dtype=bool)
-    if spec.kind == "code" and pd.api.types.is_numeric_dtype(series):
+    if spec.kind == "code" and pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         # A code stored as a number has lost its leading zeros (00123 -> 123): the file must change.
         problems.add(file, None, spec.name, "holds numbers, but codes must be stored as text (as numbers, 00123 becomes 123)")
         failed[:] = True
-        return series.astype(TEXT_DTYPE), failed
+        return series.astype(TEXT_DTYPE), failed, None
 
-    def report(mask, describe, summary, severity="error") -> None:
-        mask = np.asarray(mask, dtype=bool)
+    if column is None:
+        def report(mask, describe, summary, severity="error") -> None:
+            mask = np.asarray(mask, dtype=bool)
+            if severity == "error":
+                failed[:] |= mask
+            problems.add_rows(file, rows[mask], spec.name, series[mask], describe, summary, severity)
+
+        return converter(spec, series, report), failed, None
+
+    def report_distinct(hit, describe, summary, severity="error") -> None:
+        hit = np.asarray(hit, dtype=bool)
+        if not hit.any():
+            return
+        mask = column.rows_where(hit)
         if severity == "error":
             failed[:] |= mask
-        problems.add_rows(file, rows[mask], spec.name, series[mask], describe, summary, severity)
+        problems.add_rows(file, rows[mask], spec.name, column.source[mask], describe, summary, severity)
 
-    return converter(spec, series, report), failed
+    per_value = converter(spec, column.values, report_distinct)
+    typed_codes, typed_values = pd.factorize(per_value)
+    coded = _Coded(np.append(typed_codes, -1)[column.codes], pd.Series(typed_values))
+    return column.take(per_value), failed, coded
 
 
 Report = Callable[..., None]
@@ -786,7 +864,7 @@ def _check_values(loaded: _Loaded, problems: _Problems) -> None:
     if not present:
         return
     try:
-        schema.select_columns(present).validate(loaded.frame, lazy=True)
+        schema.select_columns(present).validate(loaded.frame, lazy=True, inplace=True)
         return
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -810,19 +888,44 @@ def _clean_key_rows(loaded: _Loaded, columns: Iterable[str]) -> np.ndarray:
     return ok
 
 
+def _key_ids(loaded: _Loaded, key: list[str]) -> np.ndarray | None:
+    """One int64 per row identifying its key (blank is a value of its own); None if too many keys."""
+    ids = np.zeros(len(loaded.frame), dtype=np.int64)
+    span = 1
+    for name in key:
+        coded = loaded.coded_column(name)
+        size = len(coded.values) + 1
+        if span * size >= 2**62:
+            return None
+        ids = ids * size + (coded.codes + 1)
+        span *= size
+    return ids
+
+
 def _check_duplicates(loaded: _Loaded, problems: _Problems) -> None:
     key = list(loaded.table.key)
     if any(c not in loaded.frame.columns for c in key):
         return
-    keys = loaded.frame[key]
-    duplicated = keys.duplicated(keep="first").to_numpy() & _clean_key_rows(loaded, key)
+    ids = _key_ids(loaded, key)
+    if ids is not None and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())):
+        return  # rows sorted by key (the usual export): strictly increasing ids, no duplicates
+    if ids is not None:
+        duplicated = pd.Series(ids).duplicated(keep="first").to_numpy()
+    else:  # more key combinations than an int64 holds: let pandas hash the tuples
+        duplicated = loaded.frame[key].duplicated(keep="first").to_numpy()
+    duplicated = duplicated & _clean_key_rows(loaded, key)
     if not duplicated.any():
         return
-    first_rows = keys.assign(_row=loaded.rows).groupby(key, dropna=False, sort=False)["_row"].transform("first")
     positions = np.flatnonzero(duplicated)
-    values = [
-        ", ".join(f"{c}={_plain(keys.iat[p, i])}" for i, c in enumerate(key)) + f"|{first_rows.iat[p]}" for p in positions[:MAX_MESSAGES]
-    ]
+    values = []
+    for p in positions[:MAX_MESSAGES]:
+        if ids is not None:
+            first = int(np.flatnonzero(ids == ids[p])[0])
+        else:
+            same = (loaded.frame[key] == loaded.frame[key].iloc[p]).fillna(False).all(axis=1).to_numpy()
+            first = int(np.flatnonzero(same)[0])
+        shown = ", ".join(f"{c}={_plain(loaded.frame[c].iat[p])}" for c in key)
+        values.append(f"{shown}|{loaded.rows[first]}")
     problems.add_rows(
         loaded.file, loaded.rows[positions], None, values,
         lambda v: f"duplicate key ({v.split('|')[0]}): same as row {v.split('|')[1]}",
@@ -840,6 +943,12 @@ def icb_codes() -> frozenset[str]:
     return frozenset(pd.read_csv(REFERENCE_DATA_DIR / "icb_2023_codes.csv", dtype=str)["ods_code"])
 
 
+def _isin(values: pd.Series, known: Iterable) -> np.ndarray:
+    """Membership by hashing plain Python strings (pandas' arrow-string isin is slow for long lists)."""
+    known = pd.Series(np.asarray(list(known) if not hasattr(known, "__array__") else known, dtype=object), dtype=object)
+    return pd.Series(values.to_numpy(dtype=object), dtype=object).isin(known).to_numpy(dtype=bool)
+
+
 def _check_links(loaded: dict[str, _Loaded], problems: _Problems) -> None:
     """Foreign keys, and studies recruiting before they opened."""
     for item in loaded.values():
@@ -853,9 +962,11 @@ def _check_links(loaded: dict[str, _Loaded], problems: _Problems) -> None:
                 parent = loaded.get(parent_table)
                 if parent is None or parent_column not in parent.frame.columns:
                     continue  # the parent's own problem is already reported
-                known, where = parent.frame[parent_column].dropna().unique(), parent.file
+                known, where = parent.coded_column(parent_column).values.dropna(), parent.file
             values = item.frame[spec.name]
-            unknown = (values.notna() & ~values.isin(list(known))).to_numpy() & ~item.bad[spec.name]
+            coded = item.coded_column(spec.name)
+            unknown_value = coded.values.notna().to_numpy(dtype=bool) & ~_isin(coded.values, known)
+            unknown = coded.rows_where(unknown_value) & ~item.bad[spec.name]
             problems.add_rows(
                 item.file, item.rows[unknown], spec.name, values[unknown],
                 lambda v, w=where: f"'{v}' is not in {w}",
@@ -876,9 +987,12 @@ def _check_recruiting_before_opening(loaded: dict[str, _Loaded], problems: _Prob
     opening = studies.frame[usable].drop_duplicates("StudyId").set_index("StudyId")["ActualOpeningDate"]
     opening_month = opening.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
     known = _clean_key_rows(recruitment, ["StudyId", "Month"]) & recruitment.frame["Month"].notna().to_numpy()
-    study_opening = recruitment.frame["StudyId"].map(opening_month)
+    study = recruitment.coded_column("StudyId")
+    opening_of_study = study.values.map(opening_month).astype("datetime64[ns]")
+    study_opening = pd.Series(opening_of_study.array.take(study.codes, allow_fill=True))
     before = known & (study_opening.notna() & (recruitment.frame["Month"] < study_opening)).to_numpy()
-    never_opened = known & (recruitment.frame["StudyId"].isin(opening.index) & study_opening.isna()).to_numpy()
+    unopened = _isin(study.values, opening.index) & opening_of_study.isna().to_numpy(dtype=bool)
+    never_opened = known & study.rows_where(unopened)
     values = [
         f"{recruitment.frame['StudyId'].iat[p]}|{_plain(recruitment.frame['Month'].iat[p])[:7]}|{_plain(study_opening.iat[p])[:7]}"
         for p in np.flatnonzero(before)[:MAX_MESSAGES]
@@ -951,4 +1065,4 @@ def _typed(table: Table, loaded: _Loaded) -> pd.DataFrame:
     frame = pd.DataFrame(
         {c.name: loaded.frame[c.name].astype(contract.typed_dtype(c)) for c in table.columns}
     ).reset_index(drop=True)
-    return contract.SCHEMAS[table.name].validate(frame)
+    return contract.SCHEMAS[table.name].validate(frame, inplace=True)
