@@ -447,7 +447,31 @@ def test_other_encodings_are_rejected_clearly(tmp_path, data, expected):
 def test_encoding_error_names_the_line(tmp_path):
     folder = write_folder(tmp_path / "data")
     _write_organisations(folder, ORGANISATIONS_TEXT.encode("utf-8").replace(b"\xc2\xa3", b"\xa3"))
-    assert "line 3" in only(problems_of(folder), file="organisations.csv").message
+    problem = only(problems_of(folder), file="organisations.csv")
+    assert "line 3" in problem.message and problem.row == 3
+
+
+def test_ragged_csv_row_and_repeated_column_are_named(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    lines = (folder / "finance.csv").read_text().splitlines()
+    lines[3] += ",1,2"
+    (folder / "finance.csv").write_text("\n".join(lines) + "\n")
+    lines = (folder / "workforce.csv").read_text().splitlines()
+    lines[0] += ",Quarter"
+    (folder / "workforce.csv").write_text("\n".join(lines) + "\n")
+    problems = problems_of(folder)
+    ragged = only(problems, file="finance.csv")
+    assert ragged.row == 4 and "6 values but the header has 4 columns" in ragged.message
+    repeated = only(problems, file="workforce.csv")
+    assert (repeated.row, repeated.column) == (1, "Quarter") and "more than once" in repeated.message
+
+
+def test_blank_lines_are_ignored_but_rows_keep_their_numbers(tmp_path):
+    folder = edited(tmp_path, "finance", 3, "AmountGBP", "lots")
+    lines = (folder / "finance.csv").read_text().splitlines()
+    lines.insert(2, ",,,")  # a blank row 3: the bad value moves from row 5 to row 6
+    (folder / "finance.csv").write_text("\n".join(lines) + "\n\n")
+    assert only(problems_of(folder), file="finance.csv").row == 6
 
 
 # -- Excel -----------------------------------------------------------------------------------
@@ -527,6 +551,17 @@ def test_parquet_with_native_types_loads(tmp_path):
     frame.to_parquet(folder / "recruitment.parquet")
     data = load_data(folder, QUARTER)
     pd.testing.assert_frame_equal(data.recruitment, frame)
+
+
+def test_parquet_holding_text_loads_like_the_csv(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    expected = load_data(folder, QUARTER)
+    for name, frame in valid_tables().items():
+        (folder / f"{name}.csv").unlink()
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    data = load_data(folder, QUARTER)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(data.table(name), expected.table(name))
 
 
 def test_parquet_code_stored_as_number_is_an_error(tmp_path):

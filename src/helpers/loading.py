@@ -319,7 +319,8 @@ def _header_index(rows: list[list[str]], expected: tuple[str, ...]) -> int:
 def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, int] | None:
     text, reason = _decode(path.read_bytes())
     if text is None:
-        problems.add(path.name, None, None, f"cannot read the file: it {reason}")
+        line = re.search(r"line (\d+)", reason)
+        problems.add(path.name, int(line[1]) if line else None, None, f"cannot read the file: it {reason}")
         return None
     if not text.strip():
         problems.add(path.name, None, None, "the file is empty: expected a header row and data rows")
@@ -332,9 +333,13 @@ def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFra
             na_filter=False, skip_blank_lines=False,
         )
     except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        row = int(match[1]) + header_index if match else None
-        problems.add(path.name, row, None, f"cannot read the CSV: {exc}".strip())
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if match:
+            problems.add(path.name, int(match[2]) + header_index, None,
+                         f"row has {match[3]} values but the header has {match[1]} columns (a stray comma or an unquoted value?); "
+                         "the file was not read further")
+        else:
+            problems.add(path.name, None, None, f"cannot read the CSV: {str(exc).strip()}")
         return None
     except pd.errors.EmptyDataError:
         problems.add(path.name, None, None, "the file is empty: expected a header row and data rows")
