@@ -330,6 +330,8 @@ def test_rows_dated_after_the_quarter_are_errors_but_plans_may_lie_ahead(tmp_pat
         problems, file="recruitment.csv", row=4, column="Month").message
     only(problems, file="innovations.csv", row=3, column="StageDate")
     only(problems, file="workforce.csv", row=2, column="Quarter")
+    ahead = only(problems, file="recruitment.csv", row=None, column="Month")
+    assert "the data run to 2026/27 Q3 (last month Oct 2026), after the quarter reported" in ahead.message
     # Planned dates and due quarters are in the future in the valid data: never reported.
     assert not [p for p in problems if p.column in ("PlannedClosureToRecruitmentDate", "DueQuarter")]
     # Without a quarter these checks are off.

@@ -699,7 +699,9 @@ _FALSE = {"n", "no", "false", "f", "0"}
 def _to_bool(spec: Column, series: pd.Series, report: Report) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean")
-    text = _stripped(series.astype(TEXT_DTYPE) if series.dtype.kind != "f" else series.astype("Int64").astype(TEXT_DTYPE)).str.lower()
+    if pd.api.types.is_numeric_dtype(series):  # Parquet 1/0
+        series = series.astype("Float64").astype(TEXT_DTYPE).str.replace(r"\.0$", "", regex=True)
+    text = _stripped(series).str.lower()
     truth = pd.Series(pd.NA, index=series.index, dtype="boolean")
     truth[text.isin(_TRUE).to_numpy()] = True
     truth[text.isin(_FALSE).to_numpy()] = False
@@ -745,7 +747,8 @@ def _to_date(spec: Column, series: pd.Series, report: Report) -> pd.Series:
     report(unreadable, lambda v: f"cannot read date '{v}': write YYYY-MM-DD (or DD/MM/YYYY; month-first dates are not accepted)", "dates that cannot be read")
     if is_iso.any() and is_slashed.any():
         parts = text[is_slashed].str.extract(_SLASHED_DATE)
-        both_small = (parts[0].astype(int) <= 12) & (parts[1].astype(int) <= 12) & (parts[0] != parts[1])
+        day, month = parts[0].astype(int), parts[1].astype(int)
+        both_small = (day <= 12) & (month <= 12) & (day != month)  # 05/05 reads the same either way
         ambiguous = pd.Series(False, index=text.index)
         ambiguous[both_small[both_small].index] = True
         report(
@@ -1050,15 +1053,21 @@ def _check_history_reaches(item: _Loaded, quarter: Quarter, problems: _Problems)
         return
     if period == "Month":
         latest = Quarter.of_date(values.max())
-        detail = f"last month {values.max():%b %Y}"
+        detail = f" (last month {values.max():%b %Y})"
     else:
         latest = parse(values.max())
-        detail = f"latest {period} {latest}"
+        detail = ""
     if latest < quarter:
         problems.add(
             item.file, None, period,
-            f"no rows for the quarter reported ({quarter}); the data appear to end at {latest} ({detail}): "
+            f"no rows for the quarter reported ({quarter}); the data appear to end at {latest}{detail}: "
             "is this an earlier quarter's data, or is --quarter wrong?",
+        )
+    elif latest > quarter:
+        problems.add(
+            item.file, None, period,
+            f"the data run to {latest}{detail}, after the quarter reported ({quarter}): "
+            "is --quarter wrong, or were later rows included?",
         )
 
 
