@@ -1,0 +1,314 @@
+"""The data-driven summary in words that opens each section, from the KPI helpers' figures.
+
+Sentences are built from numbers already computed (scorecard rows, KPI frames), so the words
+always match the charts and tables. :class:`Summary` displays them in a notebook as escaped HTML.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.disclosure import SUPPRESSED
+from helpers.quarters import Quarter, parse
+from helpers.spc import ASSURANCE_WORDS, VARIATION_WORDS
+from helpers.tables import format_number
+from helpers.targets import RAG_LABELS
+
+UNITS = ("percent", "count", "GBP", "per_10000", "days")
+VARIATION_SHORT = {
+    "common_cause": "Common cause",
+    "improvement_high": "Improvement (high)",
+    "improvement_low": "Improvement (low)",
+    "concern_high": "Concern (high)",
+    "concern_low": "Concern (low)",
+    "neutral_high": "Neither (high)",
+    "neutral_low": "Neither (low)",
+}
+ASSURANCE_SHORT = {"consistent_pass": "Consistently met", "consistent_fail": "Consistently missed",
+                   "inconsistent": "Hit and miss"}
+NO_VALUE = "no data"
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_unit(unit: str) -> None:
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}: one of {', '.join(UNITS)}")
+
+
+def _decimals(unit: str, value: float) -> int:
+    if unit in ("percent", "per_10000"):
+        return 1
+    return 0 if float(value).is_integer() else 1
+
+
+def format_value(value: object, unit: str) -> str:
+    """A KPI value in words: ``112.3%``, ``468``, ``£4.27 million``, ``236.2 per 10,000``, ``158 days``.
+
+    A suppressed count (``*``) reads "fewer than 8 (suppressed)"; a missing value "no data".
+    """
+    _check_unit(unit)
+    if isinstance(value, str) and value == SUPPRESSED:
+        return "fewer than 8 (suppressed)"
+    if _missing(value):
+        return NO_VALUE
+    value = float(value)
+    if unit == "GBP":
+        if abs(value) >= 1_000_000:
+            return f"£{format_number(value / 1_000_000, 2)} million"
+        return f"£{format_number(value, 0)}"
+    text = format_number(value, _decimals(unit, value))
+    return {"percent": f"{text}%", "per_10000": f"{text} per 10,000", "days": f"{text} days"}.get(unit, text)
+
+
+def format_change(change: object, unit: str, compared_with: str) -> str | None:
+    """``up 6 on the previous quarter``, ``down 0.7 percentage points on ...``, ``unchanged on ...``;
+    None when the change is missing."""
+    _check_unit(unit)
+    if isinstance(change, str) and change == SUPPRESSED:
+        return f"change on {compared_with} suppressed"
+    if _missing(change):
+        return None
+    change = float(change)
+    size = format_value(abs(change), unit) if unit in ("GBP", "days") else format_number(abs(change), _decimals(unit, abs(change)))
+    if unit == "percent":
+        size = f"{size} percentage point{'' if size == '1.0' else 's'}"
+    if unit == "days" and size == "1 days":
+        size = "1 day"
+    if not any(ch in "123456789" for ch in size):
+        return f"unchanged on {compared_with}"
+    return f"{'up' if change > 0 else 'down'} {size} on {compared_with}"
+
+
+def spc_words(variation: str | None, assurance: str | None = None, trial_limits: bool = False) -> str | None:
+    """``special cause improvement (higher values); the target will consistently be missed``."""
+    if variation is None or _missing(variation):
+        return None
+    if variation not in VARIATION_WORDS:
+        raise ValueError(f"unknown variation {variation!r}: one of {list(VARIATION_WORDS)}")
+    words = VARIATION_WORDS[variation]
+    if trial_limits:
+        words += " (trial limits: fewer than 12 quarters)"
+    if assurance is not None and not _missing(assurance):
+        if assurance not in ASSURANCE_WORDS:
+            raise ValueError(f"unknown assurance {assurance!r}: one of {list(ASSURANCE_WORDS)}")
+        words += "; " + ASSURANCE_WORDS[assurance]
+    return words
+
+
+def rag_words(rag: str | None, target: object, unit: str) -> str | None:
+    """``on track against the trajectory of 100.0%``; None without a target."""
+    if rag is None or _missing(rag):
+        return None
+    if rag not in RAG_LABELS:
+        raise ValueError(f"unknown RAG rating {rag!r}: one of {list(RAG_LABELS)}")
+    return f"{RAG_LABELS[rag].lower()} against the trajectory of {format_value(target, unit)}"
+
+
+def kpi_sentence(row: Mapping) -> str:
+    """One scorecard row (:func:`helpers.scorecard.build_scorecard`) as a sentence."""
+    unit = row["Unit"]
+    quarter = parse(row["Quarter"])
+    value = format_value(row["Value"], unit)
+    head = f"{row['Label']}: {value} in {quarter.label}"
+    if value == NO_VALUE:
+        head = f"{row['Label']}: no data for {quarter.label}"
+    changes = [c for c in (
+        format_change(row["ChangeOnPreviousQuarter"], unit, "the previous quarter"),
+        format_change(row["ChangeOnSameQuarterLastYear"], unit, "the same quarter last year"),
+    ) if c]
+    parts = [head + (", " + " and ".join(changes) if changes and value != NO_VALUE else "")]
+    trial = bool(row.get("TrialLimits", False)) and not _missing(row.get("Variation"))
+    for extra in (spc_words(row.get("Variation"), None, trial),
+                  rag_words(row.get("Rag"), row.get("Target"), unit),
+                  ASSURANCE_WORDS.get(row.get("Assurance")) if isinstance(row.get("Assurance"), str) else None):
+        if extra:
+            parts.append(extra)
+    return "; ".join(parts) + "."
+
+
+def finding(row: Mapping) -> str:
+    """A chart title stating a scorecard row's finding, e.g. ``NIHR studies opened in the quarter:
+    60 in 2026/27 Q2, special cause improvement (higher values)``."""
+    quarter = parse(row["Quarter"])
+    title = f"{row['Label']}: {format_value(row['Value'], row['Unit'])} in {quarter.label}"
+    words = VARIATION_WORDS.get(row.get("Variation")) if isinstance(row.get("Variation"), str) else None
+    return f"{title}, {words}" if words else title
+
+
+def leader(frame: pd.DataFrame, category: str, value: str, what: str, quarter: str | Quarter,
+           share: str | None = None) -> str:
+    """Which category has the most, e.g. ``Acute has the most open studies in 2026/27 Q2: 319 (68.2%)``.
+    Suppressed (text) values are passed over; ties go to the first row."""
+    quarter = parse(quarter)
+    numbers = pd.to_numeric(frame[value].where(frame[value].map(lambda v: not isinstance(v, str))), errors="coerce")
+    if numbers.notna().sum() == 0 or numbers.max() <= 0:
+        return f"No {what} in {quarter.label}"
+    top = numbers.idxmax()
+    label = str(frame.loc[top, category])
+    text = f"{label} has the most {what} in {quarter.label}: {format_number(float(numbers[top]), 0)}"
+    if share is not None and not _missing(frame.loc[top, share]) and not isinstance(frame.loc[top, share], str):
+        text += f" ({format_number(float(frame.loc[top, share]), 1)}%)"
+    return text
+
+
+def representation(frame: pd.DataFrame, column: str, group: str, label: str, quarter: str | Quarter) -> str:
+    """The representation of one group in words, e.g. ``Core20 areas: 10.1% of participants
+    against 14.2% of the population (ratio 0.71), rolling 12 months to 2026/27 Q2``.
+
+    ``frame``: :func:`helpers.kpi_participation.participants_core20` (or by IMD quintile)."""
+    quarter = parse(quarter)
+    row = frame[frame[column].astype(str) == group]
+    if row.empty:
+        raise KeyError(f"group {group!r} not in column {column!r}")
+    row = row.iloc[0]
+    if isinstance(row["ParticipantPct"], str):
+        return f"{label}: participant share suppressed (fewer than 8 people), rolling 12 months to {quarter.label}"
+    return (f"{label}: {format_number(float(row['ParticipantPct']), 1)}% of participants against "
+            f"{format_number(float(row['PopulationPct']), 1)}% of the population "
+            f"(ratio {format_number(float(row['RepresentationRatio']), 2)}), rolling 12 months to {quarter.label}")
+
+
+def count_sentence(count: int, what: str, quarter: str | Quarter) -> str:
+    """``No innovation stage changes in 2026/27 Q2.`` / ``1 ... change`` / ``3 ... changes``."""
+    quarter = parse(quarter)
+    count = int(count)
+    if count < 0:
+        raise ValueError(f"count_sentence: a count cannot be negative, got {count}")
+    if count == 0:
+        return f"No {what}s in {quarter.label}."
+    return f"{format_number(count, 0)} {what}{'' if count == 1 else 's'} in {quarter.label}."
+
+
+def breakdown_sentence(frame: pd.DataFrame, category: str, value: str, what: str, quarter: str | Quarter) -> str:
+    """``Of 12 plan deliverables at 2026/27 Q2: 1 overdue, 1 at risk, 0 on track, 10 complete.``
+    (counts of things, not people: never suppressed)."""
+    quarter = parse(quarter)
+    counts = [(str(c).lower(), int(v)) for c, v in zip(frame[category], frame[value])]
+    total = sum(v for _, v in counts)
+    if total == 0:
+        return f"No {what} at {quarter.label}."
+    return f"Of {format_number(total, 0)} {what} at {quarter.label}: " + ", ".join(f"{v} {c}" for c, v in counts) + "."
+
+
+def kpi_sentences(scorecard: pd.DataFrame, skip: Sequence[str] = ()) -> list[str]:
+    """:func:`kpi_sentence` of every scorecard row, in order, except the KPI ids in ``skip``."""
+    return [kpi_sentence(row) for _, row in scorecard.iterrows() if row["Kpi"] not in set(skip)]
+
+
+def studies_open(open_studies: pd.DataFrame, quarter: str | Quarter, variation: str | None = None) -> str:
+    """The research-activity headline, e.g. ``468 NIHR studies open in 2026/27 Q2, 112% of the
+    pre-Covid baseline, down 3 on the previous quarter; special cause improvement (higher values).``
+
+    ``open_studies``: :func:`helpers.kpi_activity.open_studies`; ``variation``: its SPC icon name.
+    """
+    quarter = parse(quarter)
+    by_quarter = open_studies.set_index(open_studies["Quarter"].astype(str))
+    if quarter.id not in by_quarter.index:
+        return f"No NIHR studies data for {quarter.label}."
+    latest = by_quarter.loc[quarter.id]
+    sentence = (f"{format_number(float(latest['OpenStudies']), 0)} NIHR studies open in {quarter.label}, "
+                f"{format_number(float(latest['PctOfBaseline']), 0)}% of the pre-Covid baseline")
+    previous = quarter.previous().id
+    if previous in by_quarter.index:
+        change = format_change(float(latest["OpenStudies"]) - float(by_quarter.loc[previous, "OpenStudies"]),
+                               "count", "the previous quarter")
+        sentence += f", {change}"
+    words = spc_words(variation)
+    return sentence + (f"; {words}." if words else ".")
+
+
+def scorecard_overview(scorecard: pd.DataFrame) -> str:
+    """How the headline KPIs stand, e.g. ``19 headline KPIs for 2026/27 Q2. Against a target:
+    3 on track, 0 slightly behind, 1 off track. SPC: 14 special cause improvement, ...``."""
+    if scorecard.empty:
+        return "No headline KPIs could be calculated from the data given."
+    quarter = parse(scorecard["Quarter"].iloc[0])
+    sentences = [f"{len(scorecard)} headline KPIs for {quarter.label}."]
+    rated = scorecard["Rag"].dropna()
+    if len(rated):
+        counts = rated.value_counts()
+        sentences.append(f"Against a target ({len(rated)} of {len(scorecard)} KPIs): "
+                         + ", ".join(f"{int(counts.get(r, 0))} {RAG_LABELS[r].lower()}" for r in RAG_LABELS) + ".")
+    variation = scorecard["Variation"].dropna().map(lambda v: v.split("_")[0] if v != "common_cause" else v)
+    if len(variation):
+        counts = variation.value_counts()
+        groups = (("improvement", "special cause improvement"), ("concern", "special cause concern"),
+                  ("neutral", "special cause variation neither improvement nor concern"),
+                  ("common_cause", "common cause variation"))
+        sentences.append("Latest points: " + ", ".join(f"{int(counts.get(k, 0))} {w}" for k, w in groups) + ".")
+    return " ".join(sentences)
+
+
+def scorecard_view(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard in words for the board table: value, changes and target with their units,
+    RAG, variation and assurance as short labels."""
+    rows = []
+    for _, row in scorecard.iterrows():
+        unit = row["Unit"]
+        previous = format_change(row["ChangeOnPreviousQuarter"], unit, "x")
+        last_year = format_change(row["ChangeOnSameQuarterLastYear"], unit, "x")
+        variation = VARIATION_SHORT.get(row["Variation"], "–") if isinstance(row["Variation"], str) else "–"
+        if isinstance(row["Variation"], str) and bool(row["TrialLimits"]):
+            variation += " (trial limits)"
+        rows.append({
+            "Section": row["Section"],
+            "KPI": row["Label"],
+            "Latest": format_value(row["Value"], unit),
+            "On previous quarter": _short_change(previous),
+            "On a year earlier": _short_change(last_year),
+            "Target": "–" if _missing(row["Target"]) else format_value(row["Target"], unit),
+            "RAG": RAG_LABELS.get(row["Rag"], "No target") if isinstance(row["Rag"], str) else "No target",
+            "Variation": variation,
+            "Assurance": ASSURANCE_SHORT.get(row["Assurance"], "–") if isinstance(row["Assurance"], str) else "–",
+        })
+    return pd.DataFrame(rows, columns=["Section", "KPI", "Latest", "On previous quarter", "On a year earlier",
+                                       "Target", "RAG", "Variation", "Assurance"])
+
+
+def _short_change(words: str | None) -> str:
+    if words is None:
+        return "–"
+    words = words.removesuffix(" on x")
+    if words.startswith("change on x suppressed"):
+        return "suppressed"
+    return words
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A section's opening summary: sentences shown as one escaped HTML paragraph."""
+
+    sentences: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+    def _repr_html_(self) -> str:
+        return f'<p class="bp-summary">{html.escape(self.text, quote=False)}</p>'
+
+    def __repr__(self) -> str:  # text/plain in notebooks
+        return self.text
+
+
+def summary(*sentences: str | Iterable[str]) -> Summary:
+    """A :class:`Summary` of the sentences given (strings, or lists of strings), blanks dropped."""
+    flat: list[str] = []
+    for item in sentences:
+        flat.extend([item] if isinstance(item, str) else list(item))
+    flat = [s.strip() for s in flat if s and s.strip()]
+    if not flat:
+        raise ValueError("summary: no sentences given")
+    return Summary(tuple(flat))

@@ -1,0 +1,239 @@
+"""What a section notebook needs from its parameters, in one call: :func:`open_section`.
+
+Notebooks stay a few lines: they pass their papermill parameters here and get back the quarter,
+the loaded tables, the targets, the section's scorecard rows and its analyst commentary. Paths
+given relative are read from the project root (as in ``params/defaults.yml``), so a notebook runs
+the same from JupyterLab, papermill or the build.
+
+This module may not import :mod:`boardpack` (helpers never do), so it does not generate sample
+data: ``make pack`` or ``boardpack sample-data`` writes it, and a missing folder is a clear error.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import paths
+from helpers.commentary import Commentary, load_commentary
+from helpers.loading import Data, load_data
+from helpers.population import icb_name
+from helpers.quarters import Quarter, latest_complete, parse, parse_range
+from helpers.scorecard import build_scorecard
+from helpers.spc import TrialLimitsWarning
+from helpers.tables import Table, format_table
+from helpers.targets import Target, load_targets
+
+DEFAULT_BASELINE_PERIOD = "2019-20-Q1..2019-20-Q4"
+
+# Each section's rows of the scorecard (its Section column); the summary shows every row.
+SCORECARD_SECTIONS = {
+    "10_research_activity": ("Research activity",),
+    "20_participation_equity": ("Participation",),
+    "30_commercial": ("Commercial",),
+    "40_partnerships_workforce": ("Partnerships and workforce",),
+    "50_innovation": ("Innovation",),
+    "60_engagement": ("Engagement",),
+    "70_deliverables": ("Deliverables",),
+}
+SUMMARY_SECTION = "00_summary"
+
+
+class SectionInputError(FileNotFoundError):
+    """A section's data folder, targets file or parameter cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """Everything a section notebook shows comes from these."""
+
+    id: str
+    quarter: Quarter
+    icb: str
+    icb_name: str
+    data: Data
+    targets: dict[str, Target]
+    baseline_quarters: tuple[str, ...]
+    scorecard: pd.DataFrame  # this section's rows of helpers.scorecard.build_scorecard (all rows for the summary)
+    commentary: Commentary | None
+    sample_data: bool
+    data_dir: Path
+
+    def kpi(self, kpi: str) -> pd.Series:
+        """One scorecard row by KPI id (KeyError naming the KPIs there are)."""
+        rows = self.scorecard[self.scorecard["Kpi"] == kpi]
+        if rows.empty:
+            raise KeyError(f"KPI {kpi!r} is not in section {self.id}'s scorecard rows: {list(self.scorecard['Kpi'])}")
+        return rows.iloc[0]
+
+
+def _project_path(value: str | Path) -> Path:
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else paths.PROJ_ROOT / path).resolve()
+
+
+def resolve_quarter(quarter: str | Quarter | None) -> Quarter:
+    """``None`` (or ``''``) means the latest complete quarter."""
+    return latest_complete() if quarter in (None, "") else parse(quarter)
+
+
+def resolve_data_dir(data_dir: str | Path | None, icb: str, quarter: Quarter) -> Path:
+    """The data folder: ``data_dir``, or the sample data ``data/sample/<icb>/<quarter id>``."""
+    if data_dir in (None, ""):
+        folder = paths.SAMPLE_DATA_DIR / icb / quarter.id
+        if not folder.is_dir():
+            raise SectionInputError(
+                f"no sample data at {folder}: create it first with "
+                f"`boardpack sample-data --icb {icb} --to '{quarter.label}' --out {folder}` "
+                f"(or `make pack`, or `boardpack build`, which generate it), or set data_dir"
+            )
+        return folder
+    folder = _project_path(data_dir)
+    if not folder.is_dir():
+        raise SectionInputError(f"parameter data_dir: no such folder {folder}")
+    return folder
+
+
+def open_section(
+    section_id: str,
+    *,
+    quarter: str | Quarter | None = None,
+    icb: str = "QWU",
+    data_dir: str | Path | None = None,
+    tables: Sequence[str],
+    targets_file: str | Path | None = None,
+    commentary_dir: str | Path | None = None,
+    baseline_period: str = DEFAULT_BASELINE_PERIOD,
+    sample_data: bool | None = None,
+) -> Section:
+    """Load one section's inputs from the notebook's parameters.
+
+    ``tables``: exactly the tables the section reads (the build's cache keys on them).
+    ``targets_file``/``commentary_dir``: ``None`` or ``''`` means none. Relative paths are read
+    from the project root. The scorecard rows are those whose tables were loaded.
+    """
+    quarter = resolve_quarter(quarter)
+    icb = str(icb).strip().upper()
+    folder = resolve_data_dir(data_dir, icb, quarter)
+    data = load_data(folder, quarter, tables=list(tables))
+    targets: dict[str, Target] = {}
+    if targets_file not in (None, ""):
+        targets_path = _project_path(targets_file)
+        if not targets_path.is_file():
+            raise SectionInputError(f"parameter targets_file: no such file {targets_path}")
+        targets = load_targets(targets_path)
+    baseline = tuple(q.id for q in parse_range(baseline_period))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
+        scorecard = build_scorecard(data, quarter, icb, targets, baseline_quarters=baseline)
+    if section_id != SUMMARY_SECTION:
+        if section_id not in SCORECARD_SECTIONS:
+            raise ValueError(f"unknown section {section_id!r}: one of {[SUMMARY_SECTION, *SCORECARD_SECTIONS]}")
+        scorecard = scorecard[scorecard["Section"].isin(SCORECARD_SECTIONS[section_id])].reset_index(drop=True)
+    commentary = None
+    if commentary_dir not in (None, ""):
+        commentary = load_commentary(_project_path(commentary_dir), quarter, section_id)
+    sample = (data_dir in (None, "")) if sample_data is None else bool(sample_data)
+    return Section(
+        id=section_id, quarter=quarter, icb=icb, icb_name=icb_name(icb), data=data, targets=targets,
+        baseline_quarters=baseline, scorecard=scorecard, commentary=commentary, sample_data=sample,
+        data_dir=folder,
+    )
+
+
+def table(frame: pd.DataFrame, caption: str, columns: Mapping[str, str] | None = None, *,
+          name: str | None = None, **format_options) -> Table:
+    """:func:`helpers.tables.format_table` of ``frame``'s ``columns`` (old name -> header shown), in that order.
+
+    ``name`` is the table's file name in the appendix, when :func:`format_table` takes one.
+    """
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise KeyError(f"table {caption!r}: column(s) {missing} not in the frame (has {list(frame.columns)})")
+        frame = frame[list(columns)].rename(columns=dict(columns))
+    if name is not None and "name" in format_table.__kwdefaults__:
+        format_options["name"] = name
+    return format_table(frame, caption=caption, **format_options)
+
+
+def recent(frame: pd.DataFrame, quarters: int = 8) -> pd.DataFrame:
+    """The last ``quarters`` rows of a history frame (one row per quarter), for tables."""
+    return frame.tail(quarters).reset_index(drop=True)
+
+
+def with_dates(frame: pd.DataFrame, column: str = "Quarter") -> pd.DataFrame:
+    """``frame`` with a ``QuarterStart`` date per quarter id in ``column`` (for line charts)."""
+    starts = [pd.Timestamp(parse(q).start) for q in frame[column].astype(str)]
+    return frame.assign(QuarterStart=starts)
+
+
+def with_quarter_labels(frame: pd.DataFrame, column: str = "Quarter") -> pd.DataFrame:
+    """``frame`` with quarter ids (``2026-27-Q2``) shown as labels (``2026/27 Q2``)."""
+    return frame.assign(**{column: [parse(q).label if isinstance(q, str) and q else q for q in frame[column]]})
+
+
+def percent_to_share(frame: pd.DataFrame, columns: Sequence[str], suppressed: str = "*") -> pd.DataFrame:
+    """Percentages (0-100) as shares (0-1) for :func:`helpers.charts.representation_chart`;
+    suppressed cells stay suppressed."""
+    out = frame.copy()
+    for column in columns:
+        out[column] = [v if isinstance(v, str) and v == suppressed else float(v) / 100.0 for v in frame[column]]
+    return out
+
+
+def rows_except(frame: pd.DataFrame, column: str, labels: Sequence[str]) -> pd.DataFrame:
+    """Rows whose ``column`` is not one of ``labels`` (e.g. drop the total row for a chart)."""
+    return frame[~frame[column].isin(list(labels))].reset_index(drop=True)
+
+
+def spc_of(frame: pd.DataFrame, column: str, direction: str = "increase", target: float | None = None) -> pd.DataFrame:
+    """:func:`helpers.spc.spc` of a history frame's ``column`` (one row per quarter, dated at the
+    quarter's start). Trial limits are flagged in the frame (and the chart legend), not warned."""
+    from helpers.spc import spc
+
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
+    dates = [parse(q).start for q in frame["Quarter"].astype(str)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrialLimitsWarning)
+        return spc(values, dates, improvement_direction=direction,
+                   target=None if target is None or pd.isna(target) else float(target))
+
+
+def show_opening(section: Section, summary) -> None:
+    """Display the section's summary, then its analyst commentary when there is one."""
+    from IPython.display import display
+
+    display(summary)
+    if section.commentary is not None:
+        display(section.commentary)
+
+
+def headline_table(section: Section) -> Table:
+    """The section's scorecard rows in words, as a table (the summary's table for every section)."""
+    from helpers.narrative import scorecard_view
+
+    view = scorecard_view(section.scorecard)
+    if section.id == SUMMARY_SECTION:
+        caption = f"Headline KPIs of the plan, {section.quarter.label}"
+    else:
+        view = view.drop(columns="Section")
+        # A caption of its own: table ids come from captions and must differ across the pack.
+        caption = f"Headline KPIs: {' and '.join(SCORECARD_SECTIONS[section.id]).lower()}, {section.quarter.label}"
+    return format_table(view, caption=caption,
+                        footnotes=["Variation and assurance: Making Data Count SPC over each KPI's quarterly history."],
+                        **({"name": f"{section.id}_headline_kpis"} if "name" in format_table.__kwdefaults__ else {}))
+
+
+def readable(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with codes like ``primary_care`` in ``column`` shown as ``Primary care``."""
+    return frame.assign(**{column: [v.replace("_", " ").capitalize() if isinstance(v, str) else v for v in frame[column]]})
+
+
+def observed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows with a value in ``column`` (e.g. rolling sums start after four quarters)."""
+    values = frame[column]
+    return frame[values.notna().to_numpy(dtype=bool)].reset_index(drop=True)
