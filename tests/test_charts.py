@@ -1,6 +1,7 @@
 """helpers.charts: house style, determinism, MDC colours, alt text in Jupyter and nbconvert HTML."""
 from __future__ import annotations
 
+import io
 import itertools
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from matplotlib.text import Text
+from PIL import Image
 
 from helpers import charts
 from helpers.charts import (
@@ -89,10 +91,23 @@ def test_every_chart_is_a4_width_with_no_text_under_9pt(rqm_frame):
     for chart in all_charts(rqm_frame):
         width = chart.figure.get_figwidth()
         assert width == pytest.approx(charts.FIGURE_WIDTH_IN) or width == pytest.approx(charts.ICON_SIZE_IN)
-        chart.figure.canvas.draw()  # lay out, so tick labels exist
+        chart.figure.draw_without_rendering()  # lay out, so tick labels exist
         sizes = [t.get_fontsize() for t in chart.figure.findobj(Text) if t.get_text().strip()]
         assert sizes or chart.alt_text == ASSURANCE_ALT["inconsistent"], chart.title  # that icon has no letter
         assert all(size >= charts.MIN_FONT_PT for size in sizes), (chart.title, sizes)
+
+
+def test_nothing_is_clipped_at_the_figure_edges(rqm_frame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trial = spc([120, 135, 128, 150, 149, 160, 171, 180, 178, 210], MONTHS_20[:10], target=200)
+    crowded = spc_chart(trial, "A long title " * 12, "participants recruited", "increase")
+    assert len(crowded.figure.legends[0].get_texts()) == 6  # mean, limits, three point types, target
+    for chart in all_charts(rqm_frame) + [crowded]:
+        pixels = np.asarray(Image.open(io.BytesIO(chart.png_bytes())).convert("L"))
+        # Anything cut off at an edge leaves ink in the outermost pixels; the border must be white.
+        border = np.concatenate([pixels[:2].ravel(), pixels[-2:].ravel(), pixels[:, :2].ravel(), pixels[:, -2:].ravel()])
+        assert border.min() == 255, chart.title
 
 
 def _linear(hex_colour: str) -> np.ndarray:
@@ -240,7 +255,7 @@ def test_spc_chart_notes_trial_limits():
         frame = spc(RNORM_20[:8], MONTHS_20[:8])
     chart = spc_chart(frame, "Too early to tell", "recruits", "increase")
     labels = [text.get_text() for text in chart.figure.legends[0].get_texts()]
-    assert "Trial process limits (fewer than 12 points)" in labels
+    assert "Trial limits (under 12 points)" in labels
     assert "trial process limits" in chart.alt_text
 
 

@@ -334,7 +334,7 @@ def spc_chart(
         handles = [
             Line2D([], [], color=NHS_COLOURS["dark_grey"], linewidth=1.3, label="Mean"),
             Line2D([], [], color=NHS_COLOURS["mid_grey"], linewidth=1.1, linestyle=limit_style,
-                   label="Trial process limits (fewer than 12 points)" if trial else "Process limits"),
+                   label="Trial limits (under 12 points)" if trial else "Process limits"),
         ]
         for point_type in spc_module.POINT_TYPES:
             mask = observed & (data["point_type"] == point_type)
