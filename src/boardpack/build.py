@@ -277,8 +277,8 @@ def _run(params, plans, executor, jobs, notify) -> tuple[list[SectionRecord], di
         finally:
             if own_pool:
                 executor.shutdown(wait=True, cancel_futures=True)
-        if all(r.status != "failed" for r in records.values()):
-            shutil.rmtree(work, ignore_errors=True)
+        # A failed section's notebook was copied to failed_dir by its worker; the rest is scratch.
+        shutil.rmtree(work, ignore_errors=True)
     return [records[p.section.id] for p in plans], notebooks
 
 

@@ -357,6 +357,7 @@ _TYPST_HEADER = """
 #set table(inset: 3pt)
 #show table: set text(size: 7.5pt)
 #show image: it => block(width: 100%, it)
+#show heading.where(level: 2): it => pagebreak(weak: true) + it
 """
 
 
