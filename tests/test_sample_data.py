@@ -137,6 +137,13 @@ def test_other_icb_passes_contract_validation_and_scales_with_population(tmp_pat
     assert 190 <= per_10k <= 230
 
 
+def test_earliest_quarter_for_a_small_icb_passes_contract_validation(tmp_path):
+    # 2022/23 Q3, the plan's first quarter, is the earliest --to: every table still has rows.
+    assert run(out=tmp_path, icb="QSL", to="2022/23 Q3", scale="icb", seed=20221) == 0
+    _, problems = check_data(tmp_path, "2022/23 Q3")
+    assert [str(p) for p in problems if p.severity == "error"] == []
+
+
 def test_organisations_for_coventry_and_warwickshire(qwu):
     orgs = qwu["organisations"].set_index("OrganisationCode")
     assert orgs.loc[["RKB", "RJC", "RLT"], "OrganisationType"].eq("acute").all()
@@ -364,6 +371,8 @@ def test_invalid_arguments_give_exit_code_2_and_a_clear_message(tmp_path, capsys
     assert "unknown ICB code 'XXX'" in capsys.readouterr().err
     assert run(out=tmp_path, icb="QWU", to="2026/27 Q5") == 2
     assert "2026/27 Q5" in capsys.readouterr().err
+    assert run(out=tmp_path, icb="QWU", to="2022/23 Q2") == 2
+    assert "2022/23 Q3" in capsys.readouterr().err  # names the earliest quarter allowed
     assert run(out=tmp_path, icb="QWU", to=TO, scale="regional") == 2
     assert list(tmp_path.iterdir()) == []
 

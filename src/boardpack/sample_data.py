@@ -24,7 +24,7 @@ from helpers.quarters import Quarter, QuarterError, latest_complete, parse
 
 TABLES = ("organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance",
           "workforce", "innovations", "innovation_benefits", "engagement", "deliverables")
-FIRST_TO = parse("2018/19 Q1")
+FIRST_TO = parse("2022/23 Q3")  # the plan's first quarter: deliverables are reported from then
 LAST_TO = parse("2035/36 Q4")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
 # sites per study and three times the participants of a realistic ICB (see docs/sample_data.md).

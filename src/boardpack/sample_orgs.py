@@ -129,7 +129,8 @@ def organisations(icb: Icb, rng: np.random.Generator) -> pd.DataFrame:
         rows.append((f"LA{icb.index:02d}{k}", name, "local_authority", place))
     n_hospice = max(1, round(icb.population / 350_000))
     for k in range(n_hospice):
-        rows.append((f"HS{icb.index:02d}{k:02d}", f"{place_names[k % len(place_names)].split(' - ')[-1]} Hospice {k + 1}",
+        label = place_names[k % len(place_names)] if icb.code == "QWU" else icb.short_name
+        rows.append((f"HS{icb.index:02d}{k:02d}", f"{label} Hospice {k + 1}",
                      "hospice", place_names[k % len(place_names)]))
     n_care = max(3, round(icb.population / 50_000))
     care_places = rng.choice(len(place_names), size=n_care, p=place_p)

@@ -200,9 +200,11 @@ def innovations(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Genera
         innovation_id = f"{icb.code}-INN-{k:02d}"
         # More innovations identified once the Innovation Partnership Group forms (2023).
         identified = _date("2018-06-01") + pd.Timedelta(days=int(rng.beta(2.2, 1.3) * 2900))
+        stop_after = rng.choice([1, 2, 5], p=[0.12, 0.13, 0.75])  # stopped after assessment, after piloting, or never
+        if k == 2:  # one early success, so every history from the plan's start has benefits to report
+            identified, stop_after = _date("2019-04-01") + pd.Timedelta(days=int(rng.integers(0, 150))), 5
         if identified > end - pd.Timedelta(days=30):
             continue
-        stop_after = rng.choice([1, 2, 5], p=[0.12, 0.13, 0.75])  # stopped after assessment, after piloting, or never
         day = identified
         lead = leads[int(rng.integers(len(leads)))]
         measure, unit, typical = BENEFIT_MEASURES[int(rng.integers(len(BENEFIT_MEASURES)))]
