@@ -6,6 +6,9 @@ so a KPI bug cannot hide a generator bug or the other way round.
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ from boardpack import sample_data
 from boardpack.sample_data import TABLES, generate, run, write
 from helpers.loading import check_data
 from helpers.paths import REFERENCE_DATA_DIR
-from helpers.quarters import Quarter, parse, quarter_range
+from helpers.quarters import Quarter, latest_complete, parse, quarter_range
 
 TO = "2026/27 Q2"
 QWU_POPULATION = 963_173
@@ -81,6 +84,16 @@ def test_icb_scale_files_are_byte_identical_for_the_same_arguments(tmp_path):
     assert first == second
     assert run(out=tmp_path / "c", icb="QWU", to=TO, scale="icb", seed=8) == 0
     assert sha256s(tmp_path / "c")["recruitment.csv"] != first["recruitment.csv"]
+
+
+def test_command_line_output_does_not_depend_on_hash_seed_or_locale(tmp_path):
+    # The console script in a fresh process (other string-hash seed, C locale) writes the same bytes.
+    boardpack = Path(sys.executable).with_name("boardpack")
+    env = {**os.environ, "PYTHONHASHSEED": "123", "LC_ALL": "C"}
+    subprocess.run([str(boardpack), "sample-data", "--out", str(tmp_path / "cli"), "--icb", "QOC", "--to", "2024/25 Q4",
+                    "--seed", "11"], check=True, env=env, capture_output=True)
+    assert run(out=tmp_path / "api", icb="QOC", to="2024/25 Q4", scale="icb", seed=11) == 0
+    assert sha256s(tmp_path / "cli") == sha256s(tmp_path / "api")
 
 
 def test_national_parquet_is_byte_identical_on_a_subset_of_icbs(tmp_path):
@@ -385,6 +398,4 @@ def test_write_refuses_a_folder_holding_another_format(tmp_path):
 
 def test_default_quarter_is_the_latest_complete():
     params = sample_data.SampleDataParams()
-    from helpers.quarters import latest_complete
-
     assert params.to == latest_complete() and params.icb == "QWU" and params.scale == "icb"
