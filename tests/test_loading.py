@@ -525,6 +525,33 @@ def test_excel_rows_are_numbered_as_in_the_sheet(tmp_path):
     assert (problem.row, problem.column) == (7, "Participants")
 
 
+def test_excel_two_row_merged_header(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    (folder / "recruitment.csv").unlink()
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["StudyId", "OrganisationCode", "Recruitment", None])
+    sheet.append([None, None, "Month", "Participants"])
+    sheet.merge_cells("A1:A2")
+    sheet.merge_cells("B1:B2")
+    sheet.merge_cells("C1:D1")
+    rows = _recruitment_rows()
+    rows[0][3] = -2  # data row 1 is sheet row 3
+    for row in rows:
+        sheet.append(row)
+    workbook.save(folder / "recruitment.xlsx")
+    problem = only(problems_of(folder), file="recruitment.xlsx")
+    assert (problem.row, problem.column) == (3, "Participants") and "negative" in problem.message
+
+
+def test_csv_title_row_above_the_header(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    text = (folder / "finance.csv").read_text()
+    (folder / "finance.csv").write_text("Research income by quarter,,,\n" + text.replace("1500.50", "n/a", 1))
+    problem = only(problems_of(folder), file="finance.csv")
+    assert (problem.row, problem.column) == (3, "AmountGBP")
+
+
 def test_excel_totals_row_is_reported_at_its_sheet_row(tmp_path):
     folder = write_folder(tmp_path / "data")
     (folder / "recruitment.csv").unlink()

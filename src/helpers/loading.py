@@ -305,15 +305,36 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
     return data.decode("cp1252"), None
 
 
-def _header_index(rows: list[list[str]], expected: tuple[str, ...]) -> int:
-    """Index of the row (within the first few) holding most of the expected column names."""
+def _find_header(rows: list[list[str]], expected: tuple[str, ...]) -> tuple[int, list[str]]:
+    """The header among the first rows: (index of its last row, column names).
+
+    The header is the row holding most of the expected column names, or two adjacent rows whose
+    names together hold more (a two-row header: e.g. ``StudyId`` merged down over two rows beside
+    a ``Recruitment`` group heading above ``Month`` and ``Participants``).
+    """
     wanted = {_normalise_name(n) for n in expected}
-    best, best_hits = 0, 0
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        hits = len(wanted & {_normalise_name(str(v)) for v in row if v is not None})
-        if hits > best_hits:
-            best, best_hits = i, hits
-    return best
+
+    def hits(row: list[str]) -> int:
+        return len(wanted & {_normalise_name(str(v)) for v in row})
+
+    def combined(upper: list[str], lower: list[str]) -> list[str]:
+        width = max(len(upper), len(lower))
+        upper, lower = upper + [""] * (width - len(upper)), lower + [""] * (width - len(lower))
+        return [
+            b if _normalise_name(b) in wanted or not _normalise_name(a) in wanted and b.strip() else a
+            for a, b in zip(upper, lower)
+        ]
+
+    head = [[str(v) for v in row] for row in rows[:HEADER_SEARCH_ROWS]]
+    best, best_names, best_hits = 0, head[0] if head else [], -1
+    for i, row in enumerate(head):
+        candidates = [(i, row)]
+        if i + 1 < len(head):
+            candidates.append((i + 1, combined(row, head[i + 1])))
+        for last, names in candidates:
+            if hits(names) > best_hits:
+                best, best_names, best_hits = last, names, hits(names)
+    return best, [n.strip() for n in best_names]
 
 
 def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, int] | None:
@@ -326,7 +347,7 @@ def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFra
         problems.add(path.name, None, None, "the file is empty: expected a header row and data rows")
         return None
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SEARCH_ROWS]))))
-    header_index = _header_index(head, table.column_names)
+    header_index, names = _find_header(head, table.column_names)
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=header_index, header=None, dtype=str, keep_default_na=False,
@@ -344,7 +365,7 @@ def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFra
     except pd.errors.EmptyDataError:
         problems.add(path.name, None, None, "the file is empty: expected a header row and data rows")
         return None
-    return frame, header_index + 1
+    return _with_header(frame, names), header_index + 1
 
 
 def _cell_text(value: object) -> str:
@@ -381,10 +402,17 @@ def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFr
     if not any(any(v.strip() for v in row) for row in cells):
         problems.add(path.name, None, None, f"the first visible sheet ('{visible[0].title}') is empty")
         return None
-    header_index = _header_index(cells, table.column_names)
+    header_index, names = _find_header(cells, table.column_names)
     width = max(len(r) for r in cells)
     frame = pd.DataFrame([r + [""] * (width - len(r)) for r in cells[header_index:]], dtype=str)
-    return frame, header_index + 1
+    return _with_header(frame, names), header_index + 1
+
+
+def _with_header(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Row 0 of ``frame`` replaced by the header's column names (the readers' common shape)."""
+    names = (names + [""] * frame.shape[1])[: frame.shape[1]]
+    frame.iloc[0] = names
+    return frame
 
 
 def _read_parquet(path: Path, problems: _Problems) -> pd.DataFrame | None:
