@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Literal
@@ -223,7 +222,9 @@ def check_data(
     loaded: dict[str, _Loaded] = {}
     for table in to_read:
         if table not in files:
-            problems.add(table, None, None, f"no file for table {table}: expected {table}.csv, {table}.xlsx or {table}.parquet")
+            others = sorted(p.name for p in Path(data_dir).iterdir() if p.stem.lower() == table)
+            hint = f" (found {', '.join(others)}: not a format that is read; save it as .csv or .xlsx)" if others else ""
+            problems.add(table, None, None, f"no file for table {table}: expected {table}.csv, {table}.xlsx or {table}.parquet{hint}")
             continue
         frame = _load_table(CONTRACT[table], files[table], problems)
         if frame is not None:
