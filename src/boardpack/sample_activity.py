@@ -155,6 +155,7 @@ def _dates(months: np.ndarray, day_fraction: np.ndarray) -> np.ndarray:
 def _simulate_openings(rng: np.random.Generator, baseline: float, end: int) -> dict[str, np.ndarray]:
     """Month-by-month: open enough new studies to follow the target open count, each with a duration."""
     last = end + SETUP_HORIZON
+    # COVID-19 studies opening each month from March 2020 to March 2021 (for QWU; scaled by size).
     covid_starts = {2020 * 12 + m: n for m, n in zip(range(2, 15), [1, 3, 3, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1])}
     open_m, close_m, planned_m, covid = [], [], [], []
     closes_at = np.zeros(last + 200 - WARMUP_START, dtype=np.int64)
