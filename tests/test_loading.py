@@ -199,7 +199,8 @@ def test_missing_table_empty_file_and_header_only_file_are_clear_errors(tmp_path
 def test_table_in_an_unread_format_is_named(tmp_path):
     folder = write_folder(tmp_path / "data")
     (folder / "workforce.csv").rename(folder / "workforce.xls")
-    message = only(problems_of(folder), file="workforce").message
+    problems = problems_of(folder)
+    message = only(problems, file="workforce").message
     assert "found workforce.xls" in message and "save it as .csv or .xlsx" in message
     assert "empty" in only(problems, file="engagement.csv").message
     assert "header but no data rows" in only(problems, file="finance.csv").message
