@@ -304,11 +304,13 @@ class Summary:
 
 
 def summary(*sentences: str | Iterable[str]) -> Summary:
-    """A :class:`Summary` of the sentences given (strings, or lists of strings), blanks dropped."""
+    """A :class:`Summary` of the sentences given (strings, or lists of strings), blanks dropped and
+    each ended with a full stop."""
     flat: list[str] = []
     for item in sentences:
         flat.extend([item] if isinstance(item, str) else list(item))
     flat = [s.strip() for s in flat if s and s.strip()]
     if not flat:
         raise ValueError("summary: no sentences given")
+    flat = [s if s.endswith((".", "!", "?")) else s + "." for s in flat]
     return Summary(tuple(flat))
