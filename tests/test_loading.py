@@ -194,16 +194,15 @@ def test_missing_table_empty_file_and_header_only_file_are_clear_errors(tmp_path
     problems = problems_of(folder)
     assert "no file for table deliverables" in only(problems, file="deliverables").message
     assert "found" not in only(problems, file="deliverables").message
+    assert "empty" in only(problems, file="engagement.csv").message
+    assert "header but no data rows" in only(problems, file="finance.csv").message
 
 
 def test_table_in_an_unread_format_is_named(tmp_path):
     folder = write_folder(tmp_path / "data")
     (folder / "workforce.csv").rename(folder / "workforce.xls")
-    problems = problems_of(folder)
-    message = only(problems, file="workforce").message
+    message = only(problems_of(folder), file="workforce").message
     assert "found workforce.xls" in message and "save it as .csv or .xlsx" in message
-    assert "empty" in only(problems, file="engagement.csv").message
-    assert "header but no data rows" in only(problems, file="finance.csv").message
 
 
 # -- columns ---------------------------------------------------------------------------------
