@@ -1,0 +1,147 @@
+"""helpers.section: one call from a notebook's parameters to its quarter, data, targets and KPIs."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import paths, section
+from helpers.quarters import latest_complete, parse
+from helpers.targets import TARGETS_FILE
+
+BACKTEST = Path(__file__).parent / "backtest" / "data"
+QUARTER = "2020/21 Q2"
+ACTIVITY_TABLES = ("organisations", "studies", "recruitment")
+
+
+def open_activity(**overrides):
+    options = dict(quarter=QUARTER, data_dir=BACKTEST, tables=ACTIVITY_TABLES, targets_file=TARGETS_FILE)
+    options.update(overrides)
+    return section.open_section("10_research_activity", **options)
+
+
+def test_open_section_loads_only_the_tables_named_and_the_sections_kpis():
+    opened = open_activity()
+    assert opened.quarter == parse(QUARTER) and opened.icb == "QWU" and opened.data_dir == BACKTEST.resolve()
+    assert opened.data.studies is not None and opened.data.finance is None
+    assert set(opened.scorecard["Section"]) == {"Research activity"}
+    assert list(opened.scorecard["Kpi"]) == ["studies_open_pct_precovid", "new_studies", "recruiting_organisations",
+                                             "gp_practices_recruiting_pct"]
+    assert "commercial_income" in opened.targets
+    assert opened.baseline_quarters == ("2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4")
+    assert opened.icb_name  # the ICB's name from the shipped ONS table
+    assert opened.commentary is None  # no commentary_dir given
+    assert opened.sample_data is False  # a data folder was given
+
+
+def test_the_summary_keeps_every_scorecard_row_whose_tables_were_loaded():
+    opened = section.open_section("00_summary", quarter=QUARTER, data_dir=BACKTEST, tables=ACTIVITY_TABLES)
+    assert {"Research activity", "Participation", "Commercial"} <= set(opened.scorecard["Section"])
+
+
+def test_kpi_looks_up_one_row_and_names_the_choices_when_missing():
+    opened = open_activity()
+    assert opened.kpi("new_studies")["Label"] == "NIHR studies opened in the quarter"
+    with pytest.raises(KeyError, match="'commercial_income' is not in section 10_research_activity"):
+        opened.kpi("commercial_income")
+
+
+def test_without_targets_there_is_no_target_or_rag():
+    opened = open_activity(targets_file="")
+    assert opened.targets == {}
+    assert opened.scorecard["Rag"].isna().all()
+
+
+def test_baseline_period_is_passed_to_the_kpis():
+    default = open_activity().kpi("studies_open_pct_precovid")["Value"]
+    other = open_activity(baseline_period="2019-20-Q1..2019-20-Q2").kpi("studies_open_pct_precovid")["Value"]
+    assert open_activity(baseline_period="2019-20-Q1..2019-20-Q2").baseline_quarters == ("2019-20-Q1", "2019-20-Q2")
+    assert default != other
+
+
+def test_relative_paths_are_read_from_the_project_root():
+    relative = BACKTEST.resolve().relative_to(paths.PROJ_ROOT)
+    assert open_activity(data_dir=str(relative), targets_file="params/targets.yml").data_dir == BACKTEST.resolve()
+
+
+def test_commentary_is_found_by_quarter_and_section(tmp_path):
+    (tmp_path / "2020-21-Q2").mkdir()
+    (tmp_path / "2020-21-Q2" / "10_research_activity.md").write_text("Steady <b>quarter</b>.", encoding="utf-8")
+    opened = open_activity(commentary_dir=tmp_path)
+    assert opened.commentary is not None and "&lt;b&gt;quarter&lt;/b&gt;" in opened.commentary.html
+
+
+def test_quarter_none_means_the_latest_complete_quarter():
+    assert section.resolve_quarter(None) == latest_complete()
+    assert section.resolve_quarter("") == latest_complete()
+    assert section.resolve_quarter("2026-27-Q2") == parse("2026/27 Q2")
+
+
+def test_missing_sample_data_says_how_to_make_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "SAMPLE_DATA_DIR", tmp_path / "data" / "sample")
+    with pytest.raises(section.SectionInputError, match=r"no sample data at .*QWU/2026-27-Q2: create it first with "
+                                                         r"`boardpack sample-data --icb QWU"):
+        section.resolve_data_dir(None, "QWU", parse("2026/27 Q2"))
+
+
+def test_default_data_dir_is_the_sample_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "SAMPLE_DATA_DIR", tmp_path)
+    folder = tmp_path / "QWU" / "2020-21-Q2"
+    shutil.copytree(BACKTEST, folder)
+    opened = section.open_section("10_research_activity", quarter=QUARTER, tables=ACTIVITY_TABLES)
+    assert opened.data_dir == folder and opened.sample_data is True
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    with pytest.raises(section.SectionInputError, match="parameter data_dir: no such folder"):
+        open_activity(data_dir=tmp_path / "nowhere")
+    with pytest.raises(section.SectionInputError, match="parameter targets_file: no such file"):
+        open_activity(targets_file=tmp_path / "targets.yml")
+    with pytest.raises(ValueError, match="unknown section '99_other'"):
+        section.open_section("99_other", quarter=QUARTER, data_dir=BACKTEST, tables=ACTIVITY_TABLES)
+
+
+# -- presentation helpers --------------------------------------------------------------------------
+def test_table_selects_and_renames_columns_in_order():
+    frame = pd.DataFrame({"Code": ["a_b"], "OpenStudies": [1234], "Pct": [12.5]})
+    shown = section.table(frame, "Studies", {"OpenStudies": "Open studies", "Code": "Care setting"})
+    assert list(shown.frame.columns) == ["Open studies", "Care setting"]
+    assert shown.frame.iloc[0].tolist() == ["1,234", "a_b"]
+    with pytest.raises(KeyError, match=r"column\(s\) \['Missing'\]"):
+        section.table(frame, "Studies", {"Missing": "x"})
+
+
+def test_recent_dates_labels_and_observed_rows():
+    frame = pd.DataFrame({"Quarter": ["2025-26-Q4", "2026-27-Q1", "2026-27-Q2"], "Value": [float("nan"), 2.0, 3.0]})
+    assert section.recent(frame, 2)["Quarter"].tolist() == ["2026-27-Q1", "2026-27-Q2"]
+    assert section.with_dates(frame)["QuarterStart"].tolist() == [
+        pd.Timestamp("2026-01-01"), pd.Timestamp("2026-04-01"), pd.Timestamp("2026-07-01")]
+    assert section.with_quarter_labels(frame)["Quarter"].tolist() == ["2025/26 Q4", "2026/27 Q1", "2026/27 Q2"]
+    assert section.observed(frame, "Value")["Quarter"].tolist() == ["2026-27-Q1", "2026-27-Q2"]
+
+
+def test_readable_labels_shares_and_dropped_rows():
+    frame = pd.DataFrame({"Group": ["primary_care", "Total"], "Pct": [12.5, "*"]})
+    assert section.readable(frame, "Group")["Group"].tolist() == ["Primary care", "Total"]
+    assert section.percent_to_share(frame, ["Pct"])["Pct"].tolist() == [0.125, "*"]
+    assert section.rows_except(frame, "Group", ["Total"])["Group"].tolist() == ["primary_care"]
+
+
+def test_spc_of_a_history_frame_flags_trial_limits_without_warning(recwarn):
+    frame = pd.DataFrame({"Quarter": ["2026-27-Q1", "2026-27-Q2", "2026-27-Q3"], "Value": ["*", 10, 12]})
+    result = section.spc_of(frame, "Value")
+    assert result["value"].isna().tolist() == [True, False, False]  # a suppressed cell is a gap
+    assert result["date"].tolist() == [pd.Timestamp("2026-04-01"), pd.Timestamp("2026-07-01"), pd.Timestamp("2026-10-01")]
+    assert bool(result["trial_limits"].iloc[-1]) is True
+    assert not [w for w in recwarn if "trial limits" in str(w.message)]
+
+
+def test_headline_table_captions_differ_by_section():
+    activity = section.headline_table(open_activity())
+    summary = section.headline_table(section.open_section("00_summary", quarter=QUARTER, data_dir=BACKTEST,
+                                                          tables=ACTIVITY_TABLES))
+    assert activity.caption == "Headline KPIs: research activity, 2020/21 Q2"
+    assert summary.caption == "Headline KPIs of the plan, 2020/21 Q2"
+    assert "Section" in summary.frame.columns and "Section" not in activity.frame.columns
