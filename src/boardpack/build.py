@@ -136,10 +136,12 @@ def _build_locked(params, sections, executor, jobs, force, pdf, notify, built_at
         _render(params, plans, executed, staging, pdf, built_at)
         _write_manifest(params, plans, records, staging, built_at, pack_key)
         version = publishing.publish(staging, location)
-    except (render.RenderError, publishing.PublishError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any render/publish failure: clean up, keep the last pack
         if staging is not None:
             publishing.discard(staging)
-        return BuildResult(1, f"{type(exc).__name__}: {exc}", sections=records)
+        log.exception("render or publish failed")
+        return BuildResult(1, f"{type(exc).__name__}: {exc}\nNothing was published; the previous pack is unchanged.",
+                           sections=records)
     return BuildResult(0, f"published {location.link}", html=location.link / "board_pack.html",
                        version_dir=version, sections=records)
 

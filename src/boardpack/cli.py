@@ -91,6 +91,7 @@ def build(
 
     with _SectionProgress(console, [(s.id, s.title) for s in chosen]) as progress:
         result = build_pack(resolved, sections=chosen, jobs=jobs, force=force, pdf=not no_pdf, progress=progress.update)
+    console.print()
     if result.exit_code != 0:
         console.print(f"[bold red]Build failed (exit {result.exit_code}):[/] {result.message}", highlight=False)
         if result.log_file:

@@ -357,7 +357,6 @@ _TYPST_HEADER = """
 #set table(inset: 3pt)
 #show table: set text(size: 7.5pt)
 #show image: it => block(width: 100%, it)
-#show heading.where(level: 2): it => pagebreak(weak: true) + it
 """
 
 
@@ -389,7 +388,10 @@ def write_pdf(document: str, path: Path) -> None:
         # Paths pandoc wrote are absolute; typst wants them under its root.
         text = text.replace(str(work) + "/", "/")
         source.write_text(text, encoding="utf-8")
-        pdf = typst.compile(str(source), root=str(work))
+        try:
+            pdf = typst.compile(str(source), root=str(work))
+        except Exception as exc:  # typst reports its own error type
+            raise RenderError(f"PDF: typst could not compile the pack: {exc}") from exc
     path.write_bytes(pdf)
 
 
