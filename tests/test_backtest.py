@@ -242,6 +242,9 @@ def test_pipeline_and_movements(data):
     check(at_f, "Stage", stages)
     check(at_f, "Innovations", [1, 0, 0, 1, 1, 1])
     check(kpi_innovation.pipeline_by_stage(data, "2020-21-Q1", ICB), "Innovations", [1, 0, 1, 0, 1, 0])
+    history = kpi_innovation.pipeline_history(data, QUARTER, ICB)
+    check(history[history["Quarter"] == "2020-21-Q1"], "Innovations", [1, 0, 1, 0, 1, 0])
+    check(history[history["Quarter"] == QUARTER], "Innovations", [1, 0, 0, 1, 1, 1])
     moves = kpi_innovation.stage_movements(data, QUARTER, ICB)
     check(moves, "InnovationId", ["I1", "I2", "I3", "I2"])
     check(moves, "FromStage", ["piloting", "identified", NAN, "assessed"])
@@ -287,6 +290,10 @@ def test_deliverables(data):
     summary = kpi_deliverables.deliverables_summary(data, QUARTER, ICB)
     check(summary, "Deliverables", [1, 1, 1, 2])
     check(summary, "Pct", [20.0, 20.0, 20.0, 40.0])
+    history = kpi_deliverables.deliverables_history(data, QUARTER, ICB)
+    check(history[history["Quarter"] == QUARTER], "Deliverables", [1, 1, 1, 2])
+    # 2020/21 Q1: D1 on_track (due now), D2 at_risk, D3 on_track, D5 complete.
+    check(history[history["Quarter"] == "2020-21-Q1"], "Deliverables", [0, 1, 2, 1])
 
 
 # -- scorecard ------------------------------------------------------------------------------------------------

@@ -51,3 +51,13 @@ def test_summary_lists_every_rag(data):
 def test_no_deliverables_reported_yet():
     out = kd.deliverables_summary(make_data(deliverables=[]), "2020-21-Q1", "QWU")
     assert out["Deliverables"].sum() == 0 and out["Pct"].isna().all()
+
+
+def test_history_holds_each_status_until_the_next_report(data):
+    history = kd.deliverables_history(data, "2020-21-Q2", "QWU")
+    for quarter in ("2020-21-Q1", "2020-21-Q2"):
+        expected = kd.deliverables_summary(data, quarter, "QWU")["Deliverables"].tolist()
+        assert history.loc[history["Quarter"] == quarter, "Deliverables"].tolist() == expected
+    gap = make_data(deliverables=[status("a", "2020-21-Q2", "2020-21-Q1", "on_track")])
+    held = kd.deliverables_history(gap, "2020-21-Q3", "QWU").set_index(["Quarter", "Rag"])["Deliverables"]
+    assert held[("2020-21-Q2", "on_track")] == 1 and held[("2020-21-Q3", "overdue")] == 1

@@ -55,3 +55,19 @@ def test_pharmacy_alignment_project_benefits(data):
     out = ki.pharmacy_alignment_benefits(data, "2020-21-Q2", "QWU", disclosed=False)
     assert list(out["BenefitMeasure"]) == ["Patients offered a trial"] and out["Cumulative"].iloc[0] == 4
     assert ki.pharmacy_alignment_benefits(data, "2020-21-Q2", "QWU", name_contains="nothing").empty
+
+
+def test_fractional_patient_benefit_is_rounded_to_whole_people_before_disclosure():
+    data = make_data(innovations=[stage("a", "identified", "2020-04-01")],
+                     innovation_benefits=[benefit("2020-21-Q1", "a", "Patients reached", "patients", 173.4)])
+    shown = ki.benefits_by_measure(data, "2020-21-Q1", "QWU")
+    assert shown["InQuarter"].iloc[0] == 175 and shown["Cumulative"].iloc[0] == 175
+    assert ki.benefits_by_measure(data, "2020-21-Q1", "QWU", disclosed=False)["InQuarter"].iloc[0] == 173.4
+
+
+def test_pipeline_history_matches_the_quarter_by_quarter_pipeline(data):
+    history = ki.pipeline_history(data, "2020-21-Q3", "QWU")
+    assert list(history["Quarter"].unique()) == ["2020-21-Q1", "2020-21-Q2", "2020-21-Q3"]
+    for quarter in history["Quarter"].unique():
+        expected = ki.pipeline_by_stage(data, quarter, "QWU")["Innovations"].tolist()
+        assert history.loc[history["Quarter"] == quarter, "Innovations"].tolist() == expected

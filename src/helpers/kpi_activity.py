@@ -88,9 +88,12 @@ def _recruiting(recruitment: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     """Distinct (OrganisationCode, quarter ordinal) pairs with participants recruited, up to ``quarter``."""
     ordinals = kc.quarter_ordinals(recruitment["Month"])
     keep = (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
-    pairs = pd.DataFrame({"OrganisationCode": recruitment["OrganisationCode"].to_numpy()[keep],
-                          "Ordinal": ordinals[keep].astype("int64")})
-    return pairs.drop_duplicates()
+    codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
+    # One integer per (organisation, quarter) pair, so duplicates drop in numpy, not pandas.
+    span = 1 << 20
+    pairs = np.unique(codes[keep] * span + (ordinals[keep].astype("int64") - quarter.ordinal + span // 2))
+    return pd.DataFrame({"OrganisationCode": organisations[pairs // span],
+                         "Ordinal": pairs % span + quarter.ordinal - span // 2})
 
 
 def recruiting_organisations(data, quarter, icb: str) -> pd.DataFrame:
@@ -124,7 +127,7 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
     first = int(months.min()) if len(months) else quarter.ordinal
     ordinals = kc.history_index(first, quarter)
     pairs = _recruiting(recruitment, quarter)
-    pairs = pairs[pairs["OrganisationCode"].isin(practices)]
+    pairs = pairs[pairs["OrganisationCode"].isin(set(practices))]
     # A practice recruiting in quarter o counts in the windows ending o .. o+3.
     spread = pd.DataFrame({
         "OrganisationCode": np.repeat(pairs["OrganisationCode"].to_numpy(), kc.ROLLING_QUARTERS),

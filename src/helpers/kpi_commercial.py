@@ -44,8 +44,8 @@ def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> 
     sliced = kc.icb_slice(data, icb)
     recruitment = kc.table(sliced, "recruitment")
     studies = kc.table(data, "studies")  # a site may recruit to a study led in another ICB
-    commercial_ids = studies.loc[studies["StudyRoute"] == COMMERCIAL, "StudyId"]
-    commercial = recruitment["StudyId"].isin(commercial_ids).to_numpy()
+    commercial_ids = pd.Index(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].to_numpy())
+    commercial = kc.isin(recruitment["StudyId"], commercial_ids)
     everyone = kc.by_quarter(recruitment, "Participants", quarter)
     in_commercial = kc.by_quarter(recruitment[commercial], "Participants", quarter, first=int(everyone.index[0]))
     out = kc.history_frame(in_commercial.astype("int64"), "CommercialParticipants")
@@ -136,6 +136,55 @@ def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
     return out
 
 
+def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
+    """Per-study RTT at the end of each of ``quarters`` (one vectorised pass; see
+    :func:`recruitment_to_time_and_target` for the definition)."""
+    sliced = kc.icb_slice(data, icb)
+    studies = kc.portfolio(kc.table(sliced, "studies"), portfolio_only)
+    opened = studies["ActualOpeningDate"]
+    planned_close = studies["PlannedClosureToRecruitmentDate"]
+    studies = studies[((studies["SampleSize"].fillna(0) > 0) & planned_close.notna() & (planned_close > opened)).to_numpy()]
+    recruitment = kc.table(sliced, "recruitment")
+    study_rows = kc.positions_in(recruitment["StudyId"], pd.Index(studies["StudyId"].to_numpy()))
+    month_ordinals = kc.quarter_ordinals(recruitment["Month"])
+    participants = recruitment["Participants"].to_numpy(dtype="float64")
+    known = study_rows >= 0
+    opening = studies["ActualOpeningDate"].to_numpy()
+    closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
+    planned_days = (studies["PlannedClosureToRecruitmentDate"].to_numpy() - opening) / np.timedelta64(1, "D") + 1
+    parts = []
+    for quarter in quarters:
+        end = np.datetime64(pd.Timestamp(quarter.end))
+        open_at_end = (opening <= end) & (np.isnat(closure) | (closure > end))
+        if not open_at_end.any():
+            continue
+        upto = known & (month_ordinals <= quarter.ordinal)
+        recruited = np.bincount(study_rows[upto], weights=participants[upto], minlength=len(studies))
+        chosen = np.flatnonzero(open_at_end)
+        elapsed_days = (end - opening[chosen]) / np.timedelta64(1, "D") + 1
+        parts.append(pd.DataFrame({
+            "Quarter": quarter.id,
+            "StudyId": studies["StudyId"].to_numpy()[chosen],
+            "StudyRoute": studies["StudyRoute"].to_numpy()[chosen],
+            "SampleSize": studies["SampleSize"].to_numpy(dtype="int64", na_value=0)[chosen],
+            "RecruitedToDate": recruited[chosen].astype("int64"),
+            "PctTimeElapsed": 100.0 * elapsed_days / planned_days[chosen],
+        }))
+    columns = ["Quarter", "StudyId", "StudyRoute", "SampleSize", "RecruitedToDate", "PctTargetReached",
+               "PctTimeElapsed", "Rtt", "OnTrack"]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("PctTargetReached", "PctTimeElapsed", "Rtt") else
+                                          "bool" if c == "OnTrack" else "int64" if c in ("SampleSize", "RecruitedToDate") else "string")
+                             for c in columns})
+    out = pd.concat(parts, ignore_index=True)
+    out["PctTargetReached"] = 100.0 * out["RecruitedToDate"] / out["SampleSize"]
+    out["Rtt"] = out["PctTargetReached"] / out["PctTimeElapsed"] - 1
+    out["OnTrack"] = out["Rtt"] >= 0
+    for column in ("Quarter", "StudyId", "StudyRoute"):
+        out[column] = out[column].astype("string")
+    return out[columns].sort_values(["Quarter", "StudyId"], ignore_index=True)
+
+
 def recruitment_to_time_and_target(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
     """RTT of each (NIHR portfolio) study open at the quarter's end that has a ``SampleSize``
     above 0 and a ``PlannedClosureToRecruitmentDate`` after its ``ActualOpeningDate``.
@@ -150,30 +199,7 @@ def recruitment_to_time_and_target(data, quarter, icb: str, portfolio_only: bool
     Columns: Quarter, StudyId, StudyRoute, SampleSize, RecruitedToDate, PctTargetReached,
     PctTimeElapsed, Rtt, OnTrack.
     """
-    quarter = parse(quarter)
-    sliced = kc.icb_slice(data, icb)
-    studies = kc.open_at_end(kc.portfolio(kc.table(sliced, "studies"), portfolio_only), quarter)
-    studies = studies[(studies["SampleSize"].fillna(0) > 0)
-                      & studies["PlannedClosureToRecruitmentDate"].notna()
-                      & (studies["PlannedClosureToRecruitmentDate"] > studies["ActualOpeningDate"])]
-    recruitment = kc.table(sliced, "recruitment")
-    recruitment = recruitment[recruitment["Month"] <= pd.Timestamp(quarter.end)]
-    recruited = recruitment.groupby("StudyId", observed=True)["Participants"].sum()
-    end = pd.Timestamp(quarter.end)
-    out = pd.DataFrame({
-        "Quarter": quarter.id,
-        "StudyId": studies["StudyId"].to_numpy(),
-        "StudyRoute": studies["StudyRoute"].to_numpy(),
-        "SampleSize": studies["SampleSize"].astype("int64").to_numpy(),
-        "RecruitedToDate": recruited.reindex(studies["StudyId"].to_numpy(), fill_value=0).astype("int64").to_numpy(),
-    })
-    elapsed = (end - studies["ActualOpeningDate"]).dt.days.to_numpy() + 1
-    planned = (studies["PlannedClosureToRecruitmentDate"] - studies["ActualOpeningDate"]).dt.days.to_numpy() + 1
-    out["PctTargetReached"] = 100.0 * out["RecruitedToDate"] / out["SampleSize"]
-    out["PctTimeElapsed"] = 100.0 * elapsed / planned
-    out["Rtt"] = out["PctTargetReached"] / out["PctTimeElapsed"] - 1
-    out["OnTrack"] = out["Rtt"] >= 0
-    return out.sort_values("StudyId", ignore_index=True)
+    return _rtt(data, [parse(quarter)], icb, portfolio_only)
 
 
 def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool = True) -> pd.DataFrame:
@@ -181,14 +207,18 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
     quarters, overall and by route. Columns: Quarter, StudyRoute ('All', 'Commercial',
     'Non-commercial'), StudiesAssessed, OnTrack, PctOnTrack."""
     quarter = parse(quarter)
-    rows = []
-    for offset in range(quarters - 1, -1, -1):
-        q = quarter.shift(-offset)
-        per_study = recruitment_to_time_and_target(data, q, icb, portfolio_only)
-        parts = [("All", per_study)] + [(r, per_study[per_study["StudyRoute"] == r]) for r in STUDY_ROUTES]
-        for route, part in parts:
-            rows.append({"Quarter": q.id, "StudyRoute": route, "StudiesAssessed": len(part),
-                         "OnTrack": int(part["OnTrack"].sum())})
-    out = pd.DataFrame(rows, columns=["Quarter", "StudyRoute", "StudiesAssessed", "OnTrack"])
+    wanted = [quarter.shift(-offset) for offset in range(quarters - 1, -1, -1)]
+    per_study = _rtt(data, wanted, icb, portfolio_only)
+    routes = ["All", *STUDY_ROUTES]
+    both = pd.concat([per_study.assign(StudyRoute="All"), per_study], ignore_index=True)
+    grouped = both.groupby(["Quarter", "StudyRoute"], observed=True)["OnTrack"].agg(["size", "sum"])
+    index = pd.MultiIndex.from_product([[q.id for q in wanted], routes], names=["Quarter", "StudyRoute"])
+    grouped = grouped.reindex(index, fill_value=0)
+    out = pd.DataFrame({
+        "Quarter": pd.array(index.get_level_values(0), dtype="string"),
+        "StudyRoute": pd.array(index.get_level_values(1), dtype="string"),
+        "StudiesAssessed": grouped["size"].to_numpy(dtype="int64"),
+        "OnTrack": grouped["sum"].to_numpy(dtype="int64"),
+    })
     out["PctOnTrack"] = kc.share(out["OnTrack"], out["StudiesAssessed"])
     return out

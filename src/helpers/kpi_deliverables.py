@@ -29,11 +29,7 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
     due = kc.quarter_id_ordinals(latest["DueQuarter"])
     status = latest["Status"].to_numpy()
     is_complete = status == "complete"
-    rag = np.select(
-        [is_complete, due < quarter.ordinal, np.isin(status, ["at_risk", "delayed"])],
-        ["complete", "overdue", "at_risk"],
-        default="on_track",
-    )
+    rag = _rag(status, due, np.full(len(status), quarter.ordinal))
     completed_ordinal = completed.reindex(latest["DeliverableId"].to_numpy()).to_numpy()
     completed_ordinal = np.where(is_complete, completed_ordinal, np.nan)
     out = pd.DataFrame({
@@ -53,6 +49,39 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
         out[column] = out[column].astype("string")
     order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
     return out.assign(_order=order).sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True).drop(columns="_order")
+
+
+def _rag(status: np.ndarray, due: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """RAG from status, due quarter ordinal and the ordinal of the quarter reported (rules above)."""
+    return np.select(
+        [status == "complete", due < at, np.isin(status, ["at_risk", "delayed"])],
+        ["complete", "overdue", "at_risk"],
+        default="on_track",
+    )
+
+
+def deliverables_history(data, quarter, icb: str) -> pd.DataFrame:
+    """Deliverables by RAG at every quarter from the first status reported to ``quarter`` (a
+    status holds until the next report). Columns: Quarter, Rag, Deliverables, Pct."""
+    quarter = parse(quarter)
+    rows = kc.table(kc.icb_slice(data, icb), "deliverables")
+    ordinals = kc.quarter_id_ordinals(rows["Quarter"])
+    rows = rows.assign(_ordinal=ordinals)[ordinals <= quarter.ordinal].sort_values(["DeliverableId", "_ordinal"])
+    first = int(rows["_ordinal"].min()) if len(rows) else quarter.ordinal
+    held_rows, held = kc.expand_until_next(rows["DeliverableId"].to_numpy(), rows["_ordinal"].to_numpy(), quarter.ordinal)
+    due = kc.quarter_id_ordinals(rows["DueQuarter"])[held_rows]
+    rag = _rag(rows["Status"].to_numpy()[held_rows], due, held)
+    counts = pd.Series(1, index=pd.MultiIndex.from_arrays([held, rag])).groupby(level=[0, 1]).sum()
+    grid = pd.MultiIndex.from_product([kc.history_index(first, quarter), list(RAG_ORDER)])
+    counts = counts.reindex(grid, fill_value=0)
+    out = pd.DataFrame({
+        "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
+        "Rag": pd.array(grid.get_level_values(1), dtype="string"),
+        "Deliverables": counts.to_numpy(dtype="int64"),
+    })
+    totals = out.groupby("Quarter")["Deliverables"].transform("sum")
+    out["Pct"] = kc.share(out["Deliverables"], totals)
+    return out
 
 
 def deliverables_summary(data, quarter, icb: str) -> pd.DataFrame:

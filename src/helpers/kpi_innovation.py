@@ -57,7 +57,8 @@ def stage_movements(data, quarter, icb: str) -> pd.DataFrame:
 def benefits_by_measure(data, quarter, icb: str, innovation_ids=None, disclosed: bool = True) -> pd.DataFrame:
     """Quantified benefits per measure and unit: realised in the quarter and cumulative to its end.
     ``innovation_ids`` limits them to some innovations. Benefits in unit ``patients`` count people
-    and are disclosure-controlled unless ``disclosed=False``.
+    and are disclosure-controlled unless ``disclosed=False`` (rounded to whole people first, as a
+    modelled benefit may be fractional).
     Columns: Quarter, BenefitMeasure, Unit, InQuarter, Cumulative."""
     quarter = parse(quarter)
     benefits = kc.table(kc.icb_slice(data, icb), "innovation_benefits")
@@ -72,7 +73,11 @@ def benefits_by_measure(data, quarter, icb: str, innovation_ids=None, disclosed:
     out = out.sort_values(["BenefitMeasure", "Unit"], ignore_index=True)
     if not disclosed:
         return out
-    people = out["Unit"] == "patients"
+    people = (out["Unit"] == "patients").to_numpy()
+    # A modelled benefit can be a fraction of a patient: round to whole people before disclosure.
+    for column in ("InQuarter", "Cumulative"):
+        out[column] = out[column].astype(object)
+        out.loc[people, column] = out.loc[people, column].astype("float64").round().astype("int64").to_numpy()
     return kc.published_counts(out, ["InQuarter", "Cumulative"], rows=people)
 
 
@@ -84,3 +89,22 @@ def pharmacy_alignment_benefits(data, quarter, icb: str, name_contains: str = PH
     matches = innovations["InnovationName"].str.contains(name_contains, case=False, regex=False)
     return benefits_by_measure(data, quarter, icb, innovation_ids=innovations.loc[matches, "InnovationId"].unique(),
                                disclosed=disclosed)
+
+
+def pipeline_history(data, quarter, icb: str) -> pd.DataFrame:
+    """Innovations by latest stage at the end of every quarter from the first stage change to
+    ``quarter`` (long: one row per quarter and stage). Columns: Quarter, Stage, Innovations."""
+    quarter = parse(quarter)
+    changes = _stage_changes(data, quarter, icb)
+    ordinals = kc.quarter_ordinals(changes["StageDate"])
+    first = int(ordinals.min()) if len(changes) else quarter.ordinal
+    rows, held = kc.expand_until_next(changes["InnovationId"].to_numpy(), ordinals, quarter.ordinal)
+    stages = changes["Stage"].to_numpy()[rows]
+    counts = pd.Series(1, index=pd.MultiIndex.from_arrays([held, stages])).groupby(level=[0, 1]).sum()
+    grid = pd.MultiIndex.from_product([kc.history_index(first, quarter), list(INNOVATION_STAGES)])
+    counts = counts.reindex(grid, fill_value=0)
+    return pd.DataFrame({
+        "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
+        "Stage": pd.array(grid.get_level_values(1), dtype="string"),
+        "Innovations": counts.to_numpy(dtype="int64"),
+    })

@@ -47,28 +47,16 @@ def _column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
-    quarter = parse(quarter)
-    innovations = kc.table(kc.icb_slice(data, icb), "innovations")
-    if innovations.empty:
-        return pd.Series([0.0], index=[quarter.id])
-    first = Quarter.of_date(innovations["StageDate"].min())
-    values = {}
-    for q in kc.quarter_ids(kc.history_index(first.ordinal, quarter)):
-        stages = kpi_innovation.pipeline_by_stage(data, q, icb).set_index("Stage")["Innovations"]
-        values[q] = float(stages.get("adopting", 0) + stages.get("business_as_usual", 0))
-    return pd.Series(values)
+    history = kpi_innovation.pipeline_history(data, quarter, icb)
+    adopted = history[history["Stage"].isin(["adopting", "business_as_usual"])]
+    return adopted.groupby("Quarter", sort=False)["Innovations"].sum().astype("float64")
 
 
 def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
-    quarter = parse(quarter)
-    rows = kc.table(kc.icb_slice(data, icb), "deliverables")
-    reported = sorted({q for q in rows["Quarter"].dropna().unique() if parse(q) <= quarter}, key=lambda q: parse(q).ordinal)
-    values = {}
-    for q in reported:
-        summary = kpi_deliverables.deliverables_summary(data, q, icb).set_index("Rag")["Deliverables"]
-        total = summary.sum()
-        values[q] = 100.0 * (summary["on_track"] + summary["complete"]) / total if total else np.nan
-    return pd.Series(values, dtype="float64")
+    history = kpi_deliverables.deliverables_history(data, quarter, icb)
+    good = history[history["Rag"].isin(["on_track", "complete"])]
+    return pd.Series(good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(),
+                     index=good["Quarter"].unique().astype(str))
 
 
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
