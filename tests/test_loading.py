@@ -403,14 +403,17 @@ def test_values_that_look_like_patient_identifiers_are_masked_errors(tmp_path):
     tables["studies"].loc[0, "StudyTitle"] = "Follow-up of 943 476 5919"
     tables["organisations"].loc[1, "Place"] = "CV1 2AB"
     tables["studies"].loc[1, "StudyTitle"] = "Cohort 943 476 5918"  # fails the check digit: not an NHS number
+    tables["recruitment"].loc[0, "Participants"] = "9434765919"  # an NHS number pasted into a count
     problems = problems_of(write_folder(tmp_path / "data", tables))
+    pasted = only(problems, file="recruitment.csv", row=2, column="Participants")
+    assert "NHS number (943 *** ****)" in pasted.message
     nhs = only(problems, file="studies.csv", row=2, column="StudyTitle")
     assert "NHS number (943 *** ****)" in nhs.message
     postcode = only(problems, file="organisations.csv", row=3, column="Place")
     assert "postcode (CV1 ***)" in postcode.message
     report = format_report(problems)
     assert "5919" not in report and "2AB" not in report
-    assert len([p for p in problems if p.severity == "error"]) == 2
+    assert len([p for p in problems if p.severity == "error"]) == 3
 
 
 # -- encodings -------------------------------------------------------------------------------

@@ -474,9 +474,7 @@ def _load_table(table: Table, path: Path, problems: _Problems) -> _Loaded | None
     # PII first, in every text column (extra ones too): a flagged value is never echoed again.
     bad_by_pos = {pos: np.zeros(len(frame), dtype=bool) for pos in frame.columns}
     for pos, values in distinct.items():
-        spec = table.column(label_of[pos]) if pos in label_of else None
-        if spec is None or spec.kind in ("code", "text", "category"):
-            bad_by_pos[pos] |= _check_pii(values, rows, file, label_of.get(pos, names[pos] or f"#{pos + 1}"), problems)
+        bad_by_pos[pos] |= _check_pii(values, rows, file, label_of.get(pos, names[pos] or f"#{pos + 1}"), problems)
     keep = _drop_totals(table, {label_of[p]: v for p, v in distinct.items() if p in label_of}, rows, file, problems)
 
     dropped = not keep.all()
@@ -947,6 +945,9 @@ def _check_duplicates(loaded: _Loaded, problems: _Problems) -> None:
     if ids is not None and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())):
         return  # rows sorted by key (the usual export): strictly increasing ids, no duplicates
     if ids is not None:
+        ordered = np.sort(ids)  # sorting finds out "no duplicates" faster than hashing
+        if not (ordered[1:] == ordered[:-1]).any():
+            return
         duplicated = pd.Series(ids).duplicated(keep="first").to_numpy()
     else:  # more key combinations than an int64 holds: let pandas hash the tuples
         duplicated = loaded.frame[key].duplicated(keep="first").to_numpy()
