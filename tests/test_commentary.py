@@ -81,8 +81,8 @@ def test_quotes_in_a_link_cannot_break_out_of_the_attribute():
 
 
 def test_headings_sit_below_the_section_headings():
-    rendered = render_markdown("# Big\n\n## Smaller\n\n###### Tiny")
-    assert tags(rendered) == ["h4", "h5", "h6"]
+    assert tags(render_markdown("# Big\n\n## Smaller\n\n###### Tiny")) == ["h4", "h5", "h6"]
+    assert tags(render_markdown("### Income\n\ntext\n\n#### Detail")) == ["h4", "p", "h5"]
 
 
 def test_render_markdown_needs_text():

@@ -217,7 +217,9 @@ def test_scorecard_view_in_words():
 def test_summary_escapes_text_and_joins_sentences():
     shown = narrative.summary("First <b>one</b>.", ["Second & last", "  "])
     assert shown.text == "First <b>one</b>. Second & last."  # a full stop added where missing
-    assert shown._repr_html_() == '<p class="bp-summary">First &lt;b&gt;one&lt;/b&gt;. Second &amp; last.</p>'
+    assert shown._repr_html_() == (
+        '<div class="bp-summary">\n<p>First &lt;b&gt;one&lt;/b&gt;.</p>\n<ul>\n<li>Second &amp; last.</li>\n</ul>\n</div>')
+    assert narrative.summary("Only one.")._repr_html_() == '<div class="bp-summary">\n<p>Only one.</p>\n</div>'
     assert repr(shown) == shown.text
     with pytest.raises(ValueError, match="no sentences"):
         narrative.summary("", [" "])

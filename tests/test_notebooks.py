@@ -176,7 +176,7 @@ def outputs(nb) -> list:
 
 
 def summary_text(nb) -> str:
-    found = [o for o in outputs(nb) if o.get("data", {}).get("text/html", "").startswith('<p class="bp-summary">')]
+    found = [o for o in outputs(nb) if o.get("data", {}).get("text/html", "").startswith('<div class="bp-summary">')]
     assert len(found) == 1, "one summary paragraph"
     return found[0]["data"]["text/plain"]
 
@@ -249,7 +249,7 @@ def test_commentary_is_shown_under_the_summary_with_html_escaped(executed):
     assert "&lt;script&gt;" in shown[0] and "<strong>hello</strong>" in shown[0]
     # Under the summary: the commentary is the output right after it.
     htmls = [o.get("data", {}).get("text/html", "") for o in outputs(executed["10_research_activity"])]
-    first = next(i for i, h in enumerate(htmls) if h.startswith('<p class="bp-summary">'))
+    first = next(i for i, h in enumerate(htmls) if h.startswith('<div class="bp-summary">'))
     assert "bp-commentary" in htmls[first + 1]
     # Sections without a commentary file show none.
     assert not any("bp-commentary" in o.get("data", {}).get("text/html", "") for o in outputs(executed["60_engagement"]))

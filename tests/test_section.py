@@ -125,6 +125,11 @@ def test_recent_dates_labels_and_observed_rows():
 def test_readable_labels_shares_and_dropped_rows():
     frame = pd.DataFrame({"Group": ["primary_care", "Total"], "Pct": [12.5, "*"]})
     assert section.readable(frame, "Group")["Group"].tolist() == ["Primary care", "Total"]
+    shown = section.readable(pd.DataFrame({"T": ["gp_practice", None]}), "T")["T"].tolist()
+    assert shown[0] == "GP practice" and pd.isna(shown[1])
+    assert list(section.renamed(frame, {"Pct": "Share"}).columns) == ["Group", "Share"]
+    with pytest.raises(KeyError, match=r"\['Nope'\]"):
+        section.renamed(frame, {"Nope": "x"})
     assert section.percent_to_share(frame, ["Pct"])["Pct"].tolist() == [0.125, "*"]
     assert section.rows_except(frame, "Group", ["Total"])["Group"].tolist() == ["primary_care"]
 

@@ -4,7 +4,7 @@ Commentary is Markdown (CommonMark plus tables) rendered with markdown-it-py wit
 ``<script>``, ``<img onerror=...>`` and the like appear as text. Links are kept only for http(s)
 and mailto (markdown-it already refuses ``javascript:``, ``vbscript:``, ``file:`` and ``data:``);
 images become their alt text, because the pack fetches nothing. Commentary headings are moved
-below the section's own (h4 and down) so the pack's heading order holds.
+below the section's own (its biggest becomes h4) so the pack's heading order holds.
 """
 from __future__ import annotations
 
@@ -47,10 +47,13 @@ def _parser() -> MarkdownIt:
 
 def _md_heading_shift(md: MarkdownIt) -> None:
     def shift(state) -> None:
-        for token in state.tokens:
-            if token.type in ("heading_open", "heading_close"):
-                level = min(6, int(token.tag[1]) + TOP_HEADING_LEVEL - 1)
-                token.tag = f"h{level}"
+        headings = [t for t in state.tokens if t.type in ("heading_open", "heading_close")]
+        if not headings:
+            return
+        # The commentary's biggest heading becomes h4, whatever level the analyst wrote it at.
+        offset = TOP_HEADING_LEVEL - min(int(t.tag[1]) for t in headings)
+        for token in headings:
+            token.tag = f"h{min(6, int(token.tag[1]) + offset)}"
 
     md.core.ruler.push("boardpack_heading_shift", shift)
 

@@ -288,7 +288,8 @@ def _short_change(words: str | None) -> str:
 
 @dataclass(frozen=True)
 class Summary:
-    """A section's opening summary: sentences shown as one escaped HTML paragraph."""
+    """A section's opening summary: the first sentence as a paragraph, the rest as a list (one KPI
+    a line reads better than a block), all HTML-escaped."""
 
     sentences: tuple[str, ...]
 
@@ -297,7 +298,11 @@ class Summary:
         return " ".join(self.sentences)
 
     def _repr_html_(self) -> str:
-        return f'<p class="bp-summary">{html.escape(self.text, quote=False)}</p>'
+        lead, rest = self.sentences[0], self.sentences[1:]
+        parts = ['<div class="bp-summary">', f"<p>{html.escape(lead, quote=False)}</p>"]
+        if rest:
+            parts += ["<ul>", *(f"<li>{html.escape(s, quote=False)}</li>" for s in rest), "</ul>"]
+        return "\n".join(parts + ["</div>"])
 
     def __repr__(self) -> str:  # text/plain in notebooks
         return self.text

@@ -228,9 +228,25 @@ def headline_table(section: Section) -> Table:
                         **({"name": f"{section.id}_headline_kpis"} if "name" in format_table.__kwdefaults__ else {}))
 
 
+ACRONYMS = {"gp": "GP", "nhs": "NHS", "ppie": "PPIE", "nihr": "NIHR", "icb": "ICB"}
+
+
+def _readable(code: str) -> str:
+    words = code.replace("_", " ").capitalize().split(" ")
+    return " ".join(ACRONYMS.get(w.lower(), w) for w in words)
+
+
 def readable(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``frame`` with codes like ``primary_care`` in ``column`` shown as ``Primary care``."""
-    return frame.assign(**{column: [v.replace("_", " ").capitalize() if isinstance(v, str) else v for v in frame[column]]})
+    """``frame`` with codes like ``primary_care`` in ``column`` shown as ``Primary care`` (``GP practice``)."""
+    return frame.assign(**{column: [_readable(v) if isinstance(v, str) else v for v in frame[column]]})
+
+
+def renamed(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` renamed (old -> new), e.g. so a chart's legend reads in words."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"column(s) {missing} not in the frame (has {list(frame.columns)})")
+    return frame.rename(columns=dict(columns))
 
 
 def observed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
