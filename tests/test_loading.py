@@ -223,6 +223,15 @@ def test_missing_extra_and_misspelt_columns(tmp_path):
     assert {p.file for p in problems if p.severity == "error"} == {"workforce.csv"}
 
 
+def test_file_without_a_header_is_one_clear_error(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    lines = (folder / "workforce.csv").read_text().splitlines()
+    (folder / "workforce.csv").write_text("\n".join(lines[1:]) + "\n")
+    problem = only(problems_of(folder), file="workforce.csv")
+    assert "no header row" in problem.message and "'2025/26 Q1'" in problem.message
+    assert "expected columns: Quarter, OrganisationCode, ResearchActiveStaff, JointAppointments" in problem.message
+
+
 # -- values ----------------------------------------------------------------------------------
 
 

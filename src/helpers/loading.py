@@ -506,6 +506,11 @@ def _match_columns(
 ) -> dict[str, int] | None:
     """Map contract column names to positions in the file; report missing, extra and renamed ones."""
     by_norm = {_normalise_name(c): c for c in table.column_names}
+    if not any(_normalise_name(name) in by_norm for name in names):
+        shown = ", ".join(f"'{n}'" for n in names[:6] if n) or "nothing"
+        problems.add(file, None, None, f"no header row with this table's column names in the first {HEADER_SEARCH_ROWS} rows "
+                     f"(the first row holds {shown}); expected columns: {', '.join(table.column_names)}")
+        return None
     matched: dict[str, int] = {}
     for pos, name in enumerate(names):
         if name in table.column_names:
@@ -531,8 +536,6 @@ def _match_columns(
     missing = [c for c in table.column_names if c not in matched]
     for name in missing:
         problems.add(file, header_row, name, f"missing column {name} (expected columns: {', '.join(table.column_names)})")
-    if len(missing) == len(table.column_names):
-        return None  # nothing to check: every column is missing
     return {name: matched[name] for name in table.column_names if name in matched}
 
 
