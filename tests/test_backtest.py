@@ -89,9 +89,12 @@ def test_participants_raw_and_disclosed(data):
 
 
 def test_participants_per_10k(data):
-    out = kpi_participation.participants_per_10k(data, QUARTER, ICB)
-    check(out, "Population", [963173] * 6)
-    check(out, "Per10000", [NAN, NAN, NAN, 0.7267645584, 0.8409704176, 1.142058592])
+    raw = kpi_participation.participants_per_10k(data, QUARTER, ICB, disclosed=False)
+    check(raw, "Population", [963173] * 6)
+    check(raw, "Per10000", [NAN, NAN, NAN, 0.7267645584, 0.8409704176, 1.142058592])
+    shown = kpi_participation.participants_per_10k(data, QUARTER, ICB)
+    check(shown, "Rolling12Months", [NAN, NAN, NAN, 70, 80, 110])
+    check(shown, "Per10000", [NAN, NAN, NAN, 0.7267645584, 0.8305880667, 1.142058592])
 
 
 def test_participants_by_place(data):

@@ -44,7 +44,7 @@ def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> 
     sliced = kc.icb_slice(data, icb)
     recruitment = kc.table(sliced, "recruitment")
     studies = kc.table(data, "studies")  # a site may recruit to a study led in another ICB
-    commercial_ids = pd.Index(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].to_numpy())
+    commercial_ids = set(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].tolist())
     commercial = kc.isin(recruitment["StudyId"], commercial_ids)
     everyone = kc.by_quarter(recruitment, "Participants", quarter)
     in_commercial = kc.by_quarter(recruitment[commercial], "Participants", quarter, first=int(everyone.index[0]))

@@ -357,8 +357,9 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def isin(values: pd.Series, allowed) -> np.ndarray:
     """Boolean array: each value is in ``allowed`` (each distinct value tested once)."""
     codes, uniques = codes_of(values)
-    hit = np.append(pd.Index(uniques).isin(list(allowed) if not isinstance(allowed, pd.Index) else allowed), False)
-    return hit[codes]
+    allowed = allowed if isinstance(allowed, (set, frozenset)) else set(np.asarray(allowed, dtype=object).tolist())
+    hit = np.fromiter((u in allowed for u in uniques), dtype=bool, count=len(uniques))
+    return np.append(hit, False)[codes]
 
 
 def positions_in(values: pd.Series, index: pd.Index) -> np.ndarray:

@@ -36,18 +36,21 @@ def participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFram
     return kc.published_counts(out, ["Participants", "Rolling12Months"]) if disclosed else out
 
 
-def participants_per_10k(data, quarter, icb: str, population: int | None = None) -> pd.DataFrame:
+def participants_per_10k(data, quarter, icb: str, population: int | None = None,
+                         disclosed: bool = True) -> pd.DataFrame:
     """Participants in the rolling 12 months per 10,000 population (default: the ICB's ONS mid-2020
     population). Columns: Quarter, Rolling12Months, Population, Per10000.
 
-    A rate of a large count is published as is; the underlying counts are not shown here.
+    Disclosed (default): the count is published rounded (``*`` for 1-7) and the rate is computed
+    from the rounded count, so the exact count cannot be recovered from rate x population.
     """
     population = icb_population(icb) if population is None else population
     if not population or population <= 0:
         raise ZeroPopulationError(f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0")
-    out = participants(data, quarter, icb, disclosed=False)[["Quarter", "Rolling12Months"]]
+    out = participants(data, quarter, icb, disclosed=disclosed)[["Quarter", "Rolling12Months"]]
     out["Population"] = int(population)
-    out["Per10000"] = out["Rolling12Months"].astype("float64") / population * 10_000
+    counts = pd.to_numeric(out["Rolling12Months"].where(out["Rolling12Months"] != SUPPRESSED), errors="coerce")
+    out["Per10000"] = counts.astype("float64") / population * 10_000
     return out
 
 
