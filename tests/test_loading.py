@@ -673,6 +673,27 @@ def test_one_report_holds_every_problem_in_every_file(tmp_path):
     assert report.index("\nrecruitment.csv\n") < report.index("'n/a'")
 
 
+def test_rule_breaks_beyond_pandera_cap_are_counted_as_a_lower_bound(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    frame = load_data(folder, QUARTER).recruitment
+    months = pd.date_range("2025-03-01", periods=100, freq="MS")
+    big = pd.DataFrame({
+        "StudyId": "23456", "OrganisationCode": np.repeat([f"S{i:03d}" for i in range(600)], 100),
+        "Month": np.tile(months, 600), "Participants": np.int64(-1)})
+    big = big[big["Month"] <= "2026-09-01"]
+    assert len(big) > 10_000
+    organisations = valid_tables()["organisations"]
+    extra = pd.DataFrame({"OrganisationCode": big["OrganisationCode"].unique(), "OrganisationName": "Site",
+                          "OrganisationType": "acute", "Place": "Coventry", "IcbCode": "QWU"})
+    pd.concat([organisations, extra]).to_csv(folder / "organisations.csv", index=False)
+    (folder / "recruitment.csv").unlink()
+    pd.concat([frame, big], ignore_index=True).to_parquet(folder / "recruitment.parquet", index=False)
+    problems = [p for p in problems_of(folder) if p.file == "recruitment.parquet"]
+    assert len(problems) == MAX_MESSAGES + 1
+    assert problems[0].row == len(frame) + 2 and "'-1' must be 0 or more" in problems[0].message
+    assert f"at least {10_000 - MAX_MESSAGES:,} more rows" in problems[-1].message
+
+
 def test_messages_are_capped_per_column_and_kind(tmp_path):
     tables = valid_tables()
     tables["recruitment"]["Participants"] = "n/a"

@@ -204,6 +204,9 @@ PERIODIC_TABLES = (
     "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance", "workforce", "engagement", "deliverables",
 )
 
+# pandera lists at most this many failing rows per check: enough to report, and quick on huge files.
+FAILURE_CASES_CAP = 10_000
+
 # Messages name the rule broken; loading.py reports them per row.
 _CHECK_ERRORS = {
     "ge0": "must be 0 or more",
@@ -227,16 +230,17 @@ def typed_dtype(column: Column) -> str | pd.api.extensions.ExtensionDtype:
 
 
 def _checks(column: Column) -> list[pa.Check]:
+    cap = {"n_failure_cases": FAILURE_CASES_CAP}
     if column.kind == "category":
-        return [pa.Check.isin(column.allowed, error=f"must be one of: {', '.join(column.allowed)}")]
+        return [pa.Check.isin(column.allowed, error=f"must be one of: {', '.join(column.allowed)}", **cap)]
     if column.kind in ("count", "number"):
-        return [pa.Check.ge(0, error=_CHECK_ERRORS["ge0"])]
+        return [pa.Check.ge(0, error=_CHECK_ERRORS["ge0"], **cap)]
     if column.kind == "decile":
-        return [pa.Check.in_range(1, 10, error=_CHECK_ERRORS["decile"])]
+        return [pa.Check.in_range(1, 10, error=_CHECK_ERRORS["decile"], **cap)]
     if column.kind == "month":
-        return [pa.Check(lambda s: s.isna() | (s.dt.day == 1), element_wise=False, error="must be the first day of a month")]
+        return [pa.Check(lambda s: s.isna() | (s.dt.day == 1), element_wise=False, error="must be the first day of a month", **cap)]
     if column.kind == "quarter":
-        return [pa.Check.str_matches(r"^\d{4}-\d{2}-Q[1-4]$", error="must be a quarter id like 2026-27-Q2")]
+        return [pa.Check.str_matches(r"^\d{4}-\d{2}-Q[1-4]$", error="must be a quarter id like 2026-27-Q2", **cap)]
     return []
 
 

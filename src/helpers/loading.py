@@ -119,15 +119,20 @@ class _Problems:
         describe: Callable[[object], str],
         summary: str,
         severity: str = "error",
+        at_least: bool = False,
     ) -> None:
-        """One problem per failing row, the first MAX_MESSAGES in full and the rest counted."""
+        """One problem per failing row, the first MAX_MESSAGES in full and the rest counted.
+
+        ``at_least``: ``rows`` is a capped list, so the count of the rest is a lower bound.
+        """
         rows = np.asarray(rows)
         if rows.size == 0:
             return
         for row, value in zip(rows[:MAX_MESSAGES], values):
             self.add(file, row, column, describe(value), severity)
         if rows.size > MAX_MESSAGES:
-            self.add(file, None, column, f"... and {rows.size - MAX_MESSAGES:,} more rows: {summary}", severity)
+            more = f"at least {rows.size - MAX_MESSAGES:,}" if at_least else f"{rows.size - MAX_MESSAGES:,}"
+            self.add(file, None, column, f"... and {more} more rows: {summary}", severity)
 
     def errors_in(self, file: str) -> bool:
         return any(p.severity == "error" and p.file == file for p in self.items)
@@ -915,7 +920,8 @@ def _check_values(loaded: _Loaded, problems: _Problems) -> None:
             describe, summary = (lambda v: "missing value: this column is required"), "missing values"
         else:
             describe, summary = (lambda v, c=check: f"'{_plain(v)}' {c}"), f"values that break the rule: {check}"
-        problems.add_rows(loaded.file, loaded.rows[positions], column, values, describe, summary)
+        capped = check != "not_nullable" and len(group) >= contract.FAILURE_CASES_CAP
+        problems.add_rows(loaded.file, loaded.rows[positions], column, values, describe, summary, at_least=capped)
         loaded.bad[column][positions] = True
 
 
