@@ -262,3 +262,15 @@ def test_table_ids_are_unique_across_the_pack(executed):
         for out in outputs(nb):
             ids += re.findall(r'<table[^>]* id="([^"]+)"', out.get("data", {}).get("text/html", ""))
     assert ids and len(ids) == len(set(ids))
+
+
+@pytest.mark.e2e
+def test_outputs_are_the_same_on_a_second_run(executed, standalone_root, tmp_path, monkeypatch):
+    """No timestamps or random ids: the same inputs give the same outputs (the cache relies on it)."""
+    import papermill
+
+    monkeypatch.setenv("BOARDPACK_ROOT", str(standalone_root))
+    papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / "70_deliverables.ipynb"), str(tmp_path / "again.ipynb"),
+                               kernel_name="python3", progress_bar=False, cwd=str(paths.NOTEBOOKS_DIR))
+    again = nbformat.read(tmp_path / "again.ipynb", as_version=4)
+    assert [c.outputs for c in code_cells(again)] == [c.outputs for c in code_cells(executed["70_deliverables"])]

@@ -150,3 +150,21 @@ def test_headline_table_captions_differ_by_section():
     assert activity.caption == "Headline KPIs: research activity, 2020/21 Q2"
     assert summary.caption == "Headline KPIs of the plan, 2020/21 Q2"
     assert "Section" in summary.frame.columns and "Section" not in activity.frame.columns
+
+
+def test_without_small_rows_leaves_out_rows_showing_only_suppressed_or_zero():
+    frame = pd.DataFrame({"Code": ["A", "B", "C", "D", "Total"], "Staff": [40, "*", "*", 0, 55],
+                          "Joint": [0, 0, 10, 0, 10]})
+    kept, left_out = section.without_small_rows(frame, ["Staff", "Joint"])
+    assert kept["Code"].tolist() == ["A", "C", "Total"] and left_out == 2
+    none_left, zero = section.without_small_rows(frame.iloc[:1], ["Staff"])
+    assert len(none_left) == 1 and zero == 0
+
+
+def test_spc_icons_of_a_scorecard_row():
+    icons = section.spc_icons({"Variation": "improvement_high", "Assurance": "consistent_fail"})
+    assert [i.alt_text for i in icons] == ["Special cause improvement (high)",
+                                           "Assurance: the target will consistently be missed (fail)"]
+    assert [i.alt_text for i in section.spc_icons({"Variation": "common_cause", "Assurance": None})] == [
+        "Common cause variation"]
+    assert section.spc_icons({"Variation": None, "Assurance": None}) == []

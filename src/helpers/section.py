@@ -253,3 +253,33 @@ def observed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Rows with a value in ``column`` (e.g. rolling sums start after four quarters)."""
     values = frame[column]
     return frame[values.notna().to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def without_small_rows(frame: pd.DataFrame, columns: Sequence[str], keep_labels: Sequence[str] = ("Total",),
+                       label_column: str | None = None, suppressed: str = "*") -> tuple[pd.DataFrame, int]:
+    """(rows with at least one figure above 0 and not suppressed in ``columns``, how many were left out).
+
+    For long disclosed breakdowns (e.g. 100 GP practices each ``*``): the rows left out showed only
+    ``*`` or 0, so leaving them out reveals nothing; rows labelled ``keep_labels`` in
+    ``label_column`` (default: the first column) always stay.
+    """
+    label_column = label_column or frame.columns[0]
+
+    def shown(value) -> bool:
+        return not (isinstance(value, str) and value == suppressed) and not pd.isna(value) and float(value) != 0
+
+    informative = frame[list(columns)].apply(lambda row: any(shown(v) for v in row), axis=1).to_numpy(dtype=bool)
+    keep = informative | frame[label_column].isin(list(keep_labels)).to_numpy(dtype=bool)
+    return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def spc_icons(row: Mapping) -> list:
+    """The Making Data Count variation and (when there is a target) assurance icons of a scorecard row."""
+    from helpers.charts import assurance_icon, variation_icon
+
+    icons = []
+    if isinstance(row.get("Variation"), str):
+        icons.append(variation_icon(row["Variation"]))
+    if isinstance(row.get("Assurance"), str):
+        icons.append(assurance_icon(row["Assurance"]))
+    return icons
