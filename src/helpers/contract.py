@@ -207,13 +207,6 @@ PERIODIC_TABLES = (
 # pandera lists at most this many failing rows per check: enough to report, and quick on huge files.
 FAILURE_CASES_CAP = 10_000
 
-# Messages name the rule broken; loading.py reports them per row.
-_CHECK_ERRORS = {
-    "ge0": "must be 0 or more",
-    "decile": "must be a whole number from 1 to 10 (or blank for unknown)",
-}
-
-
 def typed_dtype(column: Column) -> str | pd.api.extensions.ExtensionDtype:
     """The dtype a column has in a loaded (typed) frame."""
     if column.kind in ("code", "text", "category", "quarter"):
@@ -230,13 +223,14 @@ def typed_dtype(column: Column) -> str | pd.api.extensions.ExtensionDtype:
 
 
 def _checks(column: Column) -> list[pa.Check]:
+    """The value rules; each ``error`` is the message loading.py shows for a failing row."""
     cap = {"n_failure_cases": FAILURE_CASES_CAP}
     if column.kind == "category":
         return [pa.Check.isin(column.allowed, error=f"must be one of: {', '.join(column.allowed)}", **cap)]
     if column.kind in ("count", "number"):
-        return [pa.Check.ge(0, error=_CHECK_ERRORS["ge0"], **cap)]
+        return [pa.Check.ge(0, error="must be 0 or more", **cap)]
     if column.kind == "decile":
-        return [pa.Check.in_range(1, 10, error=_CHECK_ERRORS["decile"], **cap)]
+        return [pa.Check.in_range(1, 10, error="must be a whole number from 1 to 10 (or blank for unknown)", **cap)]
     if column.kind == "month":
         return [pa.Check(lambda s: s.isna() | (s.dt.day == 1), element_wise=False, error="must be the first day of a month", **cap)]
     if column.kind == "quarter":
