@@ -564,6 +564,14 @@ def test_excel_two_row_merged_header(tmp_path):
     assert (problem.row, problem.column) == (3, "Participants") and "negative" in problem.message
 
 
+def test_rows_after_a_value_with_a_line_break_keep_their_line_numbers(tmp_path):
+    tables = valid_tables()
+    tables["studies"].loc[0, "StudyTitle"] = "Heart failure trial\n(extension)"
+    tables["studies"].loc[1, "CareSetting"] = "hospital"  # record 3 starts on line 4
+    problem = only(problems_of(write_folder(tmp_path / "data", tables)), file="studies.csv")
+    assert (problem.row, problem.column) == (4, "CareSetting")
+
+
 def test_csv_title_row_above_the_header(tmp_path):
     folder = write_folder(tmp_path / "data")
     text = (folder / "finance.csv").read_text()

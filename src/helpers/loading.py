@@ -343,7 +343,8 @@ def _find_header(rows: list[list[str]], expected: tuple[str, ...]) -> tuple[int,
     return best, [n.strip() for n in best_names]
 
 
-def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, int] | None:
+def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The CSV's records as text (row 0 the header) and the line each record starts on."""
     text, reason = _decode(path.read_bytes())
     if text is None:
         line = re.search(r"line (\d+)", reason)
@@ -371,7 +372,21 @@ def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFra
     except pd.errors.EmptyDataError:
         problems.add(path.name, None, None, "the file is empty: expected a header row and data rows")
         return None
-    return _with_header(frame, names), header_index + 1
+    return _with_header(frame, names), _record_lines(text, header_index, len(frame))
+
+
+def _record_lines(text: str, header_index: int, n_records: int) -> np.ndarray:
+    """Line number (1-based) each record starts on, from the header record on."""
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if n_lines - header_index == n_records:  # one line per record: the usual case, no scan needed
+        return np.arange(n_records, dtype=np.int64) + header_index + 1
+    # A quoted value holds a line break, so records and lines part company: count them.
+    starts, reader, previous = [], csv.reader(io.StringIO(text)), 0
+    for _ in reader:
+        starts.append(previous + 1)
+        previous = reader.line_num
+    lines = np.asarray(starts[header_index:], dtype=np.int64)
+    return lines if len(lines) == n_records else np.arange(n_records, dtype=np.int64) + header_index + 1
 
 
 def _cell_text(value: object) -> str:
@@ -389,7 +404,8 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, int] | None:
+def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The first visible sheet's rows as text (row 0 the header) and their sheet row numbers."""
     import openpyxl  # imported here: only Excel inputs need it
 
     try:
@@ -411,7 +427,7 @@ def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFr
     header_index, names = _find_header(cells, table.column_names)
     width = max(len(r) for r in cells)
     frame = pd.DataFrame([r + [""] * (width - len(r)) for r in cells[header_index:]], dtype=str)
-    return _with_header(frame, names), header_index + 1
+    return _with_header(frame, names), np.arange(len(frame), dtype=np.int64) + header_index + 1
 
 
 def _with_header(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -452,14 +468,15 @@ def _load_table(table: Table, path: Path, problems: _Problems) -> _Loaded | None
         header_row = 1
         names = [str(c) for c in frame.columns]
         frame.columns = range(len(names))
+        rows = np.arange(len(frame), dtype=np.int64) + 2
     else:
         read = _read_csv(path, table, problems) if path.suffix.lower() == ".csv" else _read_xlsx(path, table, problems)
         if read is None:
             return None
-        raw, header_row = read
+        raw, raw_rows = read
+        header_row, rows = int(raw_rows[0]), raw_rows[1:]
         names = [str(v).strip() for v in raw.iloc[0]]
         frame = raw.iloc[1:].reset_index(drop=True)
-    rows = np.arange(len(frame), dtype=np.int64) + header_row + 1
 
     # Blank lines and empty trailing rows carry nothing: drop them quietly.
     if path.suffix.lower() != ".parquet" and len(frame):
