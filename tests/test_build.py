@@ -3,7 +3,6 @@ publish, cache hits, exactly the stale sections re-run, failures and locks leave
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ class Project:
         (self.data / "deliverables.csv").write_text(
             "IcbCode,DeliverableId,Deliverable,Owner,DueQuarter,Quarter,Status\n"
             "QWU,D1,Open a hub,R&I lead,2026-27-Q4,2026-27-Q2,on_track\n")
-        self.run_log = root / "kernel-runs.log"
+        self.run_log = root / "kernel-runs.log"  # the fixture notebooks append here, next to the data
         self.run_log.touch()
 
     def params(self, data: Path | None = None):
@@ -56,14 +55,10 @@ class Project:
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
     project = Project(root)
-    os.environ["BOARDPACK_TEST_RUN_LOG"] = str(project.run_log)  # kernels inherit it and log each run
-    try:
-        cold = project.build()
-        assert cold.exit_code == 0, cold.message
-        project.cold = cold
-        yield project
-    finally:
-        os.environ.pop("BOARDPACK_TEST_RUN_LOG", None)
+    cold = project.build()
+    assert cold.exit_code == 0, cold.message
+    project.cold = cold
+    return project
 
 
 def test_cold_build_publishes_every_section(project):
@@ -85,7 +80,8 @@ def test_manifest_records_inputs_sections_and_outputs(project):
     pack = project.root / "reports" / "QWU" / "2026-27-Q2"
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["parameters"]["icb"] == "QWU" and manifest["parameters"]["data_dir"] == str(project.data)
-    assert manifest["inputs"]["engagement"]["sha256"] == sha256_file(project.data / "engagement.csv")
+    assert manifest["inputs"]["engagement"] == {"path": str(project.data / "engagement.csv"),
+                                                "sha256": sha256_file(project.data / "engagement.csv")}
     assert manifest["outputs"]["board_pack.html"] == sha256_file(pack / "board_pack.html")
     assert {s["id"]: s["cache_hit"] for s in manifest["sections"]} == {"60_engagement": False, "70_deliverables": False}
     assert all(len(s["content_hash"]) == 64 for s in manifest["sections"])
@@ -144,8 +140,8 @@ def test_failing_section_exits_3_and_leaves_the_pack_byte_identical(project):
     assert not any((project.root / "reports" / "QWU" / ".staging").iterdir())
 
 
-def test_invalid_data_exits_2_before_any_kernel(project, tmp_path):
-    bad = tmp_path / "bad"
+def test_invalid_data_exits_2_before_any_kernel(project):
+    bad = project.root / "bad"  # next to the good data, so a kernel run would show in the same log
     bad.mkdir()
     (bad / "engagement.csv").write_text("IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q2,events,n/a\n")
     (bad / "deliverables.csv").write_text((project.data / "deliverables.csv").read_text())

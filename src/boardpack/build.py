@@ -74,7 +74,7 @@ class _Planned:
     section: Section
     prepared: nbformat.NotebookNode
     fingerprint: str
-    inputs: dict[str, str]
+    inputs: dict[str, dict[str, str]]  # name -> {path, sha256}
     cached: Optional[nbformat.NotebookNode] = None
 
 
@@ -202,7 +202,8 @@ def _plan(params: ResolvedParams, section: Section, force: bool) -> _Planned:
     key, hashes = section_cache.fingerprint(Path(section.notebook), values, inputs)
     prepared = section_cache.prepare_notebook(Path(section.notebook), {**values, "fingerprint": key})
     cached = None if force else _cache(params).lookup(prepared)
-    return _Planned(section, prepared, key, {name: hashes[str(path)] for name, path in inputs.items()}, cached)
+    files = {name: {"path": str(path), "sha256": hashes[str(path)]} for name, path in inputs.items()}
+    return _Planned(section, prepared, key, files, cached)
 
 
 _caches: dict[Path, section_cache.SectionCache] = {}
@@ -340,13 +341,12 @@ def _render(params: ResolvedParams, plans, notebooks, staging: Path, pdf: bool, 
 def _write_manifest(params, plans, records, staging: Path, built_at: dt.datetime, pack_key: str) -> None:
     inputs = {}
     for plan in plans:
-        for name, digest in plan.inputs.items():
-            inputs[name] = digest
+        inputs.update(plan.inputs)
     pack_manifest.write_manifest(staging, {
         "pack": {"icb": params.icb, "quarter": params.quarter, "quarter_id": params.quarter_id},
         "built_at": built_at.isoformat(),
         "parameters": params.log_dict(),
-        "inputs": {name: {"sha256": digest} for name, digest in sorted(inputs.items())},
+        "inputs": dict(sorted(inputs.items())),
         "sections": [asdict(r) for r in records],
         "pack_key": pack_key,
     })

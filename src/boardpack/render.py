@@ -354,6 +354,7 @@ def write_html(nb: nbformat.NotebookNode, path: Path) -> str:
 _TYPST_HEADER = """
 #set text(lang: "en", region: "gb", size: 9.5pt)
 #set page(paper: "a4", margin: 15mm)
+#set par(justify: false)
 #set table(inset: 3pt)
 #show table: set text(size: 7.5pt)
 #show image: it => block(width: 100%, it)
@@ -361,7 +362,7 @@ _TYPST_HEADER = """
 
 
 def write_pdf(document: str, path: Path) -> None:
-    """HTML -> typst (pandoc) -> PDF (typst), offline; images extracted to a temporary folder."""
+    """HTML -> typst (pandoc) -> PDF (typst), offline; inline images written to a temporary folder."""
     import pypandoc
     import typst
 
@@ -370,24 +371,20 @@ def write_pdf(document: str, path: Path) -> None:
         (work / "header.typ").write_text(_TYPST_HEADER, encoding="utf-8")
         source = work / "pack.typ"
         pypandoc.convert_text(
-            _printable(document),
+            _printable(document, work),
             "typst",
             format="html",
             outputfile=str(source),
             extra_args=[
                 "--standalone",
-                f"--extract-media={work / 'media'}",
                 f"--include-in-header={work / 'header.typ'}",
-                "--variable=papersize:a4",
+                "--variable=papersize:a4",  # pandoc's template sets the page after our header
                 "--variable=margin.x:15mm",
                 "--variable=margin.y:15mm",
             ],
             sandbox=False,
+            cworkdir=str(work),
         )
-        text = source.read_text(encoding="utf-8")
-        # Paths pandoc wrote are absolute; typst wants them under its root.
-        text = text.replace(str(work) + "/", "/")
-        source.write_text(text, encoding="utf-8")
         try:
             pdf = typst.compile(str(source), root=str(work))
         except Exception as exc:  # typst reports its own error type
@@ -395,13 +392,22 @@ def write_pdf(document: str, path: Path) -> None:
     path.write_bytes(pdf)
 
 
-def _printable(document: str) -> str:
-    """The HTML without its stylesheet (pandoc would print it) and with images sized to the page."""
+def _printable(document: str, media_dir: Path) -> str:
+    """The HTML without its stylesheet, images written as files (pandoc is slow on large data: URIs)."""
+    import base64
+
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(document, features="html.parser")
     for tag in soup.find_all("style"):
         tag.decompose()
-    for img in soup.find_all("img"):
+    for number, img in enumerate(soup.find_all("img")):
+        src = img.get("src", "")
+        match = re.match(r"data:image/(png|jpeg);base64,(.*)", src, re.DOTALL)
+        if match:
+            name = f"figure-{number}.{'png' if match[1] == 'png' else 'jpg'}"
+            (media_dir / name).write_bytes(base64.b64decode(match[2]))
+            img.attrs["src"] = name
+        img.attrs.pop("style", None)
         img.attrs["width"] = "100%"
     return str(soup)
