@@ -89,11 +89,14 @@ def _recruiting(recruitment: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     ordinals = kc.quarter_ordinals(recruitment["Month"])
     keep = (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
     codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
-    # One integer per (organisation, quarter) pair, so duplicates drop in numpy, not pandas.
-    span = 1 << 20
-    pairs = np.unique(codes[keep] * span + (ordinals[keep].astype("int64") - quarter.ordinal + span // 2))
-    return pd.DataFrame({"OrganisationCode": organisations[pairs // span],
-                         "Ordinal": pairs % span + quarter.ordinal - span // 2})
+    if not keep.any():
+        return pd.DataFrame({"OrganisationCode": np.array([], dtype=object), "Ordinal": np.array([], dtype="int64")})
+    # One integer per (organisation, quarter) pair, so duplicates drop with a bincount, not pandas.
+    ordinals = ordinals[keep].astype("int64")
+    first = int(ordinals.min())
+    span = quarter.ordinal - first + 1
+    present = np.flatnonzero(np.bincount(codes[keep] * span + (ordinals - first), minlength=len(organisations) * span))
+    return pd.DataFrame({"OrganisationCode": organisations[present // span], "Ordinal": present % span + first})
 
 
 def recruiting_organisations(data, quarter, icb: str) -> pd.DataFrame:

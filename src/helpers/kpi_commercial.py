@@ -36,6 +36,17 @@ def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bo
     return out
 
 
+def _commercial_ids(studies: pd.DataFrame) -> frozenset:
+    """Ids of the commercial studies (cached per studies table: the national one is large)."""
+    cached = kc._weak_cache(kc._row_groups, studies)
+    if cached is not None and "commercial_ids" in cached:
+        return cached["commercial_ids"]
+    ids = frozenset(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].tolist())
+    if cached is not None:
+        cached["commercial_ids"] = ids
+    return ids
+
+
 def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
     """Participants in commercial studies per quarter and rolling 12 months, and their % of all
     participants. Columns: Quarter, CommercialParticipants, Participants, CommercialPct,
@@ -43,9 +54,8 @@ def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> 
     quarter = parse(quarter)
     sliced = kc.icb_slice(data, icb)
     recruitment = kc.table(sliced, "recruitment")
-    studies = kc.table(data, "studies")  # a site may recruit to a study led in another ICB
-    commercial_ids = set(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].tolist())
-    commercial = kc.isin(recruitment["StudyId"], commercial_ids)
+    # A site may recruit to a study led in another ICB, so the route comes from every study.
+    commercial = kc.isin(recruitment["StudyId"], _commercial_ids(kc.table(data, "studies")))
     everyone = kc.by_quarter(recruitment, "Participants", quarter)
     in_commercial = kc.by_quarter(recruitment[commercial], "Participants", quarter, first=int(everyone.index[0]))
     out = kc.history_frame(in_commercial.astype("int64"), "CommercialParticipants")
@@ -148,7 +158,15 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
     study_rows = kc.positions_in(recruitment["StudyId"], pd.Index(studies["StudyId"].to_numpy()))
     month_ordinals = kc.quarter_ordinals(recruitment["Month"])
     participants = recruitment["Participants"].to_numpy(dtype="float64")
-    known = study_rows >= 0
+    known = (study_rows >= 0) & ~np.isnan(month_ordinals)
+    # Participants per (study, quarter), cumulated over quarters: recruited to date at each quarter end.
+    first = int(month_ordinals[known].min()) if known.any() else 0
+    last = max([q.ordinal for q in quarters] + [first])
+    span = last - first + 1
+    in_range = known & (month_ordinals <= last)
+    per_quarter = np.bincount(study_rows[in_range] * span + (month_ordinals[in_range].astype("int64") - first),
+                              weights=participants[in_range], minlength=len(studies) * span)
+    to_date = np.cumsum(per_quarter.reshape(len(studies), span), axis=1)
     opening = studies["ActualOpeningDate"].to_numpy()
     closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
     planned_days = (studies["PlannedClosureToRecruitmentDate"].to_numpy() - opening) / np.timedelta64(1, "D") + 1
@@ -158,8 +176,8 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
         open_at_end = (opening <= end) & (np.isnat(closure) | (closure > end))
         if not open_at_end.any():
             continue
-        upto = known & (month_ordinals <= quarter.ordinal)
-        recruited = np.bincount(study_rows[upto], weights=participants[upto], minlength=len(studies))
+        column = quarter.ordinal - first
+        recruited = to_date[:, column] if column >= 0 else np.zeros(len(studies))
         chosen = np.flatnonzero(open_at_end)
         elapsed_days = (end - opening[chosen]) / np.timedelta64(1, "D") + 1
         parts.append(pd.DataFrame({

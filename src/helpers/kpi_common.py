@@ -43,9 +43,10 @@ class MissingTableError(ValueError):
 # ---------------------------------------------------------------------------------------------
 def quarter_ordinals(dates: pd.Series) -> np.ndarray:
     """Vectorised :attr:`Quarter.ordinal` of each date (float, NaN for NaT)."""
-    dates = pd.to_datetime(dates)
-    months = dates.dt.year.to_numpy(dtype="float64") * 12 + dates.dt.month.to_numpy(dtype="float64") - 4
-    return np.floor(months / 3)
+    values = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]")
+    # Months since January 1970 -> year * 12 + month - 1; ordinal = (year * 12 + month - 4) // 3.
+    months = values.astype("datetime64[M]").astype("int64") + 1970 * 12 - 3
+    return np.where(np.isnat(values), np.nan, np.floor_divide(months, 3).astype("float64"))
 
 
 def quarter_id_ordinals(ids: pd.Series) -> np.ndarray:
@@ -347,7 +348,7 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     own codes (only the categories in use, so a slice of a national table stays small)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype("int64")
-        used = np.unique(codes[codes >= 0])
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)))
         renumber = np.full(len(values.cat.categories) + 1, -1, dtype="int64")
         renumber[used] = np.arange(len(used))
         return renumber[codes], np.asarray(values.cat.categories[used], dtype=object)
