@@ -120,11 +120,13 @@ def test_schema_rejects_frames_off_the_convention(change):
         SCHEMAS["recruitment"].validate(change(_typed_recruitment()))
 
 
-def test_value_schema_checks_rules_but_not_dtypes():
-    frame = _typed_recruitment().assign(Participants=pd.array([3, None], dtype="Int64"))
+def test_value_schema_checks_rules_but_not_dtypes_or_blanks():
+    frame = _typed_recruitment().assign(Participants=pd.array([-3, None], dtype="Int64"))
     with pytest.raises(pa.errors.SchemaErrors) as caught:
         VALUE_SCHEMAS["recruitment"].validate(frame, lazy=True)
-    assert caught.value.failure_cases["check"].tolist() == ["not_nullable"]
+    assert caught.value.failure_cases["check"].tolist() == ["must be 0 or more"]
+    with pytest.raises(pa.errors.SchemaErrors):  # the typed frames' schema refuses blanks
+        SCHEMAS["recruitment"].validate(frame.assign(Participants=[3, None]), lazy=True)
     organisations = pd.DataFrame({
         "OrganisationCode": ["RKB"], "OrganisationName": ["x"], "OrganisationType": ["hospital"],
         "Place": ["p"], "IcbCode": ["QWU"]}).astype(TEXT_DTYPE)

@@ -244,7 +244,8 @@ def _schema(table: Table, with_dtypes: bool) -> pa.DataFrameSchema:
             c.name: pa.Column(
                 typed_dtype(c) if with_dtypes else None,
                 _checks(c),
-                nullable=not c.required or c.kind == "decile",
+                # While loading, blanks in required columns are reported by loading.py (fast on huge files).
+                nullable=not with_dtypes or not c.required or c.kind == "decile",
                 required=True,
             )
             for c in table.columns
@@ -257,5 +258,5 @@ def _schema(table: Table, with_dtypes: bool) -> pa.DataFrameSchema:
 
 # The typed frames' schemas (dtypes and value rules).
 SCHEMAS: dict[str, pa.DataFrameSchema] = {name: _schema(t, with_dtypes=True) for name, t in CONTRACT.items()}
-# The same value rules without dtypes: used while loading, before blanks are cast away.
+# The same value rules without dtypes or required-ness: used while loading, before blanks are cast away.
 VALUE_SCHEMAS: dict[str, pa.DataFrameSchema] = {name: _schema(t, with_dtypes=False) for name, t in CONTRACT.items()}

@@ -518,6 +518,7 @@ def _load_table(table: Table, path: Path, problems: _Problems) -> _Loaded | None
         if coded_column is not None:
             coded[spec.name] = coded_column
     loaded = _Loaded(table, file, pd.DataFrame(converted), rows, bad, coded)
+    _check_required(loaded, problems)
     _check_values(loaded, problems)
     _check_duplicates(loaded, problems)
     return loaded
@@ -917,8 +918,21 @@ def _plain(value: object) -> str:
 # -- checks within a table -------------------------------------------------------------------
 
 
+def _check_required(loaded: _Loaded, problems: _Problems) -> None:
+    """Blanks in required columns."""
+    for spec in loaded.table.columns:
+        if not spec.required or spec.name not in loaded.frame.columns:
+            continue
+        missing = loaded.frame[spec.name].isna().to_numpy(dtype=bool) & ~loaded.bad[spec.name]
+        problems.add_rows(
+            loaded.file, loaded.rows[missing], spec.name, np.zeros(min(int(missing.sum()), MAX_MESSAGES)),
+            lambda _: "missing value: this column is required", "missing values",
+        )
+        loaded.bad[spec.name] |= missing
+
+
 def _check_values(loaded: _Loaded, problems: _Problems) -> None:
-    """The contract's value rules (required, allowed values, ranges), via the pandera schema."""
+    """The contract's value rules (allowed values, ranges), via the pandera schema."""
     schema = contract.VALUE_SCHEMAS[loaded.table.name]
     present = [c for c in schema.columns if c in loaded.frame.columns]
     if not present:
@@ -933,11 +947,8 @@ def _check_values(loaded: _Loaded, problems: _Problems) -> None:
         positions = group["index"].astype(int).to_numpy()
         keep = ~loaded.bad[column][positions]
         positions, values = positions[keep], group["failure_case"].to_numpy()[keep]
-        if check == "not_nullable":
-            describe, summary = (lambda v: "missing value: this column is required"), "missing values"
-        else:
-            describe, summary = (lambda v, c=check: f"'{_plain(v)}' {c}"), f"values that break the rule: {check}"
-        capped = check != "not_nullable" and len(group) >= contract.FAILURE_CASES_CAP
+        describe, summary = (lambda v, c=check: f"'{_plain(v)}' {c}"), f"values that break the rule: {check}"
+        capped = len(group) >= contract.FAILURE_CASES_CAP
         problems.add_rows(loaded.file, loaded.rows[positions], column, values, describe, summary, at_least=capped)
         loaded.bad[column][positions] = True
 
