@@ -272,6 +272,17 @@ def test_whole_numbers_written_loosely_are_read_exactly(tmp_path, text, number):
     assert data.warnings == []
 
 
+def test_yes_no_forms_and_capitalisation_of_allowed_values(tmp_path):
+    tables = valid_tables()
+    tables["studies"]["NihrPortfolio"] = ["yes", "0"]
+    tables["studies"]["CrossSystemPartnership"] = ["FALSE", "t"]
+    tables["studies"]["StudyRoute"] = ["commercial", "NON-COMMERCIAL"]
+    studies = load_data(write_folder(tmp_path / "data", tables), QUARTER).studies
+    assert studies["NihrPortfolio"].tolist() == [True, False]
+    assert studies["CrossSystemPartnership"].tolist() == [False, True]
+    assert studies["StudyRoute"].tolist() == ["Commercial", "Non-commercial"]
+
+
 def test_thousands_separator_is_read_with_a_warning(tmp_path):
     folder = edited(tmp_path, "recruitment", 4, "Participants", "1,234")
     data = load_data(folder, QUARTER)
