@@ -234,6 +234,12 @@ def test_every_figure_has_alt_text_and_every_table_a_caption(section_id, execute
         elif "<table" in data.get("text/html", ""):
             tables += 1
             assert "<caption>" in data["text/html"]
+        parser = _Elements()
+        parser.feed(data.get("text/html", ""))
+        for tag, attrs in parser.found:
+            if tag == "img":
+                assert attrs.get("alt", "").strip(), "every image in HTML carries alt text"
+                assert attrs["src"].startswith("data:image/png;base64,")  # inline: nothing fetched
     assert charts + tables >= 2
 
 

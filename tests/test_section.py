@@ -162,9 +162,12 @@ def test_without_small_rows_leaves_out_rows_showing_only_suppressed_or_zero():
 
 
 def test_spc_icons_of_a_scorecard_row():
-    icons = section.spc_icons({"Variation": "improvement_high", "Assurance": "consistent_fail"})
-    assert [i.alt_text for i in icons] == ["Special cause improvement (high)",
-                                           "Assurance: the target will consistently be missed (fail)"]
-    assert [i.alt_text for i in section.spc_icons({"Variation": "common_cause", "Assurance": None})] == [
+    row = section.spc_icons({"Variation": "improvement_high", "Assurance": "consistent_fail"})
+    assert [i.alt_text for i in row.icons] == ["Special cause improvement (high)",
+                                               "Assurance: the target will consistently be missed (fail)"]
+    shown = row._repr_html_()
+    assert shown.count("<img ") == 2 and 'alt="Special cause improvement (high)"' in shown
+    assert repr(row) == "Special cause improvement (high); Assurance: the target will consistently be missed (fail)"
+    assert [i.alt_text for i in section.spc_icons({"Variation": "common_cause", "Assurance": None}).icons] == [
         "Common cause variation"]
-    assert section.spc_icons({"Variation": None, "Assurance": None}) == []
+    assert section.spc_icons({"Variation": None, "Assurance": None}).icons == ()

@@ -273,8 +273,21 @@ def without_small_rows(frame: pd.DataFrame, columns: Sequence[str], keep_labels:
     return frame[keep].reset_index(drop=True), int((~keep).sum())
 
 
-def spc_icons(row: Mapping) -> list:
-    """The Making Data Count variation and (when there is a target) assurance icons of a scorecard row."""
+@dataclass(frozen=True)
+class IconRow:
+    """Making Data Count icons shown side by side, each an ``<img>`` with its alt text."""
+
+    icons: tuple
+
+    def _repr_html_(self) -> str:
+        return '<p class="bp-icons">' + " ".join(icon.img_tag() for icon in self.icons) + "</p>"
+
+    def __repr__(self) -> str:  # text/plain
+        return "; ".join(icon.alt_text for icon in self.icons) or "no SPC icons"
+
+
+def spc_icons(row: Mapping) -> IconRow:
+    """The variation and (when there is a target) assurance icons of a scorecard row, in one row."""
     from helpers.charts import assurance_icon, variation_icon
 
     icons = []
@@ -282,4 +295,4 @@ def spc_icons(row: Mapping) -> list:
         icons.append(variation_icon(row["Variation"]))
     if isinstance(row.get("Assurance"), str):
         icons.append(assurance_icon(row["Assurance"]))
-    return icons
+    return IconRow(tuple(icons))
