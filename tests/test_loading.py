@@ -232,6 +232,13 @@ def test_file_without_a_header_is_one_clear_error(tmp_path):
     assert "expected columns: Quarter, OrganisationCode, ResearchActiveStaff, JointAppointments" in problem.message
 
 
+def test_semicolon_separated_file_gets_a_hint(tmp_path):
+    folder = write_folder(tmp_path / "data")
+    frame = pd.read_csv(folder / "workforce.csv", dtype=str)
+    frame.to_csv(folder / "workforce.csv", sep=";", index=False)
+    assert "separated by ';'" in only(problems_of(folder), file="workforce.csv").message
+
+
 # -- values ----------------------------------------------------------------------------------
 
 

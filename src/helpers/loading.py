@@ -531,8 +531,10 @@ def _match_columns(
     by_norm = {_normalise_name(c): c for c in table.column_names}
     if not any(_normalise_name(name) in by_norm for name in names):
         shown = ", ".join(f"'{n}'" for n in names[:6] if n) or "nothing"
+        separator = next((sep for sep in (";", "\t", "|") if any(sep in n for n in names)), None)
+        hint = f" The file looks separated by {separator!r}: save it as comma-separated CSV." if separator else ""
         problems.add(file, None, None, f"no header row with this table's column names in the first {HEADER_SEARCH_ROWS} rows "
-                     f"(the first row holds {shown}); expected columns: {', '.join(table.column_names)}")
+                     f"(the first row holds {shown}); expected columns: {', '.join(table.column_names)}.{hint}")
         return None
     matched: dict[str, int] = {}
     for pos, name in enumerate(names):
