@@ -433,7 +433,7 @@ def _read_xlsx(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFr
 def _with_header(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Row 0 of ``frame`` replaced by the header's column names (the readers' common shape)."""
     names = (names + [""] * frame.shape[1])[: frame.shape[1]]
-    frame.iloc[0] = names
+    frame.iloc[0, :] = names
     return frame
 
 
