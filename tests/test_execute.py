@@ -67,3 +67,20 @@ def test_cell_past_timeout_fails(tmp_path):
     assert "timed out" in result.error
     assert "time.sleep" in result.failed_cell_source
     assert time.monotonic() - started < 60
+
+
+def test_kernel_that_cannot_start_is_retried_then_reported(tmp_path):
+    task = SectionTask(
+        section_id="ok",
+        prepared_notebook=str(FIXTURES / "ok.ipynb"),
+        output_notebook=str(tmp_path / "work" / "ok.ipynb"),
+        failed_dir=str(tmp_path / "failed"),
+        cwd=str(FIXTURES),
+        cell_timeout=30,
+        deadline=time.time() + 60,
+        kernel_name="no-such-kernel",
+    )
+    result = execute_section(task)
+    assert not result.ok
+    assert result.attempts == 3  # start failures are retried; cell failures (above) are not
+    assert "no-such-kernel" in result.error

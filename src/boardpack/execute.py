@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 import nbformat
+import papermill  # imported here so a forkserver preloading this module gives workers it ready-made
+from papermill.exceptions import PapermillExecutionError
 
 KERNEL_NAME = "python3"
 START_ATTEMPTS = 3
@@ -56,8 +58,6 @@ class KernelStartError(RuntimeError):
 
 def execute_section(task: SectionTask) -> SectionResult:
     """Execute ``task.prepared_notebook`` with papermill; retry only when the kernel fails to start."""
-    import papermill
-
     # One thread per kernel: sections already run in parallel.
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -90,15 +90,14 @@ def execute_section(task: SectionTask) -> SectionResult:
 
 
 def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
-    from papermill.exceptions import PapermillExecutionError
-
     if isinstance(exc, (PapermillExecutionError, KeyboardInterrupt)):
         return False
     nb = _read(output_notebook)
     if nb is None:
         return True
+    # On any exception papermill marks every cell "completed", so look for a cell that really started.
     return not any(
-        c.get("metadata", {}).get("papermill", {}).get("status") in ("running", "completed")
+        c.get("metadata", {}).get("papermill", {}).get("start_time") or c.get("execution_count") is not None
         for c in nb.cells
         if c.cell_type == "code"
     )
@@ -139,6 +138,10 @@ def find_failure(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
 def _result(task: SectionTask, error: Optional[BaseException], attempts: int, duration: float) -> SectionResult:
     nb = _read(task.output_notebook)
     failure = find_failure(nb) if nb is not None else None
+    if error is not None and nb is not None and not _has_error_output(nb):
+        # The kernel died or was stopped: the culprit is the last cell that started, whatever
+        # status papermill's clean-up gave it.
+        failure = _last_started(nb) or failure
     if error is None and failure is None:
         return SectionResult(task.section_id, True, task.output_notebook, duration, attempts)
 
@@ -167,6 +170,21 @@ def _result(task: SectionTask, error: Optional[BaseException], attempts: int, du
         failed_cell_source=_excerpt(source),
         kept_notebook=kept,
     )
+
+
+def _has_error_output(nb: nbformat.NotebookNode) -> bool:
+    return any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def _last_started(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
+    started = [
+        (i, c) for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    if not started:
+        return None
+    index, cell = started[-1]
+    return index, cell.source, "the kernel died or was stopped while this cell ran"
 
 
 def _is_timeout(error: BaseException) -> bool:
