@@ -280,3 +280,17 @@ def test_outputs_are_the_same_on_a_second_run(executed, standalone_root, tmp_pat
                                kernel_name="python3", progress_bar=False, cwd=str(paths.NOTEBOOKS_DIR))
     again = nbformat.read(tmp_path / "again.ipynb", as_version=4)
     assert [c.outputs for c in code_cells(again)] == [c.outputs for c in code_cells(executed["70_deliverables"])]
+
+
+def test_every_table_has_an_appendix_name_unique_across_the_pack():
+    names = []
+    for section_id in NOTEBOOKS:
+        for cell in code_cells(read(section_id)):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "table":
+                    keywords = {k.arg: k.value for k in node.keywords}
+                    assert "name" in keywords, f"{section_id} {cell.id}: a table without name="
+                    names.append(ast.literal_eval(keywords["name"]))
+    names += [f"{s}_headline_kpis" for s in NOTEBOOKS]  # sections.headline_table's names
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names)

@@ -106,8 +106,9 @@ def test_bad_inputs_are_clear_errors(tmp_path):
 # -- presentation helpers --------------------------------------------------------------------------
 def test_table_selects_and_renames_columns_in_order():
     frame = pd.DataFrame({"Code": ["a_b"], "OpenStudies": [1234], "Pct": [12.5]})
-    shown = section.table(frame, "Studies", {"OpenStudies": "Open studies", "Code": "Care setting"})
+    shown = section.table(frame, "Studies", {"OpenStudies": "Open studies", "Code": "Care setting"}, name="studies")
     assert list(shown.frame.columns) == ["Open studies", "Care setting"]
+    assert shown.name == "studies"
     assert shown.frame.iloc[0].tolist() == ["1,234", "a_b"]
     with pytest.raises(KeyError, match=r"column\(s\) \['Missing'\]"):
         section.table(frame, "Studies", {"Missing": "x"})
@@ -150,6 +151,7 @@ def test_headline_table_captions_differ_by_section():
     assert activity.caption == "Headline KPIs: research activity, 2020/21 Q2"
     assert summary.caption == "Headline KPIs of the plan, 2020/21 Q2"
     assert "Section" in summary.frame.columns and "Section" not in activity.frame.columns
+    assert (activity.name, summary.name) == ("10_research_activity_headline_kpis", "00_summary_headline_kpis")
 
 
 def test_without_small_rows_leaves_out_rows_showing_only_suppressed_or_zero():

@@ -148,16 +148,14 @@ def table(frame: pd.DataFrame, caption: str, columns: Mapping[str, str] | None =
           name: str | None = None, **format_options) -> Table:
     """:func:`helpers.tables.format_table` of ``frame``'s ``columns`` (old name -> header shown), in that order.
 
-    ``name`` is the table's file name in the appendix, when :func:`format_table` takes one.
+    ``name`` is the table's file name in the appendix (``<name>.csv``).
     """
     if columns is not None:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise KeyError(f"table {caption!r}: column(s) {missing} not in the frame (has {list(frame.columns)})")
         frame = frame[list(columns)].rename(columns=dict(columns))
-    if name is not None and "name" in format_table.__kwdefaults__:
-        format_options["name"] = name
-    return format_table(frame, caption=caption, **format_options)
+    return format_table(frame, caption=caption, name=name, **format_options)
 
 
 def recent(frame: pd.DataFrame, quarters: int = 8) -> pd.DataFrame:
@@ -225,7 +223,7 @@ def headline_table(section: Section) -> Table:
         caption = f"Headline KPIs: {' and '.join(SCORECARD_SECTIONS[section.id]).lower()}, {section.quarter.label}"
     return format_table(view, caption=caption,
                         footnotes=["Variation and assurance: Making Data Count SPC over each KPI's quarterly history."],
-                        **({"name": f"{section.id}_headline_kpis"} if "name" in format_table.__kwdefaults__ else {}))
+                        name=f"{section.id}_headline_kpis")
 
 
 ACRONYMS = {"gp": "GP", "nhs": "NHS", "ppie": "PPIE", "nihr": "NIHR", "icb": "ICB"}
