@@ -173,3 +173,12 @@ def test_spc_icons_of_a_scorecard_row():
     assert [i.alt_text for i in section.spc_icons({"Variation": "common_cause", "Assurance": None}).icons] == [
         "Common cause variation"]
     assert section.spc_icons({"Variation": None, "Assurance": None}).icons == ()
+
+
+def test_section_ids_match_the_build_registry_and_cover_every_scorecard_row():
+    from boardpack.sections import SECTIONS
+    from helpers.scorecard import headlines
+
+    assert [section.SUMMARY_SECTION, *section.SCORECARD_SECTIONS] == [s.id for s in SECTIONS]
+    mapped = {name for names in section.SCORECARD_SECTIONS.values() for name in names}
+    assert {h.section for h in headlines()} == mapped  # every headline KPI shows in exactly one section
