@@ -7,6 +7,12 @@ Every KPI function has the signature ``f(data, quarter, icb, **params) -> DataFr
 form :func:`helpers.quarters.parse` reads) and ``icb`` an ICB ODS code. Tables hold history up to
 the quarter reported; rows dated after it are ignored. History frames have one row per quarter
 with the quarter id (``2026-27-Q2``) in column ``Quarter``.
+
+Disclosure convention: every function whose output counts people takes ``disclosed=True`` by
+default and then returns published figures (:mod:`helpers.disclosure`: ``"*"`` for 1-7, others
+rounded to 5, shares from the rounded figures; a breakdown gets a protected ``Total`` row, or
+``Total (known)`` when an unknown row is left out of the shares). ``disclosed=False`` gives exact
+counts, for calculation only. Counts of studies and organisations are never suppressed.
 """
 from __future__ import annotations
 
