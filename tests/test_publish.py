@@ -80,3 +80,15 @@ def test_second_holder_of_a_pack_lock_is_refused(tmp_path):
             pass
     with publish.pack_lock(tmp_path, "QWU", "2026-27-Q2"):  # released after use
         pass
+
+
+def test_list_command_shows_published_packs(location):
+    from typer.testing import CliRunner
+
+    from boardpack.cli import app
+
+    publish.publish(_staged(location, "one"), location)
+    publish.publish(_staged(location, "two"), location)
+    result = CliRunner().invoke(app, ["list", "--out", str(location.out_dir)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "QWU" in result.output and "2026-27-Q2" in result.output and "1, 2" in result.output
