@@ -8,6 +8,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers.contract import CONTRACT, TABLES
 from helpers.loading import (
@@ -728,3 +730,32 @@ def test_messages_are_capped_per_column_and_kind(tmp_path):
     assert len(recruitment) == MAX_MESSAGES + 1
     assert recruitment[-1].row is None
     assert f"and {len(tables['recruitment']) - MAX_MESSAGES:,} more rows" in recruitment[-1].message
+
+
+# -- anything an analyst might type ----------------------------------------------------------
+
+CELL = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+    st.sampled_from(["", " ", "Total", "n/a", "-3", "1,234", "12.0", "03/04/2025", "2025-04", "2026/27 Q2", "Y", "£5",
+                     "943 476 5919", "CV1 2AB", "00123", "1e5", "NaN", "None", "#N/A", '"', "\r\n"]),
+)
+
+
+@pytest.mark.parametrize("table", ["recruitment", "finance", "studies"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_text_gives_a_report_never_a_crash(tmp_path, table, data):
+    columns = list(CONTRACT[table].column_names)
+    cells = data.draw(st.lists(st.lists(CELL, min_size=len(columns), max_size=len(columns)), max_size=6))
+    folder = tmp_path / "fuzz"
+    write_folder(folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")})
+    pd.DataFrame(cells, columns=columns).to_csv(folder / f"{table}.csv", index=False)
+    loaded, problems = check_data(folder, QUARTER, tables=[table])
+    lines = len((folder / f"{table}.csv").read_text(encoding="utf-8").splitlines()) + 1
+    for problem in problems:
+        assert problem.file in (f"{table}.csv", "organisations.csv", "studies.csv")
+        assert problem.row is None or 1 <= problem.row <= lines
+    if [p for p in problems if p.severity == "error" and p.file == f"{table}.csv"]:
+        assert loaded.table(table) is None
+    else:
+        assert len(loaded.table(table)) <= max(len(cells), 2)

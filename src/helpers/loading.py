@@ -381,10 +381,13 @@ def _record_lines(text: str, header_index: int, n_records: int) -> np.ndarray:
     if n_lines - header_index == n_records:  # one line per record: the usual case, no scan needed
         return np.arange(n_records, dtype=np.int64) + header_index + 1
     # A quoted value holds a line break, so records and lines part company: count them.
-    starts, reader, previous = [], csv.reader(io.StringIO(text)), 0
-    for _ in reader:
-        starts.append(previous + 1)
-        previous = reader.line_num
+    starts, reader, previous = [], csv.reader(io.StringIO(text, newline="")), 0
+    try:
+        for _ in reader:
+            starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:  # stray carriage returns: number the records instead
+        starts = []
     lines = np.asarray(starts[header_index:], dtype=np.int64)
     return lines if len(lines) == n_records else np.arange(n_records, dtype=np.int64) + header_index + 1
 
