@@ -19,6 +19,12 @@ def test_quarter_ordinals_match_quarter_of_date():
     assert np.isnan(ordinals[-1])
 
 
+def test_quarter_ordinals_of_every_day_from_1999_to_2041():
+    days = pd.Series(pd.date_range("1999-01-01", "2041-12-31", freq="D"))
+    expected = (days.dt.year * 12 + days.dt.month - 4) // 3  # Quarter.ordinal by its definition
+    assert (kc.quarter_ordinals(days) == expected.to_numpy()).all()
+
+
 def test_quarter_id_ordinals_and_back():
     ids = pd.Series(["2026-27-Q2", "2019-20-Q4"], dtype="string")
     ordinals = kc.quarter_id_ordinals(ids)
@@ -137,3 +143,12 @@ def test_published_breakdown_leaves_unknown_out_of_the_shares():
     assert list(shown["Group"]) == ["x", "y", "Total (known)", "Unknown"]
     assert list(shown["n"]) == [40, 60, 100, 30]
     assert list(shown["Pct"][:3]) == [40.0, 60.0, 100.0] and np.isnan(shown["Pct"].iloc[3])
+
+
+def test_frame_ordinals_are_computed_once_per_frame_and_read_only():
+    frame = pd.DataFrame({"Month": pd.to_datetime(["2020-04-01", "2020-07-01"])})
+    first = kc.frame_ordinals(frame, "Month")
+    assert kc.frame_ordinals(frame, "Month") is first
+    assert list(first) == [parse("2020-21-Q1").ordinal, parse("2020-21-Q2").ordinal]
+    with pytest.raises(ValueError):
+        first[0] = 0

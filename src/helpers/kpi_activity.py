@@ -35,7 +35,7 @@ def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEF
     if baseline[-1] > quarter.ordinal:
         raise BaselineError(f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}")
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
-    opened = kc.quarter_ordinals(studies["ActualOpeningDate"])
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     first = int(np.nanmin(opened)) if np.isfinite(opened).any() else baseline[0]
     ordinals = kc.history_index(min(first, baseline[0]), quarter)
     counts = kc.open_matrix(studies, ordinals).sum(axis=0).astype("int64")
@@ -86,7 +86,7 @@ def open_studies_by_specialty(data, quarter, icb: str, portfolio_only: bool = Tr
 
 def _recruiting(recruitment: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     """Distinct (OrganisationCode, quarter ordinal) pairs with participants recruited, up to ``quarter``."""
-    ordinals = kc.quarter_ordinals(recruitment["Month"])
+    ordinals = kc.frame_ordinals(recruitment, "Month")
     keep = (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
     codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
     if not keep.any():
@@ -125,7 +125,7 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
     organisations = kc.table(sliced, "organisations")
     practices = organisations.loc[organisations["OrganisationType"] == "gp_practice", "OrganisationCode"]
     recruitment = kc.table(sliced, "recruitment")
-    months = kc.quarter_ordinals(recruitment["Month"])
+    months = kc.frame_ordinals(recruitment, "Month")
     months = months[months <= quarter.ordinal]
     first = int(months.min()) if len(months) else quarter.ordinal
     ordinals = kc.history_index(first, quarter)

@@ -25,7 +25,7 @@ def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bo
     """
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
-    opened = kc.quarter_ordinals(studies["ActualOpeningDate"])
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     first = int(np.nanmin(opened)) if np.isfinite(opened).any() else quarter.ordinal
     ordinals = kc.history_index(first, quarter)
     matrix = kc.open_matrix(studies, ordinals)
@@ -112,7 +112,7 @@ def setup_times(data, quarter, icb: str) -> pd.DataFrame:
     days = (studies["FirstParticipantDate"] - studies["CostingSubmittedDate"]).dt.days.astype("int64")
     out = pd.DataFrame({
         "StudyId": studies["StudyId"].to_numpy(),
-        "Quarter": pd.array(kc.quarter_ids(kc.quarter_ordinals(studies["FirstParticipantDate"]).astype("int64")), dtype="string"),
+        "Quarter": pd.array(kc.quarter_ids(kc.frame_ordinals(studies, "FirstParticipantDate").astype("int64")), dtype="string"),
         "SetupDays": days.to_numpy(),
     })
     return out.sort_values(["Quarter", "StudyId"], ignore_index=True)
@@ -156,7 +156,7 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
     studies = studies[((studies["SampleSize"].fillna(0) > 0) & planned_close.notna() & (planned_close > opened)).to_numpy()]
     recruitment = kc.table(sliced, "recruitment")
     study_rows = kc.positions_in(recruitment["StudyId"], pd.Index(studies["StudyId"].to_numpy()))
-    month_ordinals = kc.quarter_ordinals(recruitment["Month"])
+    month_ordinals = kc.frame_ordinals(recruitment, "Month")
     participants = recruitment["Participants"].to_numpy(dtype="float64")
     known = (study_rows >= 0) & ~np.isnan(month_ordinals)
     # Participants per (study, quarter), cumulated over quarters: recruited to date at each quarter end.

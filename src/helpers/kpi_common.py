@@ -109,6 +109,20 @@ def _weak_cache(cache: dict, owner: Any) -> dict | None:
     return cache[key][1]
 
 
+def frame_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`quarter_ordinals` of ``frame[column]``, computed once per frame (read-only array):
+    the KPIs ask for the same ICB table's months many times."""
+    cached = _weak_cache(_row_groups, frame)
+    key = f"ordinals:{column}"
+    if cached is not None and key in cached:
+        return cached[key]
+    ordinals = quarter_ordinals(frame[column])
+    ordinals.flags.writeable = False
+    if cached is not None:
+        cached[key] = ordinals
+    return ordinals
+
+
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row (-1 for missing) and the distinct values; pyarrow's dictionary
     encoding when the column is arrow-backed (about twice as fast as pandas on millions of rows)."""
@@ -229,8 +243,8 @@ def open_matrix(studies: pd.DataFrame, ordinals: np.ndarray) -> np.ndarray:
     Open in a quarter = opened on or before its last day and not closed to recruitment before its
     first day. A study with no ``ActualOpeningDate`` has not opened.
     """
-    opened = quarter_ordinals(studies["ActualOpeningDate"])
-    closed = quarter_ordinals(studies["ActualClosureToRecruitmentDate"])
+    opened = frame_ordinals(studies, "ActualOpeningDate")
+    closed = frame_ordinals(studies, "ActualClosureToRecruitmentDate")
     closed = np.where(np.isnan(closed), np.inf, closed)  # still open
     q = ordinals[None, :]
     # Opened by the quarter's end <=> opening quarter <= q; not closed before q's start <=> closing quarter >= q.
@@ -261,7 +275,7 @@ def by_quarter(frame: pd.DataFrame, value: str, quarter: Quarter, date_column: s
     if date_column == "Quarter":
         ordinals = quarter_id_ordinals(frame["Quarter"])
     else:
-        ordinals = quarter_ordinals(frame[date_column])
+        ordinals = frame_ordinals(frame, date_column)
     keep = ordinals <= quarter.ordinal
     values = frame[value].to_numpy()[keep]
     ordinals = ordinals[keep].astype("int64")

@@ -96,7 +96,7 @@ def pipeline_history(data, quarter, icb: str) -> pd.DataFrame:
     ``quarter`` (long: one row per quarter and stage). Columns: Quarter, Stage, Innovations."""
     quarter = parse(quarter)
     changes = _stage_changes(data, quarter, icb)
-    ordinals = kc.quarter_ordinals(changes["StageDate"])
+    ordinals = kc.frame_ordinals(changes, "StageDate")
     first = int(ordinals.min()) if len(changes) else quarter.ordinal
     rows, held = kc.expand_until_next(changes["InnovationId"].to_numpy(), ordinals, quarter.ordinal)
     stages = changes["Stage"].to_numpy()[rows]

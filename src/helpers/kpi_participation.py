@@ -58,7 +58,7 @@ def _recruitment_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame
     quarter = parse(quarter)
     first, last = kc.window_ordinals(quarter, window)
     recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
-    ordinals = kc.quarter_ordinals(recruitment["Month"])
+    ordinals = kc.frame_ordinals(recruitment, "Month")
     return recruitment[(ordinals >= first) & (ordinals <= last)]
 
 
@@ -97,7 +97,7 @@ def participants_by_organisation_type(data, quarter, icb: str, window: str = "qu
 def _imd_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
     first, last = kc.window_ordinals(parse(quarter), window)
     imd = kc.table(kc.icb_slice(data, icb), "recruitment_imd")
-    ordinals = kc.quarter_ordinals(imd["Month"])
+    ordinals = kc.frame_ordinals(imd, "Month")
     return imd[(ordinals >= first) & (ordinals <= last)]
 
 
@@ -190,7 +190,7 @@ def participants_by_ethnicity(data, quarter, icb: str, window: str = "rolling_12
     quarter = parse(quarter)
     first, last = kc.window_ordinals(quarter, window)
     ethnicity = kc.table(kc.icb_slice(data, icb), "recruitment_ethnicity")
-    ordinals = kc.quarter_ordinals(ethnicity["Month"])
+    ordinals = kc.frame_ordinals(ethnicity, "Month")
     ethnicity = ethnicity[(ordinals >= first) & (ordinals <= last)]
     counts = ethnicity.groupby("EthnicGroup", observed=True)["Participants"].sum().reindex(list(ETHNIC_GROUPS), fill_value=0)
     out = counts.rename_axis("EthnicGroup").rename("Participants").reset_index()
