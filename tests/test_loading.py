@@ -1,11 +1,13 @@
 """helpers.loading: typed frames, and every kind of bad input named by file, row and column."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
 import numpy as np
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -759,3 +761,23 @@ def test_any_text_gives_a_report_never_a_crash(tmp_path, table, data):
         assert loaded.table(table) is None
     else:
         assert len(loaded.table(table)) <= max(len(cells), 2)
+
+
+EXCEL_CELL = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)),
+    CELL.filter(lambda text: not ILLEGAL_CHARACTERS_RE.search(text)),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.lists(EXCEL_CELL, min_size=4, max_size=4), max_size=6))
+def test_any_excel_cells_give_a_report_never_a_crash(tmp_path, cells):
+    folder = tmp_path / "fuzz"
+    write_folder(folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")})
+    (folder / "recruitment.csv").unlink(missing_ok=True)
+    _recruitment_workbook(folder / "recruitment.xlsx", cells)
+    loaded, problems = check_data(folder, QUARTER, tables=["recruitment"])
+    for problem in problems:
+        assert problem.row is None or 1 <= problem.row <= len(cells) + 1
+    assert (loaded.recruitment is None) == any(p.severity == "error" and p.file == "recruitment.xlsx" for p in problems)
