@@ -386,6 +386,14 @@ def test_data_that_stop_before_the_quarter_say_where_they_end(tmp_path):
     assert "2026/27 Q2" in only(problems, file="finance.csv", column="Quarter").message
 
 
+def test_history_ending_inside_the_quarter_is_a_warning(tmp_path):
+    tables = valid_tables()
+    tables["recruitment_ethnicity"] = tables["recruitment_ethnicity"][tables["recruitment_ethnicity"]["Month"] < "2026-09"]
+    data = load_data(write_folder(tmp_path / "data", tables), QUARTER)
+    warning = only(data.warnings, file="recruitment_ethnicity.csv", column="Month")
+    assert "last month is Aug 2026, before the quarter's last month (Sep 2026)" in warning.message
+
+
 def test_recruiting_before_the_opening_month_is_an_error(tmp_path):
     tables = valid_tables()
     tables["studies"].loc[1, "ActualOpeningDate"] = "2025-04-02"  # recruitment for 23456 starts 2025-03

@@ -1135,6 +1135,13 @@ def _check_history_reaches(item: _Loaded, quarter: Quarter, problems: _Problems)
             f"no rows for the quarter reported ({quarter}); the data appear to end at {latest}{detail}: "
             "is this an earlier quarter's data, or is --quarter wrong?",
         )
+    elif period == "Month" and values.max() < pd.Timestamp(quarter.months[-1]):
+        problems.add(
+            item.file, None, period,
+            f"the last month is {values.max():%b %Y}, before the quarter's last month ({quarter.months[-1]:%b %Y}): "
+            "was the extract taken before the quarter ended?",
+            "warning",
+        )
     elif latest > quarter:
         problems.add(
             item.file, None, period,
