@@ -356,7 +356,9 @@ _TYPST_HEADER = """
 #set page(paper: "a4", margin: 15mm)
 #set par(justify: false)
 #set table(inset: 3pt)
-#show table: set text(size: 7.5pt)
+#show table: set text(size: 7.5pt, hyphenate: false)
+#show table: set par(justify: false)
+#show figure: set block(breakable: true)
 #show image: it => block(width: 100%, it)
 """
 
@@ -401,6 +403,12 @@ def _printable(document: str, media_dir: Path) -> str:
     soup = BeautifulSoup(document, features="html.parser")
     for tag in soup.find_all("style"):
         tag.decompose()
+    for foot in soup.find_all("tfoot"):
+        # pandoc's typst footer rows overlap the table body when a table breaks across pages
+        note = soup.new_tag("p")
+        note.string = foot.get_text(" ", strip=True)
+        foot.find_parent("table").insert_after(note)
+        foot.decompose()
     for number, img in enumerate(soup.find_all("img")):
         src = img.get("src", "")
         match = re.match(r"data:image/(png|jpeg);base64,(.*)", src, re.DOTALL)
