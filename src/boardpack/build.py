@@ -148,8 +148,6 @@ def _build_locked(params, sections, executor, jobs, force, pdf, notify, built_at
 
 def _check_inputs(params: ResolvedParams, sections: list[Section]) -> str:
     """Validate notebooks and data before any kernel starts; '' when fine."""
-    from helpers.loading import DataError, load_data
-
     missing = [str(s.notebook) for s in sections if not Path(s.notebook).is_file()]
     if missing:
         return "section notebook(s) not found: " + ", ".join(missing)
@@ -167,6 +165,8 @@ def _check_inputs(params: ResolvedParams, sections: list[Section]) -> str:
     marker = params.cache_dir / "validated" / key
     if marker.exists():  # these exact files already passed these exact checks
         return ""
+    from helpers.loading import DataError, load_data  # pandera is slow to import: only when needed
+
     try:
         data = load_data(params.data_dir, params.quarter, tables=tables)
     except DataError as exc:
