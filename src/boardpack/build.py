@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -207,12 +208,15 @@ def _plan(params: ResolvedParams, section: Section, force: bool) -> _Planned:
 
 
 _caches: dict[Path, section_cache.SectionCache] = {}
+_caches_lock = threading.Lock()
 
 
 def _cache(params: ResolvedParams) -> section_cache.SectionCache:
-    if params.cache_dir not in _caches:
-        _caches[params.cache_dir] = section_cache.SectionCache(params.cache_dir)
-    return _caches[params.cache_dir]
+    """One cache object per cache folder in this driver process (shared by builds in threads)."""
+    with _caches_lock:
+        if params.cache_dir not in _caches:
+            _caches[params.cache_dir] = section_cache.SectionCache(params.cache_dir)
+        return _caches[params.cache_dir]
 
 
 def _run(params, plans, executor, jobs, notify) -> tuple[list[SectionRecord], dict[str, nbformat.NotebookNode]]:

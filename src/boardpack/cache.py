@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -122,18 +123,23 @@ def content_hash(nb: nbformat.NotebookNode) -> str:
 
 
 class SectionCache:
-    """jupyter-cache store under ``<cache_dir>/jupyter-cache``; driver-side only."""
+    """jupyter-cache store under ``<cache_dir>/jupyter-cache``; driver-side only.
+
+    Calls are serialised with a lock, so several builds in one driver's threads (a batch) may share it.
+    """
 
     def __init__(self, cache_dir: Path):
         from jupyter_cache import get_cache
 
         self.path = Path(cache_dir) / "jupyter-cache"
         self._cache = get_cache(self.path)
+        self._lock = threading.Lock()
 
     def lookup(self, prepared: nbformat.NotebookNode) -> Optional[nbformat.NotebookNode]:
         """The executed notebook for ``prepared`` (markdown from ``prepared``), or None."""
         try:
-            _, merged = self._cache.merge_match_into_notebook(prepared)
+            with self._lock:
+                _, merged = self._cache.merge_match_into_notebook(prepared)
         except KeyError:
             return None
         return merged
@@ -150,6 +156,7 @@ class SectionCache:
         for cell, done in zip(code_cells, ran):
             cell.outputs = done.get("outputs", [])
             cell.execution_count = done.get("execution_count")
-        self._cache.cache_notebook_bundle(
-            CacheBundleIn(nb=bundle_nb, uri=uri), check_validity=False, overwrite=True
-        )
+        with self._lock:
+            self._cache.cache_notebook_bundle(
+                CacheBundleIn(nb=bundle_nb, uri=uri), check_validity=False, overwrite=True
+            )
