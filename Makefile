@@ -41,8 +41,7 @@ $(BROWSER_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
 	@touch $@
 
 pack: $(STAMP) ## Build the latest complete quarter's pack from the sample data (ICB=QWU QUARTER=...)
-	$(BIN)/boardpack sample-data --icb $(ICB) --out data/sample/$(ICB) $(if $(QUARTER),--to "$(QUARTER)")
-	$(BIN)/boardpack validate --data data/sample/$(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
+	$(BIN)/boardpack build --icb $(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
 
 test: $(STAMP) $(BROWSER_STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
