@@ -1,7 +1,8 @@
 """The ``boardpack`` command line: a thin layer over the modules that do the work.
 
-Exit codes (every command): 0 success, 2 invalid parameters or data (nothing run), 3 a section
-failed, 4 another build of the same pack is running.
+Exit codes: 0 success, 1 the pack could not be rendered or published (or `check` found
+problems), 2 invalid parameters or data (nothing run), 3 a section failed, 4 another build of the
+same pack is running.
 """
 from __future__ import annotations
 
