@@ -110,3 +110,15 @@ def test_study_without_recruitment_still_counts_as_open():
                      recruitment=[rec("a", "RKB", "2019-04-01", 10)])
     assert ka.open_studies(data, "2019-20-Q4", "QWU")["OpenStudies"].iloc[-1] == 2
     assert np.isfinite(ka.open_studies(data, "2019-20-Q4", "QWU")["PctOfBaseline"]).all()
+
+
+def test_study_histories_start_at_the_first_quarter_of_the_recruitment_data():
+    # A study open since 2013 while the supplied history starts in 2019/20: no 2013-2019 ramp.
+    data = make_data(studies=[study("old", "2013-05-01"), study("new", "2019-08-01")],
+                     recruitment=[rec("old", "RKB", "2019-04-01", 3), rec("new", "RKB", "2020-05-01", 2)])
+    out = ka.open_studies(data, "2020-21-Q1", "QWU")
+    assert list(out["Quarter"]) == ["2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4", "2020-21-Q1"]
+    assert list(out["OpenStudies"]) == [1, 2, 2, 2, 2]
+    new = ka.new_studies(data, "2020-21-Q1", "QWU")
+    assert list(new["Quarter"]) == list(out["Quarter"])
+    assert list(new["NewStudies"]) == [0, 1, 0, 0, 0]  # the 2013 opening is before the history

@@ -152,3 +152,30 @@ def test_frame_ordinals_are_computed_once_per_frame_and_read_only():
     assert list(first) == [parse("2020-21-Q1").ordinal, parse("2020-21-Q2").ordinal]
     with pytest.raises(ValueError):
         first[0] = 0
+
+
+def test_history_start_is_the_earliest_period_of_any_periodic_table_of_any_icb():
+    data = make_data(
+        recruitment=[{"StudyId": "a", "OrganisationCode": "RKB", "Month": "2018-05-01", "Participants": 1}],
+        finance=[{"Quarter": "2017-18-Q4", "OrganisationCode": "RRK", "IncomeStream": "grants", "AmountGBP": 1.0},
+                 {"Quarter": "2019-20-Q1", "OrganisationCode": "RKB", "IncomeStream": "grants", "AmountGBP": 1.0}],
+    )
+    # RRK is another ICB: the rule is over the whole data, so every ICB's history is as long.
+    assert kc.history_start(data, parse("2020-21-Q1")) == parse("2017-18-Q4").ordinal
+    # Rows after the quarter reported do not count.
+    assert kc.history_start(data, parse("2017-18-Q3")) is None
+    assert kc.history_start(make_data(studies=[study("a", "2013-05-01")]), parse("2020-21-Q1")) is None
+
+
+def test_study_history_starts_with_the_data_not_the_first_opening():
+    studies = [study("a", "2013-05-01")]
+    recruitment = [{"StudyId": "a", "OrganisationCode": "RKB", "Month": "2018-06-01", "Participants": 1}]
+    quarter = parse("2019-20-Q1")
+    with_data = make_data(studies=studies, recruitment=recruitment)
+    index = kc.study_history_index(with_data, with_data.studies, quarter)
+    assert kc.quarter_ids(index) == ["2018-19-Q1", "2018-19-Q2", "2018-19-Q3", "2018-19-Q4", "2019-20-Q1"]
+    # A baseline before the data pulls the start back.
+    assert kc.quarter_ids(kc.study_history_index(with_data, with_data.studies, quarter, first=parse("2017-18-Q4").ordinal))[0] == "2017-18-Q4"
+    # Studies only: the first opening is all there is.
+    studies_only = make_data(studies=studies)
+    assert kc.quarter_ids(kc.study_history_index(studies_only, studies_only.studies, quarter))[0] == "2013-14-Q1"

@@ -55,3 +55,14 @@ def test_empty_workforce_quarter():
     data = make_data(workforce=[])
     assert list(kp.research_active_staff(data, "2020-21-Q1", "QWU")["ResearchActiveStaff"]) == [0]
     assert kp.workforce_by_organisation(data, "2020-21-Q1", "QWU", disclosed=False).empty
+
+
+def test_cross_system_history_starts_with_the_data_and_its_total_counts_earlier_openings():
+    data = make_data(
+        studies=[study("old", "2015-05-01", cross=True), study("new", "2019-08-01", cross=True)],
+        recruitment=[{"StudyId": "old", "OrganisationCode": "RKB", "Month": "2019-04-01", "Participants": 1}])
+    out = kp.cross_system_studies(data, "2019-20-Q3", "QWU", target=2, target_quarter="2019-20-Q3")
+    assert list(out["Quarter"]) == ["2019-20-Q1", "2019-20-Q2", "2019-20-Q3"]
+    assert list(out["NewCrossSystemStudies"]) == [0, 1, 0]
+    assert list(out["CumulativeCrossSystemStudies"]) == [1, 2, 2]
+    assert out["TargetMet"].iloc[-1]

@@ -25,7 +25,8 @@ def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEF
     """NIHR portfolio studies open in each quarter, and as % of the baseline (mean of the
     ``baseline_quarters``' open counts).
 
-    History from the earliest of the baseline's first quarter and the first study opening.
+    History from the first quarter of the supplied data (:func:`helpers.kpi_common.history_start`),
+    or the baseline's first quarter when that is earlier.
     Columns: Quarter, OpenStudies, BaselineMean, PctOfBaseline.
     """
     quarter = parse(quarter)
@@ -35,9 +36,7 @@ def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEF
     if baseline[-1] > quarter.ordinal:
         raise BaselineError(f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}")
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
-    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
-    first = int(np.nanmin(opened)) if np.isfinite(opened).any() else baseline[0]
-    ordinals = kc.history_index(min(first, baseline[0]), quarter)
+    ordinals = kc.study_history_index(data, studies, quarter, first=baseline[0])
     counts = kc.open_matrix(studies, ordinals).sum(axis=0).astype("int64")
     series = pd.Series(counts, index=ordinals)
     baseline_mean = float(series.reindex(baseline).mean())
@@ -54,11 +53,14 @@ def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEF
 
 
 def new_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
-    """Studies opened (``ActualOpeningDate``) in each quarter. Columns: Quarter, NewStudies."""
+    """Studies opened (``ActualOpeningDate``) in each quarter, from the first quarter of the
+    supplied data (:func:`helpers.kpi_common.study_history_index`). Columns: Quarter, NewStudies."""
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
-    studies = studies.assign(_one=1)
-    counts = kc.by_quarter(studies, "_one", quarter, date_column="ActualOpeningDate").astype("int64")
+    ordinals = kc.study_history_index(data, studies, quarter)
+    counts = kc.by_quarter(studies.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate",
+                           first=int(ordinals[0]))
+    counts = counts.reindex(ordinals, fill_value=0.0).astype("int64")  # openings before the history dropped
     return kc.history_frame(counts, "NewStudies")
 
 

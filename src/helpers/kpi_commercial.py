@@ -19,15 +19,14 @@ DEFAULT_INCOME_BASELINE_YEAR = "2022/23"
 
 
 def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
-    """Commercial studies as % of studies open in each quarter.
+    """Commercial studies as % of studies open in each quarter, from the first quarter of the
+    supplied data (:func:`helpers.kpi_common.study_history_index`).
 
     Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct.
     """
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
-    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
-    first = int(np.nanmin(opened)) if np.isfinite(opened).any() else quarter.ordinal
-    ordinals = kc.history_index(first, quarter)
+    ordinals = kc.study_history_index(data, studies, quarter)
     matrix = kc.open_matrix(studies, ordinals)
     commercial = (studies["StudyRoute"] == COMMERCIAL).to_numpy(dtype=bool)
     out = kc.history_frame(pd.Series(matrix.sum(axis=0).astype("int64"), index=ordinals), "OpenStudies")

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from helpers.contract import TABLES
+from helpers.contract import CONTRACT, PERIODIC_TABLES, TABLES
 from helpers.quarters import Quarter, parse
 
 # How each table reaches its ICB: its own IcbCode column, or an organisation code.
@@ -227,6 +227,42 @@ def table(sliced: SimpleNamespace, name: str) -> pd.DataFrame:
     if frame is None:
         raise MissingTableError(f"this KPI needs the {name} table: load it with load_data(..., tables=[..., '{name}'])")
     return frame
+
+
+def history_start(data: Any, quarter: Quarter) -> int | None:
+    """Ordinal of the first quarter of the supplied history, or None when no periodic table is loaded.
+
+    Rule: the earliest month or quarter in any loaded periodic table (recruitment, finance,
+    workforce, ... :data:`helpers.contract.PERIODIC_TABLES`), over the whole data, not one ICB, so
+    every ICB's history has the same length; rows after ``quarter`` ignored. Histories of study
+    counts start here, not at the earliest study opening: studies open long before the data begin
+    would otherwise add a ramp of quarters that nothing else covers (and SPC would flag it).
+    """
+    firsts = []
+    for name in PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None or not len(frame):
+            continue
+        for column in CONTRACT[name].month_columns:
+            firsts.append(frame_ordinals(frame, column))
+        for column in CONTRACT[name].quarter_columns:
+            firsts.append(quarter_id_ordinals(frame[column]))
+    ordinals = np.concatenate(firsts) if firsts else np.array([])
+    ordinals = ordinals[ordinals <= quarter.ordinal]  # NaN compares False: dropped too
+    return int(ordinals.min()) if len(ordinals) else None
+
+
+def study_history_index(data: Any, studies: pd.DataFrame, quarter: Quarter, first: int | None = None) -> np.ndarray:
+    """Quarter ordinals of a study-count history: from :func:`history_start` (or, with no periodic
+    table loaded, the earliest ``ActualOpeningDate``; or ``quarter`` when no study opened) to
+    ``quarter``, reaching back to ``first`` when that is earlier (e.g. a baseline quarter)."""
+    start = history_start(data, quarter)
+    if start is None:
+        opened = frame_ordinals(studies, "ActualOpeningDate")
+        start = int(np.nanmin(opened)) if np.isfinite(opened).any() else quarter.ordinal
+    if first is not None:
+        start = min(start, int(first))
+    return history_index(start, quarter)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,17 +16,22 @@ CROSS_SYSTEM_TARGET_QUARTER = "2025-26-Q4"  # ... by the end of 2025/26
 def cross_system_studies(data, quarter, icb: str, target: int = CROSS_SYSTEM_TARGET,
                          target_quarter: str = CROSS_SYSTEM_TARGET_QUARTER) -> pd.DataFrame:
     """NIHR portfolio studies needing cross-system partnership opened per quarter and cumulatively
-    to date, with the target (applies from ``target_quarter`` on; NaN before).
+    to date, with the target (applies from ``target_quarter`` on; NaN before). Rows from the first
+    quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`); the total to date
+    includes studies opened before it.
 
     Columns: Quarter, NewCrossSystemStudies, CumulativeCrossSystemStudies, Target, TargetMet.
     """
     quarter = parse(quarter)
     studies = kc.table(kc.icb_slice(data, icb), "studies")
     chosen = studies[studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)]
-    counts = kc.by_quarter(chosen.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate").astype("int64")
-    out = kc.history_frame(counts, "NewCrossSystemStudies")
-    out["CumulativeCrossSystemStudies"] = out["NewCrossSystemStudies"].cumsum()
-    # Studies opened before the history starts do not exist: by_quarter starts at the first opening.
+    ordinals = kc.study_history_index(data, chosen, quarter)
+    counts = kc.by_quarter(chosen.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate",
+                           first=int(ordinals[0])).astype("int64")
+    # The total to date counts every opening, also those before the history shown starts.
+    cumulative = counts.cumsum().reindex(ordinals)
+    out = kc.history_frame(counts.reindex(ordinals), "NewCrossSystemStudies")
+    out["CumulativeCrossSystemStudies"] = cumulative.to_numpy()
     due = kc.quarter_id_ordinals(out["Quarter"]) >= parse(target_quarter).ordinal
     out["Target"] = np.where(due, float(target), np.nan)
     out["TargetMet"] = out["CumulativeCrossSystemStudies"] >= target
