@@ -142,3 +142,49 @@ def test_pdf_is_a4_with_the_charts_and_text(document, tmp_path):
     for page in reader.pages:
         for image in page.images:
             assert image.image.width > 0
+
+
+def _png(width: int, height: int) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (0, 94, 184)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _drawn_image_widths(path: Path) -> list[float]:
+    """Widths in points at which each image is drawn in the PDF (from the matrix before each Do)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+
+    widths = []
+    for page in PdfReader(path).pages:
+        matrix = [1, 0, 0, 1, 0, 0]
+        stack = []
+        for operands, operator in ContentStream(page.get_contents(), page.pdf).operations:
+            if operator == b"q":
+                stack.append(matrix)
+            elif operator == b"Q":
+                matrix = stack.pop()
+            elif operator == b"cm":
+                a, b, c, d, e, f = (float(x) for x in operands)
+                m = matrix
+                matrix = [a * m[0] + b * m[2], a * m[1] + b * m[3], c * m[0] + d * m[2], c * m[1] + d * m[3],
+                          e * m[0] + f * m[2] + m[4], e * m[1] + f * m[3] + m[5]]
+            elif operator == b"Do":
+                widths.append(abs(matrix[0]))
+    return widths
+
+
+def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width(tmp_path):
+    document = (f'<html><body><p><img src="{_png(192, 192)}" alt="icon one" width="96">'
+                f' <img src="{_png(192, 192)}" alt="icon two" width="96px"></p>'
+                f'<p><img src="{_png(2000, 800)}" alt="chart" width="1400"></p>'
+                f'<p><img src="{_png(600, 300)}" alt="no width"></p></body></html>')
+    render.write_pdf(document, tmp_path / "pack.pdf")
+    text_width = 595.3 - 2 * 15 / 25.4 * 72  # A4 less 15 mm margins, points
+    assert _drawn_image_widths(tmp_path / "pack.pdf") == pytest.approx([72, 72, text_width, text_width], abs=1)
+

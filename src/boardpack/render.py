@@ -359,7 +359,6 @@ _TYPST_HEADER = """
 #show table: set text(size: 7.5pt, hyphenate: false)
 #show table: set par(justify: false)
 #show figure: set block(breakable: true)
-#show image: it => block(width: 100%, it)
 """
 
 
@@ -371,6 +370,8 @@ def write_pdf(document: str, path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="boardpack-pdf-") as tmp:
         work = Path(tmp)
         (work / "header.typ").write_text(_TYPST_HEADER, encoding="utf-8")
+        # pandoc's template only reads the margins as a map (a --variable margin.x is ignored).
+        (work / "page.yaml").write_text("margin:\n  x: 15mm\n  y: 15mm\n", encoding="utf-8")
         source = work / "pack.typ"
         pypandoc.convert_text(
             _printable(document, work),
@@ -381,8 +382,7 @@ def write_pdf(document: str, path: Path) -> None:
                 "--standalone",
                 f"--include-in-header={work / 'header.typ'}",
                 "--variable=papersize:a4",  # pandoc's template sets the page after our header
-                "--variable=margin.x:15mm",
-                "--variable=margin.y:15mm",
+                f"--metadata-file={work / 'page.yaml'}",
             ],
             sandbox=False,
             cworkdir=str(work),
@@ -417,5 +417,19 @@ def _printable(document: str, media_dir: Path) -> str:
             (media_dir / name).write_bytes(base64.b64decode(match[2]))
             img.attrs["src"] = name
         img.attrs.pop("style", None)
-        img.attrs["width"] = "100%"
+        img.attrs["width"] = _print_width(img.get("width"))
     return str(soup)
+
+
+# A4 less two 15 mm margins, in CSS pixels (96 per inch): the widest an image prints.
+_TEXT_WIDTH_PX = 180 / 25.4 * 96
+_PIXEL_WIDTH = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*")
+
+
+def _print_width(width: str | None) -> str:
+    """An image's printed width: its own pixel width when it fits the page (SPC icons stay icons),
+    else the text width (charts, images without a width)."""
+    match = _PIXEL_WIDTH.fullmatch(width or "")
+    if match and 0 < float(match[1]) <= _TEXT_WIDTH_PX:
+        return f"{float(match[1]):g}px"
+    return "100%"
