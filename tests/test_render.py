@@ -188,3 +188,30 @@ def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width
     text_width = 595.3 - 2 * 15 / 25.4 * 72  # A4 less 15 mm margins, points
     assert _drawn_image_widths(tmp_path / "pack.pdf") == pytest.approx([72, 72, text_width, text_width], abs=1)
 
+
+def test_table_text_cells_read_left_and_numbers_right_in_a_browser(executed, tmp_path):
+    import subprocess
+
+    import pandas as pd
+
+    from helpers.tables import format_table
+
+    table = format_table(pd.DataFrame({"Measure": ["events", "visits"], "Value": [12, 15]}), caption="Measures")
+    nb = copy.deepcopy(executed)
+    nb.cells[-1].outputs.append(nbformat.v4.new_output("display_data", data={"text/html": table._repr_html_()}))
+    document = render.render_html(render.merge(_cover(), [render.SectionNotebook("60_engagement", "Engagement", nb)]))
+    assert 'class="boardpack-table"' in document and 'class="num"' in document
+    # A probe appended for this test only (the pack has no scripts): the browser writes the
+    # computed alignment of the first text and numeric cell into the page, read back with --dump-dom.
+    probe = ("<script>const t = document.querySelector('table.boardpack-table');"
+             "const align = s => getComputedStyle(t.querySelector(s)).textAlign;"
+             "document.body.setAttribute('data-align', [align('tbody tr > :not(.num)'), align('tbody .num'), "
+             "align('thead .num'), align('thead th:not(.num)'), align('caption')].join(','));</script>")
+    page = tmp_path / "pack.html"
+    page.write_text(document.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    assert 'data-align="left,right,right,left,left"' in dom
