@@ -315,3 +315,13 @@ def test_bad_arguments(tmp_path):
         scan_pack(tmp_path / "missing")
     with pytest.raises(ValueError, match="shorter than 4"):
         scan_pack(tmp_path, forbidden_values=["M1"])
+
+
+def test_numbers_in_adjacent_table_cells_across_lines_are_not_an_nhs_number(tmp_path):
+    # 107 262 2025 passes the modulus-11 check, but here it is two cells of one table row and the
+    # start of the next row's quarter label, as PDF text extraction gives them.
+    assert is_nhs_number("1072622025")
+    _pdf(tmp_path / "board_pack.pdf", "Quarter Median Lower Upper\n\n2024/25 Q4 149.5 107 262\n\n2025/26 Q1 148.0 106\n")
+    assert scan_pack(tmp_path) == []
+    _pdf(tmp_path / "board_pack.pdf", "Patient 107 262 2025 seen.\n")
+    assert [f.kind for f in scan_pack(tmp_path)] == ["nhs_number"]

@@ -74,7 +74,7 @@ NOT_PEOPLE_WORDS = frozenset({
 })
 SMALL_COUNT_MAX = 7
 
-_NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?<!\d[.,])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![0-9A-Za-z])(?![.,]\d)")
+_NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?<!\d[.,])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![0-9A-Za-z/])(?![.,]\d)")
 _POSTCODE = re.compile(
     r"(?<![0-9A-Za-z])(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?)"
     r" ?[0-9][ABD-HJLNP-UW-Z]{2})(?![0-9A-Za-z])"
@@ -186,7 +186,9 @@ class _Scanner:
         """Identifiers in ``text``; ``where`` may be a function, worked out only for a finding."""
         if not text or not text.strip():
             return
-        text = " ".join(text.split())
+        # Collapse runs of spaces but keep line breaks: numbers in adjacent table cells of
+        # extracted PDF text ("117 262" then "2025/26" on the next line) are not one identifier.
+        text = "\n".join(" ".join(line.split()) for line in text.splitlines())
         hits = [("nhs_number", f"NHS number ending {m.group(4)}") for m in _NHS_NUMBER.finditer(text)
                 if is_nhs_number(m.group(0))]
         hits += [("postcode", f"postcode {m.group(0)[:-2]}**") for m in _POSTCODE.finditer(text)]
