@@ -1,0 +1,190 @@
+"""The real board pack, end to end: `boardpack build` on the sample data with the real section
+notebooks and real kernels, in a temporary project root; then the published files are read back.
+
+One cold build and one rebuild for the whole module (8 kernels), so the suite stays affordable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from boardpack import scan
+from boardpack.sections import SECTIONS
+from helpers import paths
+from helpers.loading import load_data
+from helpers.quarters import parse
+from helpers.scorecard import build_scorecard
+from helpers.targets import load_targets
+
+pytestmark = pytest.mark.e2e
+QUARTER = parse("2026/27 Q2")
+ICB = "QWU"
+BOARDPACK = [sys.executable, "-m", "boardpack"]
+
+
+def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, BOARDPACK_ROOT=str(root))
+    return subprocess.run([*BOARDPACK, *args], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pack-root")
+    for folder in ("notebooks", "params"):
+        shutil.copytree(paths.PROJ_ROOT / folder, root / folder)
+    shutil.copy(paths.PROJ_ROOT / "requirements.lock", root / "requirements.lock")
+    cold = _run(root, "build", "--quarter", QUARTER.label, "--icb", ICB)
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    folder = root / "reports" / ICB / QUARTER.id
+    html_path = Path(cold.stdout.strip().splitlines()[-1])
+    assert html_path == folder / "board_pack.html"
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    warm = _run(root, "build", "--quarter", QUARTER.label, "--icb", ICB)
+    return {"root": root, "folder": folder, "html": html_path.read_text(encoding="utf-8"), "cold": cold,
+            "warm": warm, "before": before, "data": root / "data" / "sample" / ICB / QUARTER.id}
+
+
+class _Outline(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.headings: list[tuple[int, str]] = []
+        self.images: list[dict] = []
+        self.urls: list[str] = []
+        self.scripts = 0
+        self.html_lang = None
+        self._in_heading: int | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "html":
+            self.html_lang = attrs.get("lang")
+        if re.fullmatch(r"h[1-6]", tag):
+            self._in_heading = int(tag[1])
+            self.headings.append((self._in_heading, ""))
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for name in ("src", "href"):
+            if attrs.get(name):
+                self.urls.append(attrs[name])
+
+    def handle_endtag(self, tag):
+        if re.fullmatch(r"h[1-6]", tag):
+            self._in_heading = None
+
+    def handle_data(self, data):
+        if self._in_heading is not None:
+            level, text = self.headings[-1]
+            self.headings[-1] = (level, text + data)
+
+
+def _outline(html: str) -> _Outline:
+    parser = _Outline()
+    parser.feed(html)
+    return parser
+
+
+def test_pack_has_a_cover_and_every_section_in_plan_order(pack):
+    outline = _outline(pack["html"])
+    assert outline.html_lang == "en-GB"
+    assert outline.headings[0][0] == 1
+    h2 = [text.strip() for level, text in outline.headings if level == 2]
+    titles = [s.title for s in SECTIONS]
+    positions = [next(i for i, text in enumerate(h2) if title in text) for title in titles]
+    assert positions == sorted(positions), h2
+    assert "SAMPLE DATA" in pack["html"].upper()
+
+
+def test_headings_never_skip_a_level(pack):
+    levels = [level for level, _ in _outline(pack["html"]).headings]
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+
+
+def test_no_code_no_script_no_external_url(pack):
+    outline = _outline(pack["html"])
+    assert outline.scripts == 0
+    external = [u for u in outline.urls if not (u.startswith("#") or u.startswith("data:"))]
+    assert external == []
+    # The inlined JupyterLab CSS names these classes; no element may carry them.
+    # Markdown cells render inside jp-InputArea; code cells must leave no editor, prompt or source.
+    assert not re.search(r'class="[^"]*\b(jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|highlight)\b', pack["html"])
+    assert "injected-parameters" not in pack["html"]
+    assert "open_section(" not in pack["html"]  # the notebooks' code never reaches the pack
+
+
+def test_every_figure_has_meaningful_alt_text(pack):
+    images = _outline(pack["html"]).images
+    assert len(images) >= 8
+    for image in images:
+        alt = (image.get("alt") or "").strip()
+        assert len(alt) > 15 and "No description" not in alt, alt
+        assert image["src"].startswith("data:image/")
+
+
+def test_scorecard_figures_equal_what_the_helpers_compute(pack):
+    """The published scorecard (appendix copy of the summary's table) equals the helpers' scorecard,
+    computed here, in this process, from the same sample data: every KPI, value, change, target, RAG."""
+    from helpers.narrative import scorecard_view
+
+    published = pd.read_csv(pack["folder"] / "appendix" / "00_summary_headline_kpis.csv", dtype=str,
+                            keep_default_na=False)
+    data = load_data(pack["data"], QUARTER)
+    scorecard = build_scorecard(data, QUARTER, ICB, load_targets(paths.PARAMS_DIR / "targets.yml"))
+    expected = scorecard_view(scorecard).astype(str)
+    assert len(published) == len(scorecard) >= 15
+    assert published.values.tolist() == expected.values.tolist()
+    # ...and the same figures are in the HTML the reviewers read.
+    text = _text(pack["html"])
+    for label, latest in zip(expected.iloc[:, 1], expected.iloc[:, 2]):
+        assert label in text and latest in text, (label, latest)
+
+
+def _text(html: str) -> str:
+    import html as html_lib
+
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_pdf_and_appendix_are_published(pack):
+    reader = PdfReader(pack["folder"] / "board_pack.pdf")
+    assert len(reader.pages) >= 8
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert abs(width - 595) < 3 and abs(height - 842) < 3  # A4 in points
+    assert list((pack["folder"] / "appendix").glob("*.xlsx"))
+    manifest = json.loads((pack["folder"] / "manifest.json").read_text())
+    assert set(manifest) >= {"parameters", "inputs", "outputs", "sections", "git", "packages"}
+
+
+def test_published_pack_passes_the_safety_scan(pack):
+    findings = scan.scan_pack(pack["folder"])
+    assert findings == [], findings
+
+
+def test_second_build_hits_the_cache_for_every_section_and_changes_nothing(pack):
+    assert pack["warm"].returncode == 0, pack["warm"].stdout + pack["warm"].stderr
+    output = pack["warm"].stdout + pack["warm"].stderr  # the progress table may go to either
+    for section in SECTIONS:
+        line = next(l for l in output.splitlines() if section.id in l)
+        assert "cached" in line, line
+    after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
+    assert after == pack["before"]
+
+
+def test_sample_pack_has_no_wcag_a_or_aa_violations_in_a_real_browser(pack, tmp_path):
+    from boardpack.check import format_violations, run_axe
+
+    report = run_axe(pack["folder"] / "board_pack.html", tmp_path / "axe.json")
+    assert report["violations"] == [], format_violations(report)
+    assert report["passes"], "axe ran no rule at all"
+    assert report["blocked_requests"] == []  # the pack fetches nothing: it opens offline
