@@ -33,7 +33,7 @@ BOARDPACK = [sys.executable, "-m", "boardpack"]
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, BOARDPACK_ROOT=str(root))
+    env = dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")  # messages unwrapped
     return subprocess.run([*BOARDPACK, *args], cwd=root, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -188,3 +188,75 @@ def test_sample_pack_has_no_wcag_a_or_aa_violations_in_a_real_browser(pack, tmp_
     assert report["violations"] == [], format_violations(report)
     assert report["passes"], "axe ran no rule at all"
     assert report["blocked_requests"] == []  # the pack fetches nothing: it opens offline
+
+
+# -- the bad-input corpus, at build level: exit 2 before any kernel, message names file/row/column,
+#    the published pack stays byte-identical. Each case edits a copy of the sample data.
+def _edit_line(path: Path, line_no: int, old: str, new: str) -> None:
+    lines = path.read_bytes().split(b"\n")
+    assert old.encode() in lines[line_no - 1], (path.name, line_no, lines[line_no - 1])
+    lines[line_no - 1] = lines[line_no - 1].replace(old.encode(), new.encode(), 1)
+    path.write_bytes(b"\n".join(lines))
+
+
+def _second_recruitment_row(folder: Path) -> list[str]:
+    return (folder / "recruitment.csv").read_text().splitlines()[1].split(",")
+
+
+BAD_INPUTS = {
+    # case: (edit, file, row, column, words in the message)
+    "count n/a": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",n/a"),
+                  "recruitment.csv", "2", "Participants", ""),
+    "negative count": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",-3"),
+                       "recruitment.csv", "2", "Participants", ""),
+    "unknown organisation": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[1] + ",", ",ZZZ99,"),
+                             "recruitment.csv", "2", "OrganisationCode", "ZZZ99"),
+    "duplicate key": (lambda d: (d / "recruitment.csv").write_bytes(
+                          (d / "recruitment.csv").read_bytes() + (d / "recruitment.csv").read_text().splitlines()[1].encode() + b"\n"),
+                      "recruitment.csv", "", "", "duplicate"),
+    "date after the quarter": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[2] + ",", ",2027-01,"),
+                               "recruitment.csv", "2", "Month", ""),
+    "wrong encoding": (lambda d: (d / "organisations.csv").write_bytes((d / "organisations.csv").read_text().encode("utf-16")),
+                       "organisations.csv", "", "", "UTF-16"),
+    "empty file": (lambda d: (d / "engagement.csv").write_bytes(b""), "engagement.csv", "", "", ""),
+    "header-only file": (lambda d: (d / "engagement.csv").write_text((d / "engagement.csv").read_text().splitlines()[0] + "\n"),
+                         "engagement.csv", "", "", ""),
+    "missing table": (lambda d: (d / "workforce.csv").unlink(), "workforce", "", "", ""),
+    "NHS number in a text field": (lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "Patient 943 476 5919"),
+                                   "organisations.csv", "2", "OrganisationName", ""),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_exits_2_names_file_row_column_and_leaves_the_pack_byte_identical(pack, case, tmp_path):
+    edit, file, row, column, words = BAD_INPUTS[case]
+    data = tmp_path / "extract"
+    shutil.copytree(pack["data"], data)
+    edit(data)
+    result = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--data", str(data))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    for expected in (file, row, column, words):
+        assert expected.lower() in output.lower(), (case, expected, output[-2000:])
+    assert "9434765919" not in output.replace(" ", "")  # an identifier is never echoed in full
+    after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
+    assert after == pack["before"]
+
+
+def test_hostile_text_in_data_is_shown_as_text_and_formulas_are_neutralised(pack, tmp_path):
+    """Runs last: it publishes a new version of the pack (valid data, hostile organisation names)."""
+    data = tmp_path / "extract"
+    shutil.copytree(pack["data"], data)
+    organisations = data / "organisations.csv"
+    hostile = '"=HYPERLINK(""http://x"")<script>alert(1)</script><img src=x onerror=alert(1)><svg onload=alert(1)>"'
+    _edit_line(organisations, 2, "University Hospitals Coventry and Warwickshire NHS Trust", hostile.replace(",", ""))
+    result = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--data", str(data), "--no-pdf")
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (pack["folder"] / "board_pack.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower() and "onerror=" not in html.lower().replace("onerror=alert", "")
+    assert scan.scan_pack(pack["folder"]) == []
+    cells = [cell for csv in (pack["folder"] / "appendix").glob("*.csv")
+             for cell in pd.read_csv(csv, dtype=str, keep_default_na=False).values.ravel()]
+    hostile_cells = [c for c in cells if "HYPERLINK" in c]
+    assert hostile_cells, "the organisation name should reach a published table"
+    assert all(c.startswith("'=") for c in hostile_cells), hostile_cells
