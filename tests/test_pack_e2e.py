@@ -243,6 +243,22 @@ def test_bad_input_exits_2_names_file_row_column_and_leaves_the_pack_byte_identi
     assert after == pack["before"]
 
 
+def test_forced_rebuild_in_fresh_kernels_gives_identical_figures_tables_and_section_hashes(pack):
+    """Reproducible: every section re-executed (--force) gives the same HTML bytes (figures inline),
+    the same appendix and the same per-section content hashes."""
+    folder = pack["folder"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    forced = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    again = json.loads((folder / "manifest.json").read_text())
+    assert not any(s.get("cache_hit") for s in again["sections"])
+    assert [s["content_hash"] for s in again["sections"]] == [s["content_hash"] for s in manifest["sections"]]
+    assert (folder / "board_pack.html").read_bytes() == pack["before"][Path("board_pack.html")]
+    for path, content in pack["before"].items():
+        if path.parts[0] == "appendix":
+            assert (folder / path).read_bytes() == content, path
+
+
 def test_hostile_text_in_data_is_shown_as_text_and_formulas_are_neutralised(pack, tmp_path):
     """Runs last: it publishes a new version of the pack (valid data, hostile organisation names)."""
     data = tmp_path / "extract"
