@@ -19,6 +19,8 @@ from typing import Any, Iterable
 
 import nbformat
 
+from helpers.tables import neutralise_formula
+
 TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DROPPED_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
@@ -66,13 +68,6 @@ def extract_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return tables
 
 
-def neutralise(value: Any) -> Any:
-    """Text starting with = + - @ (or tab/CR) gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _safe_name(name: str, used: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name)).strip("_") or "table"
     candidate, n = base, 2
@@ -94,8 +89,8 @@ def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -
     sheet_names: set[str] = set()
     for section_id, table in tables:
         name = _safe_name(table.get("name") or f"{section_id}_table", used)
-        columns = [neutralise(str(c)) for c in table.get("columns", [])]
-        rows = [[neutralise(v) for v in row] for row in table.get("rows", [])]
+        columns = [neutralise_formula(str(c)) for c in table.get("columns", [])]
+        rows = [[neutralise_formula(v) for v in row] for row in table.get("rows", [])]
         path = folder / f"{name}.csv"
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -111,14 +106,14 @@ def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -
         sheet_names.add(sheet_title.lower())
         sheet = workbook.create_sheet(sheet_title)
         if table.get("title"):
-            sheet.append([neutralise(str(table["title"]))])
+            sheet.append([neutralise_formula(str(table["title"]))])
         sheet.append(columns)
         for row in rows:
             sheet.append(row)
         if table.get("footnotes"):
             sheet.append([])
             for note in table["footnotes"]:
-                sheet.append([neutralise(str(note))])
+                sheet.append([neutralise_formula(str(note))])
     if written:
         xlsx = folder / "tables.xlsx"
         workbook.save(xlsx)
