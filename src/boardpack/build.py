@@ -26,7 +26,8 @@ from boardpack import cache as section_cache
 from boardpack import manifest as pack_manifest
 from boardpack import publish as publishing
 from boardpack import render
-from boardpack.execute import SectionResult, SectionTask, execute_section
+from boardpack import extracts
+from boardpack.execute import AssembleResult, AssembleTask, SectionResult, SectionTask, assemble_pack, execute_section
 from boardpack.params import ResolvedParams
 from boardpack.sections import SECTIONS, Section
 
@@ -60,6 +61,7 @@ class BuildResult:
     sections: list[SectionRecord] = field(default_factory=list)
     log_file: Optional[Path] = None
     up_to_date: bool = False
+    duration_s: float = 0.0
 
     @property
     def cache_hits(self) -> list[str]:
@@ -91,71 +93,339 @@ def build_pack(
     built_at: Optional[dt.datetime] = None,
 ) -> BuildResult:
     """Build and publish the pack described by ``params``; never raises for expected failures."""
-    sections = list(SECTIONS if sections is None else sections)
-    built_at = built_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    notify = progress or (lambda *_: None)
-    log_file = _start_log(params, built_at)
-    location = publishing.PackLocation(params.out_dir, params.icb, params.quarter_id)
+    pack = PackBuild(params, sections=sections, force=force, pdf=pdf, progress=progress, built_at=built_at)
+    return run_builds([pack], executor=executor, jobs=jobs).results[0]
+
+
+# -- one pack, driven step by step -------------------------------------------------------------
+class PackBuild:
+    """One pack's build as steps the driver takes: start (lock, validate, plan), the stale sections'
+    tasks, each section's result, the assemble task, publish. :func:`run_builds` drives any number
+    of these over one executor, so ``boardpack build`` and ``boardpack batch`` share every step.
+    Only the driver calls these methods: it alone writes the cache, the manifest and the pack.
+    """
+
+    def __init__(self, params: ResolvedParams, *, sections: Optional[list[Section]] = None, force: bool = False,
+                 pdf: bool = True, progress: Optional[Progress] = None, built_at: Optional[dt.datetime] = None,
+                 deadline: Optional[float] = None):
+        self.params = params
+        self.source_data_dir = params.data_dir
+        self.sections = list(SECTIONS if sections is None else sections)
+        self.force, self.pdf = force, pdf
+        self.notify: Progress = progress or (lambda *_: None)
+        self.built_at = built_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.deadline = deadline
+        self.location = publishing.PackLocation(params.out_dir, params.icb, params.quarter_id)
+        self.result: Optional[BuildResult] = None
+        self.plans: list[_Planned] = []
+        self.records: dict[str, SectionRecord] = {}
+        self.notebooks: dict[str, nbformat.NotebookNode] = {}
+        self.tasks: dict[str, SectionTask] = {}
+        self.staging: Optional[Path] = None
+        self.log_file: Optional[Path] = None
+        self.log = log
+        self.started = time.monotonic()
+        self.pack_key = ""
+        self._lock = None
+        self._work: Optional[Path] = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    # step 1
+    def start(self) -> None:
+        """Take the pack's lock, validate the inputs, plan the sections; finish early when nothing is stale."""
+        self.log_file, self.log = _start_log(self.params, self.built_at)
+        lock = publishing.pack_lock(self.params.cache_dir / "locks", self.params.icb, self.params.quarter_id)
+        try:
+            lock.__enter__()
+        except publishing.BuildLocked as exc:
+            return self._finish(BuildResult(4, str(exc)))
+        self._lock = lock
+        if self.deadline is None:
+            self.deadline = time.time() + self.params.run_timeout
+        problem = self._check_inputs()
+        if problem:
+            return self._finish(BuildResult(2, problem))
+        self.plans = [_plan(self.params, s, self.force) for s in self.sections]
+        self.pack_key = _pack_key(self.params, self.plans, self.pdf)
+        current = _current_manifest(self.location)
+        if not self.force and current.get("pack_key") == self.pack_key and all(p.cached is not None for p in self.plans):
+            for plan in self.plans:
+                self.notify(plan.section.id, "cached", "")
+            link = self.location.link
+            return self._finish(BuildResult(
+                0, f"already up to date: {link / 'board_pack.html'}", html=link / "board_pack.html",
+                version_dir=link.resolve(), sections=[_record(p, "cached", True, 0.0, p.cached) for p in self.plans],
+                up_to_date=True))
+        self._work = (self.params.cache_dir / "work" / self.params.icb / self.params.quarter_id
+                      / f"{os.getpid()}-{time.time_ns()}")
+        self._work.mkdir(parents=True, exist_ok=True)
+        failed_dir = self.params.cache_dir / "failed" / self.params.icb / self.params.quarter_id
+        for plan in self.plans:
+            sid = plan.section.id
+            if plan.cached is not None:
+                self.notify(sid, "cached", "")
+                self.records[sid] = _record(plan, "cached", True, 0.0, plan.cached)
+                self.notebooks[sid] = plan.cached
+                continue
+            prepared_path = self._work / f"{sid}.prepared.ipynb"
+            nbformat.write(plan.prepared, prepared_path)
+            self.tasks[sid] = SectionTask(
+                section_id=sid,
+                prepared_notebook=str(prepared_path),
+                output_notebook=str(self._work / f"{sid}.ipynb"),
+                failed_dir=str(failed_dir),
+                cwd=str(Path(plan.section.notebook).resolve().parent),
+                cell_timeout=self.params.execution_timeout,
+                deadline=self.deadline,
+            )
+        return None
+
+    def _check_inputs(self) -> str:
+        """'' when the notebooks and data can be used; switches to the ICB's extract of a many-ICB folder."""
+        params = self.params
+        problem = _check_notebooks(self.sections)
+        if not problem and params.sample_data and not params.data_dir.is_dir():
+            problem = _generate_sample(params)
+        if problem:
+            return problem
+        from helpers.loading import DataError
+
+        try:
+            folder = extracts.data_for_pack(params.data_dir, params.icb, params.quarter, params.cache_dir)
+        except (DataError, extracts.ExtractError) as exc:
+            return str(exc)
+        if folder != params.data_dir:
+            self.log.info("reading %s's rows of %s from %s", params.icb, params.data_dir, folder)
+            self.params = params = params.model_copy(update={"data_dir": folder})
+        if extracts.source_of(folder).get("quarter") == params.quarter:
+            return ""  # cut from a folder that passed every check for this quarter
+        return _validate(params, self.sections, self.log)
+
+    # step 2
+    def section_finished(self, section_id: str, result: SectionResult) -> None:
+        self.records[section_id], nb = _collect(self.params, self._plan_of(section_id), result, self.log)
+        if nb is not None:
+            self.notebooks[section_id] = nb
+        record = self.records[section_id]
+        self.notify(section_id, "failed" if record.status == "failed" else "done",
+                    record.error or f"{result.duration_s:.1f} s")
+
+    def section_lost(self, section_id: str, error: str) -> None:
+        """A section whose task gave no result (a lost worker, or the whole-run limit passed)."""
+        self.records[section_id] = _record(self._plan_of(section_id), "failed", False, 0.0, None, error=error)
+        self.notify(section_id, "failed", error)
+
+    @property
+    def sections_done(self) -> bool:
+        return all(sid in self.records for sid in self.tasks)
+
+    # step 3
+    def assemble_task(self) -> Optional[AssembleTask]:
+        """The task rendering the pack into a staging folder; None when the build ends here (exit 3 or 1)."""
+        failed = [r for r in self._records() if r.status == "failed"]
+        if failed:
+            lines = [f"section {r.id} failed" + (f" at cell {r.failed_cell_index}" if r.failed_cell_index is not None else "")
+                     + f": {r.error}" + (f"\n    cell source: {r.failed_cell_source.strip()[:200]}" if r.failed_cell_source else "")
+                     + (f"\n    executed notebook kept at {r.kept_notebook}" if r.kept_notebook else "") for r in failed]
+            self._finish(BuildResult(3, "\n".join(lines) + "\nNothing was published; the previous pack is unchanged.",
+                                     sections=self._records()))
+            return None
+        from helpers.population import icb_name
+
+        try:
+            self.staging = publishing.new_staging(self.location)
+        except publishing.PublishError as exc:
+            self._finish(BuildResult(1, f"{exc}\nNothing was published; the previous pack is unchanged.",
+                                     sections=self._records()))
+            return None
+        parts = []
+        for plan in self.plans:
+            path = self._work / f"{plan.section.id}.final.ipynb"
+            nbformat.write(self.notebooks[plan.section.id], path)
+            parts.append((plan.section.id, plan.section.title, str(path)))
+        return AssembleTask(
+            icb=self.params.icb, icb_name=icb_name(self.params.icb), quarter=self.params.quarter,
+            built_date=self.built_at.date().isoformat(), sample_data=self.params.sample_data,
+            sections=tuple(parts), staging=str(self.staging), pdf=self.pdf)
+
+    # step 4
+    def assembled(self, result: AssembleResult) -> None:
+        """Write the manifest into the rendered staging folder and publish it atomically."""
+        try:
+            if not result.ok:
+                raise AssembleFailed(result.error)
+            _write_manifest(self)
+            version = publishing.publish(self.staging, self.location)
+        except Exception as exc:  # noqa: BLE001 - any render/publish failure: clean up, keep the last pack
+            publishing.discard(self.staging)
+            self.log.error("render or publish failed: %s", exc)
+            text = str(exc) if isinstance(exc, AssembleFailed) else f"{type(exc).__name__}: {exc}"
+            return self._finish(BuildResult(1, f"{text}\nNothing was published; the previous pack is unchanged.",
+                                            sections=self._records()))
+        self._finish(BuildResult(0, f"published {self.location.link}", html=self.location.link / "board_pack.html",
+                                 version_dir=version, sections=self._records()))
+
+    def abandon(self, error: str) -> None:
+        """End a build the driver cannot finish: nothing is published."""
+        if self.staging is not None:
+            publishing.discard(self.staging)
+        self._finish(BuildResult(1, f"{error}\nNothing was published; the previous pack is unchanged.",
+                                 sections=self._records()))
+
+    def _records(self) -> list[SectionRecord]:
+        return [self.records[p.section.id] for p in self.plans if p.section.id in self.records]
+
+    def _plan_of(self, section_id: str) -> _Planned:
+        return next(p for p in self.plans if p.section.id == section_id)
+
+    def _finish(self, result: BuildResult) -> None:
+        if self.result is not None:
+            return
+        result.log_file = self.log_file
+        result.duration_s = round(time.monotonic() - self.started, 3)
+        self.result = result
+        self.log.info("exit %s: %s", result.exit_code, result.message)
+        if self._work is not None:  # a failed section's notebook was copied to .cache/failed; the rest is scratch
+            shutil.rmtree(self._work, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+        if self.log_file is not None:
+            _stop_log(self.log, self.log_file)
+
+
+class AssembleFailed(RuntimeError):
+    """The assemble task reported a failure (its message says which step and why)."""
+
+
+# -- the driver: many packs over one executor --------------------------------------------------
+@dataclass
+class RunSummary:
+    """Every pack's result, in the order given, and what was submitted to the executor."""
+
+    results: list[BuildResult]
+    submitted_sections: int = 0
+    submitted_assembles: int = 0
+
+
+def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, jobs: Optional[int] = None,
+               slots: Optional[int] = None, on_finished: Optional[Callable[[PackBuild], None]] = None) -> RunSummary:
+    """Drive ``builds`` to the end over ``executor`` (default: a process pool of ``jobs`` workers).
+
+    One task per stale section, and one assemble task per pack once its sections are done. At most
+    ``slots`` tasks are in flight (default: twice the pool's workers; for an executor given without
+    ``slots``, no limit), assemble tasks first, so packs publish as they finish, not all at the end.
+    """
+    summary = RunSummary(results=[])
+    done_packs: set[int] = set()
+
+    def finished(pack: PackBuild) -> None:
+        if id(pack) not in done_packs:
+            done_packs.add(id(pack))
+            if on_finished:
+                on_finished(pack)
+
+    for pack in builds:
+        pack.start()
+        if pack.done:
+            finished(pack)
+    waiting: list[tuple[PackBuild, str]] = [(b, sid) for b in builds if not b.done for sid in b.tasks]
+    ready: list[PackBuild] = [b for b in builds if not b.done and not b.tasks]  # every section was cached
+    own_pool = executor is None and bool(waiting or ready)
+    if own_pool:
+        workers = max(1, min(jobs or os.cpu_count() or 1, max(1, len(waiting))))
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
+        slots = slots or 2 * workers
+    limit = slots or 1 << 30
+    futures: dict[Future, tuple[PackBuild, str]] = {}  # (pack, section id), "" for the assemble task
+
+    def fill() -> None:
+        while len(futures) < limit and (ready or waiting):
+            if ready:
+                pack = ready.pop(0)
+                task = pack.assemble_task()
+                if task is None:
+                    finished(pack)
+                    continue
+                futures[executor.submit(assemble_pack, task)] = (pack, "")
+                summary.submitted_assembles += 1
+            else:
+                pack, sid = waiting.pop(0)
+                pack.notify(sid, "running", "")
+                futures[executor.submit(execute_section, pack.tasks[sid])] = (pack, sid)
+                summary.submitted_sections += 1
+
     try:
-        with publishing.pack_lock(params.cache_dir / "locks", params.icb, params.quarter_id):
-            result = _build_locked(params, sections, executor, jobs, force, pdf, notify, built_at, location)
-    except publishing.BuildLocked as exc:
-        result = BuildResult(4, str(exc))
-    result.log_file = log_file
-    log.info("exit %s: %s", result.exit_code, result.message)
-    _stop_log(log_file)
-    return result
+        fill()
+        while futures:
+            deadline = min(p.deadline for p, _ in futures.values())
+            done, _ = wait(list(futures), timeout=max(0.0, deadline - time.time()) + 5, return_when=FIRST_COMPLETED)
+            if not done:
+                _expire(futures, waiting, executor if own_pool else None, finished)
+            for future in done:
+                pack, sid = futures.pop(future)
+                if sid:
+                    try:
+                        result: SectionResult = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a lost worker is a failed section
+                        pack.section_lost(sid, f"worker failed: {exc!r}")
+                    else:
+                        pack.section_finished(sid, result)
+                    if pack.sections_done and not pack.done:
+                        ready.append(pack)
+                else:
+                    try:
+                        assembled: AssembleResult = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a lost worker
+                        assembled = AssembleResult(False, 0.0, f"the assemble task failed: {exc!r}")
+                    pack.assembled(assembled)
+                    finished(pack)
+            fill()
+    except BaseException as exc:  # interrupted: end every open build cleanly; nothing half-done is published
+        for pack in builds:
+            if not pack.done:
+                pack.abandon(f"the run was interrupted ({type(exc).__name__})")
+        raise
+    finally:
+        if own_pool:
+            executor.shutdown(wait=True, cancel_futures=True)
+    summary.results = [pack.result for pack in builds]
+    return summary
 
 
-# -- steps -------------------------------------------------------------------------------------
-def _build_locked(params, sections, executor, jobs, force, pdf, notify, built_at, location) -> BuildResult:
-    problem = _check_inputs(params, sections)
-    if problem:
-        return BuildResult(2, problem)
-    plans = [_plan(params, s, force) for s in sections]
-    pack_key = _pack_key(params, plans, pdf)
-    current = _current_manifest(location)
-    if not force and current.get("pack_key") == pack_key and all(p.cached is not None for p in plans):
-        for plan in plans:
-            notify(plan.section.id, "cached", "")
-        records = [_record(p, "cached", True, 0.0, p.cached) for p in plans]
-        return BuildResult(0, f"already up to date: {location.link / 'board_pack.html'}",
-                           html=location.link / "board_pack.html", version_dir=location.link.resolve(),
-                           sections=records, up_to_date=True)
-
-    records, executed = _run(params, plans, executor, jobs, notify)
-    failed = [r for r in records if r.status == "failed"]
-    if failed:
-        lines = [f"section {r.id} failed" + (f" at cell {r.failed_cell_index}" if r.failed_cell_index is not None else "")
-                 + f": {r.error}" + (f"\n    cell source: {r.failed_cell_source.strip()[:200]}" if r.failed_cell_source else "")
-                 + (f"\n    executed notebook kept at {r.kept_notebook}" if r.kept_notebook else "") for r in failed]
-        return BuildResult(3, "\n".join(lines) + "\nNothing was published; the previous pack is unchanged.", sections=records)
-
-    staging: Optional[Path] = None
-    try:
-        staging = publishing.new_staging(location)
-        _render(params, plans, executed, staging, pdf, built_at)
-        _write_manifest(params, plans, records, staging, built_at, pack_key)
-        version = publishing.publish(staging, location)
-    except Exception as exc:  # noqa: BLE001 - any render/publish failure: clean up, keep the last pack
-        if staging is not None:
-            publishing.discard(staging)
-        log.exception("render or publish failed")
-        return BuildResult(1, f"{type(exc).__name__}: {exc}\nNothing was published; the previous pack is unchanged.",
-                           sections=records)
-    return BuildResult(0, f"published {location.link}", html=location.link / "board_pack.html",
-                       version_dir=version, sections=records)
+def _expire(futures: dict, waiting: list, own_pool: Optional[ProcessPoolExecutor], finished) -> None:
+    """Fail the unfinished sections of builds whose whole-run limit has passed."""
+    now = time.time()
+    expired = {id(p): p for p, _ in futures.values() if p.deadline <= now}
+    for future, (pack, sid) in list(futures.items()):
+        if id(pack) in expired:
+            future.cancel()
+            del futures[future]
+            if sid:
+                pack.section_lost(sid, f"still running when the whole-run limit ({pack.params.run_timeout} s) passed")
+            else:
+                pack.abandon(f"still rendering when the whole-run limit ({pack.params.run_timeout} s) passed")
+    for item in [w for w in waiting if id(w[0]) in expired]:
+        waiting.remove(item)
+        item[0].section_lost(item[1], "not started before the whole-run limit passed")
+    for pack in expired.values():
+        if not pack.done:
+            pack.assemble_task()  # a section failed: ends the build with exit 3
+        finished(pack)
+    if own_pool is not None and expired:
+        _stop_pool(own_pool)
 
 
-def _check_inputs(params: ResolvedParams, sections: list[Section]) -> str:
-    """Validate notebooks and data before any kernel starts; '' when fine."""
+def _check_notebooks(sections: list[Section]) -> str:
     missing = [str(s.notebook) for s in sections if not Path(s.notebook).is_file()]
-    if missing:
-        return "section notebook(s) not found: " + ", ".join(missing)
-    if params.sample_data and not params.data_dir.is_dir():
-        message = _generate_sample(params)
-        if message:
-            return message
+    return "section notebook(s) not found: " + ", ".join(missing) if missing else ""
+
+
+def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging.Logger) -> str:
+    """Validate the data before any kernel starts; '' when fine (remembered per files, quarter and code)."""
     tables = sorted({t for s in sections for t in s.tables})
     inputs = section_cache.table_files(params.data_dir, tables)
     key = hashlib.sha256(json.dumps({
@@ -173,7 +443,7 @@ def _check_inputs(params: ResolvedParams, sections: list[Section]) -> str:
     except DataError as exc:
         return str(exc)
     for warning in data.warnings:
-        log.warning("data: %s", warning)
+        pack_log.warning("data: %s", warning)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return ""
@@ -219,76 +489,6 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
         return _caches[params.cache_dir]
 
 
-def _run(params, plans, executor, jobs, notify) -> tuple[list[SectionRecord], dict[str, nbformat.NotebookNode]]:
-    """Execute the stale sections; the driver alone writes the cache. Returns records in plan order."""
-    work = params.cache_dir / "work" / params.icb / params.quarter_id / f"{os.getpid()}-{time.time_ns()}"
-    failed_dir = params.cache_dir / "failed" / params.icb / params.quarter_id
-    deadline = time.time() + params.run_timeout
-    records: dict[str, SectionRecord] = {}
-    notebooks: dict[str, nbformat.NotebookNode] = {}
-    tasks: dict[str, SectionTask] = {}
-    for plan in plans:
-        sid = plan.section.id
-        if plan.cached is not None:
-            notify(sid, "cached", "")
-            records[sid] = _record(plan, "cached", True, 0.0, plan.cached)
-            notebooks[sid] = plan.cached
-            continue
-        work.mkdir(parents=True, exist_ok=True)
-        prepared_path = work / f"{sid}.prepared.ipynb"
-        nbformat.write(plan.prepared, prepared_path)
-        tasks[sid] = SectionTask(
-            section_id=sid,
-            prepared_notebook=str(prepared_path),
-            output_notebook=str(work / f"{sid}.ipynb"),
-            failed_dir=str(failed_dir),
-            cwd=str(Path(plan.section.notebook).resolve().parent),
-            cell_timeout=params.execution_timeout,
-            deadline=deadline,
-        )
-    by_id = {p.section.id: p for p in plans}
-    if tasks:
-        own_pool = executor is None
-        if own_pool:
-            workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-            executor = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
-        try:
-            futures: dict[Future, str] = {}
-            for sid, task in tasks.items():
-                notify(sid, "running", "")
-                futures[executor.submit(execute_section, task)] = sid
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=max(0.0, deadline - time.time()) + 5, return_when=FIRST_COMPLETED)
-                if not done:  # whole-run limit passed: give up on what is still running
-                    for future in pending:
-                        sid = futures[future]
-                        future.cancel()
-                        notify(sid, "failed", "whole-run timeout")
-                        records[sid] = _record(by_id[sid], "failed", False, 0.0, None,
-                                               error=f"still running when the whole-run limit ({params.run_timeout} s) passed")
-                    if own_pool:
-                        _stop_pool(executor)
-                    break
-                for future in done:
-                    sid = futures[future]
-                    try:
-                        result: SectionResult = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost worker is a failed section
-                        result = SectionResult(sid, False, tasks[sid].output_notebook, 0.0, 0, error=f"worker failed: {exc!r}")
-                    records[sid], nb = _collect(params, by_id[sid], result)
-                    if nb is not None:
-                        notebooks[sid] = nb
-                    notify(sid, records[sid].status if records[sid].status == "failed" else "done",
-                           records[sid].error or f"{result.duration_s:.1f} s")
-        finally:
-            if own_pool:
-                executor.shutdown(wait=True, cancel_futures=True)
-        # A failed section's notebook was copied to failed_dir by its worker; the rest is scratch.
-        shutil.rmtree(work, ignore_errors=True)
-    return [records[p.section.id] for p in plans], notebooks
-
-
 def _worker_context() -> multiprocessing.context.BaseContext:
     # forkserver: workers fork from a clean server (not from a driver with threads), and preload
     # our module instead of re-running the caller's __main__.
@@ -303,9 +503,9 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         process.kill()
 
 
-def _collect(params, plan: _Planned, result: SectionResult):
+def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Logger):
     if not result.ok:
-        log.error("section %s failed: %s", plan.section.id, result.error)
+        pack_log.error("section %s failed: %s", plan.section.id, result.error)
         return _record(plan, "failed", False, result.duration_s, None, error=result.error,
                        failed_cell_index=result.failed_cell_index, failed_cell_source=result.failed_cell_source,
                        kept_notebook=result.kept_notebook), None
@@ -315,7 +515,7 @@ def _collect(params, plan: _Planned, result: SectionResult):
     merged = cache.lookup(plan.prepared)
     if merged is None:  # the cache must give back what it was given
         raise RuntimeError(f"section {plan.section.id}: cache did not return the notebook just stored")
-    log.info("section %s executed in %.1f s", plan.section.id, result.duration_s)
+    pack_log.info("section %s executed in %.1f s", plan.section.id, result.duration_s)
     return _record(plan, "executed", False, result.duration_s, merged), merged
 
 
@@ -327,32 +527,19 @@ def _record(plan: _Planned, status: str, hit: bool, duration: float, nb, **failu
     )
 
 
-def _render(params: ResolvedParams, plans, notebooks, staging: Path, pdf: bool, built_at: dt.datetime) -> None:
-    from helpers.population import icb_name
-
-    parts = [render.SectionNotebook(p.section.id, p.section.title, notebooks[p.section.id]) for p in plans]
-    for part in parts:
-        render.check_alt_text(part)
-    cover = render.Cover(params.icb, icb_name(params.icb), params.quarter, built_at.date().isoformat(), params.sample_data)
-    merged = render.merge(cover, parts)
-    document = render.write_html(merged, staging / "board_pack.html")
-    if pdf:
-        render.write_pdf(document, staging / "board_pack.pdf")
-    tables = [(part.id, t) for part in parts for t in render.extract_tables(part.notebook)]
-    render.write_appendix(tables, staging / "appendix")
-
-
-def _write_manifest(params, plans, records, staging: Path, built_at: dt.datetime, pack_key: str) -> None:
+def _write_manifest(pack: PackBuild) -> None:
     inputs = {}
-    for plan in plans:
+    for plan in pack.plans:
         inputs.update(plan.inputs)
-    pack_manifest.write_manifest(staging, {
+    params = pack.params
+    pack_manifest.write_manifest(pack.staging, {
         "pack": {"icb": params.icb, "quarter": params.quarter, "quarter_id": params.quarter_id},
-        "built_at": built_at.isoformat(),
+        "built_at": pack.built_at.isoformat(),
         "parameters": params.log_dict(),
         "inputs": dict(sorted(inputs.items())),
-        "sections": [asdict(r) for r in records],
-        "pack_key": pack_key,
+        "source": extracts.source_of(params.data_dir) or {"source_dir": str(pack.source_data_dir)},
+        "sections": [asdict(r) for r in pack._records()],
+        "pack_key": pack.pack_key,
     })
 
 
@@ -374,21 +561,23 @@ def _current_manifest(location: publishing.PackLocation) -> dict:
 
 
 # -- logging -----------------------------------------------------------------------------------
-def _start_log(params: ResolvedParams, built_at: dt.datetime) -> Path:
+def _start_log(params: ResolvedParams, built_at: dt.datetime) -> tuple[Path, logging.Logger]:
+    """A log file for one pack, on a logger of its own (packs of a batch run side by side)."""
+    pack_log = logging.getLogger(f"boardpack.build.{params.icb}.{params.quarter_id}")
     folder = params.cache_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"build-{params.icb}-{params.quarter_id}-{built_at:%Y%m%dT%H%M%S}-{os.getpid()}.log"
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.set_name(str(path))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.info("resolved parameters: %s", json.dumps(params.log_dict(), sort_keys=True))
-    return path
+    pack_log.addHandler(handler)
+    pack_log.setLevel(logging.INFO)
+    pack_log.info("resolved parameters: %s", json.dumps(params.log_dict(), sort_keys=True))
+    return path, pack_log
 
 
-def _stop_log(path: Path) -> None:
-    for handler in list(log.handlers):
+def _stop_log(pack_log: logging.Logger, path: Path) -> None:
+    for handler in list(pack_log.handlers):
         if handler.get_name() == str(path):
             handler.close()
-            log.removeHandler(handler)
+            pack_log.removeHandler(handler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -26,12 +27,25 @@ INJECTED_CELL_ID = "injected-parameters"
 VOLATILE_CELL_METADATA = ("papermill", "execution", "ExecuteTime", "collapsed", "scrolled")
 
 
+_hashed: dict[tuple, str] = {}
+_hashed_lock = threading.Lock()
+
+
 def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes; remembered per (path, size, mtime, inode) in this process, so a
+    batch hashes a national file once, not once per pack."""
+    stat = os.stat(path)
+    stamp = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    with _hashed_lock:
+        if stamp in _hashed:
+            return _hashed[stamp]
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    with _hashed_lock:
+        _hashed[stamp] = digest.hexdigest()
+    return _hashed[stamp]
 
 
 def table_files(data_dir: Path, tables: Iterable[str]) -> dict[str, Path]:

@@ -38,11 +38,13 @@ def sample_data(
     to: Optional[str] = typer.Option(None, "--to", help="Last quarter of history. Default: the latest complete quarter."),
     scale: str = typer.Option("icb", "--scale", help="'icb' (one ICB) or 'national' (all 42 ICBs, >= 10M recruitment rows)."),
     seed: int = typer.Option(20221, "--seed", help="Random seed: same arguments, byte-identical files."),
+    icbs: Optional[str] = typer.Option(None, "--icbs", help="With --scale national: only these ICBs, comma-separated (e.g. QWU,QYG,QHG)."),
 ) -> None:
     """Write deterministic, realistic, synthetic sample data."""
     from boardpack.sample_data import run
 
-    raise typer.Exit(run(out=out, icb=icb, to=to, scale=scale, seed=seed))
+    chosen = [c for c in (icbs or "").split(",") if c.strip()] or None
+    raise typer.Exit(run(out=out, icb=icb, to=to, scale=scale, seed=seed, icbs=chosen))
 
 
 @app.command()

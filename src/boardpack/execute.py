@@ -1,8 +1,10 @@
-"""Run one prepared section notebook in a fresh kernel (papermill) and report a small record.
+"""What runs on a worker: one section notebook in a fresh kernel, or the assembly of one pack.
 
-:func:`execute_section` is a top-level function of plain, frozen arguments so that any
-``concurrent.futures.Executor`` can run it: a local process pool, or Dask's ``client.get_executor()``.
-It never touches the cache or the published folder; the driver does that with the result.
+:func:`execute_section` and :func:`assemble_pack` are top-level functions of plain, frozen
+arguments (absolute paths, limits) returning small records, so any ``concurrent.futures.Executor``
+runs them: a local process pool, or Dask's ``client.get_executor()`` on a laptop or a cluster
+(workers need the project's environment and a filesystem shared with the driver). They never touch
+the cache, the manifest or the published folder; the driver does that with the records.
 """
 from __future__ import annotations
 
@@ -190,3 +192,45 @@ def _last_started(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
 def _is_timeout(error: BaseException) -> bool:
     text = f"{type(error).__name__} {error}"
     return "CellTimeoutError" in text or "timed out" in text.lower() or "Timeout" in type(error).__name__
+
+
+@dataclass(frozen=True)
+class AssembleTask:
+    """What the assemble step needs: the cover, each section's final notebook, where to write."""
+
+    icb: str
+    icb_name: str
+    quarter: str  # label, e.g. '2026/27 Q2'
+    built_date: str  # ISO date shown on the cover
+    sample_data: bool
+    sections: tuple[tuple[str, str, str], ...]  # (section id, title, notebook path) in plan order
+    staging: str  # empty folder the pack is rendered into (the driver publishes it)
+    pdf: bool = True
+
+
+@dataclass(frozen=True)
+class AssembleResult:
+    ok: bool
+    duration_s: float
+    error: str = ""
+
+
+def assemble_pack(task: AssembleTask) -> AssembleResult:
+    """Render the HTML, the PDF and the appendix into ``task.staging``; never raises."""
+    from boardpack import render
+
+    started = time.monotonic()
+    staging = Path(task.staging)
+    try:
+        parts = [render.SectionNotebook(sid, title, nbformat.read(path, as_version=4)) for sid, title, path in task.sections]
+        for part in parts:
+            render.check_alt_text(part)
+        cover = render.Cover(task.icb, task.icb_name, task.quarter, task.built_date, task.sample_data)
+        document = render.write_html(render.merge(cover, parts), staging / "board_pack.html")
+        if task.pdf:
+            render.write_pdf(document, staging / "board_pack.pdf")
+        tables = [(part.id, t) for part in parts for t in render.extract_tables(part.notebook)]
+        render.write_appendix(tables, staging / "appendix")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a record
+        return AssembleResult(False, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
+    return AssembleResult(True, time.monotonic() - started)

@@ -13,13 +13,12 @@ from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from boardpack import sample_programme as programme
 from boardpack.sample_activity import Density, studies_and_recruitment
 from boardpack.sample_orgs import get_icb, icb_codes, organisations
+from helpers.extract import write_parquet
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
 
 TABLES = ("organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance",
@@ -29,8 +28,6 @@ LAST_TO = parse("2035/36 Q4")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
 # sites per study and three times the participants of a realistic ICB (see docs/sample_data.md).
 NATIONAL_DENSITY = Density(extra_sites=8.0, participants=3.0)
-PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
-                       row_group_size=1_000_000, version="2.6", data_page_version="1.0")
 
 
 class SampleDataParams(BaseModel):
@@ -106,13 +103,6 @@ def generate(icb: str = "QWU", to: "str | Quarter | None" = None, seed: int = 20
     return {name: _concat([tables[name] for tables in per_icb]) for name in TABLES}
 
 
-def _arrow(table: pd.DataFrame) -> pa.Table:
-    """An Arrow table with plain (not dictionary) string columns, so readers get ordinary text back."""
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in arrow.schema]
-    return arrow.cast(pa.schema(fields, metadata=arrow.schema.metadata))
-
-
 def write(tables: dict[str, pd.DataFrame], out_dir: Path | str, fmt: str = "csv") -> list[Path]:
     """Write each table as ``<table>.csv`` (UTF-8, no index) or ``<table>.parquet``; returns the paths."""
     if fmt not in ("csv", "parquet"):
@@ -133,25 +123,32 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path | str, fmt: str = "csv"
         if fmt == "csv":
             tables[name].to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f")
         else:
-            pq.write_table(_arrow(tables[name]), path, **PARQUET_OPTIONS)
+            write_parquet(tables[name], path)
         paths.append(path)
     return paths
 
 
-def run(out: Path | str, icb: str = "QWU", to: "str | None" = None, scale: str = "icb", seed: int = 20221) -> int:
-    """The ``sample-data`` command: generate and write; exit code 0, or 2 for invalid arguments."""
+def run(out: Path | str, icb: str = "QWU", to: "str | None" = None, scale: str = "icb", seed: int = 20221,
+        icbs: Sequence[str] | None = None) -> int:
+    """The ``sample-data`` command: generate and write; exit code 0, or 2 for invalid arguments.
+
+    ``icbs``: with ``scale='national'``, only these ICBs (each ICB's rows are the same either way).
+    """
     try:
         params = SampleDataParams(icb=icb, to=to, seed=seed, scale=scale)
-    except (ValidationError, QuarterError, ValueError) as error:
+        if icbs and params.scale != "national":
+            raise ValueError("--icbs picks ICBs of the national sample: use it with --scale national")
+        chosen = [get_icb(code.strip()).code for code in icbs] if icbs else None
+    except (ValidationError, QuarterError, ValueError, KeyError) as error:
         print(f"sample-data: invalid arguments: {error}", file=sys.stderr)
         return 2
-    tables = generate(params.icb, params.to, params.seed, params.scale)
+    tables = generate(params.icb, params.to, params.seed, params.scale, icbs=chosen)
     try:
         paths = write(tables, out, "csv" if params.scale == "icb" else "parquet")
     except ValueError as error:
         print(f"sample-data: {error}", file=sys.stderr)
         return 2
-    what = params.icb if params.scale == "icb" else "all 42 ICBs"
+    what = params.icb if params.scale == "icb" else (", ".join(chosen) if chosen else "all 42 ICBs")
     print(f"Synthetic sample data for {what}, 2018/19 Q1 to {params.to}, seed {params.seed}: "
           f"{len(tables['recruitment']):,} recruitment rows, {len(paths)} files in {out}")
     return 0
