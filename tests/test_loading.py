@@ -455,6 +455,26 @@ def test_values_that_look_like_patient_identifiers_are_masked_errors(tmp_path):
     assert len([p for p in problems if p.severity == "error"]) == 3
 
 
+
+@pytest.mark.parametrize("text", [
+    "Clinic DOB 14/03/1957", "Mrs A, d.o.b. 1957-03-14", "date of birth: 14 March 1957", "Patient born 14.03.57",
+    "Birthdate 3/4/1957",
+])
+def test_a_labelled_date_of_birth_in_a_text_field_is_a_masked_error(tmp_path, text):
+    problems = problems_of(edited(tmp_path, "organisations", 1, "OrganisationName", text))
+    problem = only(problems, file="organisations.csv", row=3, column="OrganisationName")
+    assert "date of birth" in problem.message and problem.severity == "error"
+    assert not any(c.isdigit() for c in problem.message)  # the date is never echoed, not even in part
+    assert "1957" not in format_report(problems)
+
+
+@pytest.mark.parametrize("text", [
+    "Born in Bradford cohort", "Newborn screening 14/03/2025", "Trial opened 14/03/2019", "Birth cohort 2019",
+])
+def test_dates_and_birth_words_that_are_not_a_date_of_birth_pass(tmp_path, text):
+    assert [p for p in problems_of(edited(tmp_path, "studies", 0, "StudyTitle", text)) if p.severity == "error"] == []
+
+
 # -- encodings -------------------------------------------------------------------------------
 
 

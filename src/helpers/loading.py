@@ -38,6 +38,14 @@ _NHS_NUMBER = re.compile(r"(?<![\d])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d])")
 _NHS_NUMBER_CANDIDATE = r"(?:^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?:[^0-9]|$)"
 _POSTCODE_CANDIDATE = r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b"
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?\d[A-Z]{2}\b", re.IGNORECASE)
+# A date of birth in free text: a date right after a label (DOB, born, date of birth, birth date).
+# An unlabelled date cannot be told from any other date, so it is not flagged.
+_DOB_LABEL_CANDIDATE = r"\b(?:d\.? ?o\.? ?b|date of birth|birth ?date|born)\b"
+_DATE_OF_BIRTH = re.compile(
+    r"\b(?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|birth\s?date|born(?:\s+on)?)[\s:=,.-]{0,3}"
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4})\b",
+    re.IGNORECASE,
+)
 
 
 # -- problems --------------------------------------------------------------------------------
@@ -593,6 +601,8 @@ def _pii_reason(text: str) -> str | None:
     match = _POSTCODE.search(text)
     if match:
         return f"looks like a full postcode ({match[1].upper()} ***)"
+    if _DATE_OF_BIRTH.search(text):
+        return "looks like a date of birth (a date after 'DOB', 'born' or 'date of birth')"
     return None
 
 
@@ -646,11 +656,12 @@ class _Coded:
 
 
 def _check_pii(column: _Distinct, rows: np.ndarray, file: str, name: str, problems: _Problems) -> np.ndarray:
-    """Flag values that look like an NHS number or a full postcode."""
+    """Flag values that look like an NHS number, a full postcode or a labelled date of birth."""
     values = column.values
     candidate = (
         values.str.contains(_NHS_NUMBER_CANDIDATE, regex=True).fillna(False).to_numpy(dtype=bool)
         | values.str.contains(_POSTCODE_CANDIDATE, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+        | values.str.contains(_DOB_LABEL_CANDIDATE, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
     )
     reasons = {i: r for i in np.flatnonzero(candidate) if (r := _pii_reason(values.iat[i]))}
     if not reasons:
@@ -661,7 +672,7 @@ def _check_pii(column: _Distinct, rows: np.ndarray, file: str, name: str, proble
     problems.add_rows(
         file, rows[flagged], name, column.codes[flagged],
         lambda code: f"{reasons[code]}: the tables must hold aggregate counts, not patient-level data",
-        "values that look like patient identifiers (NHS number or postcode)",
+        "values that look like patient identifiers (NHS number, postcode or date of birth)",
     )
     return flagged
 
