@@ -107,6 +107,63 @@ def build(
 app.command("pack", hidden=True, help="Same as build.")(build)
 
 
+@app.command()
+def batch(
+    icb: str = typer.Option(..., "--icb", help="ICB codes, comma-separated (QWU,QYG), or ALL for the 42 ICBs."),
+    quarters: str = typer.Option(..., "--quarters", help="A quarter or a range, e.g. 2025-26-Q1..2026-27-Q2."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler)."),
+    force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder inside the project. Default: reports."),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+) -> None:
+    """Build many packs (ICBs x quarters) on a process pool or Dask; write a batch index; prints its path last.
+
+    Exit 0 when every pack is published or up to date, 1 when any pack failed (the index and the
+    output list each failure and its cause), 2 for invalid arguments."""
+    from rich.console import Console
+
+    from boardpack import batch as batching
+    from boardpack import params as build_params
+
+    console = Console(stderr=True)
+    try:
+        spec = batching.parse_executor(executor)
+        icbs = batching.parse_icbs(icb)
+        chosen = batching.parse_quarters(quarters)
+        values = build_params.parse_assignments(param or [])
+        for name in ("icb", "quarter", "data_dir", "out_dir"):
+            if name in values:
+                raise build_params.ParamsError(f"--param {name}: use the batch option for it")
+    except ValueError as exc:
+        console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
+        raise typer.Exit(2)
+    total = len(icbs) * len(chosen)
+    console.print(f"Building {total} pack(s): {len(icbs)} ICB(s) x {len(chosen)} quarter(s) on {spec}", highlight=False)
+    count = {"n": 0}
+
+    def report(pack) -> None:
+        count["n"] += 1
+        style = "green" if pack.exit_code == 0 else "bold red"
+        console.print(f"[{count['n']}/{total}] {pack.icb} {pack.quarter}: [{style}]{pack.status}[/] "
+                      f"({len(pack.executed)} run, {len(pack.cached)} cached, {pack.finished_after_s:.1f} s)", highlight=False)
+
+    try:
+        result = batching.run_batch(icbs, chosen, data=data, executor=spec, force=force, pdf=not no_pdf, out=out,
+                                    values=values, on_pack=report)
+    except ValueError as exc:  # BatchError, ParamsError
+        console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
+        raise typer.Exit(2)
+    console.print(f"{len(result.packs)} pack(s) in {result.duration_s:.1f} s on {result.executor}; "
+                  f"{result.submitted_sections} section task(s) and {result.submitted_assembles} assemble task(s) submitted.",
+                  highlight=False)
+    for pack in result.failed:
+        console.print(f"[bold red]FAILED[/] {pack.icb} {pack.quarter} (exit {pack.exit_code}): {pack.message}", highlight=False)
+    typer.echo(str(result.index))
+    raise typer.Exit(result.exit_code)
+
+
 @app.command("list")
 def list_packs(
     out: Optional[Path] = typer.Option(None, "--out", help="Publish folder. Default: reports."),

@@ -54,6 +54,26 @@ class SectionResult:
     kept_notebook: str = ""
 
 
+def _ipc_kernel_manager_class():
+    """A kernel manager whose kernels talk over Unix sockets in the temp folder, not TCP ports:
+    parallel kernels cannot collide on ports (papermill #511), and nothing listens on the network."""
+    import tempfile
+    import uuid
+
+    from jupyter_client import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if self.transport == "ipc":  # sockets are <ip>-<n>: an absolute, unique prefix
+                self.ip = str(Path(tempfile.gettempdir()) / f"boardpack-kernel-{uuid.uuid4().hex[:16]}")
+
+    return IpcKernelManager
+
+
 class KernelStartError(RuntimeError):
     """The kernel did not start (e.g. a port collision, papermill issue #511)."""
 
@@ -79,6 +99,7 @@ def execute_section(task: SectionTask) -> SectionResult:
                 progress_bar=False,
                 cwd=task.cwd,
                 start_timeout=60,
+                kernel_manager_class=_ipc_kernel_manager_class(),
             )
             error = None
             break
