@@ -86,6 +86,20 @@ def test_index_escapes_causes_and_links_relatively(tmp_path):
     assert result.exit_code == 1
 
 
+def test_index_has_no_wcag_a_or_aa_violations_in_a_real_browser(tmp_path):
+    import datetime as dt
+
+    from boardpack.check import format_violations, run_axe
+
+    packs = [PackOutcome("QHG", "Luton", "2026/27 Q2", "2026-27-Q2", 3, "failed (section)", "section failed: <b>x</b>", 2.0, 1.0),
+             PackOutcome("QWU", "Bath", "2026/27 Q2", "2026-27-Q2", 0, "published", "ok", 3.0, 2.0, ["00_summary"], [],
+                         str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html"))]
+    index = batch.write_index(BatchResult(packs, 1, 1, 3.0, "local"), tmp_path, dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
+    report = run_axe(index, tmp_path / "axe.json")
+    assert report["violations"] == [], format_violations(report)
+    assert report["passes"]
+
+
 # -- real batches --------------------------------------------------------------------------------
 def _env(root: Path) -> dict:
     return dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
