@@ -84,3 +84,23 @@ def test_kernel_that_cannot_start_is_retried_then_reported(tmp_path):
     assert not result.ok
     assert result.attempts == 3  # start failures are retried; cell failures (above) are not
     assert "no-such-kernel" in result.error
+
+
+def test_kernels_run_single_threaded_over_unix_sockets(tmp_path):
+    """OMP_NUM_THREADS=1 in the kernel (sections already run in parallel) and IPC transport (no TCP
+    ports to collide on when many kernels start at once, papermill #511)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
+        "print('OMP', os.environ.get('OMP_NUM_THREADS'), 'transport', IPKernelApp.instance().transport)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    prepared = tmp_path / "probe.ipynb"
+    nbformat.write(nb, prepared)
+    task = SectionTask(section_id="probe", prepared_notebook=str(prepared), output_notebook=str(tmp_path / "out.ipynb"),
+                       failed_dir=str(tmp_path / "failed"), cwd=str(tmp_path), cell_timeout=60, deadline=time.time() + 120)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(execute_section, task).result()
+    assert result.ok, result.error
+    printed = "".join(o.get("text", "") for o in nbformat.read(result.output_notebook, as_version=4).cells[0].outputs)
+    assert "OMP 1 transport ipc" in printed
+    assert not list(tmp_path.glob("kernel-ipc*"))  # sockets live in the temp folder, not the notebook's
