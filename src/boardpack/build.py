@@ -110,6 +110,7 @@ class PackBuild:
                  deadline: Optional[float] = None):
         self.params = params
         self.source_data_dir = params.data_dir
+        self.data = extracts.PackData(params.data_dir)
         self.sections = list(SECTIONS if sections is None else sections)
         self.force, self.pdf = force, pdf
         self.notify: Progress = progress or (lambda *_: None)
@@ -194,13 +195,13 @@ class PackBuild:
         from helpers.loading import DataError
 
         try:
-            folder = extracts.data_for_pack(params.data_dir, params.icb, params.quarter, params.cache_dir)
+            self.data = extracts.data_for_pack(params.data_dir, params.icb, params.quarter, params.cache_dir)
         except (DataError, extracts.ExtractError) as exc:
             return str(exc)
-        if folder != params.data_dir:
-            self.log.info("reading %s's rows of %s from %s", params.icb, params.data_dir, folder)
-            self.params = params = params.model_copy(update={"data_dir": folder})
-        if extracts.source_of(folder).get("quarter") == params.quarter:
+        if self.data.folder != params.data_dir:
+            self.log.info("reading %s's rows of %s from %s", params.icb, params.data_dir, self.data.folder)
+            self.params = params = params.model_copy(update={"data_dir": self.data.folder})
+        if self.data.validated:
             return ""  # cut from a folder that passed every check for this quarter
         return _validate(params, self.sections, self.log)
 
@@ -537,7 +538,7 @@ def _write_manifest(pack: PackBuild) -> None:
         "built_at": pack.built_at.isoformat(),
         "parameters": params.log_dict(),
         "inputs": dict(sorted(inputs.items())),
-        "source": extracts.source_of(params.data_dir) or {"source_dir": str(pack.source_data_dir)},
+        "source": pack.data.source or {"source_dir": str(pack.source_data_dir)},
         "sections": [asdict(r) for r in pack._records()],
         "pack_key": pack.pack_key,
     })

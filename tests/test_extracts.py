@@ -1,0 +1,81 @@
+"""boardpack.extracts: which rows a pack reads, cut once per source, named by their own content."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from boardpack import extracts
+from boardpack.sample_data import generate, write
+from helpers.loading import DataError
+
+QUARTER = "2026/27 Q2"
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return generate(to=QUARTER, scale="national", icbs=["QWU", "QOX"])
+
+
+@pytest.fixture
+def national(tables, tmp_path):
+    folder = tmp_path / "national"
+    write(tables, folder, "parquet")
+    return folder
+
+
+def test_a_many_icb_folder_is_cut_once_into_one_validated_folder_per_icb(national, tmp_path, monkeypatch):
+    cache = tmp_path / ".cache"
+    pack = extracts.data_for_pack(national, "QOX", QUARTER, cache)
+    assert pack.validated and pack.folder.parent == cache / "extracts" / "QOX"
+    assert sorted(p.name for p in pack.folder.iterdir())[0] == "deliverables.parquet"
+    assert pack.source["source_dir"] == str(national) and pack.source["quarter"] == QUARTER
+    assert set(pack.source["files"]) >= {"organisations", "recruitment"}
+
+    import helpers.loading
+
+    def no_second_read(*args, **kwargs):
+        raise AssertionError("the national folder was read again")
+
+    monkeypatch.setattr(helpers.loading, "load_data", no_second_read)
+    monkeypatch.setattr(extracts, "folder_icbs", lambda folder: ["QOX", "QWU"])
+    again = extracts.data_for_pack(national, "QWU", QUARTER, cache)
+    assert again.validated and again.folder.parent == cache / "extracts" / "QWU"
+
+
+def test_a_revision_of_one_icb_leaves_the_other_icbs_folders_as_they_were(tables, national, tmp_path):
+    cache = tmp_path / ".cache"
+    before, _ = extracts.extract_all(national, QUARTER, cache)
+    engagement = pd.read_parquet(national / "engagement.parquet")
+    row = engagement.index[engagement["IcbCode"] == "QOX"][0]
+    engagement.loc[row, "Value"] = engagement.loc[row, "Value"] + 1
+    revised = dict(tables, engagement=engagement)
+    write(revised, national, "parquet")
+    after, _ = extracts.extract_all(national, QUARTER, cache)
+    assert after["QWU"] == before["QWU"]  # same path: its sections' cache entries still match
+    assert after["QOX"] != before["QOX"]
+
+
+def test_a_folder_of_one_icb_is_read_as_it_is(tables, tmp_path):
+    folder = tmp_path / "one"
+    orgs = tables["organisations"]
+    write(generate(to=QUARTER, icb="QWU"), folder, "csv")
+    pack = extracts.data_for_pack(folder, "QWU", QUARTER, tmp_path / ".cache")
+    assert pack == extracts.PackData(folder.resolve())
+    assert not (tmp_path / ".cache" / "extracts").exists()
+    assert set(orgs["IcbCode"]) == {"QWU", "QOX"}
+
+
+def test_an_icb_not_in_the_folder_is_a_clear_error(national, tmp_path):
+    with pytest.raises(extracts.ExtractError, match="no organisation of ICB QYG.*QOX, QWU"):
+        extracts.data_for_pack(national, "QYG", QUARTER, tmp_path / ".cache")
+
+
+def test_a_broken_national_file_is_reported_by_file_row_and_column(tables, national, tmp_path):
+    recruitment = pd.read_parquet(national / "recruitment.parquet")
+    recruitment.loc[5, "Participants"] = -3
+    write(dict(tables, recruitment=recruitment), national, "parquet")
+    with pytest.raises(DataError) as caught:
+        extracts.data_for_pack(national, "QWU", QUARTER, tmp_path / ".cache")
+    text = str(caught.value)
+    assert "recruitment.parquet" in text and "Participants" in text and "row 7" in text.lower()
+    assert not list((tmp_path / ".cache" / "extracts").glob("*/*"))  # nothing cut from invalid data
