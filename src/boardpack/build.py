@@ -329,22 +329,37 @@ def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, 
             if on_finished:
                 on_finished(pack)
 
-    for pack in builds:
+    to_start = list(builds)
+    waiting: list[tuple[PackBuild, str]] = []  # stale sections not yet submitted
+    ready: list[PackBuild] = []  # packs whose sections are all done: assemble next
+
+    def start_next() -> None:
+        """Start one more pack (lock, validate, plan): packs start as capacity frees, not all at once."""
+        pack = to_start.pop(0)
         pack.start()
         if pack.done:
             finished(pack)
-    waiting: list[tuple[PackBuild, str]] = [(b, sid) for b in builds if not b.done for sid in b.tasks]
-    ready: list[PackBuild] = [b for b in builds if not b.done and not b.tasks]  # every section was cached
+        elif pack.tasks:
+            waiting.extend((pack, sid) for sid in pack.tasks)
+        else:
+            ready.append(pack)  # every section was cached
+
+    if executor is None:  # our own pool, sized by the first pack's stale sections
+        while to_start and not (waiting or ready):
+            start_next()
     own_pool = executor is None and bool(waiting or ready)
     if own_pool:
-        workers = max(1, min(jobs or os.cpu_count() or 1, max(1, len(waiting))))
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(waiting) if len(builds) == 1 and waiting else 1 << 30))
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
         slots = slots or 2 * workers
     limit = slots or 1 << 30
     futures: dict[Future, tuple[PackBuild, str]] = {}  # (pack, section id), "" for the assemble task
 
     def fill() -> None:
-        while len(futures) < limit and (ready or waiting):
+        while len(futures) < limit and (ready or waiting or to_start):
+            if not (ready or waiting):
+                start_next()
+                continue
             if ready:
                 pack = ready.pop(0)
                 task = pack.assemble_task()
