@@ -37,7 +37,6 @@ def test_a_many_icb_folder_is_cut_once_into_one_validated_folder_per_icb(nationa
         raise AssertionError("the national folder was read again")
 
     monkeypatch.setattr(helpers.loading, "load_data", no_second_read)
-    monkeypatch.setattr(extracts, "folder_icbs", lambda folder: ["QOX", "QWU"])
     again = extracts.data_for_pack(national, "QWU", QUARTER, cache)
     assert again.validated and again.folder.parent == cache / "extracts" / "QWU"
 

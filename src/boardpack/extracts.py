@@ -39,12 +39,24 @@ class PackData:
     validated: bool = False  # an extract of a folder that passed every check for the quarter
 
 
-def folder_icbs(data_dir: Path) -> list[str]:
-    """ICB codes of the folder's organisations table (raises DataError naming file, row and column)."""
+def folder_icbs(data_dir: Path, cache_dir: Path) -> list[str]:
+    """ICB codes of the folder's organisations table (raises DataError naming file, row and column);
+    remembered per organisations file, so an unchanged rebuild does not read it again."""
+    organisations = table_files(data_dir, ["organisations"])["organisations"]
+    memo = Path(cache_dir) / "extracts" / "icbs" / f"{sha256_file(organisations)}.json"
+    try:
+        return json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
     from helpers.extract import icbs_in
     from helpers.loading import load_data
 
-    return icbs_in(load_data(data_dir, tables=["organisations"]))
+    icbs = icbs_in(load_data(data_dir, tables=["organisations"]))
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    temporary = memo.with_name(f".{memo.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(icbs) + "\n", encoding="utf-8")
+    os.replace(temporary, memo)
+    return icbs
 
 
 def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> PackData:
@@ -56,7 +68,7 @@ def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> Pa
     data_dir = Path(data_dir).resolve()
     if "organisations" not in table_files(data_dir, ["organisations"]):
         return PackData(data_dir)  # nothing tells the ICBs apart: validation reports what is missing
-    icbs = folder_icbs(data_dir)
+    icbs = folder_icbs(data_dir, cache_dir)
     if icb not in icbs:
         raise ExtractError(
             f"{data_dir / 'organisations'}: no organisation of ICB {icb} (column IcbCode holds "
