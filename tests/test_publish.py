@@ -54,6 +54,11 @@ def test_failure_at_the_final_switch_leaves_the_last_pack_intact(location, monke
         publish.publish(staging, location)
     assert location.link.resolve() == target
     assert _files(location.link) == before
+    # nothing of the failed publish is left: no temporary link, no version that was never the pack
+    assert [p.name for p in location.link.parent.iterdir() if p.name.startswith(".2026")] == []
+    assert [p.name for p in location.versions_dir.iterdir()] == ["1"]
+    assert publish.published_packs(location.out_dir)[0]["versions"] == [1]
+    assert (staging / "board_pack.html").read_text() == "bad"  # back in staging, for the caller to discard
 
 
 def test_unwritable_publish_folder_is_a_clear_error(tmp_path):

@@ -6,6 +6,7 @@ old pack or the new one, never a mix, and earlier versions are kept.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -71,14 +72,16 @@ def new_staging(location: PackLocation) -> Path:
 def publish(staging: Path, location: PackLocation) -> Path:
     """Move the finished ``staging`` folder into place as the new current version; returns its folder."""
     link = location.link
+    version: Path | None = None
+    temporary_link = link.with_name(f".{link.name}.{os.getpid()}.new")
     try:
         if link.exists() and not link.is_symlink():
             raise PublishError(f"{link} is a real folder, not a published pack link; move it away first")
         location.versions_dir.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name) for p in location.versions_dir.iterdir() if p.name.isdigit()]
-        version = location.versions_dir / str(max(existing, default=0) + 1)
-        os.rename(staging, version)  # same filesystem: atomic
-        temporary_link = link.with_name(f".{link.name}.{os.getpid()}.new")
+        new_version = location.versions_dir / str(max(existing, default=0) + 1)
+        os.rename(staging, new_version)  # same filesystem: atomic
+        version = new_version
         if temporary_link.is_symlink():
             temporary_link.unlink()
         os.symlink(os.path.relpath(version, link.parent), temporary_link)
@@ -86,6 +89,13 @@ def publish(staging: Path, location: PackLocation) -> Path:
     except PublishError:
         raise
     except OSError as exc:
+        # Undo what was done before the switch failed: no stray link, no version that was never the pack.
+        with contextlib.suppress(OSError):
+            if temporary_link.is_symlink():
+                temporary_link.unlink()
+        if version is not None:
+            with contextlib.suppress(OSError):
+                os.rename(version, staging)
         raise PublishError(
             f"could not publish to {link}: {exc.strerror or exc} ({exc.filename or ''}); the previous pack is unchanged"
         ) from exc
