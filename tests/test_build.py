@@ -2,7 +2,11 @@
 publish, cache hits, exactly the stale sections re-run, failures and locks leave the pack intact."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -166,9 +170,108 @@ def test_whole_run_limit_fails_the_build(project):
 
 
 def test_locked_pack_exits_4_without_running(project):
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    target, before = pack.resolve(), _files(pack)
     runs = len(project.runs())
     params = project.params()
     with publish.pack_lock(params.cache_dir / "locks", "QWU", "2026-27-Q2"):
         result = project.build(force=True)
     assert result.exit_code == 4 and "another build of this pack is running" in result.message
     assert len(project.runs()) == runs
+    assert pack.resolve() == target and _files(pack) == before
+
+
+# -- issue 5, cases 10 and 12 at build level: whatever way a section fails, or the publish folder
+#    cannot take the pack, the build exits non-zero with a clear message and publishes nothing.
+SYS_EXIT = Section("80_sys_exit", "Calls sys.exit(0)", FIXTURES / "sys_exit.ipynb", ("engagement",))
+DIES = Section("80_dies", "Kills its kernel", FIXTURES / "dies.ipynb", ("engagement",))
+
+
+def _published(project) -> tuple[Path, dict[str, str], list[str]]:
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    versions = sorted(p.name for p in (project.root / "reports" / "QWU" / ".versions" / "2026-27-Q2").iterdir())
+    return pack.resolve(), _files(pack), versions
+
+
+@pytest.mark.parametrize(("section", "cell_timeout", "source", "error"), [
+    (RAISES, 900, "raise ValueError('section made to fail')", "ValueError: section made to fail"),
+    (SYS_EXIT, 900, "sys.exit(0)", "SystemExit: 0"),
+    (DIES, 900, "os._exit(1)", "the kernel died"),
+    (HANGS, 20, "time.sleep(120)", "timed out after 20 s in one cell"),
+], ids=["raises", "sys.exit(0)", "os._exit", "hangs past the cell timeout"])
+def test_a_failing_section_exits_3_names_section_and_cell_and_publishes_nothing(project, section, cell_timeout, source, error):
+    before = _published(project)
+    params = resolve({"quarter": "2026/27 Q2", "data_dir": str(project.data), "execution_timeout": str(cell_timeout)},
+                     root=project.root)
+    result = build_pack(params, sections=[ENGAGEMENT, DELIVERABLES, section], jobs=2, built_at=BUILT_AT)
+    assert result.exit_code == 3, result.message
+    assert f"section {section.id} failed at cell " in result.message
+    assert f"cell source: {source.split(chr(10))[-1]}" in result.message or source in result.message
+    assert error in result.message
+    assert "Nothing was published; the previous pack is unchanged." in result.message
+    assert {s.id: s.status for s in result.sections}[section.id] == "failed"
+    assert _published(project) == before  # same version, same bytes, no new version
+    assert not any((project.root / "reports" / "QWU" / ".staging").iterdir())
+
+
+class _DiskFullAtTheSwitch:
+    """publish.py's view of ``os``: the final atomic switch fails with ENOSPC (simulated, as the issue asks)."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    @staticmethod
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+
+def test_disk_full_at_the_final_step_exits_1_and_leaves_the_pack_byte_identical(project, monkeypatch):
+    before = _published(project)
+    monkeypatch.setattr(publish, "os", _DiskFullAtTheSwitch())
+    result = project.build(force=True)
+    assert result.exit_code == 1, result.message
+    assert "No space left on device" in result.message and "the previous pack is unchanged" in result.message
+    monkeypatch.undo()
+    assert _published(project) == before  # same version, same bytes, no version that was never the pack
+    assert not [p.name for p in (project.root / "reports" / "QWU").iterdir() if p.name.startswith(".2026")]  # no stray link
+    assert not any((project.root / "reports" / "QWU" / ".staging").iterdir())
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path):
+    """Make ``folder`` really read-only: chmod, and for root (whom chmod does not stop) the immutable
+    flag; where neither holds (root without CAP_LINUX_IMMUTABLE) a file takes the folder's place."""
+    mode = folder.stat().st_mode
+    folder.chmod(0o555)
+    immutable = replaced = False
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            folder.chmod(mode)
+            folder.rmdir()
+            folder.write_text("not a folder")
+            replaced = True
+    try:
+        with contextlib.suppress(OSError):
+            (folder / "probe").write_text("x")
+        assert not (folder / "probe").exists(), "the folder is still writable"
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        if replaced:
+            folder.unlink()
+            folder.mkdir()
+        folder.chmod(mode)
+
+
+def test_read_only_publish_folder_exits_1_with_a_clear_error_and_publishes_nothing(project):
+    before = _published(project)
+    staging = project.root / "reports" / "QWU" / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with _read_only(staging):
+        result = project.build(force=True)
+    assert result.exit_code == 1, result.message
+    assert f"cannot write to the publish folder {staging}" in result.message
+    assert "the previous pack is unchanged" in result.message
+    assert _published(project) == before
