@@ -5,6 +5,8 @@ One cold build and one rebuild for the whole module (8 kernels), so the suite st
 """
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 import os
 import re
@@ -203,6 +205,113 @@ def _second_recruitment_row(folder: Path) -> list[str]:
     return (folder / "recruitment.csv").read_text().splitlines()[1].split(",")
 
 
+def _csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+def _first_row(rows: list[list[str]], column: str, *tests) -> int:
+    """Index in ``rows`` of the first data row whose ``column`` passes the first test that any row passes."""
+    at = rows[0].index(column)
+    for test in tests:
+        found = next((i for i, row in enumerate(rows[1:], start=1) if test(row[at])), None)
+        if found is not None:
+            return found
+    raise AssertionError(f"no row of the sample data fits this case ({column})")
+
+
+def _iso_date(text: str, day_above_12: bool) -> bool:
+    match = re.fullmatch(r"\d{4}-(\d\d)-(\d\d)", text)
+    if not match:
+        return False
+    month, day = int(match[1]), int(match[2])
+    return day > 12 if day_above_12 else (day <= 12 and day != month)
+
+
+def _slashed_opening_date(folder: Path, literal: str, day_above_12: bool) -> dict:
+    """studies.csv: one ActualOpeningDate among the ISO ones rewritten DD/MM/YYYY (``literal`` if the
+    sample data hold it, else the first date of the same kind). Returns the row and the words expected
+    if the date is rejected."""
+    path = folder / "studies.csv"
+    rows = _csv_rows(path)
+    at = rows[0].index("ActualOpeningDate")
+    i = _first_row(rows, "ActualOpeningDate", lambda v: v == literal, lambda v: _iso_date(v, day_above_12))
+    year, month, day = rows[i][at].split("-")
+    rows[i][at] = f"{day}/{month}/{year}"
+    _write_csv(path, rows)
+    return {"row": str(i + 1), "words": f"ambiguous date '{rows[i][at]}'"}
+
+
+def _recruiting_before_opening(folder: Path) -> dict:
+    """The study of recruitment.csv row 2 is given an ActualOpeningDate in the month after that row's Month."""
+    study, _, month, _ = _second_recruitment_row(folder)
+    year, mon = map(int, month.split("-"))
+    opening = dt.date(year + mon // 12, mon % 12 + 1, 15)
+    path = folder / "studies.csv"
+    rows = _csv_rows(path)
+    i = _first_row(rows, "StudyId", lambda v: v == study)
+    rows[i][rows[0].index("ActualOpeningDate")] = opening.isoformat()
+    _write_csv(path, rows)
+    return {"words": f"study {study} recruits in {month}, before its ActualOpeningDate month ({opening:%Y-%m})"}
+
+
+def _add_column(path: Path, name: str, value: str) -> None:
+    rows = _csv_rows(path)
+    _write_csv(path, [rows[0] + [name]] + [row + [value] for row in rows[1:]])
+
+
+def _other_quarter(folder: Path, to: str) -> None:
+    """Replace the extract by the sample data generated up to another quarter."""
+    shutil.rmtree(folder)
+    made = subprocess.run([*BOARDPACK, "sample-data", "--icb", ICB, "--to", to, "--out", str(folder)],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+def _recruitment_as_xlsx(folder: Path, layout: str) -> dict:
+    """recruitment.csv replaced by recruitment.xlsx of the same table, as Excel holds it (codes as text,
+    months as dates, counts as numbers), laid out as ``layout`` says."""
+    import openpyxl
+
+    rows = _csv_rows(folder / "recruitment.csv")
+    header, records = rows[0], [[s, o, dt.datetime.strptime(m, "%Y-%m"), int(p)] for s, o, m, p in rows[1:]]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    result: dict = {}
+    if layout in ("hidden sheet first", "data only on a hidden sheet"):
+        sheet.title = "Old extract"  # a stale copy, hidden: never read
+        sheet.append(header)
+        for record in records[:50]:
+            sheet.append([record[0], record[1], record[2], record[3] + 1000])
+        sheet.sheet_state = "hidden"
+        sheet = workbook.create_sheet("Notes" if layout == "data only on a hidden sheet" else "Recruitment")
+        if layout == "data only on a hidden sheet":
+            data_sheet = workbook.create_sheet("Recruitment")
+            data_sheet.sheet_state = "hidden"
+            sheet = data_sheet
+    if layout == "two-row merged header":
+        sheet.append(["StudyId", "OrganisationCode", "Recruitment", None])
+        sheet.append([None, None, "Month", "Participants"])
+        sheet.merge_cells("A1:A2")
+        sheet.merge_cells("B1:B2")
+        sheet.merge_cells("C1:D1")
+    else:
+        sheet.append(header)
+    for n, record in enumerate(records, start=1):
+        sheet.append(record)
+        if layout == "totals row" and n == 100:
+            sheet.append(["Total", None, None, sum(r[3] for r in records[:100])])
+            result = {"row": str(sheet.max_row)}
+    workbook.save(folder / "recruitment.xlsx")
+    (folder / "recruitment.csv").unlink()
+    return result
+
+
 BAD_INPUTS = {
     # case: (edit, file, row, column, words in the message)
     "count n/a": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",n/a"),
@@ -224,21 +333,182 @@ BAD_INPUTS = {
     "missing table": (lambda d: (d / "workforce.csv").unlink(), "workforce", "", "", ""),
     "NHS number in a text field": (lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "Patient 943 476 5919"),
                                    "organisations.csv", "2", "OrganisationName", ""),
+    # case 1: an undeclared encoding other than UTF-16: UTF-8 text with one line saved in cp1252
+    "mixed UTF-8 and cp1252": (lambda d: (d / "organisations.csv").write_bytes(
+                                   (d / "organisations.csv").read_bytes().replace(b"University", "Universit\u00e9".encode(), 1)
+                                   .replace(b"South Warwickshire", "South Warwickshire \u00a3".encode("cp1252"), 1)),
+                               "organisations.csv", "3", "", "mixes encodings"),
+    # case 3: XLSX (the other XLSX layouts are accepted: see ACCEPTED below)
+    "xlsx totals row inside the data": (lambda d: _recruitment_as_xlsx(d, "totals row"),
+                                        "recruitment.xlsx", "?", "StudyId", "looks like a totals row"),
+    "xlsx data only on a hidden sheet": (lambda d: _recruitment_as_xlsx(d, "data only on a hidden sheet"),
+                                         "recruitment.xlsx", "", "", "the first visible sheet ('Notes') is empty"),
+    # case 4: a slashed date that reads two ways, in a column of ISO dates
+    "ambiguous date 03/04/2025 among ISO dates": (lambda d: _slashed_opening_date(d, "2025-04-03", day_above_12=False),
+                                                  "studies.csv", "?", "ActualOpeningDate", "?"),
+    # case 5
+    "study recruiting before it opened": (_recruiting_before_opening, "recruitment.csv", "2", "Month", "?"),
+    # case 6: another quarter's data (sample data generated to 2026/27 Q1 or Q3, built as 2026/27 Q2)
+    "data of the previous quarter": (lambda d: _other_quarter(d, "2026/27 Q1"), "recruitment.csv", "", "Month",
+                                     "no rows for the quarter reported (2026/27 Q2); the data appear to end at 2026/27 Q1"),
+    "data of the next quarter": (lambda d: _other_quarter(d, "2026/27 Q3"), "recruitment.csv", "", "Month",
+                                 "the data run to 2026/27 Q3"),
+    # case 13: patient-level data; the value is never echoed in full
+    "postcode in a text field": (lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "CV2 2DX Hospitals"),
+                                 "organisations.csv", "2", "OrganisationName", "postcode (CV2 ***)", ("CV2 2DX", "2DX")),
+    "date of birth in a text field": (lambda d: _edit_line(d / "organisations.csv", 3, "South Warwickshire", "DOB 14/03/1957"),
+                                      "organisations.csv", "3", "OrganisationName", "date of birth", ("14/03/1957", "1957")),
+    "DateOfBirth column": (lambda d: _add_column(d / "recruitment.csv", "DateOfBirth", "1957-03-14"),
+                           "recruitment.csv", "1", "DateOfBirth", "patient-level", ("1957-03-14", "1957")),
+    "Postcode column": (lambda d: _add_column(d / "organisations.csv", "Postcode", "CV2 2DX"),
+                        "organisations.csv", "1", "Postcode", "patient-level", ("CV2 2DX", "2DX")),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_exits_2_names_file_row_column_and_leaves_the_pack_byte_identical(pack, case, tmp_path):
-    edit, file, row, column, words = BAD_INPUTS[case]
+    """Each case: (edit, file, row, column, words[, never]); "?" means the edit returns that value
+    (the row or the words depend on the sample data). ``never``: text that must not be echoed."""
+    edit, file, row, column, words, *never = BAD_INPUTS[case]
     data = tmp_path / "extract"
     shutil.copytree(pack["data"], data)
-    edit(data)
+    found = edit(data) or {}
+    row, words = (found["row"] if row == "?" else row), (found["words"] if words == "?" else words)
     result = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--data", str(data))
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    for expected in (file, row, column, words):
-        assert expected.lower() in output.lower(), (case, expected, output[-2000:])
+    assert "Build failed (exit 2)" in output
+    where = ", ".join(([f"row {row}"] if row else []) + ([f"column {column}"] if column else []))
+    lines = [line for line in output.splitlines() if where in line and words.lower() in line.lower()]
+    assert lines, (case, where, words, output[-3000:])  # one report line names row, column and problem
+    assert re.search(rf"^\s*{re.escape(file)}\s*$", output, re.MULTILINE), (case, file)  # its file heads the group
     assert "9434765919" not in output.replace(" ", "")  # an identifier is never echoed in full
+    for secret in (never[0] if never else ()):
+        assert secret not in output, (case, secret)
+    after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
+    assert after == pack["before"]
+
+
+def _loose_counts(folder: Path) -> dict:
+    """recruitment_ethnicity.csv, the quarter's rows: one count of 1,000 or more written with a thousands
+    separator, one with a leading space, one as 12.0 (the same numbers, written as analysts do)."""
+    path = folder / "recruitment_ethnicity.csv"
+    rows = _csv_rows(path)
+    month, count = rows[0].index("Month"), rows[0].index("Participants")
+    in_quarter = [i for i, row in enumerate(rows) if i and row[month] >= f"{QUARTER.months[0]:%Y-%m}"]
+    big = next(i for i in in_quarter if int(rows[i][count]) >= 1000)
+    small = [i for i in in_quarter if int(rows[i][count]) < 1000][:2]
+    value = rows[big][count]
+    rows[big][count] = f"{int(value):,}"
+    rows[small[0]][count] = " " + rows[small[0]][count]
+    rows[small[1]][count] = rows[small[1]][count] + ".0"
+    _write_csv(path, rows)
+    return {"log": [f"recruitment_ethnicity.csv, row {big + 1}, column Participants: warning: "
+                    f"'{int(value):,}' read as {value} (thousands separator removed)"]}
+
+
+def _with_bom(path: Path) -> None:
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    path.write_bytes(b"\xef\xbb\xbf" + data)
+
+
+# -- accepted forms of the same data: the build succeeds and the sections built from them are
+#    identical (manifest content hash of every output, appendix tables) to the sections of the
+#    clean pack. Published to another folder of the project, so the pack above stays as it is.
+ACCEPTED = {
+    # case: (edit, sections built)
+    "xlsx two-row merged header": (lambda d: _recruitment_as_xlsx(d, "two-row merged header"), ["20_participation_equity"]),
+    "xlsx hidden sheet before the data": (lambda d: _recruitment_as_xlsx(d, "hidden sheet first"), ["20_participation_equity"]),
+    "UK date 13/04/2025 among ISO dates": (lambda d: _slashed_opening_date(d, "2025-04-13", day_above_12=True),
+                                           ["10_research_activity"]),
+    "organisations.csv UTF-8 with BOM": (lambda d: _with_bom(d / "organisations.csv"), ["40_partnerships_workforce"]),
+    "counts written '1,234', ' 12', '12.0'": (_loose_counts, ["20_participation_equity"]),
+}
+
+
+def _build_elsewhere(pack, data: Path, out: str, sections: list[str]) -> tuple[subprocess.CompletedProcess, Path, str]:
+    """Build ``sections`` from ``data`` into the project folder ``out``; the result, the pack folder and
+    the text of this build's log."""
+    logs = pack["root"] / ".cache" / "logs"
+    before = set(logs.glob("*.log"))
+    result = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--data", str(data),
+                  "--sections", ",".join(sections), "--no-pdf", "--out", out)
+    new_logs = sorted(set(logs.glob("*.log")) - before)
+    return result, pack["root"] / out / ICB / QUARTER.id, "".join(p.read_text(encoding="utf-8") for p in new_logs)
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+def test_accepted_input_forms_build_sections_identical_to_the_clean_pack(pack, case, tmp_path):
+    edit, sections = ACCEPTED[case]
+    data = tmp_path / "extract"
+    shutil.copytree(pack["data"], data)
+    found = edit(data) or {}
+    result, folder, log = _build_elsewhere(pack, data, f"accepted-{re.sub(r'[^a-z0-9]+', '-', case.lower())}", sections)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((folder / "manifest.json").read_text())
+    clean = json.loads(pack["before"][Path("manifest.json")])
+    built = {s["id"]: s for s in manifest["sections"]}
+    assert sorted(built) == sorted(sections)
+    assert all(built[sid]["status"] == "executed" for sid in sections)  # really run on the edited data
+    expected = {s["id"]: s["content_hash"] for s in clean["sections"]}
+    assert {sid: built[sid]["content_hash"] for sid in sections} == {sid: expected[sid] for sid in sections}
+    tables = sorted(p.name for p in (folder / "appendix").glob("*.csv"))
+    assert tables
+    for name in tables:
+        assert (folder / "appendix" / name).read_bytes() == pack["before"][Path("appendix", name)], name
+    for line in found.get("log", []):
+        assert line in log, (line, log[-2000:])  # the warning is recorded in the build's log
+    after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
+    assert after == pack["before"]
+
+
+def test_cp1252_organisation_name_with_pound_and_e_acute_reaches_the_pack_as_written(pack, tmp_path):
+    """organisations.csv saved by Excel as 'CSV' (Windows-1252), a name holding £, é and an en dash
+    (0x96: a cp1252-only byte): the build reads it and the pack shows the characters as written."""
+    data = tmp_path / "extract"
+    shutil.copytree(pack["data"], data)
+    path = data / "organisations.csv"
+    old, name = "University Hospitals Coventry and Warwickshire NHS Trust", "Caf\u00e9 \u00a3 Fund \u2013 University Hospitals"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_bytes(text.replace(old, name).encode("cp1252"))
+    assert b"\xe9" in path.read_bytes() and b"\xa3" in path.read_bytes() and b"\x96" in path.read_bytes()
+    result, folder, _ = _build_elsewhere(pack, data, "accepted-cp1252", ["40_partnerships_workforce"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (folder / "board_pack.html").read_text(encoding="utf-8")
+    assert name in _text(html)
+    assert "\u00c3" not in html and "\ufffd" not in html  # no mojibake (Ã©), no replacement character
+    table = pd.read_csv(folder / "appendix" / "workforce_by_organisation.csv", dtype=str, keep_default_na=False)
+    assert name in table.values.ravel().tolist()
+    after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
+    assert after == pack["before"]
+
+
+def test_two_builds_of_the_same_pack_at_once_one_publishes_the_other_exits_4(pack):
+    """Two real `boardpack build` processes of one pack started together: one builds and publishes, the
+    other exits 4 at once naming the lock; one complete version is published, nothing mixed."""
+    args = ["build", "--quarter", QUARTER.label, "--icb", ICB, "--sections", "70_deliverables", "--force",
+            "--no-pdf", "--out", "concurrent"]
+    env = dict(os.environ, BOARDPACK_ROOT=str(pack["root"]), COLUMNS="200")
+    runs = [subprocess.Popen([*BOARDPACK, *args], cwd=pack["root"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=900) for run in runs]
+    codes = [run.returncode for run in runs]
+    assert sorted(codes) == [0, 4], (codes, outputs)
+    refused = "".join(outputs[codes.index(4)])
+    assert "Build failed (exit 4)" in refused and "another build of this pack is running" in refused
+    versions = pack["root"] / "concurrent" / ICB / ".versions" / QUARTER.id
+    assert [p.name for p in versions.iterdir()] == ["1"]
+    folder = pack["root"] / "concurrent" / ICB / QUARTER.id
+    assert folder.resolve() == (versions / "1").resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    from boardpack.cache import sha256_file
+
+    published = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert published == set(manifest["outputs"])
+    assert all(sha256_file(folder / name) == digest for name, digest in manifest["outputs"].items())
+    assert not any((pack["root"] / "concurrent" / ICB / ".staging").iterdir())
     after = {p.relative_to(pack["folder"]): p.read_bytes() for p in pack["folder"].rglob("*") if p.is_file()}
     assert after == pack["before"]
 
