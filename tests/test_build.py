@@ -156,6 +156,21 @@ def test_invalid_data_exits_2_before_any_kernel(project):
     assert len(project.runs()) == runs
 
 
+def test_data_warnings_reach_the_result_and_the_manifest_also_when_remembered(tmp_path):
+    project = Project(tmp_path / "warned")
+    (project.data / "engagement.csv").write_text(
+        'IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,"1,234"\n')
+    first = project.build(sections=[ENGAGEMENT])
+    assert first.exit_code == 0, first.message
+    assert len(first.data_warnings) == 1
+    assert "engagement.csv" in first.data_warnings[0] and "row 3" in first.data_warnings[0]
+    assert "thousands separator" in first.data_warnings[0]
+    manifest = (first.version_dir / "manifest.json").read_text()
+    assert "thousands separator" in manifest
+    again = project.build(sections=[ENGAGEMENT])  # validation remembered: the warning is not lost
+    assert again.up_to_date and again.data_warnings == first.data_warnings
+
+
 HANGS = Section("90_hangs", "Hangs", FIXTURES / "hangs.ipynb", ("engagement",))
 
 

@@ -147,6 +147,7 @@ class PackOutcome:
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     html: str = ""
+    data_warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -246,6 +247,7 @@ def _outcome(build: PackBuild, result: BuildResult, started: float, icb_name) ->
         executed=[s.id for s in result.sections if s.status in ("executed", "failed")],
         cached=[s.id for s in result.sections if s.cache_hit],
         html=str(result.html) if result.exit_code == 0 and result.html else "",
+        data_warnings=list(result.data_warnings),
     )
 
 
@@ -275,6 +277,8 @@ def write_index(result: BatchResult, out_dir: Path, started: dt.datetime) -> Pat
             target = os.path.relpath(Path(pack.html).parent / "board_pack.html", folder)
             link = f'<a href="{esc(target)}">{esc(pack.icb)} {esc(pack.quarter)} board pack</a>'
         cause = "" if pack.exit_code == 0 else f"<pre>{esc(pack.message)}</pre>"
+        if pack.data_warnings:
+            cause += f"<p>{len(pack.data_warnings)} data warning(s): {esc(pack.data_warnings[0])}</p>"
         css = "ok" if pack.exit_code == 0 else "failed"
         rows.append(
             f"<tr><td>{esc(pack.icb)}</td><td>{esc(pack.icb_name)}</td><td>{esc(pack.quarter)}</td>"

@@ -62,6 +62,7 @@ class BuildResult:
     log_file: Optional[Path] = None
     up_to_date: bool = False
     duration_s: float = 0.0
+    data_warnings: list[str] = field(default_factory=list)  # the data passed, with these notes (file, row, column)
 
     @property
     def cache_hits(self) -> list[str]:
@@ -111,6 +112,7 @@ class PackBuild:
         self.params = params
         self.source_data_dir = params.data_dir
         self.data = extracts.PackData(params.data_dir)
+        self.data_warnings: list[str] = []
         self.sections = list(SECTIONS if sections is None else sections)
         self.force, self.pdf = force, pdf
         self.notify: Progress = progress or (lambda *_: None)
@@ -201,9 +203,11 @@ class PackBuild:
         if self.data.folder != params.data_dir:
             self.log.info("reading %s's rows of %s from %s", params.icb, params.data_dir, self.data.folder)
             self.params = params = params.model_copy(update={"data_dir": self.data.folder})
-        if self.data.validated:
-            return ""  # cut from a folder that passed every check for this quarter
-        return _validate(params, self.sections, self.log)
+        if self.data.validated:  # cut from a folder that passed every check for this quarter
+            self.data_warnings = list(self.data.source.get("warnings", []))
+            return ""
+        problem, self.data_warnings = _validate(params, self.sections, self.log)
+        return problem
 
     # step 2
     def section_finished(self, section_id: str, result: SectionResult) -> None:
@@ -286,6 +290,7 @@ class PackBuild:
         if self.result is not None:
             return
         result.log_file = self.log_file
+        result.data_warnings = list(self.data_warnings)
         result.duration_s = round(time.monotonic() - self.started, 3)
         self.result = result
         self.log.info("exit %s: %s", result.exit_code, result.message)
@@ -440,8 +445,9 @@ def _check_notebooks(sections: list[Section]) -> str:
     return "section notebook(s) not found: " + ", ".join(missing) if missing else ""
 
 
-def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging.Logger) -> str:
-    """Validate the data before any kernel starts; '' when fine (remembered per files, quarter and code)."""
+def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging.Logger) -> tuple[str, list[str]]:
+    """Validate the data before any kernel starts: ('' when fine, or the report; the warnings).
+    Remembered per files, quarter and code, warnings included."""
     tables = sorted({t for s in sections for t in s.tables})
     inputs = section_cache.table_files(params.data_dir, tables)
     key = hashlib.sha256(json.dumps({
@@ -450,19 +456,22 @@ def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging
         "code": section_cache.code_hashes(),
     }, sort_keys=True).encode()).hexdigest()
     marker = params.cache_dir / "validated" / key
-    if marker.exists():  # these exact files already passed these exact checks
-        return ""
+    try:  # these exact files already passed these exact checks
+        return "", json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
     from helpers.loading import DataError, load_data  # pandera is slow to import: only when needed
 
     try:
         data = load_data(params.data_dir, params.quarter, tables=tables)
     except DataError as exc:
-        return str(exc)
-    for warning in data.warnings:
+        return str(exc), []
+    warnings = [str(w) for w in data.warnings]
+    for warning in warnings:
         pack_log.warning("data: %s", warning)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    return ""
+    marker.write_text(json.dumps(warnings) + "\n", encoding="utf-8")
+    return "", warnings
 
 
 def _generate_sample(params: ResolvedParams) -> str:
@@ -554,6 +563,7 @@ def _write_manifest(pack: PackBuild) -> None:
         "parameters": params.log_dict(),
         "inputs": dict(sorted(inputs.items())),
         "source": pack.data.source or {"source_dir": str(pack.source_data_dir)},
+        "data_warnings": pack.data_warnings,
         "sections": [asdict(r) for r in pack._records()],
         "pack_key": pack.pack_key,
     })

@@ -100,6 +100,12 @@ def build(
         if result.log_file:
             console.print(f"Log: {result.log_file}", highlight=False)
         raise typer.Exit(result.exit_code)
+    if result.data_warnings:  # the data passed, but the analyst should know what was read how
+        console.print(f"[yellow]{len(result.data_warnings)} data warning(s)[/] (the build went ahead):", highlight=False)
+        for warning in result.data_warnings[:10]:
+            console.print(f"  {warning}", highlight=False)
+        if len(result.data_warnings) > 10:
+            console.print(f"  ... {len(result.data_warnings) - 10} more in {result.log_file}", highlight=False)
     console.print(result.message, highlight=False)
     typer.echo(str(result.html))
 

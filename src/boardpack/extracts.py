@@ -92,10 +92,10 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     source = {"source_dir": str(data_dir), "quarter": quarter, "files": files}
     try:
         known = json.loads(index.read_text(encoding="utf-8"))
-        folders = {icb: root / icb / name for icb, name in known.items()}
+        folders = {icb: root / icb / name for icb, name in known["folders"].items()}
         if all(folder.is_dir() for folder in folders.values()):
-            return folders, source
-    except (OSError, ValueError):
+            return folders, {**source, "warnings": known["warnings"]}
+    except (OSError, ValueError, KeyError, TypeError):
         pass
 
     from helpers.extract import icb_tables, icbs_in, write_icb_tables
@@ -103,6 +103,7 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
 
     log.info("validating %s for %s and cutting it into one folder per ICB", data_dir, quarter)
     data = load_data(data_dir, quarter)
+    warnings = [str(w) for w in data.warnings]  # the data passed with these notes: every pack reports them
     folders = {}
     for icb in icbs_in(data):
         (root / icb).mkdir(parents=True, exist_ok=True)
@@ -124,7 +125,7 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
             shutil.rmtree(staging, ignore_errors=True)
     index.parent.mkdir(parents=True, exist_ok=True)
     temporary = index.with_name(f".{index.name}.{os.getpid()}")
-    temporary.write_text(json.dumps({icb: f.name for icb, f in folders.items()}, indent=2, sort_keys=True) + "\n",
-                         encoding="utf-8")
+    record = {"folders": {icb: f.name for icb, f in folders.items()}, "warnings": warnings}
+    temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, index)
-    return folders, source
+    return folders, {**source, "warnings": warnings}
