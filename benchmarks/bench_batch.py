@@ -1,7 +1,7 @@
 """Time `boardpack batch` for many ICBs x 1 quarter: serial, a local process pool, a Dask LocalCluster.
 
     .venv/bin/python benchmarks/bench_batch.py [--icbs ALL] [--quarter '2026/27 Q2'] [--workers 2]
-        [--sizes 1,6] [--pdf]
+        [--runs pool,dask,serial] [--sizes 1,6] [--pdf]
 
 Generates the national sample once (or reuses --data), then runs the real command line in a fresh
 temporary project root per run (cold cache, own reports/), one run at a time:
@@ -77,6 +77,8 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
             "packs_per_minute": round(60.0 * packs / elapsed, 2), "s_per_pack": round(elapsed / packs, 2),
             "peak_memory_gb": round(peak[0] / 1e9, 2), "sections_submitted": record["submitted_sections"],
             "section_s_total": round(sum(p["section_s"] for p in record["packs"]), 1),
+            # when each pack finished (s since the batch started), in finishing order: the shape of the run
+            "finished_after_s": sorted(p["finished_after_s"] for p in record["packs"]),
         }
         print(f"  {label:<22} {packs:>4} packs {elapsed:8.1f} s {result['packs_per_minute']:7.2f} packs/min "
               f"{result['s_per_pack']:6.2f} s/pack  peak {result['peak_memory_gb']:5.2f} GB", flush=True)
@@ -94,7 +96,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--sizes", default="1,6", help="pool runs on the first K ICBs, for each K")
     parser.add_argument("--data", type=Path, default=None, help="national data folder (default: generate it)")
-    parser.add_argument("--runs", default="serial,pool,dask", help="which full runs: serial, pool, dask")
+    parser.add_argument("--runs", default="pool,dask,serial", help="which full runs: serial, pool, dask")
     parser.add_argument("--pdf", action="store_true")
     args = parser.parse_args()
 
@@ -114,12 +116,12 @@ def main() -> int:
         print(f"Batch benchmark: {len(icbs)} ICBs x {args.quarter}, {n} workers, cpu count {os.cpu_count()}, "
               f"load average before {os.getloadavg()[0]:.2f}, PDF {'on' if args.pdf else 'off'}")
         results = []
-        for size in [int(k) for k in args.sizes.split(",") if k.strip()]:
-            results.append(run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf))
         full = {"serial": ("serial", "local:1"), "pool": ("pool", f"local:{n}"), "dask": ("dask LocalCluster", f"dask-local:{n}")}
         for name in [r.strip() for r in args.runs.split(",") if r.strip()]:
             label, executor = full[name]
             results.append(run(f"{label}, all {len(icbs)}", icbs, args.quarter, data, executor, args.pdf))
+        for size in [int(k) for k in args.sizes.split(",") if k.strip()]:
+            results.append(run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf))
         out = PROJECT / "benchmarks" / "results"
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"bench_batch-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
