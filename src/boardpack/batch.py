@@ -16,14 +16,14 @@ import html
 import json
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from boardpack import extracts
 from boardpack import params as build_params
-from boardpack.build import BuildResult, PackBuild, RunSummary, run_builds
+from boardpack.build import BuildResult, PackBuild, RunSummary, local_pool, run_builds
 from helpers import paths
 from helpers.quarters import Quarter, parse, parse_range
 
@@ -61,9 +61,9 @@ def parse_executor(text: Optional[str]) -> ExecutorSpec:
 
 def parse_icbs(text: str) -> list[str]:
     """``ALL`` or comma-separated ICB ODS codes (checked against the ONS table)."""
-    from boardpack.params import _icb_codes
+    from helpers.population import icb_codes
 
-    known = sorted(_icb_codes())
+    known = icb_codes()
     if text.strip().upper() == "ALL":
         return known
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
@@ -86,9 +86,7 @@ def parse_quarters(text: str) -> list[Quarter]:
 def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int, str]]:
     """(executor, tasks to keep in flight, description); closes what it opened."""
     if spec.kind == "local":
-        from boardpack.build import _worker_context
-
-        with ProcessPoolExecutor(max_workers=spec.workers, mp_context=_worker_context()) as pool:
+        with local_pool(spec.workers) as pool:
             yield pool, 2 * spec.workers, f"local process pool, {spec.workers} workers"
         return
     from distributed import Client, LocalCluster
@@ -140,7 +138,7 @@ class PackOutcome:
     quarter: str
     quarter_id: str
     exit_code: int
-    status: str  # published | up to date | failed | invalid | locked
+    status: str  # "up to date" or STATUS[exit_code]
     message: str
     finished_after_s: float  # since the batch started
     section_s: float  # time in section kernels

@@ -228,8 +228,8 @@ class PackBuild:
         return all(sid in self.records for sid in self.tasks)
 
     # step 3
-    def assemble_task(self) -> Optional[AssembleTask]:
-        """The task rendering the pack into a staging folder; None when the build ends here (exit 3 or 1)."""
+    def end_if_a_section_failed(self) -> bool:
+        """End the build (exit 3, nothing published) when any section failed; True when it did."""
         failed = [r for r in self._records() if r.status == "failed"]
         if failed:
             lines = [f"section {r.id} failed" + (f" at cell {r.failed_cell_index}" if r.failed_cell_index is not None else "")
@@ -237,6 +237,11 @@ class PackBuild:
                      + (f"\n    executed notebook kept at {r.kept_notebook}" if r.kept_notebook else "") for r in failed]
             self._finish(BuildResult(3, "\n".join(lines) + "\nNothing was published; the previous pack is unchanged.",
                                      sections=self._records()))
+        return bool(failed)
+
+    def assemble_task(self) -> Optional[AssembleTask]:
+        """The task rendering the pack into a staging folder; None when the build ends here (exit 3 or 1)."""
+        if self.end_if_a_section_failed():
             return None
         from helpers.population import icb_name
 
@@ -354,8 +359,10 @@ def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, 
             start_next()
     own_pool = executor is None and bool(waiting or ready)
     if own_pool:
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(waiting) if len(builds) == 1 and waiting else 1 << 30))
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
+        workers = jobs or os.cpu_count() or 1
+        if len(builds) == 1:  # one pack: no more workers than its stale sections
+            workers = min(workers, max(1, len(waiting)))
+        executor = local_pool(workers)
         slots = slots or 2 * workers
     limit = slots or 1 << 30
     futures: dict[Future, tuple[PackBuild, str]] = {}  # (pack, section id), "" for the assemble task
@@ -433,8 +440,7 @@ def _expire(futures: dict, waiting: list, own_pool: Optional[ProcessPoolExecutor
         waiting.remove(item)
         item[0].section_lost(item[1], "not started before the whole-run limit passed")
     for pack in expired.values():
-        if not pack.done:
-            pack.assemble_task()  # a section failed: ends the build with exit 3
+        pack.end_if_a_section_failed()
         finished(pack)
     if own_pool is not None and expired:
         _stop_pool(own_pool)
@@ -514,12 +520,12 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
         return _caches[params.cache_dir]
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
-    # forkserver: workers fork from a clean server (not from a driver with threads), and preload
-    # our module instead of re-running the caller's __main__.
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """The local executor: ``workers`` processes from a forkserver (workers fork from a clean server,
+    not from a driver with threads, and preload the worker module instead of the caller's __main__)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["boardpack.execute"])
-    return context
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
