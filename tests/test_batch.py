@@ -255,3 +255,20 @@ def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(t
         assert (root / "reports" / icb / QUARTERS[-1].id / "board_pack.html").is_file()
     html = result.index.read_text(encoding="utf-8")
     assert "deliberate failure in QHG engagement" in html and "1 failed" in html
+
+
+@pytest.mark.e2e
+def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, national):
+    """A batch may run longer than run_timeout; only a pack running longer fails (hung-pack guard)."""
+    from boardpack.sections import SECTIONS
+
+    root = _project(tmp_path_factory, "limit")
+    sections = [s for s in SECTIONS if s.id == "70_deliverables"]
+    limit = 60
+    started = time.monotonic()
+    result = batch.run_batch(ICBS, QUARTERS, data=national, executor=parse_executor("local:1"), pdf=False,
+                             sections=sections, root=root, out=root / "reports", values={"run_timeout": str(limit)})
+    elapsed = time.monotonic() - started
+    assert elapsed > limit, f"the batch took {elapsed:.0f} s, too quick to show the limit is per pack"
+    assert result.exit_code == 0, [(p.icb, p.quarter, p.message) for p in result.failed]
+    assert len(result.packs) == len(ICBS) * len(QUARTERS)

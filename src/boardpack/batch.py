@@ -199,8 +199,7 @@ def run_batch(
                                              "data_dir": str(folder), "out_dir": str(out) if out else None}, root=root)
             if sample:
                 resolved = resolved.model_copy(update={"sample_data": True})
-            builds.append(PackBuild(resolved, sections=sections, force=force, pdf=pdf, built_at=started_wall,
-                                    deadline=time.time() + resolved.run_timeout))
+            builds.append(PackBuild(resolved, sections=sections, force=force, pdf=pdf, built_at=started_wall))
         # Check (and cut) a many-ICB folder once per quarter here: a broken national file then fails
         # its quarter's packs with one message instead of being read again for every ICB.
         try:

@@ -107,8 +107,7 @@ class PackBuild:
     """
 
     def __init__(self, params: ResolvedParams, *, sections: Optional[list[Section]] = None, force: bool = False,
-                 pdf: bool = True, progress: Optional[Progress] = None, built_at: Optional[dt.datetime] = None,
-                 deadline: Optional[float] = None):
+                 pdf: bool = True, progress: Optional[Progress] = None, built_at: Optional[dt.datetime] = None):
         self.params = params
         self.source_data_dir = params.data_dir
         self.data = extracts.PackData(params.data_dir)
@@ -117,7 +116,7 @@ class PackBuild:
         self.force, self.pdf = force, pdf
         self.notify: Progress = progress or (lambda *_: None)
         self.built_at = built_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        self.deadline = deadline
+        self.deadline: Optional[float] = None  # set by start(): run_timeout counts from when this pack starts
         self.location = publishing.PackLocation(params.out_dir, params.icb, params.quarter_id)
         self.result: Optional[BuildResult] = None
         self.plans: list[_Planned] = []
@@ -146,8 +145,9 @@ class PackBuild:
         except publishing.BuildLocked as exc:
             return self._finish(BuildResult(4, str(exc)))
         self._lock = lock
-        if self.deadline is None:
-            self.deadline = time.time() + self.params.run_timeout
+        # Per pack, from its start: a batch starts packs only as workers free up, so a long batch
+        # is not cut off, while a hung pack still is.
+        self.deadline = time.time() + self.params.run_timeout
         problem = self._check_inputs()
         if problem:
             return self._finish(BuildResult(2, problem))
@@ -219,7 +219,7 @@ class PackBuild:
                     record.error or f"{result.duration_s:.1f} s")
 
     def section_lost(self, section_id: str, error: str) -> None:
-        """A section whose task gave no result (a lost worker, or the whole-run limit passed)."""
+        """A section whose task gave no result (a lost worker, or the pack's run limit passed)."""
         self.records[section_id] = _record(self._plan_of(section_id), "failed", False, 0.0, None, error=error)
         self.notify(section_id, "failed", error)
 
@@ -425,7 +425,7 @@ def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, 
 
 
 def _expire(futures: dict, waiting: list, own_pool: Optional[ProcessPoolExecutor], finished) -> None:
-    """Fail the unfinished sections of builds whose whole-run limit has passed."""
+    """Fail the unfinished sections of builds whose run limit (run_timeout from their start) has passed."""
     now = time.time()
     expired = {id(p): p for p, _ in futures.values() if p.deadline <= now}
     for future, (pack, sid) in list(futures.items()):
@@ -433,12 +433,12 @@ def _expire(futures: dict, waiting: list, own_pool: Optional[ProcessPoolExecutor
             future.cancel()
             del futures[future]
             if sid:
-                pack.section_lost(sid, f"still running when the whole-run limit ({pack.params.run_timeout} s) passed")
+                pack.section_lost(sid, f"still running when the pack's run limit ({pack.params.run_timeout} s) passed")
             else:
-                pack.abandon(f"still rendering when the whole-run limit ({pack.params.run_timeout} s) passed")
+                pack.abandon(f"still rendering when the pack's run limit ({pack.params.run_timeout} s) passed")
     for item in [w for w in waiting if id(w[0]) in expired]:
         waiting.remove(item)
-        item[0].section_lost(item[1], "not started before the whole-run limit passed")
+        item[0].section_lost(item[1], "not started before the pack's run limit passed")
     for pack in expired.values():
         pack.end_if_a_section_failed()
         finished(pack)

@@ -173,7 +173,7 @@ def _result(task: SectionTask, error: Optional[BaseException], attempts: int, du
     if error is not None and reason and reason not in message:
         message = f"{reason} ({message.splitlines()[0][:300]})"
     if error is not None and _is_timeout(error):
-        message = f"timed out after {task.cell_timeout} s in one cell, or the whole-run limit passed ({message.splitlines()[0][:300]})"
+        message = f"timed out after {task.cell_timeout} s in one cell, or the pack's run limit passed ({message.splitlines()[0][:300]})"
     if error is not None and nb is None:
         message = f"the kernel did not start after {attempts} attempt(s): {message}"
 

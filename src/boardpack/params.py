@@ -36,7 +36,7 @@ class PackParams(BaseModel):
     commentary_dir: str = Field("params/commentary", description="Analyst commentary: <dir>/<quarter id>/<section>.md.")
     baseline_period: str = Field("2019-20-Q1..2019-20-Q4", description="Pre-Covid baseline quarters.")
     execution_timeout: int = Field(600, gt=0, description="Seconds one cell may run.")
-    run_timeout: int = Field(3600, gt=0, description="Seconds the whole build's sections may run.")
+    run_timeout: int = Field(3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too).")
 
     @field_validator("quarter")
     @classmethod
