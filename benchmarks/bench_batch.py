@@ -29,6 +29,7 @@ from pathlib import Path
 import psutil
 
 PROJECT = Path(__file__).resolve().parents[1]
+RESULTS = PROJECT / "benchmarks" / "results"
 BOARDPACK = [sys.executable, "-m", "boardpack"]
 
 
@@ -69,6 +70,12 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
         stop.set()
         sampler.join()
         if process.returncode != 0:
+            # keep the failed run's batch index (which packs failed, and why) before its root is deleted
+            for index in (root / "reports" / "batches").glob("*.json"):
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                kept = RESULTS / f"failed-{index.name}"
+                shutil.copy(index, kept)
+                stderr += f"\nbatch index kept: {kept}"
             raise SystemExit(f"{label}: exit {process.returncode}\n{stdout}\n{stderr[-3000:]}")
         record = json.loads(Path(stdout.strip().splitlines()[-1]).with_suffix(".json").read_text())
         packs = len(record["packs"])
@@ -122,9 +129,8 @@ def main() -> int:
             results.append(run(f"{label}, all {len(icbs)}", icbs, args.quarter, data, executor, args.pdf))
         for size in [int(k) for k in args.sizes.split(",") if k.strip()]:
             results.append(run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf))
-        out = PROJECT / "benchmarks" / "results"
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"bench_batch-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"bench_batch-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
         path.write_text(json.dumps({"icbs": len(icbs), "quarter": args.quarter, "workers": n, "pdf": args.pdf,
                                     "results": results}, indent=2) + "\n", encoding="utf-8")
         print(f"results: {path}")
