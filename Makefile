@@ -9,7 +9,7 @@ QUARTER ?=
 ICB ?= QWU
 
 .DEFAULT_GOAL := help
-.PHONY: help pack test lab clean lock sample-data validate
+.PHONY: help pack test test-all lab clean lock sample-data validate
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ $(BROWSER_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
 pack: $(STAMP) ## Build the latest complete quarter's pack from the sample data (ICB=QWU QUARTER=...)
 	$(BIN)/boardpack build --icb $(ICB) $(if $(QUARTER),--quarter "$(QUARTER)")
 
-test: $(STAMP) $(BROWSER_STAMP) ## Run the test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) $(BROWSER_STAMP) ## Run the tests: unit, integration and e2e (real kernels, real pack, Chromium)
+	$(BIN)/python -m pytest -m "not slow" --durations=15
+
+test-all: $(STAMP) $(BROWSER_STAMP) ## Run every test, the slow tier too (national scale, every executor, whole bad-input corpus)
+	$(BIN)/python -m pytest --durations=15
 
 lab: $(STAMP) ## Open JupyterLab on the project's kernel
 	$(BIN)/jupyter lab notebooks/

@@ -2,14 +2,15 @@
 workers (subprocesses on 127.0.0.1): every pack equals the one ``boardpack build`` makes, a rerun
 submits nothing, and a failing section fails only its own pack.
 
-Three ICBs x two quarters of national-density sample data; PDFs off (they are not compared).
+``make test`` builds two small packs (two ICBs of the shared national-density folder, the two
+quickest sections) on each Dask executor; the ``slow`` tier builds three ICBs x two quarters with
+every section. PDFs off (they are not compared).
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,14 +22,17 @@ import pytest
 
 from boardpack import batch
 from boardpack.batch import BatchError, BatchResult, PackOutcome, parse_executor, parse_icbs, parse_quarters
-from helpers import paths
-from helpers.quarters import parse, quarter_range
+from conftest import files_of, new_project, run_boardpack
+from helpers.quarters import parse
+
+FIXTURES = Path(__file__).parent / "notebooks"
 
 ICBS = ["QWU", "QHG", "QOX"]
 QUARTERS = [parse("2026/27 Q1"), parse("2026/27 Q2")]
 RANGE = f"{QUARTERS[0].id}..{QUARTERS[-1].id}"
 BOARDPACK = [sys.executable, "-m", "boardpack"]
 BIN = Path(sys.executable).parent
+SMALL = ["60_engagement", "70_deliverables"]  # the two quickest real sections
 
 
 # -- arguments and the index (no kernels) ---------------------------------------------------------
@@ -86,6 +90,7 @@ def test_index_escapes_causes_and_links_relatively(tmp_path):
     assert result.exit_code == 1
 
 
+@pytest.mark.e2e
 def test_index_has_no_wcag_a_or_aa_violations_in_a_real_browser(tmp_path):
     import datetime as dt
 
@@ -101,22 +106,6 @@ def test_index_has_no_wcag_a_or_aa_violations_in_a_real_browser(tmp_path):
 
 
 # -- real batches --------------------------------------------------------------------------------
-def _env(root: Path) -> dict:
-    return dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
-
-
-def _boardpack(root: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([*BOARDPACK, *args], cwd=root, env=_env(root), capture_output=True, text=True, timeout=timeout)
-
-
-def _project(tmp_path_factory, name: str) -> Path:
-    root = tmp_path_factory.mktemp(name)
-    for folder in ("notebooks", "params"):
-        shutil.copytree(paths.PROJ_ROOT / folder, root / folder)
-    shutil.copy(paths.PROJ_ROOT / "requirements.lock", root / "requirements.lock")
-    return root
-
-
 def _pack_content(pack: Path) -> dict:
     """What must be identical: the appendix tables (values) and every figure's bytes."""
     html = (pack / "board_pack.html").read_text(encoding="utf-8")
@@ -126,9 +115,8 @@ def _pack_content(pack: Path) -> dict:
     return {"figures": figures, "tables": tables}
 
 
-def _all_files(out: Path) -> dict:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and "batches" not in p.parts}
+def _published(out: Path) -> dict:
+    return {path: content for path, content in files_of(out).items() if "batches" not in path.parts}
 
 
 def _national(tmp_path_factory, quarters) -> Path:
@@ -142,57 +130,63 @@ def _national(tmp_path_factory, quarters) -> Path:
     return data
 
 
-@pytest.fixture(scope="module")
-def national(tmp_path_factory) -> Path:
-    return _national(tmp_path_factory, QUARTERS)
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory, national) -> dict:
+def _references(tmp_path_factory, data_of, icbs, quarters, sections: list[str]) -> dict:
     """Each pack built on its own by `boardpack build`, in a project of its own (its own cache)."""
-    root = _project(tmp_path_factory, "reference")
+    root = new_project(tmp_path_factory, "reference")
     packs = {}
-    for quarter in QUARTERS:
-        for icb in ICBS:
-            built = _boardpack(root, "build", "--icb", icb, "--quarter", quarter.label,
-                               "--data", str(national / quarter.id), "--no-pdf")
+    for quarter in quarters:
+        for icb in icbs:
+            built = run_boardpack(root, "build", "--icb", icb, "--quarter", quarter.label, "--data",
+                                  str(data_of(quarter)), "--no-pdf", *(["--sections", ",".join(sections)] if sections else []),
+                                  timeout=1800)
             assert built.returncode == 0, built.stdout + built.stderr
             packs[(icb, quarter.id)] = _pack_content(root / "reports" / icb / quarter.id)
     return packs
 
 
-def _check_batch(root: Path, executor: str, national: Path, reference: dict) -> None:
-    first = _boardpack(root, "batch", "--icb", ",".join(ICBS), "--quarters", RANGE, "--data", str(national),
-                       "--executor", executor, "--no-pdf")
+def _check_batch(root: Path, executor: str, data: Path, data_of, icbs, quarters, sections, reference: dict) -> None:
+    args = ["batch", "--icb", ",".join(icbs), "--quarters", f"{quarters[0].id}..{quarters[-1].id}", "--data", str(data),
+            "--executor", executor, "--no-pdf", *(["--sections", ",".join(sections)] if sections else [])]
+    first = run_boardpack(root, *args, timeout=1800)
     assert first.returncode == 0, first.stdout + first.stderr
     index = Path(first.stdout.strip().splitlines()[-1])
     record = json.loads(index.with_suffix(".json").read_text())
-    assert record["submitted_sections"] == 8 * len(ICBS) * len(QUARTERS)
-    assert record["submitted_assembles"] == len(ICBS) * len(QUARTERS)
+    assert record["submitted_sections"] == (len(sections) or 8) * len(icbs) * len(quarters)
+    assert record["submitted_assembles"] == len(icbs) * len(quarters)
     assert {(p["icb"], p["quarter_id"], p["status"]) for p in record["packs"]} == {
-        (i, q.id, "published") for i in ICBS for q in QUARTERS}
+        (i, q.id, "published") for i in icbs for q in quarters}
     html = index.read_text(encoding="utf-8")
-    for icb in ICBS:
-        for quarter in QUARTERS:
+    for icb in icbs:
+        for quarter in quarters:
             pack = root / "reports" / icb / quarter.id
             assert _pack_content(pack) == reference[(icb, quarter.id)], (icb, quarter.id)
             assert f'href="../{icb}/{quarter.id}/board_pack.html"' in html
             manifest = json.loads((pack / "manifest.json").read_text())
-            assert manifest["source"]["source_dir"] == str(national / quarter.id)
+            assert manifest["source"]["source_dir"] == str(data_of(quarter))
 
-    before = _all_files(root / "reports")
-    again = _boardpack(root, "batch", "--icb", ",".join(ICBS), "--quarters", RANGE, "--data", str(national),
-                       "--executor", executor, "--no-pdf")
+    before = _published(root / "reports")
+    again = run_boardpack(root, *args, timeout=1800)
     assert again.returncode == 0, again.stdout + again.stderr
     rerun = json.loads(Path(again.stdout.strip().splitlines()[-1]).with_suffix(".json").read_text())
     assert (rerun["submitted_sections"], rerun["submitted_assembles"]) == (0, 0)
     assert {p["status"] for p in rerun["packs"]} == {"up to date"}
-    assert _all_files(root / "reports") == before
+    assert _published(root / "reports") == before
+
+
+# Two small packs: QWU and QHG of the shared three-ICB folder (2026/27 Q2), two sections each.
+SMALL_ICBS = ICBS[:2]
+
+
+@pytest.fixture(scope="module")
+def small_reference(tmp_path_factory, national_sample) -> dict:
+    return _references(tmp_path_factory, lambda q: national_sample, SMALL_ICBS, QUARTERS[-1:], SMALL)
 
 
 @pytest.mark.e2e
-def test_batch_on_a_dask_local_cluster_equals_boardpack_build_and_reruns_nothing(tmp_path_factory, national, reference):
-    _check_batch(_project(tmp_path_factory, "dask-local"), "dask-local:2", national, reference)
+def test_two_small_packs_on_a_dask_local_cluster_equal_boardpack_build_and_a_rerun_submits_nothing(
+        tmp_path_factory, national_sample, small_reference):
+    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", national_sample, lambda q: national_sample,
+                 SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
 
 
 @pytest.fixture
@@ -204,8 +198,8 @@ def dask_cluster(tmp_path):
                                   "--no-dashboard", "--scheduler-file", str(scheduler_file)], **common)
     processes = [scheduler]
     try:
-        deadline = time.time() + 60
-        while not scheduler_file.is_file() and time.time() < deadline:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         processes.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1",
@@ -229,17 +223,44 @@ def dask_cluster(tmp_path):
 
 
 @pytest.mark.e2e
+def test_two_small_packs_on_a_real_dask_scheduler_equal_boardpack_build_and_a_rerun_submits_nothing(
+        tmp_path_factory, national_sample, small_reference, dask_cluster):
+    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", national_sample,
+                 lambda q: national_sample, SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
+
+
+# -- slow: three ICBs x two quarters, every section ---------------------------------------------
+@pytest.fixture(scope="module")
+def national(tmp_path_factory) -> Path:
+    return _national(tmp_path_factory, QUARTERS)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, national) -> dict:
+    return _references(tmp_path_factory, lambda q: national / q.id, ICBS, QUARTERS, [])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_batch_on_a_dask_local_cluster_equals_boardpack_build_and_reruns_nothing(tmp_path_factory, national, reference):
+    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", national, lambda q: national / q.id,
+                 ICBS, QUARTERS, [], reference)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_batch_on_a_real_dask_scheduler_equals_boardpack_build_and_reruns_nothing(tmp_path_factory, national, reference,
                                                                                  dask_cluster):
-    _check_batch(_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", national, reference)
+    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", national,
+                 lambda q: national / q.id, ICBS, QUARTERS, [], reference)
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("executor", ["dask-local:2", "local:2"])
-def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(tmp_path_factory, national, executor):
+# -- failures and limits ----------------------------------------------------------------------------
+def _failing_section_fails_only_its_own_pack(tmp_path_factory, data: Path, executor: str) -> None:
     from boardpack.sections import SECTIONS, Section
+    from helpers import paths
 
-    root = _project(tmp_path_factory, "failing")
+    root = new_project(tmp_path_factory, "failing")
     # A real section notebook with one extra cell that fails for QHG only (a real kernel error).
     notebook = nbformat.read(paths.NOTEBOOKS_DIR / "60_engagement.ipynb", as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(
@@ -248,7 +269,7 @@ def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(t
     nbformat.write(notebook, path)
     sections = [Section(s.id, s.title, path, s.tables) for s in SECTIONS if s.id == "60_engagement"] + \
                [s for s in SECTIONS if s.id == "70_deliverables"]
-    result = batch.run_batch(ICBS, QUARTERS[-1:], data=national, executor=parse_executor(executor), pdf=False,
+    result = batch.run_batch(ICBS, QUARTERS[-1:], data=data, executor=parse_executor(executor), pdf=False,
                              sections=sections, root=root, out=root / "reports")
     by_icb = {p.icb: p for p in result.packs}
     assert result.exit_code == 1 and [p.icb for p in result.failed] == ["QHG"]
@@ -262,22 +283,45 @@ def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(t
 
 
 @pytest.mark.e2e
-def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory):
-    """A batch may run longer than run_timeout; only a pack running longer fails (hung-pack guard)."""
-    from boardpack.sections import SECTIONS
+def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(tmp_path_factory, national_sample):
+    _failing_section_fails_only_its_own_pack(tmp_path_factory, national_sample, "local:2")
 
-    # 12 one-section packs on one worker: a pack, from its start, waits behind at most a few tasks
-    # (about 35 s here), while the batch runs all twelve packs (132 s here), so the limit sits about
-    # 2x from each and holds on a faster or slower machine (6 packs against 60 s once took 51 s)
-    quarters = quarter_range("2025/26 Q3", "2026/27 Q2")
-    data = _national(tmp_path_factory, quarters)
-    root = _project(tmp_path_factory, "limit")
-    sections = [s for s in SECTIONS if s.id == "70_deliverables"]
-    limit = 70
-    started = time.monotonic()
-    result = batch.run_batch(ICBS, quarters, data=data, executor=parse_executor("local:1"), pdf=False,
-                             sections=sections, root=root, out=root / "reports", values={"run_timeout": str(limit)})
-    elapsed = time.monotonic() - started
-    assert elapsed > limit, f"the batch took {elapsed:.0f} s, too quick to show the limit is per pack"
+
+@pytest.mark.slow
+def test_a_failing_section_fails_only_its_own_pack_on_a_dask_local_cluster(tmp_path_factory, national_sample):
+    _failing_section_fails_only_its_own_pack(tmp_path_factory, national_sample, "dask-local:2")
+
+
+@pytest.mark.slow
+def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, national_sample):
+    """A batch may run longer than run_timeout; only a pack running longer fails (hung-pack guard).
+
+    Three packs of one fixture section that sleeps 10 s, one after another on one worker: the batch
+    cannot take less than 30 s, whatever the machine, so a 25 s limit counted from the batch's start
+    would fail the last pack; counted from each pack's start, it leaves a pack 15 s for its kernel
+    start and render (about 5 s here)."""
+    from boardpack.sections import Section
+
+    root = new_project(tmp_path_factory, "limit")
+    sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
+    limit, asleep = 25, 10
+    result = batch.run_batch(ICBS, QUARTERS[-1:], data=national_sample, executor=parse_executor("local:1"), pdf=False,
+                             sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": str(limit)})
+    assert len(result.packs) == len(ICBS) == 3 and asleep * len(ICBS) > limit
     assert result.exit_code == 0, [(p.icb, p.quarter, p.message) for p in result.failed]
-    assert len(result.packs) == len(ICBS) * len(quarters) == 12
+    assert result.duration_s > limit
+    assert all(p.section_s >= asleep for p in result.packs)  # each pack really slept
+
+
+@pytest.mark.slow
+def test_run_timeout_still_stops_a_pack_that_runs_too_long(tmp_path_factory, national_sample):
+    """The same guard stops one pack that outlives it: one sleeping pack against a 5 s limit."""
+    from boardpack.sections import Section
+
+    root = new_project(tmp_path_factory, "limit-hit")
+    sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
+    result = batch.run_batch(ICBS[:1], QUARTERS[-1:], data=national_sample, executor=parse_executor("local:1"),
+                             pdf=False, sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": "5"})
+    assert result.exit_code == 1
+    assert "5 s" in result.packs[0].message or "limit" in result.packs[0].message, result.packs[0].message
+    assert not (root / "reports" / ICBS[0] / QUARTERS[-1].id).exists()

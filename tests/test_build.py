@@ -17,7 +17,7 @@ from boardpack.cache import sha256_file
 from boardpack.params import resolve
 from boardpack.sections import Section
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "notebooks"
 BUILT_AT = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
 ENGAGEMENT = Section("60_engagement", "Engagement fixture", FIXTURES / "engagement_section.ipynb", ("engagement",))
@@ -55,14 +55,19 @@ class Project:
                           built_at=BUILT_AT, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
+def _built(root: Path) -> Project:
     project = Project(root)
     cold = project.build()
     assert cold.exit_code == 0, cold.message
     project.cold = cold
     return project
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """Built once for the module. Its data never change (a test that changes data builds its own
+    project), so its tests pass in any order."""
+    return _built(tmp_path_factory.mktemp("project"))
 
 
 def test_cold_build_publishes_every_section(project):
@@ -101,7 +106,8 @@ def test_unchanged_rebuild_starts_no_kernel(project):
     assert [s.content_hash for s in again.sections] == [s.content_hash for s in project.cold.sections]
 
 
-def test_changed_input_reruns_exactly_the_sections_reading_it(project):
+def test_changed_input_reruns_exactly_the_sections_reading_it(tmp_path):
+    project = _built(tmp_path / "changed")
     previous = project.root / "reports" / "QWU" / "2026-27-Q2"
     previous_version = previous.resolve()
     before = _files(previous_version)

@@ -82,7 +82,7 @@ def test_prepared_notebook_carries_the_fingerprint_in_a_fixed_cell(data):
     assert prepare_notebook(NOTEBOOK, {**_params(data), "fingerprint": "abc123"}) == nb  # stable
 
 
-@pytest.mark.e2e
+@pytest.mark.integration
 def test_store_then_lookup_returns_outputs_without_a_kernel(data, tmp_path):
     prepared = prepare_notebook(NOTEBOOK, {**_params(data), "fingerprint": "key-1"})
     prepared_path = tmp_path / "prepared.ipynb"

@@ -161,6 +161,7 @@ def test_same_data_gives_identical_png_bytes(rqm_frame):
     assert different != first
 
 
+@pytest.mark.integration
 def test_png_is_identical_in_a_fresh_process(rqm_frame):
     here = bar_chart(bars_frame(), "Trust", "Recruits", "UHCW recruited most").png_bytes()
     script = textwrap.dedent(
@@ -396,7 +397,7 @@ def test_alt_text_is_escaped_in_html():
     assert img.find("b") is None
 
 
-@pytest.mark.e2e
+@pytest.mark.integration
 def test_executed_notebook_exports_to_html_with_the_alt_text():
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter

@@ -19,6 +19,8 @@ import boardpack.check as check
 from boardpack.check import BrowserRunError, BrowserSetupError, pack_dir_for, run_axe, screenshot
 from boardpack.cli import app
 
+pytestmark = pytest.mark.e2e  # headless Chromium and real kernels
+
 ALT = "Line chart: participants per quarter rose from 900 to 1,235"
 
 FIGURE_CELL = f"""%matplotlib inline

@@ -11,7 +11,7 @@ import pytest
 from boardpack.execute import SectionTask, execute_section
 
 FIXTURES = Path(__file__).parent / "notebooks"
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.integration
 
 
 def _task(tmp_path: Path, name: str, cell_timeout: int = 60) -> SectionTask:

@@ -131,14 +131,12 @@ HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript
 
 
 @pytest.fixture(scope="module")
-def standalone_root(tmp_path_factory):
+def standalone_root(tmp_path_factory, qwu_sample):
     """A project root with the sample data for the latest complete quarter, targets and commentary."""
-    from boardpack import sample_data
-
     root = tmp_path_factory.mktemp("root")
-    quarter = latest_complete()
+    quarter = latest_complete()  # 2026/27 Q2: tests/conftest.py fixes today's date
     data_dir = root / "data" / "sample" / "QWU" / quarter.id
-    assert sample_data.run(out=data_dir, icb="QWU", to=quarter.label) == 0
+    shutil.copytree(qwu_sample, data_dir)
     shutil.copytree(paths.PARAMS_DIR, root / "params")
     commentary = root / "params" / "commentary" / quarter.id / "10_research_activity.md"
     commentary.parent.mkdir(parents=True, exist_ok=True)

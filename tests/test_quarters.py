@@ -133,3 +133,16 @@ def test_bad_labels_are_clear_errors_showing_an_accepted_form(bad):
 def test_non_text_label_is_rejected():
     with pytest.raises(QuarterError, match="2026/27 Q2"):
         parse(202627)
+
+
+def test_boardpack_today_fixes_the_date_the_latest_quarter_is_counted_from(monkeypatch):
+    from helpers.quarters import current_date
+
+    monkeypatch.setenv("BOARDPACK_TODAY", "2027-01-05")
+    assert current_date().isoformat() == "2027-01-05"
+    assert latest_complete() == parse("2026/27 Q3")
+    monkeypatch.setenv("BOARDPACK_TODAY", "5 Jan 2027")
+    with pytest.raises(QuarterError, match="BOARDPACK_TODAY"):
+        latest_complete()
+    monkeypatch.delenv("BOARDPACK_TODAY")
+    assert latest_complete() == latest_complete(dt.date.today())

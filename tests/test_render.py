@@ -50,6 +50,7 @@ def document(executed) -> str:
     return render.render_html(render.merge(_cover(), _sections(executed)))
 
 
+@pytest.mark.integration
 def test_html_is_self_contained_and_runs_nothing(document):
     assert "<script" not in document.lower()
     assert not ATTRIBUTE_URL.search(document)
@@ -58,6 +59,7 @@ def test_html_is_self_contained_and_runs_nothing(document):
     assert "data:image/png;base64," in document
 
 
+@pytest.mark.integration
 def test_html_has_no_code_and_no_parameter_cells(document):
     assert not re.search(r'class="[^"]*\b(jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|highlight)\b', document)
     assert "matplotlib.use" not in document and "pd.read_csv" not in document
@@ -65,6 +67,7 @@ def test_html_has_no_code_and_no_parameter_cells(document):
     assert render.TABLE_MIMETYPE not in document
 
 
+@pytest.mark.integration
 def test_html_language_title_alt_text_and_outline(document):
     assert re.search(r'<html[^>]*\slang="en-GB"', document)
     assert "<title>R&amp;I board pack: NHS Coventry and Warwickshire Integrated Care Board, 2026/27 Q2</title>" in document
@@ -80,12 +83,14 @@ def test_html_language_title_alt_text_and_outline(document):
     assert "SAMPLE DATA" in document
 
 
+@pytest.mark.integration
 def test_html_is_byte_stable_and_banner_only_for_sample_data(executed, document):
     assert render.render_html(render.merge(_cover(), _sections(executed))) == document
     real = render.render_html(render.merge(_cover(sample=False), _sections(executed)))
     assert "SAMPLE DATA" not in real
 
 
+@pytest.mark.integration
 def test_figure_without_alt_text_stops_the_render(executed):
     nb = copy.deepcopy(executed)
     for cell in nb.cells:
@@ -95,6 +100,7 @@ def test_figure_without_alt_text_stops_the_render(executed):
         render.check_alt_text(render.SectionNotebook("60_engagement", "Engagement", nb))
 
 
+@pytest.mark.integration
 def test_html_image_without_alt_stops_the_render(executed):
     nb = copy.deepcopy(executed)
     bare = nbformat.v4.new_output("display_data", data={"text/html": '<img src="data:image/png;base64,AAAA">'})
@@ -114,6 +120,7 @@ def test_sanitise_removes_scripts_handlers_and_outside_links():
     assert 'href="#contents"' in clean
 
 
+@pytest.mark.integration
 def test_appendix_neutralises_formulas_and_keeps_numbers(executed, tmp_path):
     tables = [("60_engagement", t) for t in render.extract_tables(executed)]
     assert [t["name"] for _, t in tables] == ["engagement_rows"]
@@ -130,6 +137,7 @@ def test_appendix_neutralises_formulas_and_keeps_numbers(executed, tmp_path):
     assert (tmp_path / "tables.xlsx").read_bytes() == first  # no timestamps inside
 
 
+@pytest.mark.integration
 def test_pdf_is_a4_with_the_charts_and_text(document, tmp_path):
     from pypdf import PdfReader
 
@@ -189,6 +197,7 @@ def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width
     assert _drawn_image_widths(tmp_path / "pack.pdf") == pytest.approx([72, 72, text_width, text_width], abs=1)
 
 
+@pytest.mark.e2e
 def test_table_text_cells_read_left_and_numbers_right_in_a_browser(executed, tmp_path):
     import subprocess
 

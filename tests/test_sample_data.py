@@ -86,6 +86,7 @@ def test_icb_scale_files_are_byte_identical_for_the_same_arguments(tmp_path):
     assert sha256s(tmp_path / "c")["recruitment.csv"] != first["recruitment.csv"]
 
 
+@pytest.mark.integration
 def test_command_line_output_does_not_depend_on_hash_seed_or_locale(tmp_path):
     # The console script in a fresh process (other string-hash seed, C locale) writes the same bytes.
     boardpack = Path(sys.executable).with_name("boardpack")

@@ -94,14 +94,12 @@ def test_empty_quarter_still_scores():
     assert np.isnan(card.at["setup_median_days", "Value"])
 
 
-def test_sample_pack_studies_open_above_target_is_not_a_consistent_fail(tmp_path):
+def test_sample_pack_studies_open_above_target_is_not_a_consistent_fail(qwu_sample):
     # The sample's studies open since 2013 but its data start in 2018/19: the history must start
     # there too, or the ramp up from 2013 puts every recent point above the limits' reach of 100%.
-    from boardpack.sample_data import generate, write
     from helpers.loading import load_data
 
-    write(generate("QWU", "2026-27-Q2"), tmp_path)  # a fresh clone has no sample data yet
-    data = load_data(tmp_path, "2026-27-Q2", tables=["organisations", "studies", "recruitment"])
+    data = load_data(qwu_sample, "2026-27-Q2", tables=["organisations", "studies", "recruitment"])
     row = build_scorecard(data, "2026-27-Q2", "QWU", load_targets()).set_index("Kpi").loc["studies_open_pct_precovid"]
     assert row["Value"] > row["Target"] == 100
     assert row["Assurance"] != "consistent_fail"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from boardpack import validate
@@ -84,6 +85,7 @@ def test_default_quarter_and_default_log_place(tmp_path):
             path.unlink()
 
 
+@pytest.mark.integration
 def test_console_script_exit_codes(tmp_path):
     folder = write_folder(tmp_path / "data")
     ok = subprocess.run([str(BOARDPACK), "validate", "--data", str(folder), "--quarter", QUARTER, "--log", str(tmp_path / "a.log")],

@@ -87,7 +87,7 @@ def build(
         values.update({"quarter": quarter, "icb": icb, "data_dir": str(data) if data else None,
                        "out_dir": str(out) if out else None})
         resolved = build_params.resolve(values)
-        chosen = select([s.strip() for item in sections or [] for s in item.split(",") if s.strip()])
+        chosen = select(_section_ids(sections))
     except ValueError as exc:  # ParamsError, QuarterError, unknown section
         console.print(f"[bold red]Invalid parameters:[/] {exc}", highlight=False)
         raise typer.Exit(2)
@@ -113,12 +113,18 @@ def build(
 app.command("pack", hidden=True, help="Same as build.")(build)
 
 
+def _section_ids(options: Optional[list[str]]) -> list[str]:
+    """`--sections a,b --sections c` as ['a', 'b', 'c']."""
+    return [s.strip() for item in options or [] for s in item.split(",") if s.strip()]
+
+
 @app.command()
 def batch(
     icb: str = typer.Option(..., "--icb", help="ICB codes, comma-separated (QWU,QYG), or ALL for the 42 ICBs."),
     quarters: str = typer.Option(..., "--quarters", help="A quarter or a range, e.g. 2025-26-Q1..2026-27-Q2."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent."),
     executor: Optional[str] = typer.Option(None, "--executor", help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler)."),
+    sections: Optional[list[str]] = typer.Option(None, "--sections", help="Only these sections in every pack (ids, comma-separated)."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
     out: Optional[Path] = typer.Option(None, "--out", help="Publish folder inside the project. Default: reports."),
@@ -132,9 +138,11 @@ def batch(
 
     from boardpack import batch as batching
     from boardpack import params as build_params
+    from boardpack.sections import select
 
     console = Console(stderr=True)
     try:
+        chosen_sections = select(_section_ids(sections))
         spec = batching.parse_executor(executor)
         icbs = batching.parse_icbs(icb)
         chosen = batching.parse_quarters(quarters)
@@ -157,7 +165,7 @@ def batch(
 
     try:
         result = batching.run_batch(icbs, chosen, data=data, executor=spec, force=force, pdf=not no_pdf, out=out,
-                                    values=values, on_pack=report)
+                                    values=values, sections=chosen_sections, on_pack=report)
     except ValueError as exc:  # BatchError, ParamsError
         console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
         raise typer.Exit(2)

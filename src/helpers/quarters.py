@@ -7,6 +7,7 @@ The NHS financial year runs 1 April to 31 March. ``2026/27 Q2`` is July-Septembe
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 import pandas as pd
@@ -152,9 +153,21 @@ def parse_range(text: str) -> list[Quarter]:
     return [parse(text)]
 
 
+def current_date() -> dt.date:
+    """The current date, or ``BOARDPACK_TODAY`` (an ISO date) when set: a rerun, a test or a kernel
+    can fix the date that "the latest complete quarter" is counted from."""
+    frozen = os.environ.get("BOARDPACK_TODAY", "").strip()
+    if not frozen:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(frozen)
+    except ValueError as exc:
+        raise QuarterError(f"BOARDPACK_TODAY={frozen!r} is not a date written as YYYY-MM-DD") from exc
+
+
 def latest_complete(today: dt.date | None = None) -> Quarter:
-    """The last quarter that has fully ended before ``today`` (default: the current date)."""
-    today = today or dt.date.today()
+    """The last quarter that has fully ended before ``today`` (default: :func:`current_date`)."""
+    today = today or current_date()
     return Quarter.of_date(today).previous()
 
 
