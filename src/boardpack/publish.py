@@ -33,6 +33,12 @@ class PackLocation:
     icb: str
     quarter_id: str
 
+    def __post_init__(self) -> None:
+        # out_dir may be anywhere the user chose; the names below it must not lead out of it.
+        for name in (self.icb, self.quarter_id):
+            if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+                raise ValueError(f"{name!r} is not a plain folder name: a pack stays inside {self.out_dir}")
+
     @property
     def link(self) -> Path:
         """The published pack's path (a symlink to the current version)."""
