@@ -6,7 +6,9 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from boardpack.build import build_pack
 from boardpack.cache import sha256_file
 from boardpack.params import resolve
 from boardpack.sections import Section
+from helpers import paths
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -296,3 +299,42 @@ def test_read_only_publish_folder_exits_1_with_a_clear_error_and_publishes_nothi
     assert f"cannot write to the publish folder {staging}" in result.message
     assert "the previous pack is unchanged" in result.message
     assert _published(project) == before
+
+
+# -- `boardpack build --out` outside the project, through the command line -------------------------
+def _boardpack_build(root: Path, cwd: Path, out: str, mask: int) -> subprocess.CompletedProcess:
+    env = dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "boardpack", "build", "--quarter", "2026/27 Q2", "--icb", "QWU",
+                           "--sections", "60_engagement", "--no-pdf", "--out", out],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+                          preexec_fn=lambda: os.umask(mask))
+
+
+def _modes(folder: Path) -> tuple[set[str], set[str]]:
+    """(modes of every folder, modes of every file) under ``folder``, as octal text; links skipped."""
+    entries = [p for p in folder.rglob("*") if not p.is_symlink()]
+    return ({oct(p.stat().st_mode & 0o777) for p in entries if p.is_dir()},
+            {oct(p.stat().st_mode & 0o777) for p in entries if p.is_file()})
+
+
+@pytest.mark.integration
+def test_build_command_publishes_to_any_folder_named_with_out_and_follows_the_umask(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project-root")
+    for folder in ("notebooks", "params"):
+        shutil.copytree(paths.PROJ_ROOT / folder, root / folder)
+    shared = tmp_path_factory.mktemp("shared-drive") / "board packs"  # absolute, outside the project
+
+    built = _boardpack_build(root, root, str(shared), 0o027)
+    assert built.returncode == 0, built.stdout + built.stderr
+    html = shared / "QWU" / "2026-27-Q2" / "board_pack.html"
+    assert built.stdout.strip().splitlines()[-1] == str(html) and html.is_file()
+    assert (html.parent / "manifest.json").is_file() and (html.parent / "appendix").is_dir()
+    assert not (root / "reports").exists()  # nothing published in the project
+    assert _modes(shared) == ({"0o750"}, {"0o640"})
+
+    # relative to where the user is, not to the project; the default umask gives 0755/0644
+    here = tmp_path_factory.mktemp("analyst-folder")
+    built = _boardpack_build(root, here, "packs", 0o022)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert built.stdout.strip().splitlines()[-1] == str(here / "packs" / "QWU" / "2026-27-Q2" / "board_pack.html")
+    assert _modes(here / "packs") == ({"0o755"}, {"0o644"})

@@ -1,5 +1,6 @@
 """Parameters: merged from files and the command line, unknown or code-carrying names rejected,
-codes kept as text, paths confined to the project or the data folder. No kernels."""
+codes kept as text, paths confined to the project or the data folder (the publish folder named on
+the command line excepted). No kernels."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from boardpack.cli import app
 from boardpack.params import ParamsError, parse_assignments, resolve
+from boardpack.publish import PackLocation
 from helpers import paths
 
 
@@ -65,14 +67,58 @@ def test_ods_code_from_yaml_stays_text(root):
 
 
 @pytest.mark.parametrize("name, value", [
-    ("out_dir", "../outside"),
-    ("out_dir", "/tmp/elsewhere-absolute"),
     ("commentary_dir", "params/../../../etc"),
     ("targets_file", "/etc/passwd"),
 ])
 def test_paths_outside_the_project_are_rejected(root, name, value):
     with pytest.raises(ParamsError, match=f"parameter '{name}'.*outside"):
         resolve({"quarter": "2026/27 Q2", name: value}, root=root)
+
+
+def test_publish_folder_from_the_command_line_may_be_anywhere(root, tmp_path_factory):
+    shared = tmp_path_factory.mktemp("shared-drive") / "board packs"  # outside the project root
+    params = resolve({"quarter": "2026/27 Q2", "out_dir": str(shared)}, root=root)
+    assert params.out_dir == shared.resolve()
+    location = PackLocation(params.out_dir, params.icb, params.quarter_id)
+    assert location.link == shared.resolve() / "QWU" / "2026-27-Q2"
+
+
+def test_relative_publish_folder_from_the_command_line_is_relative_to_the_current_folder(root, tmp_path_factory, monkeypatch):
+    here = tmp_path_factory.mktemp("analyst-home")
+    monkeypatch.chdir(here)
+    assert resolve({"quarter": "2026/27 Q2", "out_dir": "packs"}, root=root).out_dir == here.resolve() / "packs"
+    assert resolve({"quarter": "2026/27 Q2", "out_dir": "../up"}, root=root).out_dir == here.resolve().parent / "up"
+
+
+@pytest.mark.parametrize("value", ["../outside", "/tmp/elsewhere-absolute"])
+def test_publish_folder_from_a_parameter_file_stays_in_the_project(root, value):
+    (root / "params" / "2026-27-Q2.yml").write_text(f"out_dir: {value}\n")
+    with pytest.raises(ParamsError, match="parameter 'out_dir'.*outside.*--out"):
+        resolve({"quarter": "2026/27 Q2"}, root=root)
+    (root / "params" / "2026-27-Q2.yml").write_text("out_dir: published/packs\n")
+    assert resolve({"quarter": "2026/27 Q2"}, root=root).out_dir == root.resolve() / "published" / "packs"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("icb", "../x"), ("icb", "QWU/../../x"), ("icb", "/etc"), ("icb", ".."),
+    ("quarter", "../x"), ("quarter", "2026/27 Q2/../../x"), ("quarter", ".."),
+])
+def test_codes_that_would_lead_out_of_the_publish_folder_are_rejected(root, tmp_path_factory, name, value):
+    shared = tmp_path_factory.mktemp("shared-drive")
+    with pytest.raises(ParamsError, match=f"parameter '{name}'"):
+        resolve({"quarter": "2026/27 Q2", "out_dir": str(shared), name: value}, root=root)
+    if name == "icb":  # the same from a parameter file
+        (root / "params" / "2026-27-Q2.yml").write_text(f"icb: '{value}'\n")
+        with pytest.raises(ParamsError, match="parameter 'icb'"):
+            resolve({"quarter": "2026/27 Q2", "out_dir": str(shared)}, root=root)
+
+
+@pytest.mark.parametrize("icb, quarter_id", [("../x", "2026-27-Q2"), ("QWU", "../x"), ("QWU", ".."), ("", "2026-27-Q2"),
+                                             ("QWU", "a/b"), ("QWU", "a\\b")])
+def test_a_pack_location_takes_only_plain_folder_names(tmp_path, icb, quarter_id):
+    # The last guard, whatever validated the names: a pack is always inside its publish folder.
+    with pytest.raises(ValueError, match="not a plain folder name"):
+        PackLocation(tmp_path, icb, quarter_id)
 
 
 def test_input_paths_may_sit_in_the_given_data_folder(root):
@@ -105,7 +151,6 @@ def _log_files() -> set[Path]:
 @pytest.mark.parametrize("args", [
     ["--param", "x\nimport os=1"],
     ["--param", "execution_timout=5"],
-    ["--out", "../../outside"],
     ["--icb", "00123"],
     ["--sections", "no_such_section"],
 ])

@@ -97,3 +97,54 @@ def test_list_command_shows_published_packs(location):
     result = CliRunner().invoke(app, ["list", "--out", str(location.out_dir)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "QWU" in result.output and "2026-27-Q2" in result.output and "1, 2" in result.output
+
+
+# -- published files follow the user's umask -----------------------------------------------------
+@pytest.fixture
+def umask():
+    """Set the process umask for one test (``umask(0o027)``); the old one is put back after."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+def _modes(out_dir: Path) -> tuple[set[str], set[str]]:
+    """(modes of every folder, modes of every file) under ``out_dir``, as octal text; links skipped."""
+    entries = [p for p in out_dir.rglob("*") if not p.is_symlink()]
+    folders = {oct(p.stat().st_mode & 0o777) for p in entries if p.is_dir()}
+    return folders, {oct(p.stat().st_mode & 0o777) for p in entries if p.is_file()}
+
+
+@pytest.mark.parametrize("mask, folder_mode, file_mode", [(0o022, "0o755", "0o644"), (0o027, "0o750", "0o640")],
+                         ids=["umask-022", "umask-027"])
+def test_published_folders_and_files_follow_the_umask(location, umask, mask, folder_mode, file_mode):
+    umask(mask)
+    staging = _staged(location, "one")
+    private = staging / "appendix" / "private.csv"  # as a worker or tool with umask 077 would leave it
+    private.write_text("x")
+    private.chmod(0o600)
+    (staging / "appendix").chmod(0o700)
+    version = publish.publish(staging, location)
+    assert publish.current_umask() == mask
+    folders, files = _modes(location.out_dir)
+    assert {"1", "QWU", publish.VERSIONS, "2026-27-Q2", "appendix"} <= {p.name for p in location.out_dir.rglob("*") if p.is_dir()}
+    assert folders == {folder_mode}, sorted(p for p in location.out_dir.rglob("*") if p.is_dir())
+    assert files == {file_mode}
+    assert oct(version.stat().st_mode & 0o777) == folder_mode
+
+
+def test_staging_folder_is_not_private(location, umask):
+    umask(0o022)
+    assert oct(publish.new_staging(location).stat().st_mode & 0o777) == "0o755"  # mkdtemp alone gives 0o700
+
+
+def test_batch_index_follows_the_umask(tmp_path, umask):
+    import datetime as dt
+
+    from boardpack.batch import BatchResult, write_index
+
+    umask(0o027)
+    index = write_index(BatchResult([], 0, 0, 1.0, "local:1"), tmp_path / "out", dt.datetime(2026, 11, 22, 9, 0))
+    assert _modes(tmp_path / "out") == ({"0o750"}, {"0o640"})
+    assert {p.name for p in index.parent.iterdir()} == {index.name, index.with_suffix(".json").name}

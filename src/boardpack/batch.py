@@ -228,8 +228,9 @@ def run_batch(
     outcomes.sort(key=lambda o: order.get((o.icb, o.quarter), 0))
     result = BatchResult(outcomes, summary.submitted_sections, summary.submitted_assembles,
                          round(time.monotonic() - started, 3), described)
-    out_dir = (Path(out) if out else None) or (builds[0].params.out_dir if builds else root / "reports")
-    result.index = write_index(result, out_dir if out_dir.is_absolute() else root / out_dir, started_wall)
+    # The index goes where the packs went: --out as params resolved it (relative to the current folder).
+    out_dir = builds[0].params.out_dir if builds else (Path(out).expanduser().resolve() if out else root / "reports")
+    result.index = write_index(result, out_dir, started_wall)
     return result
 
 

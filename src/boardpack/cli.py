@@ -71,7 +71,7 @@ def build(
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder inside the project. Default: reports."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
     param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
 ) -> None:
     """Build one board pack and publish it atomically; prints the pack's path last."""
@@ -127,7 +127,7 @@ def batch(
     sections: Optional[list[str]] = typer.Option(None, "--sections", help="Only these sections in every pack (ids, comma-separated)."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder inside the project. Default: reports."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
     param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
 ) -> None:
     """Build many packs (ICBs x quarters) on a process pool or Dask; write a batch index; prints its path last.

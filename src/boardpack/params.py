@@ -2,7 +2,8 @@
 
 Notebook parameter names are pasted into code by papermill, so only the names of :class:`PackParams`
 are accepted (a name carrying code is simply not a known name). Codes stay text; paths are resolved
-and must stay inside the project (or, for inputs, the given data folder).
+and must stay inside the project (or, for inputs, the given data folder), except the publish folder
+named on the command line: the user may publish anywhere (a shared drive, a web server's folder).
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class PackParams(BaseModel):
     quarter: str = Field(description="Quarter reported, e.g. '2026/27 Q2'.")
     icb: str = Field("QWU", strict=True, description="ICB ODS code, e.g. 'QWU' (text: '00123' stays '00123').")
     data_dir: Optional[str] = Field(None, description="Folder of the quarter's tables; default: the sample data.")
-    out_dir: str = Field("reports", description="Where packs are published, inside the project.")
+    out_dir: str = Field("reports", description="Where packs are published: inside the project when set in a "
+                                                "parameter file, anywhere when given on the command line.")
     targets_file: Optional[str] = Field(None, description="YAML of KPI targets, inside the project or data folder.")
     commentary_dir: str = Field("params/commentary", description="Analyst commentary: <dir>/<quarter id>/<section>.md.")
     baseline_period: str = Field("2019-20-Q1..2019-20-Q4", description="Pre-Covid baseline quarters.")
@@ -132,13 +134,25 @@ def _check_names(values: dict[str, Any], source: str) -> None:
             )
 
 
-def _confine(value: str, name: str, roots: list[Path], base: Path) -> Path:
+def _absolute(value: str, base: Path) -> Path:
     path = Path(value).expanduser()
-    path = (path if path.is_absolute() else base / path).resolve()
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def _confine(value: str, name: str, roots: list[Path], base: Path, hint: str = "") -> Path:
+    path = _absolute(value, base)
     if not any(path == root or path.is_relative_to(root) for root in roots):
         allowed = " or ".join(str(r) for r in roots)
-        raise ParamsError(f"parameter {name!r} = {value!r} resolves to {path}, outside {allowed}")
+        raise ParamsError(f"parameter {name!r} = {value!r} resolves to {path}, outside {allowed}{hint}")
     return path
+
+
+def _out_dir(value: str, from_command_line: bool, root: Path) -> Path:
+    # The user chose this folder when typing it, so it may be anywhere, relative to where they are.
+    # A parameter file is shared and read on every build: it stays inside the project.
+    if from_command_line:
+        return _absolute(value, Path.cwd())
+    return _confine(value, "out_dir", [root], root, "; name a folder outside the project with --out")
 
 
 def resolve(
@@ -203,7 +217,7 @@ def resolve(
         icb=given.icb,
         data_dir=data_dir,
         sample_data=sample,
-        out_dir=_confine(given.out_dir, "out_dir", [root], root),
+        out_dir=_out_dir(given.out_dir, "out_dir" in cli, root),
         targets_file=_confine(targets, "targets_file", input_roots, root) if targets else None,
         commentary_dir=_confine(given.commentary_dir, "commentary_dir", input_roots, root),
         baseline_period=given.baseline_period,

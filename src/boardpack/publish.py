@@ -2,13 +2,15 @@
 
 Layout: every build lands in its own folder ``<out>/<ICB>/.versions/<quarter id>/<n>/``; the pack
 path ``<out>/<ICB>/<quarter id>`` is a symlink swapped with one ``os.replace``, so readers see the
-old pack or the new one, never a mix, and earlier versions are kept.
+old pack or the new one, never a mix, and earlier versions are kept. Published folders and files
+get the modes the user's umask gives (0755/0644 with umask 022), so others can read a shared pack.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,12 @@ class PackLocation:
     out_dir: Path
     icb: str
     quarter_id: str
+
+    def __post_init__(self) -> None:
+        # out_dir may be anywhere the user chose; the names below it must not lead out of it.
+        for name in (self.icb, self.quarter_id):
+            if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+                raise ValueError(f"{name!r} is not a plain folder name: a pack stays inside {self.out_dir}")
 
     @property
     def link(self) -> Path:
@@ -64,7 +72,9 @@ def new_staging(location: PackLocation) -> Path:
     parent = location.out_dir / location.icb / STAGING
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{location.quarter_id}-", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=f"{location.quarter_id}-", dir=parent))
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; it becomes the published folder
+        return staging
     except OSError as exc:
         raise PublishError(f"cannot write to the publish folder {parent}: {exc.strerror or exc}") from exc
 
@@ -80,6 +90,7 @@ def publish(staging: Path, location: PackLocation) -> Path:
         location.versions_dir.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name) for p in location.versions_dir.iterdir() if p.name.isdigit()]
         new_version = location.versions_dir / str(max(existing, default=0) + 1)
+        follow_umask(staging)
         os.rename(staging, new_version)  # same filesystem: atomic
         version = new_version
         if temporary_link.is_symlink():
@@ -100,6 +111,39 @@ def publish(staging: Path, location: PackLocation) -> Path:
             f"could not publish to {link}: {exc.strerror or exc} ({exc.filename or ''}); the previous pack is unchanged"
         ) from exc
     return version
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where Linux shows it (another thread may be
+    creating files); elsewhere set and put back at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes a plain mkdir/open would under the user's umask.
+
+    The pack may have been written by a worker with another umask (a Dask worker, a forkserver
+    started earlier), or by tools making private temporary files; what is published follows the
+    user who publishes it."""
+    mask = current_umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for parent, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(parent, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                continue  # chmod would change what the link points at
+            executable = stat.S_ISDIR(mode) or mode & 0o111
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
 
 
 def discard(staging: Path) -> None:
