@@ -9,7 +9,7 @@ QUARTER ?=
 ICB ?= QWU
 
 .DEFAULT_GOAL := help
-.PHONY: help pack test lab clean lock sample-data validate
+.PHONY: help pack test lab lint clean lock sample-data validate
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: $(STAMP) $(BROWSER_STAMP) ## Run the test suite
 
 lab: $(STAMP) ## Open JupyterLab on the project's kernel
 	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP) ## Run the pre-commit hooks on every file (ruff, ruff format, nbstripout, whitespace, YAML)
+	$(BIN)/pre-commit run --all-files
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs the registry)
 	$(UV) pip compile pyproject.toml --extra dask --extra test --extra dev --python-version 3.11 -o requirements.lock
