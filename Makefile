@@ -9,7 +9,7 @@ QUARTER ?=
 ICB ?= QWU
 
 .DEFAULT_GOAL := help
-.PHONY: help pack test test-all lab clean lock sample-data validate
+.PHONY: help pack test test-all lab lint clean lock sample-data validate
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test-all: $(STAMP) $(BROWSER_STAMP) ## Run every test, the slow tier too (nation
 
 lab: $(STAMP) ## Open JupyterLab on the project's kernel
 	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP) ## Run the pre-commit hooks on every file (ruff, ruff format, nbstripout, whitespace, YAML)
+	$(BIN)/pre-commit run --all-files
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs the registry)
 	$(UV) pip compile pyproject.toml --extra dask --extra test --extra dev --python-version 3.11 -o requirements.lock

@@ -19,8 +19,15 @@ import threading
 import time
 from pathlib import Path
 
-from helpers import (kpi_activity, kpi_commercial, kpi_deliverables, kpi_engagement, kpi_innovation,
-                     kpi_participation, kpi_partnerships)
+from helpers import (
+    kpi_activity,
+    kpi_commercial,
+    kpi_deliverables,
+    kpi_engagement,
+    kpi_innovation,
+    kpi_participation,
+    kpi_partnerships,
+)
 from helpers.loading import load_data
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
 from helpers.population import icb_codes

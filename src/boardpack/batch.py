@@ -16,13 +16,12 @@ import html
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
-from boardpack import extracts
-from boardpack import params as build_params
+from boardpack import extracts, params as build_params
 from boardpack.build import BuildResult, PackBuild, RunSummary, local_pool, run_builds
 from helpers import paths
 from helpers.quarters import Quarter, parse, parse_range
@@ -45,7 +44,7 @@ class ExecutorSpec:
         return f"{self.kind}:{self.address or self.workers}"
 
 
-def parse_executor(text: Optional[str]) -> ExecutorSpec:
+def parse_executor(text: str | None) -> ExecutorSpec:
     """``local:N``, ``dask-local:N`` or ``dask:ADDRESS`` (default ``local:<cores>``)."""
     if not text:
         return ExecutorSpec("local", os.cpu_count() or 1)
@@ -105,7 +104,7 @@ def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int, str]]:
         yield client.get_executor(pure=False, retries=DASK_RETRIES), 2 * threads, f"{what} ({threads} threads)"
 
 
-def data_folder(data: Optional[Path], quarter: Quarter, root: Path) -> tuple[Path, bool]:
+def data_folder(data: Path | None, quarter: Quarter, root: Path) -> tuple[Path, bool]:
     """(the quarter's data folder, is it the generated sample).
 
     ``data`` None: the national sample ``data/sample/national/<quarter id>``, generated when absent.
@@ -155,7 +154,7 @@ class BatchResult:
     submitted_assembles: int
     duration_s: float
     executor: str
-    index: Optional[Path] = None
+    index: Path | None = None
 
     @property
     def failed(self) -> list[PackOutcome]:
@@ -173,22 +172,22 @@ def run_batch(
     icbs: list[str],
     quarters: list[Quarter],
     *,
-    data: Optional[Path] = None,
+    data: Path | None = None,
     executor: ExecutorSpec = ExecutorSpec("local", 2),
     force: bool = False,
     pdf: bool = True,
-    out: Optional[Path] = None,
-    values: Optional[dict] = None,
+    out: Path | None = None,
+    values: dict | None = None,
     sections=None,
-    root: Optional[Path] = None,
-    on_pack: Optional[Callable[[PackOutcome], None]] = None,
+    root: Path | None = None,
+    on_pack: Callable[[PackOutcome], None] | None = None,
 ) -> BatchResult:
     """Build every (ICB, quarter) pack and write the batch index; never raises for a failed pack."""
     from helpers.loading import DataError
     from helpers.population import icb_name
 
     root = Path(root or paths.PROJ_ROOT)
-    started_wall = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    started_wall = dt.datetime.now(dt.UTC).replace(microsecond=0)
     started = time.monotonic()
     builds: list[PackBuild] = []
     early: list[PackOutcome] = []

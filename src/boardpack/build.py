@@ -15,18 +15,14 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import nbformat
 
-from boardpack import cache as section_cache
-from boardpack import manifest as pack_manifest
-from boardpack import publish as publishing
-from boardpack import render
-from boardpack import extracts
+from boardpack import cache as section_cache, extracts, manifest as pack_manifest, publish as publishing, render
 from boardpack.execute import AssembleResult, AssembleTask, SectionResult, SectionTask, assemble_pack, execute_section
 from boardpack.params import ResolvedParams
 from boardpack.sections import SECTIONS, Section
@@ -47,7 +43,7 @@ class SectionRecord:
     fingerprint: str
     content_hash: str = ""
     error: str = ""
-    failed_cell_index: Optional[int] = None
+    failed_cell_index: int | None = None
     failed_cell_source: str = ""
     kept_notebook: str = ""
 
@@ -56,10 +52,10 @@ class SectionRecord:
 class BuildResult:
     exit_code: int
     message: str
-    html: Optional[Path] = None
-    version_dir: Optional[Path] = None
+    html: Path | None = None
+    version_dir: Path | None = None
     sections: list[SectionRecord] = field(default_factory=list)
-    log_file: Optional[Path] = None
+    log_file: Path | None = None
     up_to_date: bool = False
     duration_s: float = 0.0
     data_warnings: list[str] = field(default_factory=list)  # the data passed, with these notes (file, row, column)
@@ -79,19 +75,19 @@ class _Planned:
     prepared: nbformat.NotebookNode
     fingerprint: str
     inputs: dict[str, dict[str, str]]  # name -> {path, sha256}
-    cached: Optional[nbformat.NotebookNode] = None
+    cached: nbformat.NotebookNode | None = None
 
 
 def build_pack(
     params: ResolvedParams,
     *,
-    sections: Optional[list[Section]] = None,
-    executor: Optional[Executor] = None,
-    jobs: Optional[int] = None,
+    sections: list[Section] | None = None,
+    executor: Executor | None = None,
+    jobs: int | None = None,
     force: bool = False,
     pdf: bool = True,
-    progress: Optional[Progress] = None,
-    built_at: Optional[dt.datetime] = None,
+    progress: Progress | None = None,
+    built_at: dt.datetime | None = None,
 ) -> BuildResult:
     """Build and publish the pack described by ``params``; never raises for expected failures."""
     pack = PackBuild(params, sections=sections, force=force, pdf=pdf, progress=progress, built_at=built_at)
@@ -106,8 +102,8 @@ class PackBuild:
     Only the driver calls these methods: it alone writes the cache, the manifest and the pack.
     """
 
-    def __init__(self, params: ResolvedParams, *, sections: Optional[list[Section]] = None, force: bool = False,
-                 pdf: bool = True, progress: Optional[Progress] = None, built_at: Optional[dt.datetime] = None):
+    def __init__(self, params: ResolvedParams, *, sections: list[Section] | None = None, force: bool = False,
+                 pdf: bool = True, progress: Progress | None = None, built_at: dt.datetime | None = None):
         self.params = params
         self.source_data_dir = params.data_dir
         self.data = extracts.PackData(params.data_dir)
@@ -115,21 +111,21 @@ class PackBuild:
         self.sections = list(SECTIONS if sections is None else sections)
         self.force, self.pdf = force, pdf
         self.notify: Progress = progress or (lambda *_: None)
-        self.built_at = built_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        self.deadline: Optional[float] = None  # set by start(): run_timeout counts from when this pack starts
+        self.built_at = built_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.deadline: float | None = None  # set by start(): run_timeout counts from when this pack starts
         self.location = publishing.PackLocation(params.out_dir, params.icb, params.quarter_id)
-        self.result: Optional[BuildResult] = None
+        self.result: BuildResult | None = None
         self.plans: list[_Planned] = []
         self.records: dict[str, SectionRecord] = {}
         self.notebooks: dict[str, nbformat.NotebookNode] = {}
         self.tasks: dict[str, SectionTask] = {}
-        self.staging: Optional[Path] = None
-        self.log_file: Optional[Path] = None
+        self.staging: Path | None = None
+        self.log_file: Path | None = None
         self.log = log
         self.started = time.monotonic()
         self.pack_key = ""
         self._lock = None
-        self._work: Optional[Path] = None
+        self._work: Path | None = None
 
     @property
     def done(self) -> bool:
@@ -239,7 +235,7 @@ class PackBuild:
                                      sections=self._records()))
         return bool(failed)
 
-    def assemble_task(self) -> Optional[AssembleTask]:
+    def assemble_task(self) -> AssembleTask | None:
         """The task rendering the pack into a staging folder; None when the build ends here (exit 3 or 1)."""
         if self.end_if_a_section_failed():
             return None
@@ -322,8 +318,8 @@ class RunSummary:
     submitted_assembles: int = 0
 
 
-def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, jobs: Optional[int] = None,
-               slots: Optional[int] = None, on_finished: Optional[Callable[[PackBuild], None]] = None) -> RunSummary:
+def run_builds(builds: list[PackBuild], *, executor: Executor | None = None, jobs: int | None = None,
+               slots: int | None = None, on_finished: Callable[[PackBuild], None] | None = None) -> RunSummary:
     """Drive ``builds`` to the end over ``executor`` (default: a process pool of ``jobs`` workers).
 
     One task per stale section, and one assemble task per pack once its sections are done. At most
@@ -424,7 +420,7 @@ def run_builds(builds: list[PackBuild], *, executor: Optional[Executor] = None, 
     return summary
 
 
-def _expire(futures: dict, waiting: list, own_pool: Optional[ProcessPoolExecutor], finished) -> None:
+def _expire(futures: dict, waiting: list, own_pool: ProcessPoolExecutor | None, finished) -> None:
     """Fail the unfinished sections of builds whose run limit (run_timeout from their start) has passed."""
     now = time.time()
     expired = {id(p): p for p, _ in futures.values() if p.deadline <= now}

@@ -12,9 +12,10 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import nbformat
 
@@ -85,7 +86,7 @@ def fingerprint(
     notebook: Path,
     parameters: dict[str, Any],
     inputs: dict[str, Path],
-    code: Optional[list[Path]] = None,
+    code: list[Path] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """(sha256 key, the file hashes it covers) for one section."""
     files = {str(p): sha256_file(p) for p in sorted(set(inputs.values()), key=str)}
@@ -149,7 +150,7 @@ class SectionCache:
         self._cache = get_cache(self.path)
         self._lock = threading.Lock()
 
-    def lookup(self, prepared: nbformat.NotebookNode) -> Optional[nbformat.NotebookNode]:
+    def lookup(self, prepared: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
         """The executed notebook for ``prepared`` (markdown from ``prepared``), or None."""
         try:
             with self._lock:

@@ -7,7 +7,6 @@ same pack is running.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,8 +21,8 @@ def main() -> None:
 @app.command()
 def validate(
     data: Path = typer.Option(..., "--data", help="Folder holding the quarter's tables (CSV, XLSX or Parquet)."),
-    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
-    log: Optional[Path] = typer.Option(None, "--log", help="Also write the report to this file (default: .cache/logs/)."),
+    quarter: str | None = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    log: Path | None = typer.Option(None, "--log", help="Also write the report to this file (default: .cache/logs/)."),
 ) -> None:
     """Check a data folder against the data contract; report every problem at once."""
     from boardpack.validate import run
@@ -35,10 +34,10 @@ def validate(
 def sample_data(
     out: Path = typer.Option(..., "--out", help="Folder to write the synthetic tables to."),
     icb: str = typer.Option("QWU", "--icb", help="ODS code of the ICB (any of the 42)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last quarter of history. Default: the latest complete quarter."),
+    to: str | None = typer.Option(None, "--to", help="Last quarter of history. Default: the latest complete quarter."),
     scale: str = typer.Option("icb", "--scale", help="'icb' (one ICB) or 'national' (all 42 ICBs, >= 10M recruitment rows)."),
     seed: int = typer.Option(20221, "--seed", help="Random seed: same arguments, byte-identical files."),
-    icbs: Optional[str] = typer.Option(None, "--icbs", help="With --scale national: only these ICBs, comma-separated (e.g. QWU,QYG,QHG)."),
+    icbs: str | None = typer.Option(None, "--icbs", help="With --scale national: only these ICBs, comma-separated (e.g. QWU,QYG,QHG)."),
 ) -> None:
     """Write deterministic, realistic, synthetic sample data."""
     from boardpack.sample_data import run
@@ -49,11 +48,11 @@ def sample_data(
 
 @app.command()
 def check(
-    pack: Optional[Path] = typer.Argument(None, help="Published pack folder (holding board_pack.html)."),
-    icb: Optional[str] = typer.Option(None, "--icb", help="ICB code, with --quarter, instead of PACK: reports/<ICB>/<quarter id>/."),
-    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter of the pack, e.g. '2026/27 Q2'."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Where to write the axe JSON report (default: .cache/check/<ICB>/<quarter id>_axe.json)."),
-    forbidden_values: Optional[Path] = typer.Option(None, "--forbidden-values", help="Text file, one value a line (e.g. dates of birth from the input), that must appear in no published file."),
+    pack: Path | None = typer.Argument(None, help="Published pack folder (holding board_pack.html)."),
+    icb: str | None = typer.Option(None, "--icb", help="ICB code, with --quarter, instead of PACK: reports/<ICB>/<quarter id>/."),
+    quarter: str | None = typer.Option(None, "--quarter", help="Quarter of the pack, e.g. '2026/27 Q2'."),
+    report: Path | None = typer.Option(None, "--report", help="Where to write the axe JSON report (default: .cache/check/<ICB>/<quarter id>_axe.json)."),
+    forbidden_values: Path | None = typer.Option(None, "--forbidden-values", help="Text file, one value a line (e.g. dates of birth from the input), that must appear in no published file."),
 ) -> None:
     """Check a published pack: axe-core (WCAG 2.2 A/AA) in headless Chromium, and a safety scan of
     every file. Exit 0 when clean, 1 when anything was found, 2 bad arguments, 3 browser missing."""
@@ -64,15 +63,15 @@ def check(
 
 @app.command()
 def build(
-    quarter: Optional[str] = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
-    icb: Optional[str] = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."),
-    sections: Optional[list[str]] = typer.Option(None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
+    quarter: str | None = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    icb: str | None = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
+    data: Path | None = typer.Option(None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."),
+    sections: list[str] | None = typer.Option(None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."),
+    jobs: int | None = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+    out: Path | None = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
 ) -> None:
     """Build one board pack and publish it atomically; prints the pack's path last."""
     from rich.console import Console
@@ -90,7 +89,7 @@ def build(
         chosen = select(_section_ids(sections))
     except ValueError as exc:  # ParamsError, QuarterError, unknown section
         console.print(f"[bold red]Invalid parameters:[/] {exc}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
     with _SectionProgress(console, [(s.id, s.title) for s in chosen]) as progress:
         result = build_pack(resolved, sections=chosen, jobs=jobs, force=force, pdf=not no_pdf, progress=progress.update)
@@ -113,7 +112,7 @@ def build(
 app.command("pack", hidden=True, help="Same as build.")(build)
 
 
-def _section_ids(options: Optional[list[str]]) -> list[str]:
+def _section_ids(options: list[str] | None) -> list[str]:
     """`--sections a,b --sections c` as ['a', 'b', 'c']."""
     return [s.strip() for item in options or [] for s in item.split(",") if s.strip()]
 
@@ -122,13 +121,13 @@ def _section_ids(options: Optional[list[str]]) -> list[str]:
 def batch(
     icb: str = typer.Option(..., "--icb", help="ICB codes, comma-separated (QWU,QYG), or ALL for the 42 ICBs."),
     quarters: str = typer.Option(..., "--quarters", help="A quarter or a range, e.g. 2025-26-Q1..2026-27-Q2."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent."),
-    executor: Optional[str] = typer.Option(None, "--executor", help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler)."),
-    sections: Optional[list[str]] = typer.Option(None, "--sections", help="Only these sections in every pack (ids, comma-separated)."),
+    data: Path | None = typer.Option(None, "--data", help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent."),
+    executor: str | None = typer.Option(None, "--executor", help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler)."),
+    sections: list[str] | None = typer.Option(None, "--sections", help="Only these sections in every pack (ids, comma-separated)."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+    out: Path | None = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
 ) -> None:
     """Build many packs (ICBs x quarters) on a process pool or Dask; write a batch index; prints its path last.
 
@@ -136,8 +135,7 @@ def batch(
     output list each failure and its cause), 2 for invalid arguments."""
     from rich.console import Console
 
-    from boardpack import batch as batching
-    from boardpack import params as build_params
+    from boardpack import batch as batching, params as build_params
     from boardpack.sections import select
 
     console = Console(stderr=True)
@@ -152,7 +150,7 @@ def batch(
                 raise build_params.ParamsError(f"--param {name}: use the batch option for it")
     except ValueError as exc:
         console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     total = len(icbs) * len(chosen)
     console.print(f"Building {total} pack(s): {len(icbs)} ICB(s) x {len(chosen)} quarter(s) on {spec}", highlight=False)
     count = {"n": 0}
@@ -168,7 +166,7 @@ def batch(
                                     values=values, sections=chosen_sections, on_pack=report)
     except ValueError as exc:  # BatchError, ParamsError
         console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"{len(result.packs)} pack(s) in {result.duration_s:.1f} s on {result.executor}; "
                   f"{result.submitted_sections} section task(s) and {result.submitted_assembles} assemble task(s) submitted.",
                   highlight=False)
@@ -180,7 +178,7 @@ def batch(
 
 @app.command("list")
 def list_packs(
-    out: Optional[Path] = typer.Option(None, "--out", help="Publish folder. Default: reports."),
+    out: Path | None = typer.Option(None, "--out", help="Publish folder. Default: reports."),
 ) -> None:
     """Show the published packs: ICB, quarter, when built, versions kept."""
     import json

@@ -13,7 +13,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import nbformat
 import papermill  # imported here so a forkserver preloading this module gives workers it ready-made
@@ -49,7 +48,7 @@ class SectionResult:
     duration_s: float
     attempts: int
     error: str = ""
-    failed_cell_index: Optional[int] = None
+    failed_cell_index: int | None = None
     failed_cell_source: str = ""
     kept_notebook: str = ""
 
@@ -86,7 +85,7 @@ def execute_section(task: SectionTask) -> SectionResult:
     Path(task.output_notebook).parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     attempts = 0
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     while attempts < START_ATTEMPTS:
         attempts += 1
         timeout = max(1, min(task.cell_timeout, int(task.deadline - time.time())))
@@ -126,7 +125,7 @@ def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
     )
 
 
-def _read(path: str) -> Optional[nbformat.NotebookNode]:
+def _read(path: str) -> nbformat.NotebookNode | None:
     try:
         return nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - missing or half-written: treated as no notebook
@@ -137,7 +136,7 @@ def _excerpt(source: str) -> str:
     return source if len(source) <= SOURCE_EXCERPT_CHARS else source[:SOURCE_EXCERPT_CHARS] + " ..."
 
 
-def find_failure(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
+def find_failure(nb: nbformat.NotebookNode) -> tuple[int, str, str] | None:
     """(cell index, source, reason) of the first code cell that failed or never ran, else None.
 
     Papermill counts ``sys.exit(0)`` as success and skips the rest; a dead kernel leaves a cell
@@ -158,7 +157,7 @@ def find_failure(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
     return None
 
 
-def _result(task: SectionTask, error: Optional[BaseException], attempts: int, duration: float) -> SectionResult:
+def _result(task: SectionTask, error: BaseException | None, attempts: int, duration: float) -> SectionResult:
     nb = _read(task.output_notebook)
     failure = find_failure(nb) if nb is not None else None
     if error is not None and nb is not None and not _has_error_output(nb):
@@ -199,7 +198,7 @@ def _has_error_output(nb: nbformat.NotebookNode) -> bool:
     return any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
-def _last_started(nb: nbformat.NotebookNode) -> Optional[tuple[int, str, str]]:
+def _last_started(nb: nbformat.NotebookNode) -> tuple[int, str, str] | None:
     started = [
         (i, c) for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -31,10 +31,10 @@ class PackParams(BaseModel):
 
     quarter: str = Field(description="Quarter reported, e.g. '2026/27 Q2'.")
     icb: str = Field("QWU", strict=True, description="ICB ODS code, e.g. 'QWU' (text: '00123' stays '00123').")
-    data_dir: Optional[str] = Field(None, description="Folder of the quarter's tables; default: the sample data.")
+    data_dir: str | None = Field(None, description="Folder of the quarter's tables; default: the sample data.")
     out_dir: str = Field("reports", description="Where packs are published: inside the project when set in a "
                                                 "parameter file, anywhere when given on the command line.")
-    targets_file: Optional[str] = Field(None, description="YAML of KPI targets, inside the project or data folder.")
+    targets_file: str | None = Field(None, description="YAML of KPI targets, inside the project or data folder.")
     commentary_dir: str = Field("params/commentary", description="Analyst commentary: <dir>/<quarter id>/<section>.md.")
     baseline_period: str = Field("2019-20-Q1..2019-20-Q4", description="Pre-Covid baseline quarters.")
     execution_timeout: int = Field(600, gt=0, description="Seconds one cell may run.")
@@ -74,7 +74,7 @@ class ResolvedParams(BaseModel):
     data_dir: Path
     sample_data: bool
     out_dir: Path
-    targets_file: Optional[Path]
+    targets_file: Path | None
     commentary_dir: Path
     baseline_period: str
     execution_timeout: int
@@ -156,10 +156,10 @@ def _out_dir(value: str, from_command_line: bool, root: Path) -> Path:
 
 
 def resolve(
-    cli_values: Optional[dict[str, Any]] = None,
+    cli_values: dict[str, Any] | None = None,
     *,
-    root: Optional[Path] = None,
-    params_dir: Optional[Path] = None,
+    root: Path | None = None,
+    params_dir: Path | None = None,
 ) -> ResolvedParams:
     """Merge ``params/defaults.yml``, ``params/<quarter id>.yml`` and ``cli_values``; validate; resolve paths.
 

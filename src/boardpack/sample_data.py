@@ -8,8 +8,9 @@ synthetic; docs/sample_data.md says how the figures are calibrated to the plan.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class SampleDataParams(BaseModel):
 
     @field_validator("to", mode="before")
     @classmethod
-    def _quarter(cls, value: "str | Quarter | None") -> Quarter:
+    def _quarter(cls, value: str | Quarter | None) -> Quarter:
         quarter = latest_complete() if value is None else parse(value)
         if not FIRST_TO <= quarter <= LAST_TO:
             raise ValueError(f"--to must lie between {FIRST_TO} and {LAST_TO}, got {quarter}")
@@ -88,7 +89,7 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def generate(icb: str = "QWU", to: "str | Quarter | None" = None, seed: int = 20221, scale: str = "icb",
+def generate(icb: str = "QWU", to: str | Quarter | None = None, seed: int = 20221, scale: str = "icb",
              icbs: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """The contract's tables, keyed by table name.
 
@@ -128,7 +129,7 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path | str, fmt: str = "csv"
     return paths
 
 
-def run(out: Path | str, icb: str = "QWU", to: "str | None" = None, scale: str = "icb", seed: int = 20221,
+def run(out: Path | str, icb: str = "QWU", to: str | None = None, scale: str = "icb", seed: int = 20221,
         icbs: Sequence[str] | None = None) -> int:
     """The ``sample-data`` command: generate and write; exit code 0, or 2 for invalid arguments.
 

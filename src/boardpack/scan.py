@@ -348,9 +348,10 @@ class _Scanner:
                     self.add("script", path, f"page {number} link", f"{kind} action")
 
     def xlsx(self, path: Path) -> None:
+        from zipfile import BadZipFile
+
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
-        from zipfile import BadZipFile
 
         try:
             workbook = load_workbook(path, data_only=False)

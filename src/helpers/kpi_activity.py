@@ -4,7 +4,7 @@ recruiting. Counts of studies and organisations are not disclosure-controlled.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

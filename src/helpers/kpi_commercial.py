@@ -10,8 +10,8 @@ import pandas as pd
 from helpers import kpi_common as kc
 from helpers.contract import STUDY_ROUTES
 from helpers.disclosure import share_from_rounded
-from helpers.targets import trajectory_series
 from helpers.quarters import parse
+from helpers.targets import trajectory_series
 
 COMMERCIAL = "Commercial"
 COMMERCIAL_INCOME = "commercial_contract"

@@ -17,8 +17,9 @@ counts, for calculation only. Counts of studies and organisations are never supp
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

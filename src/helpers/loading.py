@@ -12,9 +12,10 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -280,9 +281,9 @@ class _Loaded:
     frame: pd.DataFrame  # converted columns (contract names); rows of totals removed
     rows: np.ndarray  # the analyst's row number for each frame row
     bad: dict[str, np.ndarray]  # per column: rows already reported, skipped by later checks
-    coded: dict[str, "_Coded"] = field(default_factory=dict)  # text-read columns, by distinct value
+    coded: dict[str, _Coded] = field(default_factory=dict)  # text-read columns, by distinct value
 
-    def coded_column(self, name: str) -> "_Coded":
+    def coded_column(self, name: str) -> _Coded:
         if name not in self.coded:
             self.coded[name] = _Coded.of(self.frame[name])
         return self.coded[name]
@@ -335,7 +336,7 @@ def _find_header(rows: list[list[str]], expected: tuple[str, ...]) -> tuple[int,
         width = max(len(upper), len(lower))
         upper, lower = upper + [""] * (width - len(upper)), lower + [""] * (width - len(lower))
         return [
-            b if _normalise_name(b) in wanted or not _normalise_name(a) in wanted and b.strip() else a
+            b if _normalise_name(b) in wanted or _normalise_name(a) not in wanted and b.strip() else a
             for a, b in zip(upper, lower)
         ]
 
@@ -631,7 +632,7 @@ class _Distinct:
         """Row mask from a mask over the distinct values (missing values never hit)."""
         return np.append(np.asarray(hit, dtype=bool), False)[self.codes]
 
-    def subset(self, keep: np.ndarray) -> "_Distinct":
+    def subset(self, keep: np.ndarray) -> _Distinct:
         return _Distinct(self.source[keep].reset_index(drop=True), self.codes[keep], self.values)
 
     def take(self, per_value: pd.Series) -> pd.Series:
@@ -647,7 +648,7 @@ class _Coded:
     values: pd.Series
 
     @classmethod
-    def of(cls, series: pd.Series) -> "_Coded":
+    def of(cls, series: pd.Series) -> _Coded:
         codes, uniques = pd.factorize(series)
         return cls(codes, pd.Series(uniques))
 
@@ -1090,7 +1091,7 @@ def _check_recruiting_before_opening(loaded: dict[str, _Loaded], problems: _Prob
     ]
     problems.add_rows(
         recruitment.file, recruitment.rows[before], "Month", values,
-        lambda v: "study {0} recruits in {1}, before its ActualOpeningDate month ({2})".format(*v.split("|")),
+        lambda v: "study {} recruits in {}, before its ActualOpeningDate month ({})".format(*v.split("|")),
         "recruitment before the study's ActualOpeningDate month",
     )
     problems.add_rows(

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass
+
 import pandas as pd
 
 ACCEPTED_FORMS = "'2026/27 Q2', '2026/27Q2', 'FY2026/27 Q2' or '2026-27-Q2'"
@@ -85,23 +86,23 @@ class Quarter:
         return self.fy_start * 4 + (self.q - 1)
 
     @classmethod
-    def from_ordinal(cls, ordinal: int) -> "Quarter":
+    def from_ordinal(cls, ordinal: int) -> Quarter:
         return cls(ordinal // 4, ordinal % 4 + 1)
 
-    def shift(self, n: int) -> "Quarter":
+    def shift(self, n: int) -> Quarter:
         """The quarter ``n`` quarters later (earlier when negative)."""
         return Quarter.from_ordinal(self.ordinal + n)
 
-    def next(self) -> "Quarter":
+    def next(self) -> Quarter:
         return self.shift(1)
 
-    def previous(self) -> "Quarter":
+    def previous(self) -> Quarter:
         return self.shift(-1)
 
-    def same_quarter_last_year(self) -> "Quarter":
+    def same_quarter_last_year(self) -> Quarter:
         return self.shift(-4)
 
-    def financial_year(self) -> list["Quarter"]:
+    def financial_year(self) -> list[Quarter]:
         """The four quarters of this quarter's financial year."""
         return [Quarter(self.fy_start, q) for q in range(1, 5)]
 
@@ -111,7 +112,7 @@ class Quarter:
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
-    def of_date(cls, day: dt.date | pd.Timestamp | str) -> "Quarter":
+    def of_date(cls, day: dt.date | pd.Timestamp | str) -> Quarter:
         """The quarter a date falls in."""
         day = pd.Timestamp(day).date()
         fy_start = day.year if day.month >= 4 else day.year - 1
@@ -119,7 +120,7 @@ class Quarter:
         return cls(fy_start, q)
 
 
-def parse(label: "str | Quarter") -> Quarter:
+def parse(label: str | Quarter) -> Quarter:
     """Read a quarter label in any accepted form; a :class:`Quarter` passes through."""
     if isinstance(label, Quarter):
         return label
@@ -137,7 +138,7 @@ def parse(label: "str | Quarter") -> Quarter:
     return Quarter(start, int(match["q"]))
 
 
-def quarter_range(first: "str | Quarter", last: "str | Quarter") -> list[Quarter]:
+def quarter_range(first: str | Quarter, last: str | Quarter) -> list[Quarter]:
     """Every quarter from ``first`` to ``last`` inclusive."""
     first, last = parse(first), parse(last)
     if last < first:

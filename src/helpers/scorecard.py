@@ -7,19 +7,26 @@ and only its icon names are published.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from helpers import kpi_activity, kpi_commercial, kpi_deliverables, kpi_engagement, kpi_innovation
-from helpers import kpi_participation, kpi_partnerships
-from helpers import kpi_common as kc
-from helpers import spc as spc_module
-from helpers import targets as targets_module
+from helpers import (
+    kpi_activity,
+    kpi_commercial,
+    kpi_common as kc,
+    kpi_deliverables,
+    kpi_engagement,
+    kpi_innovation,
+    kpi_participation,
+    kpi_partnerships,
+    spc as spc_module,
+    targets as targets_module,
+)
 from helpers.disclosure import SUPPRESSED, disclose_count
-from helpers.quarters import Quarter, parse
+from helpers.quarters import parse
 
 COLUMNS = [
     "Section", "Kpi", "Label", "Unit", "Direction", "Quarter", "Value", "PreviousQuarterValue",

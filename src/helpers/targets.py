@@ -8,8 +8,9 @@ end target is due.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Iterable, Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 import yaml
@@ -56,7 +57,7 @@ class Baseline(_Strict):
     derived: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Baseline":
+    def _one_source(self) -> Baseline:
         if (self.value is None) == (self.derived is None):
             raise ValueError("give exactly one of 'value' (a figure) or 'derived' (how the data gives it)")
         return self
@@ -93,7 +94,7 @@ class Target(_Strict):
     note: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Target":
+    def _consistent(self) -> Target:
         if self.by <= self.baseline.quarter:
             raise ValueError(f"'by' ({self.by}) must be after the baseline quarter ({self.baseline.quarter})")
         if isinstance(self.target, TimesBaseline) and self.baseline.derived is None:
