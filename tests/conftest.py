@@ -126,13 +126,16 @@ def qwu_sample(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def national_sample(tmp_path_factory) -> Path:
-    """One many-ICB folder (QWU, QHG, QOX at national density, to 2026/27 Q2), generated once,
-    in-process. Read-only."""
-    from boardpack.sample_data import generate, write
+def three_icb_sample(tmp_path_factory) -> Path:
+    """One small many-ICB folder: QWU, QHG and QOX at the density of one ICB's sample (a national
+    extract's layout at 1/24 of its size), to 2026/27 Q2, generated once, in-process. Read-only."""
+    import pandas as pd
 
-    folder = tmp_path_factory.mktemp("national-sample") / QUARTER_ID
-    write(generate(to=QUARTER_LABEL, scale="national", icbs=NATIONAL_ICBS, seed=20221), folder, "csv")
+    from boardpack.sample_data import TABLES, generate, write
+
+    per_icb = [generate(icb, QUARTER_LABEL, seed=20221) for icb in NATIONAL_ICBS]
+    folder = tmp_path_factory.mktemp("three-icbs") / QUARTER_ID
+    write({name: pd.concat([tables[name] for tables in per_icb], ignore_index=True) for name in TABLES}, folder, "csv")
     return folder
 
 

@@ -2,7 +2,7 @@
 workers (subprocesses on 127.0.0.1): every pack equals the one ``boardpack build`` makes, a rerun
 submits nothing, and a failing section fails only its own pack.
 
-``make test`` builds two small packs (two ICBs of the shared national-density folder, the two
+``make test`` builds two small packs (two ICBs of the shared three-ICB folder, the two
 quickest sections) on each Dask executor; the ``slow`` tier builds three ICBs x two quarters with
 every section. PDFs off (they are not compared).
 """
@@ -178,14 +178,14 @@ SMALL_ICBS = ICBS[:2]
 
 
 @pytest.fixture(scope="module")
-def small_reference(tmp_path_factory, national_sample) -> dict:
-    return _references(tmp_path_factory, lambda q: national_sample, SMALL_ICBS, QUARTERS[-1:], SMALL)
+def small_reference(tmp_path_factory, three_icb_sample) -> dict:
+    return _references(tmp_path_factory, lambda q: three_icb_sample, SMALL_ICBS, QUARTERS[-1:], SMALL)
 
 
 @pytest.mark.e2e
 def test_two_small_packs_on_a_dask_local_cluster_equal_boardpack_build_and_a_rerun_submits_nothing(
-        tmp_path_factory, national_sample, small_reference):
-    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", national_sample, lambda q: national_sample,
+        tmp_path_factory, three_icb_sample, small_reference):
+    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", three_icb_sample, lambda q: three_icb_sample,
                  SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
 
 
@@ -224,9 +224,9 @@ def dask_cluster(tmp_path):
 
 @pytest.mark.e2e
 def test_two_small_packs_on_a_real_dask_scheduler_equal_boardpack_build_and_a_rerun_submits_nothing(
-        tmp_path_factory, national_sample, small_reference, dask_cluster):
-    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", national_sample,
-                 lambda q: national_sample, SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
+        tmp_path_factory, three_icb_sample, small_reference, dask_cluster):
+    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", three_icb_sample,
+                 lambda q: three_icb_sample, SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
 
 
 # -- slow: three ICBs x two quarters, every section ---------------------------------------------
@@ -283,17 +283,17 @@ def _failing_section_fails_only_its_own_pack(tmp_path_factory, data: Path, execu
 
 
 @pytest.mark.e2e
-def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(tmp_path_factory, national_sample):
-    _failing_section_fails_only_its_own_pack(tmp_path_factory, national_sample, "local:2")
+def test_a_failing_section_fails_only_its_own_pack_with_the_cause_in_the_index(tmp_path_factory, three_icb_sample):
+    _failing_section_fails_only_its_own_pack(tmp_path_factory, three_icb_sample, "local:2")
 
 
 @pytest.mark.slow
-def test_a_failing_section_fails_only_its_own_pack_on_a_dask_local_cluster(tmp_path_factory, national_sample):
-    _failing_section_fails_only_its_own_pack(tmp_path_factory, national_sample, "dask-local:2")
+def test_a_failing_section_fails_only_its_own_pack_on_a_dask_local_cluster(tmp_path_factory, three_icb_sample):
+    _failing_section_fails_only_its_own_pack(tmp_path_factory, three_icb_sample, "dask-local:2")
 
 
 @pytest.mark.slow
-def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, national_sample):
+def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, three_icb_sample):
     """A batch may run longer than run_timeout; only a pack running longer fails (hung-pack guard).
 
     Three packs of one fixture section that sleeps 10 s, one after another on one worker: the batch
@@ -305,7 +305,7 @@ def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, nati
     root = new_project(tmp_path_factory, "limit")
     sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
     limit, asleep = 25, 10
-    result = batch.run_batch(ICBS, QUARTERS[-1:], data=national_sample, executor=parse_executor("local:1"), pdf=False,
+    result = batch.run_batch(ICBS, QUARTERS[-1:], data=three_icb_sample, executor=parse_executor("local:1"), pdf=False,
                              sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": str(limit)})
     assert len(result.packs) == len(ICBS) == 3 and asleep * len(ICBS) > limit
     assert result.exit_code == 0, [(p.icb, p.quarter, p.message) for p in result.failed]
@@ -314,13 +314,13 @@ def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, nati
 
 
 @pytest.mark.slow
-def test_run_timeout_still_stops_a_pack_that_runs_too_long(tmp_path_factory, national_sample):
+def test_run_timeout_still_stops_a_pack_that_runs_too_long(tmp_path_factory, three_icb_sample):
     """The same guard stops one pack that outlives it: one sleeping pack against a 5 s limit."""
     from boardpack.sections import Section
 
     root = new_project(tmp_path_factory, "limit-hit")
     sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
-    result = batch.run_batch(ICBS[:1], QUARTERS[-1:], data=national_sample, executor=parse_executor("local:1"),
+    result = batch.run_batch(ICBS[:1], QUARTERS[-1:], data=three_icb_sample, executor=parse_executor("local:1"),
                              pdf=False, sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": "5"})
     assert result.exit_code == 1
     assert "5 s" in result.packs[0].message or "limit" in result.packs[0].message, result.packs[0].message

@@ -187,6 +187,7 @@ def _drawn_image_widths(path: Path) -> list[float]:
     return widths
 
 
+@pytest.mark.integration  # pandoc and typst run as subprocesses
 def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width(tmp_path):
     document = (f'<html><body><p><img src="{_png(192, 192)}" alt="icon one" width="96">'
                 f' <img src="{_png(192, 192)}" alt="icon two" width="96px"></p>'
