@@ -8,8 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import (kpi_activity, kpi_commercial, kpi_deliverables, kpi_engagement, kpi_innovation,
-                     kpi_participation, kpi_partnerships)
+from helpers import (
+    kpi_activity,
+    kpi_commercial,
+    kpi_deliverables,
+    kpi_engagement,
+    kpi_innovation,
+    kpi_participation,
+    kpi_partnerships,
+)
 from helpers.loading import load_data
 from helpers.scorecard import build_scorecard
 from helpers.targets import load_targets

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import files_of, new_project, run_boardpack
 
 from boardpack import batch
 from boardpack.batch import BatchError, BatchResult, PackOutcome, parse_executor, parse_icbs, parse_quarters
-from conftest import files_of, new_project, run_boardpack
 from helpers.quarters import parse
 
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -79,7 +79,7 @@ def test_index_escapes_causes_and_links_relatively(tmp_path):
                     "section 10 failed: <script>alert(1)</script> <img src=x onerror=alert(1)>", 20.0, 5.0),
     ]
     result = BatchResult(packs, 9, 1, 30.0, "local process pool, 2 workers")
-    index = batch.write_index(result, tmp_path, dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc))
+    index = batch.write_index(result, tmp_path, dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC))
     text = index.read_text(encoding="utf-8")
     assert "<script" not in text and "onerror=alert" not in text.replace("onerror=alert(1)&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -99,7 +99,7 @@ def test_index_has_no_wcag_a_or_aa_violations_in_a_real_browser(tmp_path):
     packs = [PackOutcome("QHG", "Luton", "2026/27 Q2", "2026-27-Q2", 3, "failed (section)", "section failed: <b>x</b>", 2.0, 1.0),
              PackOutcome("QWU", "Bath", "2026/27 Q2", "2026-27-Q2", 0, "published", "ok", 3.0, 2.0, ["00_summary"], [],
                          str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html"))]
-    index = batch.write_index(BatchResult(packs, 1, 1, 3.0, "local"), tmp_path, dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
+    index = batch.write_index(BatchResult(packs, 1, 1, 3.0, "local"), tmp_path, dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
     report = run_axe(index, tmp_path / "axe.json")
     assert report["violations"] == [], format_violations(report)
     assert report["passes"]

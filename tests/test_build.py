@@ -22,7 +22,7 @@ from helpers import paths
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "notebooks"
-BUILT_AT = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
+BUILT_AT = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 ENGAGEMENT = Section("60_engagement", "Engagement fixture", FIXTURES / "engagement_section.ipynb", ("engagement",))
 DELIVERABLES = Section("70_deliverables", "Deliverables", FIXTURES / "deliverables_section.ipynb", ("deliverables",))
 RAISES = Section("80_raises", "Raises", FIXTURES / "raises.ipynb", ("engagement",))

@@ -341,11 +341,11 @@ def test_line_chart_against_a_target_and_a_trajectory():
     frame = pd.DataFrame({"month": months, "recruits": [100, 1200, 2500, 3900], "plan": [1000, 2000, 3000, 4000]})
     flat = line_chart(frame, "month", "recruits", "Behind target", unit="Recruits", target=5000)
     assert flat.alt_text == "Line chart of Recruits: from 100 in April 2025 to 3,900 in July 2025. Target 5,000."
-    target_lines = [l for l in flat.figure.axes[0].get_lines() if mcolors.to_hex(l.get_color()) == MDC_COLOURS["target"]]
+    target_lines = [line for line in flat.figure.axes[0].get_lines() if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]]
     assert len(target_lines) == 1
     trajectory = line_chart(frame, "month", "recruits", "Close to plan", target="plan", target_label="Trajectory")
     assert trajectory.alt_text.endswith("Trajectory for July 2025: 4,000.")
-    red = [l for l in trajectory.figure.axes[0].get_lines() if mcolors.to_hex(l.get_color()) == MDC_COLOURS["target"]]
+    red = [line for line in trajectory.figure.axes[0].get_lines() if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]]
     assert list(red[0].get_ydata()) == [1000, 2000, 3000, 4000]
 
 
@@ -354,7 +354,7 @@ def test_line_chart_series_use_distinct_colours_and_styles():
     frame = pd.DataFrame({"m": list(months) * 2, "site": ["A"] * 3 + ["B"] * 3, "n": [1, 2, 3, 3, 2, 1]})
     chart = line_chart(frame, "m", "n", "A rising, B falling", series="site")
     lines = chart.figure.axes[0].get_lines()
-    assert [mcolors.to_hex(l.get_color()) for l in lines] == [c.lower() for c in SERIES_COLOURS[:2]]
+    assert [mcolors.to_hex(line.get_color()) for line in lines] == [c.lower() for c in SERIES_COLOURS[:2]]
     assert lines[0].get_linestyle() != lines[1].get_linestyle()
     assert "A: from 1 in April 2025 to 3 in June 2025; B: from 3 in April 2025 to 1 in June 2025" in chart.alt_text
 

@@ -10,9 +10,9 @@ import pytest
 
 from helpers.contract import (
     CONTRACT,
+    ENGAGEMENT_MEASURES,
     ICB_REFERENCE,
     PEOPLE_COUNT_MEASURES,
-    ENGAGEMENT_MEASURES,
     SCHEMAS,
     TABLES,
     TEXT_DTYPE,

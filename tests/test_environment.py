@@ -43,9 +43,10 @@ def _environment_pins() -> dict[str, str]:
 
 
 def test_every_lock_line_is_an_exact_pin():
-    body = [l for l in (PROJ_ROOT / "requirements.lock").read_text().splitlines() if l and not l.lstrip().startswith("#")]
+    body = [line for line in (PROJ_ROOT / "requirements.lock").read_text().splitlines()
+            if line and not line.lstrip().startswith("#")]
     assert body, "requirements.lock is empty"
-    assert all("==" in l for l in body), [l for l in body if "==" not in l]
+    assert all("==" in line for line in body), [line for line in body if "==" not in line]
 
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():

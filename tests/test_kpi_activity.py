@@ -1,8 +1,8 @@
 """helpers.kpi_activity: open studies against the baseline, new studies, breakdowns, recruiting sites."""
 import numpy as np
 import pytest
-
 from backtest.frames import make_data, study
+
 from helpers import kpi_activity as ka
 from helpers.kpi_common import MissingTableError
 

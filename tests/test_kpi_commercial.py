@@ -1,8 +1,8 @@
 """helpers.kpi_commercial: commercial share, participants, income, NCVR set-up time, RTT."""
 import numpy as np
 import pytest
-
 from backtest.frames import make_data, study
+
 from helpers import kpi_commercial as kc
 from helpers.kpi_common import MissingTableError
 from helpers.targets import load_targets

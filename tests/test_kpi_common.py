@@ -4,8 +4,8 @@ import gc
 import numpy as np
 import pandas as pd
 import pytest
-
 from backtest.frames import make_data, study
+
 from helpers import kpi_common as kc
 from helpers.loading import Data
 from helpers.quarters import Quarter, parse

@@ -1,7 +1,7 @@
 """helpers.kpi_deliverables: latest status and RAG of each milestone."""
 import pytest
-
 from backtest.frames import make_data
+
 from helpers import kpi_deliverables as kd
 
 

@@ -1,5 +1,6 @@
 """helpers.kpi_engagement: engagement measures per quarter with disclosure of people counts."""
 from backtest.frames import make_data
+
 from helpers import kpi_engagement as ke
 
 

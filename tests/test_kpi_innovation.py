@@ -1,7 +1,7 @@
 """helpers.kpi_innovation: pipeline, movements, benefits."""
 import pytest
-
 from backtest.frames import make_data
+
 from helpers import kpi_innovation as ki
 
 

@@ -1,8 +1,8 @@
 """helpers.kpi_participation: participants, rates per population, equity breakdowns."""
 import numpy as np
 import pytest
-
 from backtest.frames import make_data, study
+
 from helpers import kpi_participation as kp
 
 

@@ -1,8 +1,7 @@
 """helpers.kpi_partnerships: cross-system studies against the target, workforce."""
-import numpy as np
-import pytest
 
 from backtest.frames import make_data, study
+
 from helpers import kpi_partnerships as kp
 
 

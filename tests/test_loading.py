@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from helpers.contract import CONTRACT, TABLES
 from helpers.loading import (

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import files_of, run_boardpack
 from pypdf import PdfReader
 
 from boardpack import scan
 from boardpack.sections import SECTIONS
-from conftest import files_of, run_boardpack
 from helpers import paths
 from helpers.loading import load_data
 from helpers.quarters import parse
@@ -169,7 +169,7 @@ def test_second_build_hits_the_cache_for_every_section_and_changes_nothing(pack)
     assert pack["warm"].returncode == 0, pack["warm"].stdout + pack["warm"].stderr
     output = pack["warm"].stdout + pack["warm"].stderr  # the progress table may go to either
     for section in SECTIONS:
-        line = next(l for l in output.splitlines() if section.id in l)
+        line = next(text for text in output.splitlines() if section.id in text)
         assert "cached" in line, line
     assert files_of(pack["folder"]) == pack["before"]
 

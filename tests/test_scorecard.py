@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from backtest.frames import make_data, study
+
 from helpers.scorecard import COLUMNS, build_scorecard, headlines
 from helpers.spc import ASSURANCES, VARIATIONS
 from helpers.targets import load_targets

@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_loading import QUARTER, valid_tables, write_folder
 from typer.testing import CliRunner
 
 from boardpack import validate
 from boardpack.cli import app
 from helpers.paths import PROJ_ROOT, REPORTS_DIR
 from helpers.quarters import latest_complete
-from test_loading import QUARTER, valid_tables, write_folder
 
 runner = CliRunner()
 BOARDPACK = Path(sys.executable).parent / "boardpack"
