@@ -12,6 +12,7 @@ Reports wall time, packs per minute, seconds per pack and peak memory (resident 
 and every process under it: workers and kernels), sampled every 0.25 s. Packs are built without the
 PDF unless --pdf. Prints a table and writes benchmarks/results/bench_batch-<time>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,11 +50,23 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
         for folder in ("notebooks", "params"):
             shutil.copytree(PROJECT / folder, root / folder)
         shutil.copy(PROJECT / "requirements.lock", root / "requirements.lock")
-        command = [*BOARDPACK, "batch", "--icb", ",".join(icbs), "--quarters", quarter, "--data", str(data),
-                   "--executor", executor] + ([] if pdf else ["--no-pdf"])
+        command = [
+            *BOARDPACK,
+            "batch",
+            "--icb",
+            ",".join(icbs),
+            "--quarters",
+            quarter,
+            "--data",
+            str(data),
+            "--executor",
+            executor,
+        ] + ([] if pdf else ["--no-pdf"])
         env = dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         watched = psutil.Process(process.pid)
         peak = [0]
         stop = threading.Event()
@@ -80,15 +93,23 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
         record = json.loads(Path(stdout.strip().splitlines()[-1]).with_suffix(".json").read_text())
         packs = len(record["packs"])
         result = {
-            "run": label, "executor": executor, "packs": packs, "wall_s": round(elapsed, 1),
-            "packs_per_minute": round(60.0 * packs / elapsed, 2), "s_per_pack": round(elapsed / packs, 2),
-            "peak_memory_gb": round(peak[0] / 1e9, 2), "sections_submitted": record["submitted_sections"],
+            "run": label,
+            "executor": executor,
+            "packs": packs,
+            "wall_s": round(elapsed, 1),
+            "packs_per_minute": round(60.0 * packs / elapsed, 2),
+            "s_per_pack": round(elapsed / packs, 2),
+            "peak_memory_gb": round(peak[0] / 1e9, 2),
+            "sections_submitted": record["submitted_sections"],
             "section_s_total": round(sum(p["section_s"] for p in record["packs"]), 1),
             # when each pack finished (s since the batch started), in finishing order: the shape of the run
             "finished_after_s": sorted(p["finished_after_s"] for p in record["packs"]),
         }
-        print(f"  {label:<22} {packs:>4} packs {elapsed:8.1f} s {result['packs_per_minute']:7.2f} packs/min "
-              f"{result['s_per_pack']:6.2f} s/pack  peak {result['peak_memory_gb']:5.2f} GB", flush=True)
+        print(
+            f"  {label:<22} {packs:>4} packs {elapsed:8.1f} s {result['packs_per_minute']:7.2f} packs/min "
+            f"{result['s_per_pack']:6.2f} s/pack  peak {result['peak_memory_gb']:5.2f} GB",
+            flush=True,
+        )
         return result
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -114,16 +135,38 @@ def main() -> int:
         if data is None:
             data = scratch / "national"
             started = time.perf_counter()
-            done = subprocess.run([*BOARDPACK, "sample-data", "--scale", "national", "--icbs", ",".join(icbs),
-                                   "--to", args.quarter, "--out", str(data)], capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    *BOARDPACK,
+                    "sample-data",
+                    "--scale",
+                    "national",
+                    "--icbs",
+                    ",".join(icbs),
+                    "--to",
+                    args.quarter,
+                    "--out",
+                    str(data),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise SystemExit(done.stderr)
-            print(f"national sample ({len(icbs)} ICBs) generated in {time.perf_counter() - started:.1f} s: {done.stdout.strip()}")
+            print(
+                f"national sample ({len(icbs)} ICBs) generated in {time.perf_counter() - started:.1f} s: {done.stdout.strip()}"
+            )
         n = args.workers
-        print(f"Batch benchmark: {len(icbs)} ICBs x {args.quarter}, {n} workers, cpu count {os.cpu_count()}, "
-              f"load average before {os.getloadavg()[0]:.2f}, PDF {'on' if args.pdf else 'off'}")
+        print(
+            f"Batch benchmark: {len(icbs)} ICBs x {args.quarter}, {n} workers, cpu count {os.cpu_count()}, "
+            f"load average before {os.getloadavg()[0]:.2f}, PDF {'on' if args.pdf else 'off'}"
+        )
         results = []
-        full = {"serial": ("serial", "local:1"), "pool": ("pool", f"local:{n}"), "dask": ("dask LocalCluster", f"dask-local:{n}")}
+        full = {
+            "serial": ("serial", "local:1"),
+            "pool": ("pool", f"local:{n}"),
+            "dask": ("dask LocalCluster", f"dask-local:{n}"),
+        }
         for name in [r.strip() for r in args.runs.split(",") if r.strip()]:
             label, executor = full[name]
             results.append(run(f"{label}, all {len(icbs)}", icbs, args.quarter, data, executor, args.pdf))
@@ -131,8 +174,14 @@ def main() -> int:
             results.append(run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf))
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"bench_batch-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
-        path.write_text(json.dumps({"icbs": len(icbs), "quarter": args.quarter, "workers": n, "pdf": args.pdf,
-                                    "results": results}, indent=2) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {"icbs": len(icbs), "quarter": args.quarter, "workers": n, "pdf": args.pdf, "results": results},
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"results: {path}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -8,6 +8,7 @@
 file changed. Goals: cold <= 3x floor; unchanged rebuild <= 0.05x naive. Works in a temporary
 project root, so the real reports/ and .cache/ are untouched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-FLOOR_SCRIPT = r'''
+FLOOR_SCRIPT = r"""
 import json, sys, time, io, contextlib
 started = time.perf_counter()
 from IPython.core.interactiveshell import InteractiveShell
@@ -38,7 +39,7 @@ for notebook, parameters in jobs:
         if not result.success:
             raise SystemExit(f"{notebook}: {result.error_in_exec or result.error_before_exec}")
 print(time.perf_counter() - started)
-'''
+"""
 
 
 def _timed(label: str, action) -> float:
@@ -69,8 +70,16 @@ def main() -> int:
         data = root / "data"
         if sample_data.run(out=data, icb=args.icb, to=args.quarter, scale="icb", seed=20221) not in (0, None):
             raise SystemExit("could not generate sample data")
-        params = resolve({"quarter": args.quarter, "icb": args.icb, "data_dir": str(data),
-                          "targets_file": "params/targets.yml", "commentary_dir": "params/commentary"}, root=root)
+        params = resolve(
+            {
+                "quarter": args.quarter,
+                "icb": args.icb,
+                "data_dir": str(data),
+                "targets_file": "params/targets.yml",
+                "commentary_dir": "params/commentary",
+            },
+            root=root,
+        )
         values = params.notebook_parameters()
         print(f"Benchmark: {len(SECTIONS)} sections, {args.icb} {params.quarter}, data {data}")
 
@@ -82,15 +91,27 @@ def main() -> int:
             out.mkdir(exist_ok=True)
             for section in SECTIONS:
                 target = out / f"{section.id}.ipynb"
-                papermill.execute_notebook(str(section.notebook), str(target), parameters=values,
-                                           kernel_name="python3", progress_bar=False, cwd=str(section.notebook.parent))
+                papermill.execute_notebook(
+                    str(section.notebook),
+                    str(target),
+                    parameters=values,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(section.notebook.parent),
+                )
                 html, _ = HTMLExporter(template_name="lab").from_filename(str(target))
                 (out / f"{section.id}.html").write_text(html, encoding="utf-8")
 
         def floor() -> None:
             jobs = [[str(s.notebook), {**values, "fingerprint": ""}] for s in SECTIONS]
-            subprocess.run([sys.executable, "-c", FLOOR_SCRIPT], input=json.dumps(jobs), text=True,
-                           check=True, stdout=subprocess.DEVNULL, cwd=str(SECTIONS[0].notebook.parent))
+            subprocess.run(
+                [sys.executable, "-c", FLOOR_SCRIPT],
+                input=json.dumps(jobs),
+                text=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=str(SECTIONS[0].notebook.parent),
+            )
 
         def build(expect_executed: int | None = None):
             def run() -> None:
@@ -101,6 +122,7 @@ def main() -> int:
                 print(f"    executed: {', '.join(ran) or 'none'}; cached: {', '.join(result.cache_hits) or 'none'}")
                 if expect_executed is not None and len(ran) != expect_executed:
                     raise SystemExit(f"expected {expect_executed} sections to run, {len(ran)} did")
+
             return run
 
         def change_one_input() -> None:
@@ -119,8 +141,9 @@ def main() -> int:
             "unchanged": _timed("(d) our rebuild, nothing changed", build(expect_executed=0)),
         }
         change_one_input()
-        times["changed"] = _timed(f"(e) rebuild after engagement changed ({len(readers)} re-run)",
-                                  build(expect_executed=len(readers)))
+        times["changed"] = _timed(
+            f"(e) rebuild after engagement changed ({len(readers)} re-run)", build(expect_executed=len(readers))
+        )
         print()
         print(f"  cold / floor          = {times['cold'] / times['floor']:.2f}   (goal <= 3)")
         print(f"  cold / naive          = {times['cold'] / times['naive']:.2f}")

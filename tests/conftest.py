@@ -8,6 +8,7 @@ Tiers (markers, registered in pyproject.toml):
 
 ``make test`` runs everything but ``slow``; ``make test-all`` runs everything.
 """
+
 from __future__ import annotations
 
 import os
@@ -88,8 +89,11 @@ def _check_started(item, phase: str, started: list[tuple[str, str]]) -> None:
     if wrong:
         needed = "e2e" if any(kind == "browser" for kind, _ in wrong) else "integration"
         listed = "; ".join(f"{kind}: {what}" for kind, what in wrong[:3])
-        pytest.fail(f"{item.nodeid} ({tier} tier) started a {wrong[0][0]} during {phase} ({listed}); "
-                    f"mark it @pytest.mark.{needed} or keep it in-process", pytrace=False)
+        pytest.fail(
+            f"{item.nodeid} ({tier} tier) started a {wrong[0][0]} during {phase} ({listed}); "
+            f"mark it @pytest.mark.{needed} or keep it in-process",
+            pytrace=False,
+        )
 
 
 def _recorded(item, phase: str):
@@ -177,5 +181,12 @@ def sample_pack(tmp_path_factory, qwu_sample) -> dict:
     assert html_path == folder / "board_pack.html"
     before = files_of(folder)
     warm = run_boardpack(root, "build", "--quarter", QUARTER_LABEL, "--icb", ICB)
-    return {"root": root, "folder": folder, "html": html_path.read_text(encoding="utf-8"), "cold": cold,
-            "warm": warm, "before": before, "data": data}
+    return {
+        "root": root,
+        "folder": folder,
+        "html": html_path.read_text(encoding="utf-8"),
+        "cold": cold,
+        "warm": warm,
+        "before": before,
+        "data": data,
+    }

@@ -1,5 +1,6 @@
 """Backtest: every KPI on the frozen quarter in tests/backtest/data against the figures worked out
 by hand in tests/backtest/WORKING.md (typed in here, never computed by the code under test)."""
+
 from __future__ import annotations
 
 import math
@@ -37,10 +38,16 @@ def same(actual, expected) -> bool:
     if isinstance(expected, float) and math.isnan(expected):
         return actual is None or actual is pd.NA or (isinstance(actual, float) and math.isnan(actual))
     if isinstance(expected, float):
-        return not isinstance(actual, str) and actual is not pd.NA and abs(float(actual) - expected) <= 1e-9 * max(1.0, abs(expected))
+        return (
+            not isinstance(actual, str)
+            and actual is not pd.NA
+            and abs(float(actual) - expected) <= 1e-9 * max(1.0, abs(expected))
+        )
     if isinstance(expected, str) or isinstance(expected, bool):
         return actual == expected
-    return not isinstance(actual, str) and actual is not pd.NA and float(actual) == expected and float(actual).is_integer()
+    return (
+        not isinstance(actual, str) and actual is not pd.NA and float(actual) == expected and float(actual).is_integer()
+    )
 
 
 def check(frame: pd.DataFrame, column: str, expected: list) -> None:
@@ -56,7 +63,9 @@ def test_open_studies_against_baseline(data):
     check(out, "Quarter", QUARTERS)
     check(out, "OpenStudies", [2, 2, 2, 3, 3, 4])
     check(out, "BaselineMean", [2.25] * 6)
-    check(out, "PctOfBaseline", [88.8888888889, 88.8888888889, 88.8888888889, 133.333333333, 133.333333333, 177.777777778])
+    check(
+        out, "PctOfBaseline", [88.8888888889, 88.8888888889, 88.8888888889, 133.333333333, 133.333333333, 177.777777778]
+    )
 
 
 def test_new_studies(data):
@@ -234,10 +243,21 @@ def test_cross_system_studies(data):
 
 
 def test_workforce(data):
-    check(kpi_partnerships.research_active_staff(data, QUARTER, ICB, disclosed=False), "ResearchActiveStaff",
-          [130, 133, 133, 143, 130, 160])
-    check(kpi_partnerships.joint_appointments(data, QUARTER, ICB, disclosed=False), "JointAppointments", [5, 5, 6, 7, 8, 9])
-    check(kpi_partnerships.research_active_staff(data, QUARTER, ICB), "ResearchActiveStaff", [130, 135, 135, 145, 130, 160])
+    check(
+        kpi_partnerships.research_active_staff(data, QUARTER, ICB, disclosed=False),
+        "ResearchActiveStaff",
+        [130, 133, 133, 143, 130, 160],
+    )
+    check(
+        kpi_partnerships.joint_appointments(data, QUARTER, ICB, disclosed=False),
+        "JointAppointments",
+        [5, 5, 6, 7, 8, 9],
+    )
+    check(
+        kpi_partnerships.research_active_staff(data, QUARTER, ICB),
+        "ResearchActiveStaff",
+        [130, 135, 135, 145, 130, 160],
+    )
     check(kpi_partnerships.joint_appointments(data, QUARTER, ICB), "JointAppointments", ["*", "*", "*", "*", 10, 10])
     by_org = kpi_partnerships.workforce_by_organisation(data, QUARTER, ICB)
     check(by_org, "OrganisationCode", ["RKB", "RYG", "Total"])
@@ -322,8 +342,13 @@ def test_scorecard(data):
         "rtt_pct_on_track": (75.0, 100.0, -25.0, 100.0, -25.0),
         "deliverables_on_track_pct": (60.0, 75.0, -15.0, NAN, NAN),
     }
-    columns = ["Value", "PreviousQuarterValue", "ChangeOnPreviousQuarter", "SameQuarterLastYearValue",
-               "ChangeOnSameQuarterLastYear"]
+    columns = [
+        "Value",
+        "PreviousQuarterValue",
+        "ChangeOnPreviousQuarter",
+        "SameQuarterLastYearValue",
+        "ChangeOnSameQuarterLastYear",
+    ]
     for kpi, values in expected.items():
         for column, value in zip(columns, values):
             assert same(card.at[kpi, column], value), (kpi, column, card.at[kpi, column], value)

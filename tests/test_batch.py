@@ -6,6 +6,7 @@ submits nothing, and a failing section fails only its own pack.
 quickest sections) on each Dask executor; the ``slow`` tier builds three ICBs x two quarters with
 every section. PDFs off (they are not compared).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,10 @@ def test_data_folder_per_quarter_or_shared(tmp_path):
     (tmp_path / "shared").mkdir()
     (tmp_path / "by_quarter" / QUARTERS[0].id).mkdir(parents=True)
     assert batch.data_folder(tmp_path / "shared", QUARTERS[0], tmp_path) == (tmp_path / "shared", False)
-    assert batch.data_folder(tmp_path / "by_quarter", QUARTERS[0], tmp_path) == (tmp_path / "by_quarter" / QUARTERS[0].id, False)
+    assert batch.data_folder(tmp_path / "by_quarter", QUARTERS[0], tmp_path) == (
+        tmp_path / "by_quarter" / QUARTERS[0].id,
+        False,
+    )
     with pytest.raises(BatchError, match="no such folder"):
         batch.data_folder(tmp_path / "missing", QUARTERS[0], tmp_path)
 
@@ -73,10 +77,31 @@ def test_index_escapes_causes_and_links_relatively(tmp_path):
     import datetime as dt
 
     packs = [
-        PackOutcome("QWU", "NHS Bath & North East Somerset", "2026/27 Q2", "2026-27-Q2", 0, "published", "published",
-                    12.0, 30.0, ["00_summary"], [], str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html")),
-        PackOutcome("QHG", "Luton", "2026/27 Q2", "2026-27-Q2", 3, "failed (section)",
-                    "section 10 failed: <script>alert(1)</script> <img src=x onerror=alert(1)>", 20.0, 5.0),
+        PackOutcome(
+            "QWU",
+            "NHS Bath & North East Somerset",
+            "2026/27 Q2",
+            "2026-27-Q2",
+            0,
+            "published",
+            "published",
+            12.0,
+            30.0,
+            ["00_summary"],
+            [],
+            str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html"),
+        ),
+        PackOutcome(
+            "QHG",
+            "Luton",
+            "2026/27 Q2",
+            "2026-27-Q2",
+            3,
+            "failed (section)",
+            "section 10 failed: <script>alert(1)</script> <img src=x onerror=alert(1)>",
+            20.0,
+            5.0,
+        ),
     ]
     result = BatchResult(packs, 9, 1, 30.0, "local process pool, 2 workers")
     index = batch.write_index(result, tmp_path, dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC))
@@ -96,10 +121,28 @@ def test_index_has_no_wcag_a_or_aa_violations_in_a_real_browser(tmp_path):
 
     from boardpack.check import format_violations, run_axe
 
-    packs = [PackOutcome("QHG", "Luton", "2026/27 Q2", "2026-27-Q2", 3, "failed (section)", "section failed: <b>x</b>", 2.0, 1.0),
-             PackOutcome("QWU", "Bath", "2026/27 Q2", "2026-27-Q2", 0, "published", "ok", 3.0, 2.0, ["00_summary"], [],
-                         str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html"))]
-    index = batch.write_index(BatchResult(packs, 1, 1, 3.0, "local"), tmp_path, dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
+    packs = [
+        PackOutcome(
+            "QHG", "Luton", "2026/27 Q2", "2026-27-Q2", 3, "failed (section)", "section failed: <b>x</b>", 2.0, 1.0
+        ),
+        PackOutcome(
+            "QWU",
+            "Bath",
+            "2026/27 Q2",
+            "2026-27-Q2",
+            0,
+            "published",
+            "ok",
+            3.0,
+            2.0,
+            ["00_summary"],
+            [],
+            str(tmp_path / "QWU" / "2026-27-Q2" / "board_pack.html"),
+        ),
+    ]
+    index = batch.write_index(
+        BatchResult(packs, 1, 1, 3.0, "local"), tmp_path, dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    )
     report = run_axe(index, tmp_path / "axe.json")
     assert report["violations"] == [], format_violations(report)
     assert report["passes"]
@@ -123,9 +166,23 @@ def _national(tmp_path_factory, quarters) -> Path:
     """One folder per quarter, each holding the three ICBs' tables (as a national extract would)."""
     data = tmp_path_factory.mktemp("national")
     for quarter in quarters:
-        done = subprocess.run([*BOARDPACK, "sample-data", "--scale", "national", "--icbs", ",".join(ICBS),
-                               "--to", quarter.label, "--out", str(data / quarter.id)],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [
+                *BOARDPACK,
+                "sample-data",
+                "--scale",
+                "national",
+                "--icbs",
+                ",".join(ICBS),
+                "--to",
+                quarter.label,
+                "--out",
+                str(data / quarter.id),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr
     return data
 
@@ -136,17 +193,38 @@ def _references(tmp_path_factory, data_of, icbs, quarters, sections: list[str]) 
     packs = {}
     for quarter in quarters:
         for icb in icbs:
-            built = run_boardpack(root, "build", "--icb", icb, "--quarter", quarter.label, "--data",
-                                  str(data_of(quarter)), "--no-pdf", *(["--sections", ",".join(sections)] if sections else []),
-                                  timeout=1800)
+            built = run_boardpack(
+                root,
+                "build",
+                "--icb",
+                icb,
+                "--quarter",
+                quarter.label,
+                "--data",
+                str(data_of(quarter)),
+                "--no-pdf",
+                *(["--sections", ",".join(sections)] if sections else []),
+                timeout=1800,
+            )
             assert built.returncode == 0, built.stdout + built.stderr
             packs[(icb, quarter.id)] = _pack_content(root / "reports" / icb / quarter.id)
     return packs
 
 
 def _check_batch(root: Path, executor: str, data: Path, data_of, icbs, quarters, sections, reference: dict) -> None:
-    args = ["batch", "--icb", ",".join(icbs), "--quarters", f"{quarters[0].id}..{quarters[-1].id}", "--data", str(data),
-            "--executor", executor, "--no-pdf", *(["--sections", ",".join(sections)] if sections else [])]
+    args = [
+        "batch",
+        "--icb",
+        ",".join(icbs),
+        "--quarters",
+        f"{quarters[0].id}..{quarters[-1].id}",
+        "--data",
+        str(data),
+        "--executor",
+        executor,
+        "--no-pdf",
+        *(["--sections", ",".join(sections)] if sections else []),
+    ]
     first = run_boardpack(root, *args, timeout=1800)
     assert first.returncode == 0, first.stdout + first.stderr
     index = Path(first.stdout.strip().splitlines()[-1])
@@ -154,7 +232,8 @@ def _check_batch(root: Path, executor: str, data: Path, data_of, icbs, quarters,
     assert record["submitted_sections"] == (len(sections) or 8) * len(icbs) * len(quarters)
     assert record["submitted_assembles"] == len(icbs) * len(quarters)
     assert {(p["icb"], p["quarter_id"], p["status"]) for p in record["packs"]} == {
-        (i, q.id, "published") for i in icbs for q in quarters}
+        (i, q.id, "published") for i in icbs for q in quarters
+    }
     html = index.read_text(encoding="utf-8")
     for icb in icbs:
         for quarter in quarters:
@@ -184,9 +263,18 @@ def small_reference(tmp_path_factory, three_icb_sample) -> dict:
 
 @pytest.mark.e2e
 def test_two_small_packs_on_a_dask_local_cluster_equal_boardpack_build_and_a_rerun_submits_nothing(
-        tmp_path_factory, three_icb_sample, small_reference):
-    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", three_icb_sample, lambda q: three_icb_sample,
-                 SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
+    tmp_path_factory, three_icb_sample, small_reference
+):
+    _check_batch(
+        new_project(tmp_path_factory, "dask-local"),
+        "dask-local:2",
+        three_icb_sample,
+        lambda q: three_icb_sample,
+        SMALL_ICBS,
+        QUARTERS[-1:],
+        SMALL,
+        small_reference,
+    )
 
 
 @pytest.fixture
@@ -194,16 +282,43 @@ def dask_cluster(tmp_path):
     """A real `dask scheduler` and `dask worker` (2 processes, 1 thread each) on 127.0.0.1."""
     scheduler_file = tmp_path / "scheduler.json"
     common = dict(cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                  "--no-dashboard", "--scheduler-file", str(scheduler_file)], **common)
+    scheduler = subprocess.Popen(
+        [
+            str(BIN / "dask"),
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+        ],
+        **common,
+    )
     processes = [scheduler]
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
-        processes.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1",
-                                           "--no-dashboard", "--host", "127.0.0.1"], **common))
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                **common,
+            )
+        )
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
@@ -224,9 +339,18 @@ def dask_cluster(tmp_path):
 
 @pytest.mark.e2e
 def test_two_small_packs_on_a_real_dask_scheduler_equal_boardpack_build_and_a_rerun_submits_nothing(
-        tmp_path_factory, three_icb_sample, small_reference, dask_cluster):
-    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", three_icb_sample,
-                 lambda q: three_icb_sample, SMALL_ICBS, QUARTERS[-1:], SMALL, small_reference)
+    tmp_path_factory, three_icb_sample, small_reference, dask_cluster
+):
+    _check_batch(
+        new_project(tmp_path_factory, "dask-scheduler"),
+        f"dask:{dask_cluster}",
+        three_icb_sample,
+        lambda q: three_icb_sample,
+        SMALL_ICBS,
+        QUARTERS[-1:],
+        SMALL,
+        small_reference,
+    )
 
 
 # -- slow: three ICBs x two quarters, every section ---------------------------------------------
@@ -243,16 +367,33 @@ def reference(tmp_path_factory, national) -> dict:
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_batch_on_a_dask_local_cluster_equals_boardpack_build_and_reruns_nothing(tmp_path_factory, national, reference):
-    _check_batch(new_project(tmp_path_factory, "dask-local"), "dask-local:2", national, lambda q: national / q.id,
-                 ICBS, QUARTERS, [], reference)
+    _check_batch(
+        new_project(tmp_path_factory, "dask-local"),
+        "dask-local:2",
+        national,
+        lambda q: national / q.id,
+        ICBS,
+        QUARTERS,
+        [],
+        reference,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_batch_on_a_real_dask_scheduler_equals_boardpack_build_and_reruns_nothing(tmp_path_factory, national, reference,
-                                                                                 dask_cluster):
-    _check_batch(new_project(tmp_path_factory, "dask-scheduler"), f"dask:{dask_cluster}", national,
-                 lambda q: national / q.id, ICBS, QUARTERS, [], reference)
+def test_batch_on_a_real_dask_scheduler_equals_boardpack_build_and_reruns_nothing(
+    tmp_path_factory, national, reference, dask_cluster
+):
+    _check_batch(
+        new_project(tmp_path_factory, "dask-scheduler"),
+        f"dask:{dask_cluster}",
+        national,
+        lambda q: national / q.id,
+        ICBS,
+        QUARTERS,
+        [],
+        reference,
+    )
 
 
 # -- failures and limits ----------------------------------------------------------------------------
@@ -263,14 +404,26 @@ def _failing_section_fails_only_its_own_pack(tmp_path_factory, data: Path, execu
     root = new_project(tmp_path_factory, "failing")
     # A real section notebook with one extra cell that fails for QHG only (a real kernel error).
     notebook = nbformat.read(paths.NOTEBOOKS_DIR / "60_engagement.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        'if icb == "QHG":\n    raise RuntimeError("deliberate failure in QHG engagement")', id="deliberate-failure"))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            'if icb == "QHG":\n    raise RuntimeError("deliberate failure in QHG engagement")', id="deliberate-failure"
+        )
+    )
     path = root / "notebooks" / "60_engagement.ipynb"
     nbformat.write(notebook, path)
-    sections = [Section(s.id, s.title, path, s.tables) for s in SECTIONS if s.id == "60_engagement"] + \
-               [s for s in SECTIONS if s.id == "70_deliverables"]
-    result = batch.run_batch(ICBS, QUARTERS[-1:], data=data, executor=parse_executor(executor), pdf=False,
-                             sections=sections, root=root, out=root / "reports")
+    sections = [Section(s.id, s.title, path, s.tables) for s in SECTIONS if s.id == "60_engagement"] + [
+        s for s in SECTIONS if s.id == "70_deliverables"
+    ]
+    result = batch.run_batch(
+        ICBS,
+        QUARTERS[-1:],
+        data=data,
+        executor=parse_executor(executor),
+        pdf=False,
+        sections=sections,
+        root=root,
+        out=root / "reports",
+    )
     by_icb = {p.icb: p for p in result.packs}
     assert result.exit_code == 1 and [p.icb for p in result.failed] == ["QHG"]
     assert by_icb["QHG"].exit_code == 3 and "deliberate failure in QHG engagement" in by_icb["QHG"].message
@@ -305,8 +458,17 @@ def test_run_timeout_bounds_each_pack_not_the_whole_batch(tmp_path_factory, thre
     root = new_project(tmp_path_factory, "limit")
     sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
     limit, asleep = 25, 10
-    result = batch.run_batch(ICBS, QUARTERS[-1:], data=three_icb_sample, executor=parse_executor("local:1"), pdf=False,
-                             sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": str(limit)})
+    result = batch.run_batch(
+        ICBS,
+        QUARTERS[-1:],
+        data=three_icb_sample,
+        executor=parse_executor("local:1"),
+        pdf=False,
+        sections=[sleeps],
+        root=root,
+        out=root / "reports",
+        values={"run_timeout": str(limit)},
+    )
     assert len(result.packs) == len(ICBS) == 3 and asleep * len(ICBS) > limit
     assert result.exit_code == 0, [(p.icb, p.quarter, p.message) for p in result.failed]
     assert result.duration_s > limit
@@ -320,8 +482,17 @@ def test_run_timeout_still_stops_a_pack_that_runs_too_long(tmp_path_factory, thr
 
     root = new_project(tmp_path_factory, "limit-hit")
     sleeps = Section("80_sleeps", "Sleeps", FIXTURES / "sleeps.ipynb", ("engagement",))
-    result = batch.run_batch(ICBS[:1], QUARTERS[-1:], data=three_icb_sample, executor=parse_executor("local:1"),
-                             pdf=False, sections=[sleeps], root=root, out=root / "reports", values={"run_timeout": "5"})
+    result = batch.run_batch(
+        ICBS[:1],
+        QUARTERS[-1:],
+        data=three_icb_sample,
+        executor=parse_executor("local:1"),
+        pdf=False,
+        sections=[sleeps],
+        root=root,
+        out=root / "reports",
+        values={"run_timeout": "5"},
+    )
     assert result.exit_code == 1
     assert "5 s" in result.packs[0].message or "limit" in result.packs[0].message, result.packs[0].message
     assert not (root / "reports" / ICBS[0] / QUARTERS[-1].id).exists()

@@ -1,5 +1,6 @@
 """build_pack end to end with real kernels on fixture sections in a temporary project:
 publish, cache hits, exactly the stale sections re-run, failures and locks leave the pack intact."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,10 +41,12 @@ class Project:
         self.data = root / "extract"
         self.data.mkdir(parents=True)
         (self.data / "engagement.csv").write_text(
-            "IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n")
+            "IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n"
+        )
         (self.data / "deliverables.csv").write_text(
             "IcbCode,DeliverableId,Deliverable,Owner,DueQuarter,Quarter,Status\n"
-            "QWU,D1,Open a hub,R&I lead,2026-27-Q4,2026-27-Q2,on_track\n")
+            "QWU,D1,Open a hub,R&I lead,2026-27-Q4,2026-27-Q2,on_track\n"
+        )
         self.run_log = root / "kernel-runs.log"  # the fixture notebooks append here, next to the data
         self.run_log.touch()
 
@@ -54,8 +57,9 @@ class Project:
         return self.run_log.read_text().split()
 
     def build(self, sections=(ENGAGEMENT, DELIVERABLES), **kwargs):
-        return build_pack(self.params(kwargs.pop("data", None)), sections=list(sections), jobs=2,
-                          built_at=BUILT_AT, **kwargs)
+        return build_pack(
+            self.params(kwargs.pop("data", None)), sections=list(sections), jobs=2, built_at=BUILT_AT, **kwargs
+        )
 
 
 def _built(root: Path) -> Project:
@@ -81,8 +85,14 @@ def test_cold_build_publishes_every_section(project):
     assert cold.html == pack / "board_pack.html" and pack.is_symlink()
     html = cold.html.read_text()
     assert 'id="section-60_engagement"' in html and 'id="section-70_deliverables"' in html
-    assert {"board_pack.html", "board_pack.pdf", "manifest.json", "appendix/tables.xlsx",
-            "appendix/engagement_rows.csv", "appendix/deliverables_rows.csv"} <= set(_files(pack))
+    assert {
+        "board_pack.html",
+        "board_pack.pdf",
+        "manifest.json",
+        "appendix/tables.xlsx",
+        "appendix/engagement_rows.csv",
+        "appendix/deliverables_rows.csv",
+    } <= set(_files(pack))
     assert cold.log_file and "resolved parameters" in cold.log_file.read_text()
 
 
@@ -92,8 +102,10 @@ def test_manifest_records_inputs_sections_and_outputs(project):
     pack = project.root / "reports" / "QWU" / "2026-27-Q2"
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["parameters"]["icb"] == "QWU" and manifest["parameters"]["data_dir"] == str(project.data)
-    assert manifest["inputs"]["engagement"] == {"path": str(project.data / "engagement.csv"),
-                                                "sha256": sha256_file(project.data / "engagement.csv")}
+    assert manifest["inputs"]["engagement"] == {
+        "path": str(project.data / "engagement.csv"),
+        "sha256": sha256_file(project.data / "engagement.csv"),
+    }
     assert manifest["outputs"]["board_pack.html"] == sha256_file(pack / "board_pack.html")
     assert {s["id"]: s["cache_hit"] for s in manifest["sections"]} == {"60_engagement": False, "70_deliverables": False}
     assert all(len(s["content_hash"]) == 64 for s in manifest["sections"])
@@ -168,7 +180,8 @@ def test_invalid_data_exits_2_before_any_kernel(project):
 def test_data_warnings_reach_the_result_and_the_manifest_also_when_remembered(tmp_path):
     project = Project(tmp_path / "warned")
     (project.data / "engagement.csv").write_text(
-        'IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,"1,234"\n')
+        'IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,"1,234"\n'
+    )
     first = project.build(sections=[ENGAGEMENT])
     assert first.exit_code == 0, first.message
     assert len(first.data_warnings) == 1
@@ -217,16 +230,24 @@ def _published(project) -> tuple[Path, dict[str, str], list[str]]:
     return pack.resolve(), _files(pack), versions
 
 
-@pytest.mark.parametrize(("section", "cell_timeout", "source", "error"), [
-    (RAISES, 900, "raise ValueError('section made to fail')", "ValueError: section made to fail"),
-    (SYS_EXIT, 900, "sys.exit(0)", "SystemExit: 0"),
-    (DIES, 900, "os._exit(1)", "the kernel died"),
-    (HANGS, 20, "time.sleep(120)", "timed out after 20 s in one cell"),
-], ids=["raises", "sys.exit(0)", "os._exit", "hangs past the cell timeout"])
-def test_a_failing_section_exits_3_names_section_and_cell_and_publishes_nothing(project, section, cell_timeout, source, error):
+@pytest.mark.parametrize(
+    ("section", "cell_timeout", "source", "error"),
+    [
+        (RAISES, 900, "raise ValueError('section made to fail')", "ValueError: section made to fail"),
+        (SYS_EXIT, 900, "sys.exit(0)", "SystemExit: 0"),
+        (DIES, 900, "os._exit(1)", "the kernel died"),
+        (HANGS, 20, "time.sleep(120)", "timed out after 20 s in one cell"),
+    ],
+    ids=["raises", "sys.exit(0)", "os._exit", "hangs past the cell timeout"],
+)
+def test_a_failing_section_exits_3_names_section_and_cell_and_publishes_nothing(
+    project, section, cell_timeout, source, error
+):
     before = _published(project)
-    params = resolve({"quarter": "2026/27 Q2", "data_dir": str(project.data), "execution_timeout": str(cell_timeout)},
-                     root=project.root)
+    params = resolve(
+        {"quarter": "2026/27 Q2", "data_dir": str(project.data), "execution_timeout": str(cell_timeout)},
+        root=project.root,
+    )
     result = build_pack(params, sections=[ENGAGEMENT, DELIVERABLES, section], jobs=2, built_at=BUILT_AT)
     assert result.exit_code == 3, result.message
     assert f"section {section.id} failed at cell " in result.message
@@ -257,7 +278,9 @@ def test_disk_full_at_the_final_step_exits_1_and_leaves_the_pack_byte_identical(
     assert "No space left on device" in result.message and "the previous pack is unchanged" in result.message
     monkeypatch.undo()
     assert _published(project) == before  # same version, same bytes, no version that was never the pack
-    assert not [p.name for p in (project.root / "reports" / "QWU").iterdir() if p.name.startswith(".2026")]  # no stray link
+    assert not [
+        p.name for p in (project.root / "reports" / "QWU").iterdir() if p.name.startswith(".2026")
+    ]  # no stray link
     assert not any((project.root / "reports" / "QWU" / ".staging").iterdir())
 
 
@@ -304,17 +327,38 @@ def test_read_only_publish_folder_exits_1_with_a_clear_error_and_publishes_nothi
 # -- `boardpack build --out` outside the project, through the command line -------------------------
 def _boardpack_build(root: Path, cwd: Path, out: str, mask: int) -> subprocess.CompletedProcess:
     env = dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "boardpack", "build", "--quarter", "2026/27 Q2", "--icb", "QWU",
-                           "--sections", "60_engagement", "--no-pdf", "--out", out],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-                          preexec_fn=lambda: os.umask(mask))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "boardpack",
+            "build",
+            "--quarter",
+            "2026/27 Q2",
+            "--icb",
+            "QWU",
+            "--sections",
+            "60_engagement",
+            "--no-pdf",
+            "--out",
+            out,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=lambda: os.umask(mask),
+    )
 
 
 def _modes(folder: Path) -> tuple[set[str], set[str]]:
     """(modes of every folder, modes of every file) under ``folder``, as octal text; links skipped."""
     entries = [p for p in folder.rglob("*") if not p.is_symlink()]
-    return ({oct(p.stat().st_mode & 0o777) for p in entries if p.is_dir()},
-            {oct(p.stat().st_mode & 0o777) for p in entries if p.is_file()})
+    return (
+        {oct(p.stat().st_mode & 0o777) for p in entries if p.is_dir()},
+        {oct(p.stat().st_mode & 0o777) for p in entries if p.is_file()},
+    )
 
 
 @pytest.mark.integration

@@ -1,5 +1,6 @@
 """The section cache: fingerprints cover notebook, parameters and input files; jupyter-cache
 round trip without a kernel on a hit."""
+
 from __future__ import annotations
 
 import shutil
@@ -35,13 +36,22 @@ def data(tmp_path: Path) -> Path:
 
 
 def _params(data: Path) -> dict:
-    return {"quarter": "2026/27 Q2", "icb": "QWU", "data_dir": str(data), "targets_file": "",
-            "commentary_dir": str(data), "baseline_period": "2019-20-Q1..2019-20-Q4", "sample_data": False}
+    return {
+        "quarter": "2026/27 Q2",
+        "icb": "QWU",
+        "data_dir": str(data),
+        "targets_file": "",
+        "commentary_dir": str(data),
+        "baseline_period": "2019-20-Q1..2019-20-Q4",
+        "sample_data": False,
+    }
 
 
 def test_table_files_finds_only_contract_tables(data):
     assert table_files(data, ["engagement", "deliverables", "finance"]) == {
-        "engagement": data / "engagement.csv", "deliverables": data / "deliverables.csv"}
+        "engagement": data / "engagement.csv",
+        "deliverables": data / "deliverables.csv",
+    }
 
 
 def test_fingerprint_changes_with_each_input_and_only_those(data, tmp_path):
@@ -87,8 +97,17 @@ def test_store_then_lookup_returns_outputs_without_a_kernel(data, tmp_path):
     prepared = prepare_notebook(NOTEBOOK, {**_params(data), "fingerprint": "key-1"})
     prepared_path = tmp_path / "prepared.ipynb"
     nbformat.write(prepared, prepared_path)
-    result = execute_section(SectionTask("60_engagement", str(prepared_path), str(tmp_path / "out.ipynb"),
-                                         str(tmp_path / "failed"), str(FIXTURES), 60, time.time() + 120))
+    result = execute_section(
+        SectionTask(
+            "60_engagement",
+            str(prepared_path),
+            str(tmp_path / "out.ipynb"),
+            str(tmp_path / "failed"),
+            str(FIXTURES),
+            60,
+            time.time() + 120,
+        )
+    )
     assert result.ok, result.error
     executed = strip_volatile(nbformat.read(result.output_notebook, as_version=4))
 

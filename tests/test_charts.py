@@ -1,4 +1,5 @@
 """helpers.charts: house style, determinism, MDC colours, alt text in Jupyter and nbconvert HTML."""
+
 from __future__ import annotations
 
 import io
@@ -35,9 +36,26 @@ from helpers.paths import PROJ_ROOT
 from helpers.spc import spc
 
 RNORM_20 = [
-    -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,
-    -1.26506123, -0.68685285, -0.44566197, 1.22408180, 0.35981383, 0.40077145, 0.11068272,
-    -0.55584113, 1.78691314, 0.49785048, -1.96661716, 0.70135590, -0.47279141,
+    -0.56047565,
+    -0.23017749,
+    1.55870831,
+    0.07050839,
+    0.12928774,
+    1.71506499,
+    0.46091621,
+    -1.26506123,
+    -0.68685285,
+    -0.44566197,
+    1.22408180,
+    0.35981383,
+    0.40077145,
+    0.11068272,
+    -0.55584113,
+    1.78691314,
+    0.49785048,
+    -1.96661716,
+    0.70135590,
+    -0.47279141,
 ]
 MONTHS_20 = pd.date_range("2024-04-01", periods=20, freq="MS")
 
@@ -106,7 +124,9 @@ def test_nothing_is_clipped_at_the_figure_edges(rqm_frame):
     for chart in all_charts(rqm_frame) + [crowded]:
         pixels = np.asarray(Image.open(io.BytesIO(chart.png_bytes())).convert("L"))
         # Anything cut off at an edge leaves ink in the outermost pixels; the border must be white.
-        border = np.concatenate([pixels[:2].ravel(), pixels[-2:].ravel(), pixels[:, :2].ravel(), pixels[:, -2:].ravel()])
+        border = np.concatenate(
+            [pixels[:2].ravel(), pixels[-2:].ravel(), pixels[:, :2].ravel(), pixels[:, -2:].ravel()]
+        )
         assert border.min() == 255, chart.title
 
 
@@ -122,15 +142,23 @@ def _contrast_with_white(hex_colour: str) -> float:
 
 # Machado, Oliveira & Fernandes (2009) simulation matrices at full severity, on linear RGB.
 CVD = {
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]),
-    "tritanopia": np.array([[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]),
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritanopia": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
     "typical": np.eye(3),
 }
 
 
 def _lab(linear_rgb: np.ndarray) -> np.ndarray:
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(linear_rgb, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(
+        linear_rgb, 0, 1
+    )
     xyz = xyz / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
@@ -341,11 +369,17 @@ def test_line_chart_against_a_target_and_a_trajectory():
     frame = pd.DataFrame({"month": months, "recruits": [100, 1200, 2500, 3900], "plan": [1000, 2000, 3000, 4000]})
     flat = line_chart(frame, "month", "recruits", "Behind target", unit="Recruits", target=5000)
     assert flat.alt_text == "Line chart of Recruits: from 100 in April 2025 to 3,900 in July 2025. Target 5,000."
-    target_lines = [line for line in flat.figure.axes[0].get_lines() if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]]
+    target_lines = [
+        line for line in flat.figure.axes[0].get_lines() if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]
+    ]
     assert len(target_lines) == 1
     trajectory = line_chart(frame, "month", "recruits", "Close to plan", target="plan", target_label="Trajectory")
     assert trajectory.alt_text.endswith("Trajectory for July 2025: 4,000.")
-    red = [line for line in trajectory.figure.axes[0].get_lines() if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]]
+    red = [
+        line
+        for line in trajectory.figure.axes[0].get_lines()
+        if mcolors.to_hex(line.get_color()) == MDC_COLOURS["target"]
+    ]
     assert list(red[0].get_ydata()) == [1000, 2000, 3000, 4000]
 
 
@@ -360,7 +394,9 @@ def test_line_chart_series_use_distinct_colours_and_styles():
 
 
 def test_representation_chart_ratio_and_alt_text():
-    chart = representation_chart(representation_frame(), "Ethnic group", "participants", "population", "Under-represented")
+    chart = representation_chart(
+        representation_frame(), "Ethnic group", "participants", "population", "Under-represented"
+    )
     texts = [t.get_text() for t in chart.figure.axes[0].texts]
     assert "×0.67" in texts and "×1.09" in texts and "–" in texts and "*" in texts
     assert "Asian 8.0% of participants vs 12.0% of population (ratio 0.67)" in chart.alt_text

@@ -2,6 +2,7 @@
 
 Needs /usr/bin/chromium and tools/a11y/node_modules: `make test` installs both first.
 """
+
 from __future__ import annotations
 
 import copy
@@ -62,9 +63,14 @@ FIGURE_ALT_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 def export(nb, path, *, prompts: bool = False):
     """nbconvert's lab template with code hidden, as the build exports the pack."""
-    exporter = HTMLExporter(template_name="lab", template_file="figure_alt.html.j2",
-                            extra_loaders=[DictLoader({"figure_alt.html.j2": FIGURE_ALT_TEMPLATE})],
-                            exclude_input=True, exclude_input_prompt=not prompts, exclude_output_prompt=not prompts)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="figure_alt.html.j2",
+        extra_loaders=[DictLoader({"figure_alt.html.j2": FIGURE_ALT_TEMPLATE})],
+        exclude_input=True,
+        exclude_input_prompt=not prompts,
+        exclude_output_prompt=not prompts,
+    )
     html, _ = exporter.from_notebook_node(nb)
     path.write_text(html, encoding="utf-8")
     return path
@@ -134,14 +140,18 @@ def test_nbconvert_placeholder_alt_text_fails_the_packs_own_rule(executed_notebo
     page = export(nb, tmp_path / "board_pack.html")
     assert 'alt="No description has been provided for this image"' in page.read_text()
     report = run_axe(page)
-    assert [rule["id"] for rule in report["violations"]] == ["boardpack-meaningful-alt"], check.format_violations(report)
+    assert [rule["id"] for rule in report["violations"]] == ["boardpack-meaningful-alt"], check.format_violations(
+        report
+    )
     assert "image-alt" in report["passes"]
     assert "No description has been provided" in report["violations"][0]["nodes"][0]["summary"]
 
 
 def test_requests_leaving_the_machine_are_blocked_and_recorded(tmp_path):
     page = tmp_path / "remote.html"
-    page.write_text(GOOD_PAGE.replace("</main>", '<img alt="Logo of the ICB" src="http://example.invalid/logo.png"></main>'))
+    page.write_text(
+        GOOD_PAGE.replace("</main>", '<img alt="Logo of the ICB" src="http://example.invalid/logo.png"></main>')
+    )
     report = run_axe(page)
     assert report["blocked_requests"] == ["http://example.invalid/logo.png"]
 
@@ -193,8 +203,9 @@ def test_check_command_exit_codes_and_output(tmp_path):
     forbidden = tmp_path / "dob.txt"
     forbidden.write_text("2001-02-03\n")
     (good / "appendix" / "born.csv").write_text("Date\n03/02/2001\n")
-    result = runner.invoke(app, ["check", str(good), "--report", str(tmp_path / "g2.json"),
-                                 "--forbidden-values", str(forbidden)])
+    result = runner.invoke(
+        app, ["check", str(good), "--report", str(tmp_path / "g2.json"), "--forbidden-values", str(forbidden)]
+    )
     assert result.exit_code == 1 and "appendix/born.csv: row 2, column 'Date': forbidden_value" in result.output
 
     result = runner.invoke(app, ["check", str(tmp_path / "nowhere")])

@@ -1,4 +1,5 @@
 """helpers.commentary: analyst Markdown rendered safely, found by quarter and section."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -66,7 +67,7 @@ def test_only_web_and_mail_links_keep_their_target():
     assert '<a href="https://x.org">a</a>' in rendered
     assert '<a href="mailto:ri@nhs.net">b</a>' in rendered
     assert "<a>c</a>" in rendered  # words kept, relative target dropped
-    assert "file:" not in rendered.split("[d]")[0] and "href=\"file" not in rendered
+    assert "file:" not in rendered.split("[d]")[0] and 'href="file' not in rendered
 
 
 def test_images_become_their_alt_text_so_nothing_is_fetched():
@@ -93,7 +94,8 @@ def test_render_markdown_needs_text():
 # -- files -------------------------------------------------------------------------------------------
 def test_commentary_path_uses_the_quarter_id(tmp_path):
     assert commentary_path(tmp_path, "2026/27 Q2", "10_research_activity") == (
-        tmp_path / "2026-27-Q2" / "10_research_activity.md")
+        tmp_path / "2026-27-Q2" / "10_research_activity.md"
+    )
 
 
 def test_load_commentary_reads_and_renders(tmp_path):

@@ -1,4 +1,5 @@
 """helpers.contract: the schemas match docs/data_contract.md and describe the typed frames."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,17 @@ def _doc_key(section: str) -> tuple[str, ...]:
 
 def test_tables_in_order():
     assert TABLES == (
-        "organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance",
-        "workforce", "innovations", "innovation_benefits", "engagement", "deliverables",
+        "organisations",
+        "studies",
+        "recruitment",
+        "recruitment_imd",
+        "recruitment_ethnicity",
+        "finance",
+        "workforce",
+        "innovations",
+        "innovation_benefits",
+        "engagement",
+        "deliverables",
     )
 
 
@@ -91,12 +101,14 @@ def test_column_facts():
 
 
 def _typed_recruitment() -> pd.DataFrame:
-    return pd.DataFrame({
-        "StudyId": pd.array(["12345", "00123"], dtype=TEXT_DTYPE),
-        "OrganisationCode": pd.array(["RKB", "RKB"], dtype=TEXT_DTYPE),
-        "Month": pd.to_datetime(["2026-07-01", "2026-08-01"]).astype("datetime64[ns]"),
-        "Participants": np.array([3, 0], dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "StudyId": pd.array(["12345", "00123"], dtype=TEXT_DTYPE),
+            "OrganisationCode": pd.array(["RKB", "RKB"], dtype=TEXT_DTYPE),
+            "Month": pd.to_datetime(["2026-07-01", "2026-08-01"]).astype("datetime64[ns]"),
+            "Participants": np.array([3, 0], dtype="int64"),
+        }
+    )
 
 
 def test_schema_accepts_a_typed_frame():
@@ -127,9 +139,15 @@ def test_value_schema_checks_rules_but_not_dtypes_or_blanks():
     assert caught.value.failure_cases["check"].tolist() == ["must be 0 or more"]
     with pytest.raises(pa.errors.SchemaErrors):  # the typed frames' schema refuses blanks
         SCHEMAS["recruitment"].validate(frame.assign(Participants=[3, None]), lazy=True)
-    organisations = pd.DataFrame({
-        "OrganisationCode": ["RKB"], "OrganisationName": ["x"], "OrganisationType": ["hospital"],
-        "Place": ["p"], "IcbCode": ["QWU"]}).astype(TEXT_DTYPE)
+    organisations = pd.DataFrame(
+        {
+            "OrganisationCode": ["RKB"],
+            "OrganisationName": ["x"],
+            "OrganisationType": ["hospital"],
+            "Place": ["p"],
+            "IcbCode": ["QWU"],
+        }
+    ).astype(TEXT_DTYPE)
     with pytest.raises(pa.errors.SchemaErrors) as caught:
         VALUE_SCHEMAS["organisations"].validate(organisations, lazy=True)
     assert "must be one of: acute" in caught.value.failure_cases["check"].iat[0]

@@ -1,4 +1,5 @@
 """helpers.disclosure: NHS Digital small-number suppression, rounding, secondary suppression."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -195,9 +196,7 @@ def test_missing_columns_and_total_rows_are_reported():
 # ---------------------------------------------------------------------------------------------
 # Edge values weigh more: 1 and 7 bound the suppressed range; 8, 13, 18 round up by 2 and 12, 22
 # down by 2, which is where rounding intervals can pin hidden cells.
-cell_values = st.one_of(
-    st.just(0), st.integers(1, 7), st.sampled_from([1, 7, 8, 12, 13, 18, 22]), st.integers(8, 60)
-)
+cell_values = st.one_of(st.just(0), st.integers(1, 7), st.sampled_from([1, 7, 8, 12, 13, 18, 22]), st.integers(8, 60))
 
 
 @st.composite
@@ -205,8 +204,9 @@ def tables(draw):
     n_cols = draw(st.integers(1, 4))
     n_rows = draw(st.integers(1, 9 if n_cols == 1 else 5))  # long single columns reach 7+ cells
     values = np.array(draw(st.lists(cell_values, min_size=n_rows * n_cols, max_size=n_rows * n_cols)))
-    frame = pd.DataFrame(values.reshape(n_rows, n_cols), columns=[f"c{j}" for j in range(n_cols)],
-                         index=[f"r{i}" for i in range(n_rows)])
+    frame = pd.DataFrame(
+        values.reshape(n_rows, n_cols), columns=[f"c{j}" for j in range(n_cols)], index=[f"r{i}" for i in range(n_rows)]
+    )
     counts = list(frame.columns)
     total_column = None
     if draw(st.booleans()):
@@ -240,7 +240,7 @@ def possible_values(shown, cap: int) -> np.ndarray:
     elif shown == 0:
         options[0] = True
     else:
-        options[max(8, shown - 2): shown + 3] = True
+        options[max(8, shown - 2) : shown + 3] = True
     return options
 
 
@@ -303,7 +303,7 @@ def assert_no_hidden_cell_recoverable(display, lines):
                 feasible = np.flatnonzero(others & options[k])
             else:
                 # v is feasible when total - v is a reachable sum of the others.
-                differences = np.convolve(options[-1], others[::-1])[cap - 1:] > 0
+                differences = np.convolve(options[-1], others[::-1])[cap - 1 :] > 0
                 feasible = np.flatnonzero(options[k] & differences)
             assert len(feasible) >= 2, (cells, shown, k, list(feasible)[:5])
 

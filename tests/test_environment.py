@@ -1,4 +1,5 @@
 """The environment files agree: pyproject (what we need), requirements.lock (exact pins), environment.yml (conda)."""
+
 import re
 import tomllib
 
@@ -43,8 +44,11 @@ def _environment_pins() -> dict[str, str]:
 
 
 def test_every_lock_line_is_an_exact_pin():
-    body = [line for line in (PROJ_ROOT / "requirements.lock").read_text().splitlines()
-            if line and not line.lstrip().startswith("#")]
+    body = [
+        line
+        for line in (PROJ_ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.lstrip().startswith("#")
+    ]
     assert body, "requirements.lock is empty"
     assert all("==" in line for line in body), [line for line in body if "==" not in line]
 

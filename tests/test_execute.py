@@ -1,4 +1,5 @@
 """execute_section with real kernels: success, a raising cell, sys.exit(0), a dead kernel, a timeout."""
+
 from __future__ import annotations
 
 import time
@@ -90,14 +91,24 @@ def test_kernels_run_single_threaded_over_unix_sockets(tmp_path):
     """OMP_NUM_THREADS=1 in the kernel (sections already run in parallel) and IPC transport (no TCP
     ports to collide on when many kernels start at once, papermill #511)."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
-        "print('OMP', os.environ.get('OMP_NUM_THREADS'), 'transport', IPKernelApp.instance().transport)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
+            "print('OMP', os.environ.get('OMP_NUM_THREADS'), 'transport', IPKernelApp.instance().transport)"
+        )
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     prepared = tmp_path / "probe.ipynb"
     nbformat.write(nb, prepared)
-    task = SectionTask(section_id="probe", prepared_notebook=str(prepared), output_notebook=str(tmp_path / "out.ipynb"),
-                       failed_dir=str(tmp_path / "failed"), cwd=str(tmp_path), cell_timeout=60, deadline=time.time() + 120)
+    task = SectionTask(
+        section_id="probe",
+        prepared_notebook=str(prepared),
+        output_notebook=str(tmp_path / "out.ipynb"),
+        failed_dir=str(tmp_path / "failed"),
+        cwd=str(tmp_path),
+        cell_timeout=60,
+        deadline=time.time() + 120,
+    )
     with ProcessPoolExecutor(max_workers=1) as pool:
         result = pool.submit(execute_section, task).result()
     assert result.ok, result.error

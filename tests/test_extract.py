@@ -1,4 +1,5 @@
 """helpers.extract: one ICB's rows of a many-ICB data folder give the same KPIs as the whole folder."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -26,8 +27,11 @@ def national(tmp_path_factory):
     study = studies[studies["LeadOrganisationCode"].isin(qwu_orgs)].iloc[0]["StudyId"]
     recruitment = tables["recruitment"]
     row = recruitment[recruitment["StudyId"] == study].iloc[[0]].copy()
-    row["OrganisationCode"] = pd.Categorical([qox_org], categories=recruitment["OrganisationCode"].cat.categories) \
-        if isinstance(recruitment["OrganisationCode"].dtype, pd.CategoricalDtype) else [qox_org]
+    row["OrganisationCode"] = (
+        pd.Categorical([qox_org], categories=recruitment["OrganisationCode"].cat.categories)
+        if isinstance(recruitment["OrganisationCode"].dtype, pd.CategoricalDtype)
+        else [qox_org]
+    )
     tables["recruitment"] = pd.concat([recruitment, row], ignore_index=True)
     folder = tmp_path_factory.mktemp("national")
     write(tables, folder, "parquet")

@@ -1,4 +1,5 @@
 """boardpack.extracts: which rows a pack reads, cut once per source, named by their own content."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """helpers.kpi_activity: open studies against the baseline, new studies, breakdowns, recruiting sites."""
+
 import numpy as np
 import pytest
 from backtest.frames import make_data, study
@@ -15,11 +16,13 @@ BASELINE = ("2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4")
 
 
 def test_open_studies_history_and_percentage_of_baseline():
-    data = make_data(studies=[
-        study("a", "2019-04-01"),                      # open throughout
-        study("b", "2019-10-01", "2020-01-15"),        # 2019/20 Q3 and Q4
-        study("c", "2020-04-01", portfolio=False),     # not portfolio: never counted
-    ])
+    data = make_data(
+        studies=[
+            study("a", "2019-04-01"),  # open throughout
+            study("b", "2019-10-01", "2020-01-15"),  # 2019/20 Q3 and Q4
+            study("c", "2020-04-01", portfolio=False),  # not portfolio: never counted
+        ]
+    )
     out = ka.open_studies(data, "2020-21-Q1", "QWU")
     assert list(out["OpenStudies"]) == [1, 1, 2, 2, 1]
     assert out["BaselineMean"].iloc[0] == 1.5  # (1 + 1 + 2 + 2) / 4
@@ -62,11 +65,13 @@ def test_empty_quarter_gives_zero_open_and_zero_new():
 
 
 def test_breakdowns_count_each_open_study_once():
-    data = make_data(studies=[
-        study("a", "2020-04-01", setting="acute", specialty="Cancer"),
-        study("b", "2020-04-01", setting="acute", specialty="Diabetes"),
-        study("c", "2020-04-01", setting="primary_care", specialty="Cancer"),
-    ])
+    data = make_data(
+        studies=[
+            study("a", "2020-04-01", setting="acute", specialty="Cancer"),
+            study("b", "2020-04-01", setting="acute", specialty="Diabetes"),
+            study("c", "2020-04-01", setting="primary_care", specialty="Cancer"),
+        ]
+    )
     by_setting = ka.open_studies_by_care_setting(data, "2020-21-Q1", "QWU")
     assert list(zip(by_setting["CareSetting"], by_setting["OpenStudies"])) == [("acute", 2), ("primary_care", 1)]
     by_specialty = ka.open_studies_by_specialty(data, "2020-21-Q1", "QWU")
@@ -77,8 +82,12 @@ def test_breakdowns_count_each_open_study_once():
 def test_recruiting_organisations_ignore_zero_rows_and_other_icbs():
     data = make_data(
         studies=[study("a", "2020-04-01")],
-        recruitment=[rec("a", "RKB", "2020-04-01", 3), rec("a", "RJC", "2020-05-01", 0),
-                     rec("a", "RRK", "2020-05-01", 8), rec("a", "RKB", "2020-06-01", 1)],
+        recruitment=[
+            rec("a", "RKB", "2020-04-01", 3),
+            rec("a", "RJC", "2020-05-01", 0),
+            rec("a", "RRK", "2020-05-01", 8),
+            rec("a", "RKB", "2020-06-01", 1),
+        ],
     )
     out = ka.recruiting_organisations(data, "2020-21-Q2", "QWU")
     assert list(out["Quarter"]) == ["2020-21-Q1", "2020-21-Q2"]
@@ -88,8 +97,11 @@ def test_recruiting_organisations_ignore_zero_rows_and_other_icbs():
 def test_gp_practices_recruiting_over_rolling_twelve_months():
     data = make_data(
         studies=[study("a", "2019-04-01")],
-        recruitment=[rec("a", "RKB", "2019-04-01", 5), rec("a", "M86001", "2019-05-01", 2),
-                     rec("a", "M86002", "2020-04-01", 1)],
+        recruitment=[
+            rec("a", "RKB", "2019-04-01", 5),
+            rec("a", "M86001", "2019-05-01", 2),
+            rec("a", "M86002", "2020-04-01", 1),
+        ],
     )
     out = ka.gp_practices_recruiting(data, "2020-21-Q2", "QWU")
     assert out["GpPractices"].iloc[0] == 2
@@ -106,16 +118,19 @@ def test_study_table_missing_is_a_clear_error():
 
 
 def test_study_without_recruitment_still_counts_as_open():
-    data = make_data(studies=[study("a", "2019-04-01"), study("b", "2019-04-01")],
-                     recruitment=[rec("a", "RKB", "2019-04-01", 10)])
+    data = make_data(
+        studies=[study("a", "2019-04-01"), study("b", "2019-04-01")], recruitment=[rec("a", "RKB", "2019-04-01", 10)]
+    )
     assert ka.open_studies(data, "2019-20-Q4", "QWU")["OpenStudies"].iloc[-1] == 2
     assert np.isfinite(ka.open_studies(data, "2019-20-Q4", "QWU")["PctOfBaseline"]).all()
 
 
 def test_study_histories_start_at_the_first_quarter_of_the_recruitment_data():
     # A study open since 2013 while the supplied history starts in 2019/20: no 2013-2019 ramp.
-    data = make_data(studies=[study("old", "2013-05-01"), study("new", "2019-08-01")],
-                     recruitment=[rec("old", "RKB", "2019-04-01", 3), rec("new", "RKB", "2020-05-01", 2)])
+    data = make_data(
+        studies=[study("old", "2013-05-01"), study("new", "2019-08-01")],
+        recruitment=[rec("old", "RKB", "2019-04-01", 3), rec("new", "RKB", "2020-05-01", 2)],
+    )
     out = ka.open_studies(data, "2020-21-Q1", "QWU")
     assert list(out["Quarter"]) == ["2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4", "2020-21-Q1"]
     assert list(out["OpenStudies"]) == [1, 2, 2, 2, 2]

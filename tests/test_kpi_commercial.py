@@ -1,4 +1,5 @@
 """helpers.kpi_commercial: commercial share, participants, income, NCVR set-up time, RTT."""
+
 import numpy as np
 import pytest
 from backtest.frames import make_data, study
@@ -17,8 +18,13 @@ def income(quarter, amount, org="RKB", stream="commercial_contract"):
 
 
 def test_commercial_share_of_open_studies():
-    data = make_data(studies=[study("a", "2020-04-01", route="Commercial"), study("b", "2020-04-01"),
-                              study("c", "2020-07-01", route="Commercial")])
+    data = make_data(
+        studies=[
+            study("a", "2020-04-01", route="Commercial"),
+            study("b", "2020-04-01"),
+            study("c", "2020-07-01", route="Commercial"),
+        ]
+    )
     out = kc.commercial_share_of_open_studies(data, "2020-21-Q2", "QWU")
     assert list(out["CommercialOpenStudies"]) == [1, 2]
     assert list(out["CommercialPct"]) == [50.0, pytest.approx(200 / 3)]
@@ -31,8 +37,10 @@ def test_commercial_share_with_no_open_study_is_nan():
 
 
 def test_commercial_participants_include_studies_led_elsewhere():
-    data = make_data(studies=[study("a", "2020-04-01", route="Commercial", lead="RRK"), study("b", "2020-04-01")],
-                     recruitment=[rec("a", "RKB", "2020-04-01", 20), rec("b", "RKB", "2020-04-01", 80)])
+    data = make_data(
+        studies=[study("a", "2020-04-01", route="Commercial", lead="RRK"), study("b", "2020-04-01")],
+        recruitment=[rec("a", "RKB", "2020-04-01", 20), rec("b", "RKB", "2020-04-01", 80)],
+    )
     out = kc.commercial_participants(data, "2020-21-Q1", "QWU", disclosed=False)
     assert out["CommercialParticipants"].iloc[-1] == 20 and out["CommercialPct"].iloc[-1] == 20.0
 
@@ -63,13 +71,37 @@ def test_commercial_income_needs_the_finance_table():
 
 
 def test_setup_time_median_of_an_even_number_of_studies():
-    data = make_data(studies=[
-        study("a", "2020-05-01", route="Commercial", CostingSubmittedDate="2020-01-01", FirstParticipantDate="2020-05-10"),
-        study("b", "2020-05-01", route="Commercial", CostingSubmittedDate="2020-03-01", FirstParticipantDate="2020-06-30"),
-        study("c", "2020-05-01", route="Commercial", FirstParticipantDate="2020-06-01"),   # no costing date: left out
-        study("d", "2020-05-01", CostingSubmittedDate="2020-01-01", FirstParticipantDate="2020-05-01"),  # not commercial
-        study("e", "2020-05-01", route="Commercial", CostingSubmittedDate="2020-01-01", FirstParticipantDate="2020-07-01"),  # later
-    ])
+    data = make_data(
+        studies=[
+            study(
+                "a",
+                "2020-05-01",
+                route="Commercial",
+                CostingSubmittedDate="2020-01-01",
+                FirstParticipantDate="2020-05-10",
+            ),
+            study(
+                "b",
+                "2020-05-01",
+                route="Commercial",
+                CostingSubmittedDate="2020-03-01",
+                FirstParticipantDate="2020-06-30",
+            ),
+            study(
+                "c", "2020-05-01", route="Commercial", FirstParticipantDate="2020-06-01"
+            ),  # no costing date: left out
+            study(
+                "d", "2020-05-01", CostingSubmittedDate="2020-01-01", FirstParticipantDate="2020-05-01"
+            ),  # not commercial
+            study(
+                "e",
+                "2020-05-01",
+                route="Commercial",
+                CostingSubmittedDate="2020-01-01",
+                FirstParticipantDate="2020-07-01",
+            ),  # later
+        ]
+    )
     per_study = kc.setup_times(data, "2020-21-Q1", "QWU")
     assert list(per_study["SetupDays"]) == [130, 121]
     summary = kc.setup_time_summary(data, "2020-21-Q1", "QWU")
@@ -84,10 +116,10 @@ def test_setup_time_summary_with_no_study_is_one_empty_quarter():
 def test_rtt_on_and_off_track_and_study_with_no_recruitment():
     data = make_data(
         studies=[
-            study("on", "2020-04-01", planned_close="2020-09-28", sample=10),   # 91 of 181 days; 60% of target
+            study("on", "2020-04-01", planned_close="2020-09-28", sample=10),  # 91 of 181 days; 60% of target
             study("off", "2020-04-01", planned_close="2020-09-28", sample=100),  # 10% of target
             study("none", "2020-04-01", planned_close="2021-03-31", sample=5),  # no recruitment at all
-            study("no_target", "2020-04-01", planned_close="2021-03-31"),       # no SampleSize: not assessed
+            study("no_target", "2020-04-01", planned_close="2021-03-31"),  # no SampleSize: not assessed
             study("closed", "2020-04-01", "2020-06-30", planned_close="2021-03-31", sample=5),  # closed on the last day
         ],
         recruitment=[rec("on", "RKB", "2020-05-01", 6), rec("off", "RKB", "2020-05-01", 10)],
@@ -105,7 +137,9 @@ def test_rtt_on_and_off_track_and_study_with_no_recruitment():
 
 def test_rtt_exactly_on_schedule_is_on_track():
     # Half the target in half the time (inclusive days: 1 Apr - 30 Jun is 91 of 182 days to 29 Sep).
-    data = make_data(studies=[study("a", "2020-04-01", planned_close="2020-09-29", sample=20)],
-                     recruitment=[rec("a", "RKB", "2020-04-01", 10)])
+    data = make_data(
+        studies=[study("a", "2020-04-01", planned_close="2020-09-29", sample=20)],
+        recruitment=[rec("a", "RKB", "2020-04-01", 10)],
+    )
     out = kc.recruitment_to_time_and_target(data, "2020-21-Q1", "QWU")
     assert out["Rtt"].iloc[0] == 0 and out["OnTrack"].iloc[0]

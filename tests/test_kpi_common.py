@@ -1,4 +1,5 @@
 """helpers.kpi_common: ICB slicing, quarter arithmetic on columns, open-in-quarter, disclosure."""
+
 import gc
 
 import numpy as np
@@ -33,28 +34,36 @@ def test_quarter_id_ordinals_and_back():
 
 
 def test_open_matrix_boundaries():
-    studies = make_data(studies=[
-        study("opens_last_day", "2020-06-30"),
-        study("closes_first_day", "2019-01-01", "2020-04-01"),
-        study("closed_day_before", "2019-01-01", "2020-03-31"),
-        study("never_opened", None),
-    ]).studies
+    studies = make_data(
+        studies=[
+            study("opens_last_day", "2020-06-30"),
+            study("closes_first_day", "2019-01-01", "2020-04-01"),
+            study("closed_day_before", "2019-01-01", "2020-03-31"),
+            study("never_opened", None),
+        ]
+    ).studies
     open_q1 = kc.open_matrix(studies, np.array([parse("2020-21-Q1").ordinal]))[:, 0]
     assert list(open_q1) == [True, True, False, False]
 
 
 def test_open_at_end_excludes_a_study_closing_on_the_last_day():
-    studies = make_data(studies=[study("a", "2020-04-01", "2020-06-30"), study("b", "2020-04-01", "2020-07-01")]).studies
+    studies = make_data(
+        studies=[study("a", "2020-04-01", "2020-06-30"), study("b", "2020-04-01", "2020-07-01")]
+    ).studies
     assert list(kc.open_at_end(studies, parse("2020-21-Q1"))["StudyId"]) == ["b"]
 
 
 def test_icb_slice_filters_each_table_by_its_icb_and_is_cached():
     data = make_data(
         studies=[study("mine", "2020-01-01"), study("theirs", "2020-01-01", lead="RRK")],
-        recruitment=[{"StudyId": "theirs", "OrganisationCode": "RKB", "Month": "2020-02-01", "Participants": 4},
-                     {"StudyId": "theirs", "OrganisationCode": "RRK", "Month": "2020-02-01", "Participants": 9}],
-        engagement=[{"IcbCode": "QWU", "Quarter": "2020-21-Q1", "Measure": "events", "Value": 1},
-                    {"IcbCode": "QHL", "Quarter": "2020-21-Q1", "Measure": "events", "Value": 2}],
+        recruitment=[
+            {"StudyId": "theirs", "OrganisationCode": "RKB", "Month": "2020-02-01", "Participants": 4},
+            {"StudyId": "theirs", "OrganisationCode": "RRK", "Month": "2020-02-01", "Participants": 9},
+        ],
+        engagement=[
+            {"IcbCode": "QWU", "Quarter": "2020-21-Q1", "Measure": "events", "Value": 1},
+            {"IcbCode": "QHL", "Quarter": "2020-21-Q1", "Measure": "events", "Value": 2},
+        ],
     )
     mine = kc.icb_slice(data, "QWU")
     assert list(mine.studies["StudyId"]) == ["mine"]
@@ -157,8 +166,10 @@ def test_frame_ordinals_are_computed_once_per_frame_and_read_only():
 def test_history_start_is_the_earliest_period_of_any_periodic_table_of_any_icb():
     data = make_data(
         recruitment=[{"StudyId": "a", "OrganisationCode": "RKB", "Month": "2018-05-01", "Participants": 1}],
-        finance=[{"Quarter": "2017-18-Q4", "OrganisationCode": "RRK", "IncomeStream": "grants", "AmountGBP": 1.0},
-                 {"Quarter": "2019-20-Q1", "OrganisationCode": "RKB", "IncomeStream": "grants", "AmountGBP": 1.0}],
+        finance=[
+            {"Quarter": "2017-18-Q4", "OrganisationCode": "RRK", "IncomeStream": "grants", "AmountGBP": 1.0},
+            {"Quarter": "2019-20-Q1", "OrganisationCode": "RKB", "IncomeStream": "grants", "AmountGBP": 1.0},
+        ],
     )
     # RRK is another ICB: the rule is over the whole data, so every ICB's history is as long.
     assert kc.history_start(data, parse("2020-21-Q1")) == parse("2017-18-Q4").ordinal
@@ -175,7 +186,12 @@ def test_study_history_starts_with_the_data_not_the_first_opening():
     index = kc.study_history_index(with_data, with_data.studies, quarter)
     assert kc.quarter_ids(index) == ["2018-19-Q1", "2018-19-Q2", "2018-19-Q3", "2018-19-Q4", "2019-20-Q1"]
     # A baseline before the data pulls the start back.
-    assert kc.quarter_ids(kc.study_history_index(with_data, with_data.studies, quarter, first=parse("2017-18-Q4").ordinal))[0] == "2017-18-Q4"
+    assert (
+        kc.quarter_ids(
+            kc.study_history_index(with_data, with_data.studies, quarter, first=parse("2017-18-Q4").ordinal)
+        )[0]
+        == "2017-18-Q4"
+    )
     # Studies only: the first opening is all there is.
     studies_only = make_data(studies=studies)
     assert kc.quarter_ids(kc.study_history_index(studies_only, studies_only.studies, quarter))[0] == "2013-14-Q1"

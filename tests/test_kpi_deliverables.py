@@ -1,4 +1,5 @@
 """helpers.kpi_deliverables: latest status and RAG of each milestone."""
+
 import pytest
 from backtest.frames import make_data
 
@@ -6,30 +7,47 @@ from helpers import kpi_deliverables as kd
 
 
 def status(deliverable, due, quarter, value, icb="QWU"):
-    return {"IcbCode": icb, "DeliverableId": deliverable, "Deliverable": f"Milestone {deliverable}", "Owner": "Lead",
-            "DueQuarter": due, "Quarter": quarter, "Status": value}
+    return {
+        "IcbCode": icb,
+        "DeliverableId": deliverable,
+        "Deliverable": f"Milestone {deliverable}",
+        "Owner": "Lead",
+        "DueQuarter": due,
+        "Quarter": quarter,
+        "Status": value,
+    }
 
 
 @pytest.fixture
 def data():
-    return make_data(deliverables=[
-        status("late", "2020-21-Q1", "2020-21-Q1", "on_track"), status("late", "2020-21-Q1", "2020-21-Q2", "on_track"),
-        status("overdue_at_risk", "2020-21-Q1", "2020-21-Q2", "at_risk"),   # overdue wins over at risk
-        status("due_now", "2020-21-Q2", "2020-21-Q2", "on_track"),          # due this quarter: not overdue
-        status("risky", "2021-22-Q1", "2020-21-Q2", "delayed"),
-        status("future", "2021-22-Q1", "2020-21-Q2", "not_started"),
-        status("done_late", "2020-21-Q1", "2020-21-Q2", "complete"),
-        status("done_early", "2020-21-Q4", "2020-21-Q1", "complete"), status("done_early", "2020-21-Q4", "2020-21-Q2", "complete"),
-        status("later_report", "2021-22-Q1", "2020-21-Q3", "at_risk"),      # reported after the quarter: ignored
-        status("other_icb", "2020-21-Q1", "2020-21-Q2", "on_track", icb="QHL"),
-    ])
+    return make_data(
+        deliverables=[
+            status("late", "2020-21-Q1", "2020-21-Q1", "on_track"),
+            status("late", "2020-21-Q1", "2020-21-Q2", "on_track"),
+            status("overdue_at_risk", "2020-21-Q1", "2020-21-Q2", "at_risk"),  # overdue wins over at risk
+            status("due_now", "2020-21-Q2", "2020-21-Q2", "on_track"),  # due this quarter: not overdue
+            status("risky", "2021-22-Q1", "2020-21-Q2", "delayed"),
+            status("future", "2021-22-Q1", "2020-21-Q2", "not_started"),
+            status("done_late", "2020-21-Q1", "2020-21-Q2", "complete"),
+            status("done_early", "2020-21-Q4", "2020-21-Q1", "complete"),
+            status("done_early", "2020-21-Q4", "2020-21-Q2", "complete"),
+            status("later_report", "2021-22-Q1", "2020-21-Q3", "at_risk"),  # reported after the quarter: ignored
+            status("other_icb", "2020-21-Q1", "2020-21-Q2", "on_track", icb="QHL"),
+        ]
+    )
 
 
 def test_rag_rules(data):
     out = kd.deliverables_rag(data, "2020-21-Q2", "QWU").set_index("DeliverableId")
     assert out["Rag"].to_dict() == {
-        "late": "overdue", "overdue_at_risk": "overdue", "risky": "at_risk", "due_now": "on_track",
-        "future": "on_track", "done_late": "complete", "done_early": "complete"}
+        "late": "overdue",
+        "overdue_at_risk": "overdue",
+        "risky": "at_risk",
+        "due_now": "on_track",
+        "future": "on_track",
+        "done_late": "complete",
+        "done_early": "complete",
+    }
     assert out.at["late", "Colour"] == "red" and out.at["risky", "Colour"] == "amber"
     assert out.at["done_late", "Late"] and not out.at["done_early", "Late"]
     assert out.at["done_early", "CompletedQuarter"] == "2020-21-Q1"

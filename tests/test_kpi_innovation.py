@@ -1,4 +1,5 @@
 """helpers.kpi_innovation: pipeline, movements, benefits."""
+
 import pytest
 from backtest.frames import make_data
 
@@ -6,8 +7,13 @@ from helpers import kpi_innovation as ki
 
 
 def stage(innovation, stage_name, day, name=None, lead="RKB"):
-    return {"InnovationId": innovation, "InnovationName": name or f"Innovation {innovation}", "Stage": stage_name,
-            "StageDate": day, "LeadOrganisationCode": lead}
+    return {
+        "InnovationId": innovation,
+        "InnovationName": name or f"Innovation {innovation}",
+        "Stage": stage_name,
+        "StageDate": day,
+        "LeadOrganisationCode": lead,
+    }
 
 
 def benefit(quarter, innovation, measure, unit, value):
@@ -17,15 +23,21 @@ def benefit(quarter, innovation, measure, unit, value):
 @pytest.fixture
 def data():
     return make_data(
-        innovations=[stage("a", "identified", "2020-04-01"), stage("a", "assessed", "2020-04-01"),
-                     stage("a", "piloting", "2020-08-01"), stage("b", "identified", "2020-10-05"),
-                     stage("p", "identified", "2020-04-01", name="Pharmacy Clinical Trials Alignment Project"),
-                     stage("x", "identified", "2020-04-01", lead="RRK")],
-        innovation_benefits=[benefit("2020-21-Q1", "a", "Cash-releasing savings", "GBP", 100.0),
-                             benefit("2020-21-Q2", "a", "Cash-releasing savings", "GBP", 50.0),
-                             benefit("2020-21-Q3", "a", "Cash-releasing savings", "GBP", 1000.0),
-                             benefit("2020-21-Q2", "p", "Patients offered a trial", "patients", 4.0),
-                             benefit("2020-21-Q2", "x", "Cash-releasing savings", "GBP", 9.0)],
+        innovations=[
+            stage("a", "identified", "2020-04-01"),
+            stage("a", "assessed", "2020-04-01"),
+            stage("a", "piloting", "2020-08-01"),
+            stage("b", "identified", "2020-10-05"),
+            stage("p", "identified", "2020-04-01", name="Pharmacy Clinical Trials Alignment Project"),
+            stage("x", "identified", "2020-04-01", lead="RRK"),
+        ],
+        innovation_benefits=[
+            benefit("2020-21-Q1", "a", "Cash-releasing savings", "GBP", 100.0),
+            benefit("2020-21-Q2", "a", "Cash-releasing savings", "GBP", 50.0),
+            benefit("2020-21-Q3", "a", "Cash-releasing savings", "GBP", 1000.0),
+            benefit("2020-21-Q2", "p", "Patients offered a trial", "patients", 4.0),
+            benefit("2020-21-Q2", "x", "Cash-releasing savings", "GBP", 9.0),
+        ],
     )
 
 
@@ -58,8 +70,10 @@ def test_pharmacy_alignment_project_benefits(data):
 
 
 def test_fractional_patient_benefit_is_rounded_to_whole_people_before_disclosure():
-    data = make_data(innovations=[stage("a", "identified", "2020-04-01")],
-                     innovation_benefits=[benefit("2020-21-Q1", "a", "Patients reached", "patients", 173.4)])
+    data = make_data(
+        innovations=[stage("a", "identified", "2020-04-01")],
+        innovation_benefits=[benefit("2020-21-Q1", "a", "Patients reached", "patients", 173.4)],
+    )
     shown = ki.benefits_by_measure(data, "2020-21-Q1", "QWU")
     assert shown["InQuarter"].iloc[0] == 175 and shown["Cumulative"].iloc[0] == 175
     assert ki.benefits_by_measure(data, "2020-21-Q1", "QWU", disclosed=False)["InQuarter"].iloc[0] == 173.4

@@ -1,4 +1,5 @@
 """helpers.kpi_participation: participants, rates per population, equity breakdowns."""
+
 import numpy as np
 import pytest
 from backtest.frames import make_data, study
@@ -18,8 +19,13 @@ def imd(month, decile, n, icb="QWU"):
 def data():
     return make_data(
         studies=[study("a", "2019-04-01")],
-        recruitment=[rec("RKB", "2019-04-01", 100), rec("RJC", "2019-08-01", 50), rec("M86001", "2019-11-01", 3),
-                     rec("RKB", "2020-02-01", 200), rec("RRK", "2020-02-01", 999)],
+        recruitment=[
+            rec("RKB", "2019-04-01", 100),
+            rec("RJC", "2019-08-01", 50),
+            rec("M86001", "2019-11-01", 3),
+            rec("RKB", "2020-02-01", 200),
+            rec("RRK", "2020-02-01", 999),
+        ],
     )
 
 
@@ -44,9 +50,14 @@ def test_per_10k_uses_the_icb_population_or_a_given_one(data):
     out = kp.participants_per_10k(data, "2019-20-Q4", "QWU", disclosed=False)
     assert out["Population"].iloc[-1] == 963173
     assert out["Per10000"].iloc[-1] == pytest.approx(353 / 963173 * 10000)
-    assert kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=10000, disclosed=False)["Per10000"].iloc[-1] == 353
+    assert (
+        kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=10000, disclosed=False)["Per10000"].iloc[-1]
+        == 353
+    )
     # Disclosed: 353 is published as 355 and the rate follows the published count.
-    assert kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=10000)["Per10000"].iloc[-1] == pytest.approx(355)
+    assert kp.participants_per_10k(data, "2019-20-Q4", "QWU", population=10000)["Per10000"].iloc[-1] == pytest.approx(
+        355
+    )
 
 
 @pytest.mark.parametrize("population", [0, -5])
@@ -58,7 +69,10 @@ def test_zero_population_is_a_clear_error(data, population):
 def test_by_place_lists_every_place_including_those_with_none(data):
     out = kp.participants_by_place(data, "2019-20-Q4", "QWU", disclosed=False)
     assert list(zip(out["Place"], out["Participants"])) == [
-        ("Coventry", 200), ("South Warwickshire", 0), ("Warwickshire North", 0)]
+        ("Coventry", 200),
+        ("South Warwickshire", 0),
+        ("Warwickshire North", 0),
+    ]
     rolling = kp.participants_by_place(data, "2019-20-Q4", "QWU", window="rolling_12_months", disclosed=False)
     assert list(rolling["Participants"]) == [303, 50, 0]
 
@@ -78,9 +92,18 @@ def test_empty_quarter_has_zero_participants(data):
 
 
 def test_imd_quintiles_and_unknown():
-    data = make_data(recruitment_imd=[imd("2020-04-01", 1, 30), imd("2020-04-01", 2, 10), imd("2020-04-01", 10, 60),
-                                      imd("2020-04-01", None, 9), imd("2020-04-01", 1, 1000, icb="QHL")])
-    out = kp.participants_by_imd_quintile(data, "2020-21-Q1", "QWU", window="quarter", disclosed=False).set_index("ImdQuintile")
+    data = make_data(
+        recruitment_imd=[
+            imd("2020-04-01", 1, 30),
+            imd("2020-04-01", 2, 10),
+            imd("2020-04-01", 10, 60),
+            imd("2020-04-01", None, 9),
+            imd("2020-04-01", 1, 1000, icb="QHL"),
+        ]
+    )
+    out = kp.participants_by_imd_quintile(data, "2020-21-Q1", "QWU", window="quarter", disclosed=False).set_index(
+        "ImdQuintile"
+    )
     assert list(out["Participants"]) == [40, 0, 0, 0, 60, 9]
     assert out.at["1", "ParticipantPct"] == 40.0  # unknown left out of the shares
     assert np.isnan(out.at["Unknown", "ParticipantPct"])
@@ -104,9 +127,12 @@ def test_all_deciles_unknown_gives_no_shares():
 
 
 def test_ethnicity_counts_and_shares_without_not_stated():
-    data = make_data(recruitment_ethnicity=[
-        {"IcbCode": "QWU", "Month": "2020-05-01", "EthnicGroup": g, "Participants": n}
-        for g, n in [("White", 60), ("Asian", 40), ("Not stated", 25)]])
+    data = make_data(
+        recruitment_ethnicity=[
+            {"IcbCode": "QWU", "Month": "2020-05-01", "EthnicGroup": g, "Participants": n}
+            for g, n in [("White", 60), ("Asian", 40), ("Not stated", 25)]
+        ]
+    )
     out = kp.participants_by_ethnicity(data, "2020-21-Q1", "QWU", disclosed=False).set_index("EthnicGroup")
     assert out.at["White", "Pct"] == 60.0 and out.at["Black", "Participants"] == 0
     assert np.isnan(out.at["Not stated", "Pct"])

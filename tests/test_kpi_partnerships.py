@@ -10,12 +10,15 @@ def staff(quarter, org, active, joint):
 
 
 def test_cross_system_studies_cumulative_against_the_default_target():
-    data = make_data(studies=[
-        study("a", "2025-05-01", cross=True), study("b", "2025-08-01", cross=True),
-        study("c", "2025-08-01", cross=True, portfolio=False),  # not portfolio
-        study("d", "2025-08-01"),                               # not cross-system
-        study("e", None, cross=True),                           # not yet opened
-    ])
+    data = make_data(
+        studies=[
+            study("a", "2025-05-01", cross=True),
+            study("b", "2025-08-01", cross=True),
+            study("c", "2025-08-01", cross=True, portfolio=False),  # not portfolio
+            study("d", "2025-08-01"),  # not cross-system
+            study("e", None, cross=True),  # not yet opened
+        ]
+    )
     out = kp.cross_system_studies(data, "2026-27-Q1", "QWU").set_index("Quarter")
     assert list(out["CumulativeCrossSystemStudies"]) == [1, 2, 2, 2, 2]
     assert out["Target"].isna().sum() == 3  # the target of 5 applies from 2025/26 Q4
@@ -34,8 +37,14 @@ def test_no_cross_system_study_is_zero():
 
 
 def test_workforce_totals_per_quarter_and_disclosure():
-    data = make_data(workforce=[staff("2020-21-Q1", "RKB", 50, 3), staff("2020-21-Q1", "RJC", 12, 2),
-                                staff("2020-21-Q2", "RKB", 61, 9), staff("2020-21-Q2", "RRK", 500, 40)])
+    data = make_data(
+        workforce=[
+            staff("2020-21-Q1", "RKB", 50, 3),
+            staff("2020-21-Q1", "RJC", 12, 2),
+            staff("2020-21-Q2", "RKB", 61, 9),
+            staff("2020-21-Q2", "RRK", 500, 40),
+        ]
+    )
     raw = kp.research_active_staff(data, "2020-21-Q2", "QWU", disclosed=False)
     assert list(raw["ResearchActiveStaff"]) == [62, 61]
     assert list(kp.joint_appointments(data, "2020-21-Q2", "QWU", disclosed=False)["JointAppointments"]) == [5, 9]
@@ -59,7 +68,8 @@ def test_empty_workforce_quarter():
 def test_cross_system_history_starts_with_the_data_and_its_total_counts_earlier_openings():
     data = make_data(
         studies=[study("old", "2015-05-01", cross=True), study("new", "2019-08-01", cross=True)],
-        recruitment=[{"StudyId": "old", "OrganisationCode": "RKB", "Month": "2019-04-01", "Participants": 1}])
+        recruitment=[{"StudyId": "old", "OrganisationCode": "RKB", "Month": "2019-04-01", "Participants": 1}],
+    )
     out = kp.cross_system_studies(data, "2019-20-Q3", "QWU", target=2, target_quarter="2019-20-Q3")
     assert list(out["Quarter"]) == ["2019-20-Q1", "2019-20-Q2", "2019-20-Q3"]
     assert list(out["NewCrossSystemStudies"]) == [0, 1, 0]

@@ -1,4 +1,5 @@
 """helpers.loading: typed frames, and every kind of bad input named by file, row and column."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,60 +34,96 @@ QUARTERS = ["2025/26 Q1", "2025/26 Q2", "2025/26 Q3", "2025/26 Q4", "2026/27 Q1"
 def valid_tables() -> dict[str, pd.DataFrame]:
     """A small folder that meets the contract, every value as text (as an analyst's CSV holds it)."""
     t = {}
-    t["organisations"] = pd.DataFrame({
-        "OrganisationCode": ["RKB", "M85001", "00123"],
-        "OrganisationName": ["University Hospitals Coventry and Warwickshire", "Café Surgery", "Warwickshire County Council"],
-        "OrganisationType": ["acute", "gp_practice", "local_authority"],
-        "Place": ["Coventry", "Coventry", "Warwickshire"],
-        "IcbCode": ["QWU", "QWU", "QWU"],
-    })
-    t["studies"] = pd.DataFrame({
-        "StudyId": ["12345", "23456"],
-        "StudyTitle": ["Heart failure trial", "Frailty in care homes"],
-        "StudyRoute": ["Commercial", "Non-commercial"],
-        "StudyStatus": ["Open, With Recruitment", "Open, With Recruitment"],
-        "ManagingSpecialty": ["Cardiovascular Disease", "Ageing"],
-        "CareSetting": ["acute", "social_care"],
-        "NihrPortfolio": ["Y", "N"],
-        "LeadOrganisationCode": ["RKB", "00123"],
-        "CrossSystemPartnership": ["N", "Y"],
-        "PlannedOpeningDate": ["2024-12-01", "2025-02-01"],
-        "ActualOpeningDate": ["2025-01-10", "2025-03-15"],
-        "PlannedClosureToRecruitmentDate": ["2027-06-30", ""],
-        "ActualClosureToRecruitmentDate": ["", ""],
-        "SampleSize": ["120", ""],
-        "CostingSubmittedDate": ["2024-09-01", ""],
-        "SiteSelectedDate": ["2024-10-01", ""],
-        "FirstParticipantDate": ["2025-01-20", ""],
-    })
+    t["organisations"] = pd.DataFrame(
+        {
+            "OrganisationCode": ["RKB", "M85001", "00123"],
+            "OrganisationName": [
+                "University Hospitals Coventry and Warwickshire",
+                "Café Surgery",
+                "Warwickshire County Council",
+            ],
+            "OrganisationType": ["acute", "gp_practice", "local_authority"],
+            "Place": ["Coventry", "Coventry", "Warwickshire"],
+            "IcbCode": ["QWU", "QWU", "QWU"],
+        }
+    )
+    t["studies"] = pd.DataFrame(
+        {
+            "StudyId": ["12345", "23456"],
+            "StudyTitle": ["Heart failure trial", "Frailty in care homes"],
+            "StudyRoute": ["Commercial", "Non-commercial"],
+            "StudyStatus": ["Open, With Recruitment", "Open, With Recruitment"],
+            "ManagingSpecialty": ["Cardiovascular Disease", "Ageing"],
+            "CareSetting": ["acute", "social_care"],
+            "NihrPortfolio": ["Y", "N"],
+            "LeadOrganisationCode": ["RKB", "00123"],
+            "CrossSystemPartnership": ["N", "Y"],
+            "PlannedOpeningDate": ["2024-12-01", "2025-02-01"],
+            "ActualOpeningDate": ["2025-01-10", "2025-03-15"],
+            "PlannedClosureToRecruitmentDate": ["2027-06-30", ""],
+            "ActualClosureToRecruitmentDate": ["", ""],
+            "SampleSize": ["120", ""],
+            "CostingSubmittedDate": ["2024-09-01", ""],
+            "SiteSelectedDate": ["2024-10-01", ""],
+            "FirstParticipantDate": ["2025-01-20", ""],
+        }
+    )
     recruitment = [("12345", "RKB", m, "3") for m in MONTHS]
     recruitment += [("23456", "00123", m, "2") for m in MONTHS if m >= "2025-03"]
     t["recruitment"] = pd.DataFrame(recruitment, columns=["StudyId", "OrganisationCode", "Month", "Participants"])
     t["recruitment_imd"] = pd.DataFrame(
         [("QWU", m, d, "1") for m in MONTHS for d in ("1", "5", "")],
-        columns=["IcbCode", "Month", "ImdDecile", "Participants"])
+        columns=["IcbCode", "Month", "ImdDecile", "Participants"],
+    )
     t["recruitment_ethnicity"] = pd.DataFrame(
         [("QWU", m, g, "1") for m in MONTHS for g in ("White", "Not stated")],
-        columns=["IcbCode", "Month", "EthnicGroup", "Participants"])
+        columns=["IcbCode", "Month", "EthnicGroup", "Participants"],
+    )
     t["finance"] = pd.DataFrame(
         [(q, "RKB", "commercial_contract", "1500.50") for q in QUARTERS],
-        columns=["Quarter", "OrganisationCode", "IncomeStream", "AmountGBP"])
+        columns=["Quarter", "OrganisationCode", "IncomeStream", "AmountGBP"],
+    )
     t["workforce"] = pd.DataFrame(
         [(q, o, "10", "1") for q in QUARTERS for o in ("RKB", "00123")],
-        columns=["Quarter", "OrganisationCode", "ResearchActiveStaff", "JointAppointments"])
-    t["innovations"] = pd.DataFrame({
-        "InnovationId": ["INN1", "INN1"], "InnovationName": ["Virtual ward", "Virtual ward"],
-        "Stage": ["identified", "piloting"], "StageDate": ["2025-05-01", "2026-01-10"],
-        "LeadOrganisationCode": ["RKB", "RKB"]})
-    t["innovation_benefits"] = pd.DataFrame({
-        "Quarter": ["2026-27-Q1"], "InnovationId": ["INN1"], "BenefitMeasure": ["Clinician hours released"],
-        "Unit": ["hours"], "Value": ["120.5"]})
-    t["engagement"] = pd.DataFrame({
-        "IcbCode": ["QWU", "QWU"], "Quarter": ["2026-27-Q1", "2026-27-Q2"],
-        "Measure": ["ppie_activities", "ppie_activities"], "Value": ["4", "5"]})
-    t["deliverables"] = pd.DataFrame({
-        "IcbCode": ["QWU"], "DeliverableId": ["D1"], "Deliverable": ["Publish the R&I strategy"],
-        "Owner": ["Director of R&I"], "DueQuarter": ["2027-28-Q1"], "Quarter": ["2026-27-Q2"], "Status": ["on_track"]})
+        columns=["Quarter", "OrganisationCode", "ResearchActiveStaff", "JointAppointments"],
+    )
+    t["innovations"] = pd.DataFrame(
+        {
+            "InnovationId": ["INN1", "INN1"],
+            "InnovationName": ["Virtual ward", "Virtual ward"],
+            "Stage": ["identified", "piloting"],
+            "StageDate": ["2025-05-01", "2026-01-10"],
+            "LeadOrganisationCode": ["RKB", "RKB"],
+        }
+    )
+    t["innovation_benefits"] = pd.DataFrame(
+        {
+            "Quarter": ["2026-27-Q1"],
+            "InnovationId": ["INN1"],
+            "BenefitMeasure": ["Clinician hours released"],
+            "Unit": ["hours"],
+            "Value": ["120.5"],
+        }
+    )
+    t["engagement"] = pd.DataFrame(
+        {
+            "IcbCode": ["QWU", "QWU"],
+            "Quarter": ["2026-27-Q1", "2026-27-Q2"],
+            "Measure": ["ppie_activities", "ppie_activities"],
+            "Value": ["4", "5"],
+        }
+    )
+    t["deliverables"] = pd.DataFrame(
+        {
+            "IcbCode": ["QWU"],
+            "DeliverableId": ["D1"],
+            "Deliverable": ["Publish the R&I strategy"],
+            "Owner": ["Director of R&I"],
+            "DueQuarter": ["2027-28-Q1"],
+            "Quarter": ["2026-27-Q2"],
+            "Status": ["on_track"],
+        }
+    )
     return t
 
 
@@ -137,7 +174,14 @@ def test_valid_folder_loads_into_typed_frames(tmp_path):
     assert studies["ActualOpeningDate"].dtype == "datetime64[ns]"
     assert studies["ActualClosureToRecruitmentDate"].isna().all()
     assert studies["SampleSize"].dtype == "Int64" and studies["SampleSize"].isna().tolist() == [False, True]
-    assert list(data.finance["Quarter"]) == ["2025-26-Q1", "2025-26-Q2", "2025-26-Q3", "2025-26-Q4", "2026-27-Q1", "2026-27-Q2"]
+    assert list(data.finance["Quarter"]) == [
+        "2025-26-Q1",
+        "2025-26-Q2",
+        "2025-26-Q3",
+        "2025-26-Q4",
+        "2026-27-Q1",
+        "2026-27-Q2",
+    ]
     assert data.finance["AmountGBP"].dtype == "float64"
     assert data.recruitment_imd["ImdDecile"].dtype == "Int64"
     assert data.recruitment_imd["ImdDecile"].isna().sum() == len(MONTHS)
@@ -154,8 +198,10 @@ def test_tables_argument_returns_only_those_tables_but_checks_their_links(tmp_pa
     folder = write_folder(tmp_path / "data", tables)
     with pytest.raises(DataError) as caught:
         load_data(folder, QUARTER, tables=["recruitment"])
-    assert any(p.file == "recruitment.csv" and p.column == "StudyId" and "'12345' is not in studies.csv" in p.message
-               for p in caught.value.problems)
+    assert any(
+        p.file == "recruitment.csv" and p.column == "StudyId" and "'12345' is not in studies.csv" in p.message
+        for p in caught.value.problems
+    )
     data = load_data(write_folder(tmp_path / "ok"), QUARTER, tables=["recruitment"])
     assert data.recruitment is not None and data.studies is None and data.finance is None
     with pytest.raises(ValueError, match="unknown table"):
@@ -328,7 +374,10 @@ def test_unknown_codes_are_reported_against_the_table_they_should_be_in(tmp_path
     tables["engagement"].loc[1, "IcbCode"] = "QQQ"
     problems = problems_of(write_folder(tmp_path / "data", tables))
     assert "'99999' is not in studies.csv" in only(problems, file="recruitment.csv", row=5, column="StudyId").message
-    assert "'123' is not in organisations.csv" in only(problems, file="recruitment.csv", row=7, column="OrganisationCode").message
+    assert (
+        "'123' is not in organisations.csv"
+        in only(problems, file="recruitment.csv", row=7, column="OrganisationCode").message
+    )
     assert "'XYZ' is not in organisations.csv" in only(problems, file="studies.csv", row=3).message
     assert "'INN9' is not in innovations.csv" in only(problems, file="innovation_benefits.csv").message
     assert "ICB codes" in only(problems, file="engagement.csv", row=3, column="IcbCode").message
@@ -364,8 +413,10 @@ def test_rows_dated_after_the_quarter_are_errors_but_plans_may_lie_ahead(tmp_pat
     tables["workforce"].loc[0, "Quarter"] = "2026/27 Q3"
     folder = write_folder(tmp_path / "data", tables)
     problems = problems_of(folder)
-    assert "after the end of the quarter reported (2026/27 Q2, ends 30 Sep 2026)" in only(
-        problems, file="recruitment.csv", row=4, column="Month").message
+    assert (
+        "after the end of the quarter reported (2026/27 Q2, ends 30 Sep 2026)"
+        in only(problems, file="recruitment.csv", row=4, column="Month").message
+    )
     only(problems, file="innovations.csv", row=3, column="StageDate")
     only(problems, file="workforce.csv", row=2, column="Quarter")
     ahead = only(problems, file="recruitment.csv", row=None, column="Month")
@@ -387,7 +438,9 @@ def test_data_that_stop_before_the_quarter_say_where_they_end(tmp_path):
 
 def test_history_ending_inside_the_quarter_is_a_warning(tmp_path):
     tables = valid_tables()
-    tables["recruitment_ethnicity"] = tables["recruitment_ethnicity"][tables["recruitment_ethnicity"]["Month"] < "2026-09"]
+    tables["recruitment_ethnicity"] = tables["recruitment_ethnicity"][
+        tables["recruitment_ethnicity"]["Month"] < "2026-09"
+    ]
     data = load_data(write_folder(tmp_path / "data", tables), QUARTER)
     warning = only(data.warnings, file="recruitment_ethnicity.csv", column="Month")
     assert "last month is Aug 2026, before the quarter's last month (Sep 2026)" in warning.message
@@ -454,11 +507,16 @@ def test_values_that_look_like_patient_identifiers_are_masked_errors(tmp_path):
     assert len([p for p in problems if p.severity == "error"]) == 3
 
 
-
-@pytest.mark.parametrize("text", [
-    "Clinic DOB 14/03/1957", "Mrs A, d.o.b. 1957-03-14", "date of birth: 14 March 1957", "Patient born 14.03.57",
-    "Birthdate 3/4/1957",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Clinic DOB 14/03/1957",
+        "Mrs A, d.o.b. 1957-03-14",
+        "date of birth: 14 March 1957",
+        "Patient born 14.03.57",
+        "Birthdate 3/4/1957",
+    ],
+)
 def test_a_labelled_date_of_birth_in_a_text_field_is_a_masked_error(tmp_path, text):
     problems = problems_of(edited(tmp_path, "organisations", 1, "OrganisationName", text))
     problem = only(problems, file="organisations.csv", row=3, column="OrganisationName")
@@ -467,9 +525,15 @@ def test_a_labelled_date_of_birth_in_a_text_field_is_a_masked_error(tmp_path, te
     assert "1957" not in format_report(problems)
 
 
-@pytest.mark.parametrize("text", [
-    "Born in Bradford cohort", "Newborn screening 14/03/2025", "Trial opened 14/03/2019", "Birth cohort 2019",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Born in Bradford cohort",
+        "Newborn screening 14/03/2025",
+        "Trial opened 14/03/2019",
+        "Birth cohort 2019",
+    ],
+)
 def test_dates_and_birth_words_that_are_not_a_date_of_birth_pass(tmp_path, text):
     assert [p for p in problems_of(edited(tmp_path, "studies", 0, "StudyTitle", text)) if p.severity == "error"] == []
 
@@ -548,7 +612,9 @@ def test_blank_lines_are_ignored_but_rows_keep_their_numbers(tmp_path):
 # -- Excel -----------------------------------------------------------------------------------
 
 
-def _recruitment_workbook(path: Path, rows: list[list], title_rows: list[list] = (), hidden_first: bool = False) -> None:
+def _recruitment_workbook(
+    path: Path, rows: list[list], title_rows: list[list] = (), hidden_first: bool = False
+) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     if hidden_first:
@@ -576,7 +642,9 @@ def test_excel_with_merged_title_row_hidden_first_sheet_and_real_dates(tmp_path)
     folder = write_folder(tmp_path / "data")
     (folder / "recruitment.csv").unlink()
     rows = _recruitment_rows()
-    _recruitment_workbook(folder / "recruitment.xlsx", rows, title_rows=[["Recruitment by site, 2026/27 Q2"]], hidden_first=True)
+    _recruitment_workbook(
+        folder / "recruitment.xlsx", rows, title_rows=[["Recruitment by site, 2026/27 Q2"]], hidden_first=True
+    )
     data = load_data(folder, QUARTER)
     assert len(data.recruitment) == len(rows)
     assert data.recruitment["OrganisationCode"].tolist().count("00123") > 0
@@ -686,13 +754,26 @@ def test_million_row_parquet_checks_in_seconds(tmp_path):
     studies = valid_tables()["studies"].iloc[[1] * n_studies].reset_index(drop=True)
     studies["StudyId"] = [f"{i:06d}" for i in range(n_studies)]
     studies["LeadOrganisationCode"] = "R000"
-    organisations = pd.DataFrame({
-        "OrganisationCode": [f"R{i:03d}" for i in range(n_orgs)], "OrganisationName": "Trust", "OrganisationType": "acute",
-        "Place": "Coventry", "IcbCode": "QWU"})
-    s, o, m = (a.ravel() for a in np.meshgrid(np.arange(n_studies), np.arange(n_orgs), np.arange(len(months)), indexing="ij"))
-    recruitment = pd.DataFrame({
-        "StudyId": studies["StudyId"].to_numpy()[s], "OrganisationCode": organisations["OrganisationCode"].to_numpy()[o],
-        "Month": months[m], "Participants": np.int64(1)})
+    organisations = pd.DataFrame(
+        {
+            "OrganisationCode": [f"R{i:03d}" for i in range(n_orgs)],
+            "OrganisationName": "Trust",
+            "OrganisationType": "acute",
+            "Place": "Coventry",
+            "IcbCode": "QWU",
+        }
+    )
+    s, o, m = (
+        a.ravel() for a in np.meshgrid(np.arange(n_studies), np.arange(n_orgs), np.arange(len(months)), indexing="ij")
+    )
+    recruitment = pd.DataFrame(
+        {
+            "StudyId": studies["StudyId"].to_numpy()[s],
+            "OrganisationCode": organisations["OrganisationCode"].to_numpy()[o],
+            "Month": months[m],
+            "Participants": np.int64(1),
+        }
+    )
     recruitment.loc[12345, "Participants"] = -1
     assert len(recruitment) >= 950_000
     for name, frame in (("studies", studies), ("organisations", organisations), ("recruitment", recruitment)):
@@ -721,10 +802,19 @@ def test_one_report_holds_every_problem_in_every_file(tmp_path):
         load_data(folder, QUARTER)
     report = str(caught.value)
     assert {p.file for p in caught.value.problems} == {
-        "recruitment.csv", "finance.csv", "studies.csv", "engagement.csv", "deliverables"}
+        "recruitment.csv",
+        "finance.csv",
+        "studies.csv",
+        "engagement.csv",
+        "deliverables",
+    }
     assert "5 errors and 0 warnings in 5 files" in report
-    for line in ("row 2, column Participants: 'n/a' is not a number", "row 3, column AmountGBP:",
-                 "row 2, column NihrPortfolio:", "row 2, column Measure: 'tweets' must be one of"):
+    for line in (
+        "row 2, column Participants: 'n/a' is not a number",
+        "row 3, column AmountGBP:",
+        "row 2, column NihrPortfolio:",
+        "row 2, column Measure: 'tweets' must be one of",
+    ):
         assert line in report
     # Grouped by file: each file's name is a heading line followed by its problems.
     assert report.index("\nrecruitment.csv\n") < report.index("'n/a'")
@@ -734,14 +824,26 @@ def test_rule_breaks_beyond_pandera_cap_are_counted_as_a_lower_bound(tmp_path):
     folder = write_folder(tmp_path / "data")
     frame = load_data(folder, QUARTER).recruitment
     months = pd.date_range("2025-03-01", periods=100, freq="MS")
-    big = pd.DataFrame({
-        "StudyId": "23456", "OrganisationCode": np.repeat([f"S{i:03d}" for i in range(600)], 100),
-        "Month": np.tile(months, 600), "Participants": np.int64(-1)})
+    big = pd.DataFrame(
+        {
+            "StudyId": "23456",
+            "OrganisationCode": np.repeat([f"S{i:03d}" for i in range(600)], 100),
+            "Month": np.tile(months, 600),
+            "Participants": np.int64(-1),
+        }
+    )
     big = big[big["Month"] <= "2026-09-01"]
     assert len(big) > 10_000
     organisations = valid_tables()["organisations"]
-    extra = pd.DataFrame({"OrganisationCode": big["OrganisationCode"].unique(), "OrganisationName": "Site",
-                          "OrganisationType": "acute", "Place": "Coventry", "IcbCode": "QWU"})
+    extra = pd.DataFrame(
+        {
+            "OrganisationCode": big["OrganisationCode"].unique(),
+            "OrganisationName": "Site",
+            "OrganisationType": "acute",
+            "Place": "Coventry",
+            "IcbCode": "QWU",
+        }
+    )
     pd.concat([organisations, extra]).to_csv(folder / "organisations.csv", index=False)
     (folder / "recruitment.csv").unlink()
     pd.concat([frame, big], ignore_index=True).to_parquet(folder / "recruitment.parquet", index=False)
@@ -765,8 +867,31 @@ def test_messages_are_capped_per_column_and_kind(tmp_path):
 
 CELL = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
-    st.sampled_from(["", " ", "Total", "n/a", "-3", "1,234", "12.0", "03/04/2025", "2025-04", "2026/27 Q2", "Y", "£5",
-                     "943 476 5919", "CV1 2AB", "00123", "1e5", "NaN", "None", "#N/A", '"', "\r\n"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "Total",
+            "n/a",
+            "-3",
+            "1,234",
+            "12.0",
+            "03/04/2025",
+            "2025-04",
+            "2026/27 Q2",
+            "Y",
+            "£5",
+            "943 476 5919",
+            "CV1 2AB",
+            "00123",
+            "1e5",
+            "NaN",
+            "None",
+            "#N/A",
+            '"',
+            "\r\n",
+        ]
+    ),
 )
 
 
@@ -777,7 +902,9 @@ def test_any_text_gives_a_report_never_a_crash(tmp_path, table, data):
     columns = list(CONTRACT[table].column_names)
     cells = data.draw(st.lists(st.lists(CELL, min_size=len(columns), max_size=len(columns)), max_size=6))
     folder = tmp_path / "fuzz"
-    write_folder(folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")})
+    write_folder(
+        folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")}
+    )
     pd.DataFrame(cells, columns=columns).to_csv(folder / f"{table}.csv", index=False)
     loaded, problems = check_data(folder, QUARTER, tables=[table])
     lines = len((folder / f"{table}.csv").read_text(encoding="utf-8").splitlines()) + 1
@@ -791,7 +918,10 @@ def test_any_text_gives_a_report_never_a_crash(tmp_path, table, data):
 
 
 EXCEL_CELL = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**12), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)),
     CELL.filter(lambda text: not ILLEGAL_CHARACTERS_RE.search(text)),
 )
@@ -801,7 +931,9 @@ EXCEL_CELL = st.one_of(
 @given(cells=st.lists(st.lists(EXCEL_CELL, min_size=4, max_size=4), max_size=6))
 def test_any_excel_cells_give_a_report_never_a_crash(tmp_path, cells):
     folder = tmp_path / "fuzz"
-    write_folder(folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")})
+    write_folder(
+        folder, {name: frame for name, frame in valid_tables().items() if name in ("organisations", "studies")}
+    )
     (folder / "recruitment.csv").unlink(missing_ok=True)
     _recruitment_workbook(folder / "recruitment.xlsx", cells)
     loaded, problems = check_data(folder, QUARTER, tables=["recruitment"])

@@ -1,4 +1,5 @@
 """helpers.narrative: the words of each section's summary, from known numbers."""
+
 from __future__ import annotations
 
 import math
@@ -14,31 +15,47 @@ NAN = float("nan")
 def row(**overrides) -> dict:
     """A scorecard row (helpers.scorecard.COLUMNS) with plain defaults."""
     base = {
-        "Section": "Research activity", "Kpi": "new_studies", "Label": "NIHR studies opened in the quarter",
-        "Unit": "count", "Direction": "increase", "Quarter": "2026-27-Q2", "Value": 60.0,
-        "PreviousQuarterValue": 68.0, "ChangeOnPreviousQuarter": -8.0, "SameQuarterLastYearValue": 59.0,
-        "ChangeOnSameQuarterLastYear": 1.0, "Target": NAN, "Rag": None, "Variation": "common_cause",
-        "Assurance": None, "Points": 20, "TrialLimits": False, "Disclosed": False,
+        "Section": "Research activity",
+        "Kpi": "new_studies",
+        "Label": "NIHR studies opened in the quarter",
+        "Unit": "count",
+        "Direction": "increase",
+        "Quarter": "2026-27-Q2",
+        "Value": 60.0,
+        "PreviousQuarterValue": 68.0,
+        "ChangeOnPreviousQuarter": -8.0,
+        "SameQuarterLastYearValue": 59.0,
+        "ChangeOnSameQuarterLastYear": 1.0,
+        "Target": NAN,
+        "Rag": None,
+        "Variation": "common_cause",
+        "Assurance": None,
+        "Points": 20,
+        "TrialLimits": False,
+        "Disclosed": False,
     }
     base.update(overrides)
     return base
 
 
 # -- values and changes ----------------------------------------------------------------------------
-@pytest.mark.parametrize("value, unit, expected", [
-    (112.29754, "percent", "112.3%"),
-    (468, "count", "468"),
-    (1240.0, "count", "1,240"),
-    (2.5, "count", "2.5"),
-    (4_267_273.01, "GBP", "£4.27 million"),
-    (13_216.45, "GBP", "£13,216"),
-    (236.2089, "per_10000", "236.2 per 10,000"),
-    (158.0, "days", "158 days"),
-    ("*", "count", "fewer than 8 (suppressed)"),
-    (NAN, "percent", "no data"),
-    (None, "count", "no data"),
-    (pd.NA, "count", "no data"),
-])
+@pytest.mark.parametrize(
+    "value, unit, expected",
+    [
+        (112.29754, "percent", "112.3%"),
+        (468, "count", "468"),
+        (1240.0, "count", "1,240"),
+        (2.5, "count", "2.5"),
+        (4_267_273.01, "GBP", "£4.27 million"),
+        (13_216.45, "GBP", "£13,216"),
+        (236.2089, "per_10000", "236.2 per 10,000"),
+        (158.0, "days", "158 days"),
+        ("*", "count", "fewer than 8 (suppressed)"),
+        (NAN, "percent", "no data"),
+        (None, "count", "no data"),
+        (pd.NA, "count", "no data"),
+    ],
+)
 def test_format_value(value, unit, expected):
     assert narrative.format_value(value, unit) == expected
 
@@ -48,20 +65,23 @@ def test_format_value_rejects_an_unknown_unit():
         narrative.format_value(1, "litres")
 
 
-@pytest.mark.parametrize("change, unit, expected", [
-    (6, "count", "up 6 on the previous quarter"),
-    (-3.0, "count", "down 3 on the previous quarter"),
-    (0, "count", "unchanged on the previous quarter"),
-    (-0.7198, "percent", "down 0.7 percentage points on the previous quarter"),
-    (1.0, "percent", "up 1.0 percentage point on the previous quarter"),
-    (0.01, "percent", "unchanged on the previous quarter"),  # rounds to 0.0
-    (13_216.45, "GBP", "up £13,216 on the previous quarter"),
-    (-1_500_000, "GBP", "down £1.50 million on the previous quarter"),
-    (27.0, "days", "up 27 days on the previous quarter"),
-    (-1.0, "days", "down 1 day on the previous quarter"),
-    (0.4776, "per_10000", "up 0.5 on the previous quarter"),
-    ("*", "count", "change on the previous quarter suppressed"),
-])
+@pytest.mark.parametrize(
+    "change, unit, expected",
+    [
+        (6, "count", "up 6 on the previous quarter"),
+        (-3.0, "count", "down 3 on the previous quarter"),
+        (0, "count", "unchanged on the previous quarter"),
+        (-0.7198, "percent", "down 0.7 percentage points on the previous quarter"),
+        (1.0, "percent", "up 1.0 percentage point on the previous quarter"),
+        (0.01, "percent", "unchanged on the previous quarter"),  # rounds to 0.0
+        (13_216.45, "GBP", "up £13,216 on the previous quarter"),
+        (-1_500_000, "GBP", "down £1.50 million on the previous quarter"),
+        (27.0, "days", "up 27 days on the previous quarter"),
+        (-1.0, "days", "down 1 day on the previous quarter"),
+        (0.4776, "per_10000", "up 0.5 on the previous quarter"),
+        ("*", "count", "change on the previous quarter suppressed"),
+    ],
+)
 def test_format_change(change, unit, expected):
     assert narrative.format_change(change, unit, "the previous quarter") == expected
 
@@ -75,7 +95,8 @@ def test_a_missing_change_gives_no_words(missing):
 def test_spc_words_join_variation_trial_limits_and_assurance():
     assert narrative.spc_words("improvement_high") == "special cause improvement (higher values)"
     assert narrative.spc_words("common_cause", "consistent_fail", trial_limits=True) == (
-        "common cause variation (trial limits: fewer than 12 quarters); the target will consistently be missed")
+        "common cause variation (trial limits: fewer than 12 quarters); the target will consistently be missed"
+    )
     assert narrative.spc_words(None) is None
 
 
@@ -99,29 +120,50 @@ def test_rag_words():
 def test_kpi_sentence_from_a_scorecard_row():
     assert narrative.kpi_sentence(row()) == (
         "NIHR studies opened in the quarter: 60 in 2026/27 Q2, down 8 on the previous quarter and up 1 on "
-        "the same quarter last year; common cause variation.")
+        "the same quarter last year; common cause variation."
+    )
 
 
 def test_kpi_sentence_with_target_rag_assurance_and_trial_limits():
-    sentence = narrative.kpi_sentence(row(
-        Label="NIHR studies open, % of pre-Covid levels", Unit="percent", Value=104.0,
-        ChangeOnPreviousQuarter=6.0, ChangeOnSameQuarterLastYear=NAN, Target=100.0, Rag="green",
-        Variation="improvement_high", Assurance="inconsistent", TrialLimits=True))
+    sentence = narrative.kpi_sentence(
+        row(
+            Label="NIHR studies open, % of pre-Covid levels",
+            Unit="percent",
+            Value=104.0,
+            ChangeOnPreviousQuarter=6.0,
+            ChangeOnSameQuarterLastYear=NAN,
+            Target=100.0,
+            Rag="green",
+            Variation="improvement_high",
+            Assurance="inconsistent",
+            TrialLimits=True,
+        )
+    )
     assert sentence == (
         "NIHR studies open, % of pre-Covid levels: 104.0% in 2026/27 Q2, up 6.0 percentage points on the "
         "previous quarter; special cause improvement (higher values) (trial limits: fewer than 12 quarters); "
         "on track against the trajectory of 100.0%; the target will sometimes be met and sometimes missed "
-        "(hit and miss).")
+        "(hit and miss)."
+    )
 
 
 def test_kpi_sentence_for_suppressed_and_missing_values():
-    suppressed = narrative.kpi_sentence(row(Label="Participants", Value="*", ChangeOnPreviousQuarter="*",
-                                            ChangeOnSameQuarterLastYear=NAN, Disclosed=True))
-    assert suppressed.startswith("Participants: fewer than 8 (suppressed) in 2026/27 Q2, "
-                                 "change on the previous quarter suppressed;")
+    suppressed = narrative.kpi_sentence(
+        row(
+            Label="Participants",
+            Value="*",
+            ChangeOnPreviousQuarter="*",
+            ChangeOnSameQuarterLastYear=NAN,
+            Disclosed=True,
+        )
+    )
+    assert suppressed.startswith(
+        "Participants: fewer than 8 (suppressed) in 2026/27 Q2, change on the previous quarter suppressed;"
+    )
     assert "5" not in suppressed.split(";")[0].replace("2026/27", "")  # no hidden figure leaks into the words
-    missing = narrative.kpi_sentence(row(Value=NAN, ChangeOnPreviousQuarter=NAN, ChangeOnSameQuarterLastYear=NAN,
-                                         Variation=None))
+    missing = narrative.kpi_sentence(
+        row(Value=NAN, ChangeOnPreviousQuarter=NAN, ChangeOnSameQuarterLastYear=NAN, Variation=None)
+    )
     assert missing == "NIHR studies opened in the quarter: no data for 2026/27 Q2."
 
 
@@ -132,39 +174,55 @@ def test_kpi_sentences_keep_order_and_skip():
 
 
 def test_studies_open_headline():
-    frame = pd.DataFrame({
-        "Quarter": ["2026-27-Q1", "2026-27-Q2"], "OpenStudies": [106, 112],
-        "BaselineMean": [107.7, 107.7], "PctOfBaseline": [98.4, 104.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "Quarter": ["2026-27-Q1", "2026-27-Q2"],
+            "OpenStudies": [106, 112],
+            "BaselineMean": [107.7, 107.7],
+            "PctOfBaseline": [98.4, 104.0],
+        }
+    )
     assert narrative.studies_open(frame, "2026/27 Q2", "improvement_high") == (
         "112 NIHR studies open in 2026/27 Q2, 104% of the pre-Covid baseline, up 6 on the previous quarter; "
-        "special cause improvement (higher values).")
+        "special cause improvement (higher values)."
+    )
     assert narrative.studies_open(frame.iloc[:1], "2026/27 Q1") == (
-        "106 NIHR studies open in 2026/27 Q1, 98% of the pre-Covid baseline.")
+        "106 NIHR studies open in 2026/27 Q1, 98% of the pre-Covid baseline."
+    )
     assert narrative.studies_open(frame, "2026/27 Q3") == "No NIHR studies data for 2026/27 Q3."
 
 
 def test_finding_states_value_and_variation():
     assert narrative.finding(row(Variation="concern_low")) == (
-        "NIHR studies opened in the quarter: 60 in 2026/27 Q2, special cause concern (lower values)")
+        "NIHR studies opened in the quarter: 60 in 2026/27 Q2, special cause concern (lower values)"
+    )
     assert narrative.finding(row(Variation=None)) == "NIHR studies opened in the quarter: 60 in 2026/27 Q2"
 
 
 def test_leader_passes_over_suppressed_cells():
     frame = pd.DataFrame({"Place": ["North", "South", "West"], "Participants": ["*", 40, 55], "Pct": ["*", 42.1, 57.9]})
     assert narrative.leader(frame, "Place", "Participants", "participants", "2026/27 Q2", share="Pct") == (
-        "West has the most participants in 2026/27 Q2: 55 (57.9%)")
+        "West has the most participants in 2026/27 Q2: 55 (57.9%)"
+    )
     empty = pd.DataFrame({"Place": ["North"], "Participants": [0]})
     assert narrative.leader(empty, "Place", "Participants", "participants", "2026/27 Q2") == (
-        "No participants in 2026/27 Q2")
+        "No participants in 2026/27 Q2"
+    )
 
 
 def test_representation_in_words():
-    frame = pd.DataFrame({"Group": ["Core20", "Other"], "ParticipantPct": [10.12, 89.88],
-                          "PopulationPct": [14.25, 85.75], "RepresentationRatio": [0.7102, 1.048]})
+    frame = pd.DataFrame(
+        {
+            "Group": ["Core20", "Other"],
+            "ParticipantPct": [10.12, 89.88],
+            "PopulationPct": [14.25, 85.75],
+            "RepresentationRatio": [0.7102, 1.048],
+        }
+    )
     assert narrative.representation(frame, "Group", "Core20", "Core20 areas", "2026/27 Q2") == (
         "Core20 areas: 10.1% of participants against 14.3% of the population (ratio 0.71), "
-        "rolling 12 months to 2026/27 Q2")
+        "rolling 12 months to 2026/27 Q2"
+    )
     hidden = frame.assign(ParticipantPct=["*", 100.0])
     assert "suppressed" in narrative.representation(hidden, "Group", "Core20", "Core20 areas", "2026/27 Q2")
     with pytest.raises(KeyError, match="'Nowhere'"):
@@ -179,37 +237,60 @@ def test_count_and_breakdown_sentences():
         narrative.count_sentence(-1, "stage change", "2026/27 Q2")
     frame = pd.DataFrame({"Rag": ["Overdue", "At risk", "Complete"], "Deliverables": [1, 2, 9]})
     assert narrative.breakdown_sentence(frame, "Rag", "Deliverables", "deliverables", "2026/27 Q2") == (
-        "Of 12 deliverables at 2026/27 Q2: 1 overdue, 2 at risk, 9 complete.")
+        "Of 12 deliverables at 2026/27 Q2: 1 overdue, 2 at risk, 9 complete."
+    )
 
 
 # -- the scorecard ----------------------------------------------------------------------------------
 def scorecard() -> pd.DataFrame:
-    return pd.DataFrame([
-        row(Kpi="a", Rag="green", Target=100.0, Variation="improvement_high"),
-        row(Kpi="b", Rag="red", Target=5.0, Variation="concern_low", Assurance="consistent_fail"),
-        row(Kpi="c", Variation="common_cause", TrialLimits=True),
-        row(Kpi="d", Unit="GBP", Value=1_234_567.0, ChangeOnPreviousQuarter="*", Variation="neutral_high"),
-    ])
+    return pd.DataFrame(
+        [
+            row(Kpi="a", Rag="green", Target=100.0, Variation="improvement_high"),
+            row(Kpi="b", Rag="red", Target=5.0, Variation="concern_low", Assurance="consistent_fail"),
+            row(Kpi="c", Variation="common_cause", TrialLimits=True),
+            row(Kpi="d", Unit="GBP", Value=1_234_567.0, ChangeOnPreviousQuarter="*", Variation="neutral_high"),
+        ]
+    )
 
 
 def test_scorecard_overview_counts_ratings_and_variation():
     assert narrative.scorecard_overview(scorecard()) == (
         "4 headline KPIs for 2026/27 Q2. Against a target (2 of 4 KPIs): 1 on track, 0 slightly behind, "
         "1 off track. Latest points: 1 special cause improvement, 1 special cause concern, 1 special cause "
-        "variation neither improvement nor concern, 1 common cause variation.")
+        "variation neither improvement nor concern, 1 common cause variation."
+    )
     assert narrative.scorecard_overview(scorecard().iloc[0:0]) == (
-        "No headline KPIs could be calculated from the data given.")
+        "No headline KPIs could be calculated from the data given."
+    )
 
 
 def test_scorecard_view_in_words():
     view = narrative.scorecard_view(scorecard())
-    assert list(view.columns) == ["Section", "KPI", "Latest", "On previous quarter", "On a year earlier",
-                                  "Target", "RAG", "Variation", "Assurance"]
-    assert view.loc[0, ["Latest", "On previous quarter", "On a year earlier", "Target", "RAG", "Variation"]].tolist() == [
-        "60", "down 8", "up 1", "100", "On track", "Improvement (high)"]
-    assert view.loc[1, ["RAG", "Variation", "Assurance"]].tolist() == ["Off track", "Concern (low)", "Consistently missed"]
+    assert list(view.columns) == [
+        "Section",
+        "KPI",
+        "Latest",
+        "On previous quarter",
+        "On a year earlier",
+        "Target",
+        "RAG",
+        "Variation",
+        "Assurance",
+    ]
+    assert view.loc[
+        0, ["Latest", "On previous quarter", "On a year earlier", "Target", "RAG", "Variation"]
+    ].tolist() == ["60", "down 8", "up 1", "100", "On track", "Improvement (high)"]
+    assert view.loc[1, ["RAG", "Variation", "Assurance"]].tolist() == [
+        "Off track",
+        "Concern (low)",
+        "Consistently missed",
+    ]
     assert view.loc[2, ["Target", "RAG", "Variation", "Assurance"]].tolist() == [
-        "–", "No target", "Common cause (trial limits)", "–"]
+        "–",
+        "No target",
+        "Common cause (trial limits)",
+        "–",
+    ]
     assert view.loc[3, ["Latest", "On previous quarter"]].tolist() == ["£1.23 million", "suppressed"]
 
 
@@ -218,7 +299,8 @@ def test_summary_escapes_text_and_joins_sentences():
     shown = narrative.summary("First <b>one</b>.", ["Second & last", "  "])
     assert shown.text == "First <b>one</b>. Second & last."  # a full stop added where missing
     assert shown._repr_html_() == (
-        '<div class="bp-summary">\n<p>First &lt;b&gt;one&lt;/b&gt;.</p>\n<ul>\n<li>Second &amp; last.</li>\n</ul>\n</div>')
+        '<div class="bp-summary">\n<p>First &lt;b&gt;one&lt;/b&gt;.</p>\n<ul>\n<li>Second &amp; last.</li>\n</ul>\n</div>'
+    )
     assert narrative.summary("Only one.")._repr_html_() == '<div class="bp-summary">\n<p>Only one.</p>\n</div>'
     assert repr(shown) == shown.text
     with pytest.raises(ValueError, match="no sentences"):

@@ -4,6 +4,7 @@ The execution test runs every notebook with papermill in a real kernel and NO pa
 a project root (``BOARDPACK_ROOT``) in a temporary folder holding the sample data for the latest
 complete quarter, the targets and one commentary file with hostile HTML in it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,9 +26,25 @@ from helpers.quarters import latest_complete
 NOTEBOOKS = {s.id: s for s in SECTIONS}
 ALLOWED_IMPORTS = {"warnings", "IPython.display", "helpers", "helpers.spc"}
 # Nothing that computes or defines: notebooks load, call helpers and show.
-FORBIDDEN_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.BinOp, ast.AugAssign,
-                   ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.For, ast.While, ast.If,
-                   ast.IfExp, ast.Compare, ast.BoolOp, ast.UnaryOp)
+FORBIDDEN_NODES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.BinOp,
+    ast.AugAssign,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+    ast.For,
+    ast.While,
+    ast.If,
+    ast.IfExp,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+)
 CELL_ID = re.compile(r"^cell-\d{2}$")
 
 
@@ -155,8 +172,13 @@ def executed(standalone_root, tmp_path_factory):
 
     def run(section_id):
         target = out / f"{section_id}.ipynb"
-        papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / f"{section_id}.ipynb"), str(target),
-                                   kernel_name="python3", progress_bar=False, cwd=str(paths.NOTEBOOKS_DIR))
+        papermill.execute_notebook(
+            str(paths.NOTEBOOKS_DIR / f"{section_id}.ipynb"),
+            str(target),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(paths.NOTEBOOKS_DIR),
+        )
         return section_id, nbformat.read(target, as_version=4)
 
     try:
@@ -182,9 +204,13 @@ def summary_text(nb) -> str:
 def expected_section(section_id, root: Path):
     from helpers.section import open_section
 
-    return open_section(section_id, data_dir=root / "data" / "sample" / "QWU" / latest_complete().id,
-                        tables=NOTEBOOKS[section_id].tables, targets_file=root / "params" / "targets.yml",
-                        commentary_dir=root / "params" / "commentary")
+    return open_section(
+        section_id,
+        data_dir=root / "data" / "sample" / "QWU" / latest_complete().id,
+        tables=NOTEBOOKS[section_id].tables,
+        targets_file=root / "params" / "targets.yml",
+        commentary_dir=root / "params" / "commentary",
+    )
 
 
 @pytest.mark.e2e
@@ -243,8 +269,11 @@ def test_every_figure_has_alt_text_and_every_table_a_caption(section_id, execute
 
 @pytest.mark.e2e
 def test_commentary_is_shown_under_the_summary_with_html_escaped(executed):
-    shown = [o["data"]["text/html"] for o in outputs(executed["10_research_activity"])
-             if "bp-commentary" in o.get("data", {}).get("text/html", "")]
+    shown = [
+        o["data"]["text/html"]
+        for o in outputs(executed["10_research_activity"])
+        if "bp-commentary" in o.get("data", {}).get("text/html", "")
+    ]
     assert len(shown) == 1
     parser = _Elements()
     parser.feed(shown[0])
@@ -256,7 +285,9 @@ def test_commentary_is_shown_under_the_summary_with_html_escaped(executed):
     first = next(i for i, h in enumerate(htmls) if h.startswith('<div class="bp-summary">'))
     assert "bp-commentary" in htmls[first + 1]
     # Sections without a commentary file show none.
-    assert not any("bp-commentary" in o.get("data", {}).get("text/html", "") for o in outputs(executed["60_engagement"]))
+    assert not any(
+        "bp-commentary" in o.get("data", {}).get("text/html", "") for o in outputs(executed["60_engagement"])
+    )
 
 
 @pytest.mark.e2e
@@ -274,8 +305,13 @@ def test_outputs_are_the_same_on_a_second_run(executed, standalone_root, tmp_pat
     import papermill
 
     monkeypatch.setenv("BOARDPACK_ROOT", str(standalone_root))
-    papermill.execute_notebook(str(paths.NOTEBOOKS_DIR / "70_deliverables.ipynb"), str(tmp_path / "again.ipynb"),
-                               kernel_name="python3", progress_bar=False, cwd=str(paths.NOTEBOOKS_DIR))
+    papermill.execute_notebook(
+        str(paths.NOTEBOOKS_DIR / "70_deliverables.ipynb"),
+        str(tmp_path / "again.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(paths.NOTEBOOKS_DIR),
+    )
     again = nbformat.read(tmp_path / "again.ipynb", as_version=4)
     assert [c.outputs for c in code_cells(again)] == [c.outputs for c in code_cells(executed["70_deliverables"])]
 

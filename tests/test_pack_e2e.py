@@ -6,6 +6,7 @@ test that builds publishes to a folder of its own (``--out``). One bad input and
 go through the command line in ``make test``; the whole corpus is in the ``slow`` tier, and every
 case also has a unit test in tests/test_loading.py.
 """
+
 from __future__ import annotations
 
 import csv
@@ -112,7 +113,9 @@ def test_no_code_no_script_no_external_url(pack):
     assert external == []
     # The inlined JupyterLab CSS names these classes; no element may carry them.
     # Markdown cells render inside jp-InputArea; code cells must leave no editor, prompt or source.
-    assert not re.search(r'class="[^"]*\b(jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|highlight)\b', pack["html"])
+    assert not re.search(
+        r'class="[^"]*\b(jp-InputPrompt|jp-OutputPrompt|jp-CodeMirrorEditor|highlight)\b', pack["html"]
+    )
     assert "injected-parameters" not in pack["html"]
     assert "open_section(" not in pack["html"]  # the notebooks' code never reaches the pack
 
@@ -131,8 +134,9 @@ def test_scorecard_figures_equal_what_the_helpers_compute(pack):
     computed here, in this process, from the same sample data: every KPI, value, change, target, RAG."""
     from helpers.narrative import scorecard_view
 
-    published = pd.read_csv(pack["folder"] / "appendix" / "00_summary_headline_kpis.csv", dtype=str,
-                            keep_default_na=False)
+    published = pd.read_csv(
+        pack["folder"] / "appendix" / "00_summary_headline_kpis.csv", dtype=str, keep_default_na=False
+    )
     data = load_data(pack["data"], QUARTER)
     scorecard = build_scorecard(data, QUARTER, ICB, load_targets(paths.PARAMS_DIR / "targets.yml"))
     expected = scorecard_view(scorecard).astype(str)
@@ -259,8 +263,12 @@ def _add_column(path: Path, name: str, value: str) -> None:
 def _other_quarter(folder: Path, to: str) -> None:
     """Replace the extract by the sample data generated up to another quarter."""
     shutil.rmtree(folder)
-    made = subprocess.run([*BOARDPACK, "sample-data", "--icb", ICB, "--to", to, "--out", str(folder)],
-                          capture_output=True, text=True, timeout=600)
+    made = subprocess.run(
+        [*BOARDPACK, "sample-data", "--icb", ICB, "--to", to, "--out", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert made.returncode == 0, made.stdout + made.stderr
 
 
@@ -305,54 +313,152 @@ def _recruitment_as_xlsx(folder: Path, layout: str) -> dict:
 
 BAD_INPUTS = {
     # case: (edit, file, row, column, words in the message)
-    "count n/a": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",n/a"),
-                  "recruitment.csv", "2", "Participants", ""),
-    "negative count": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",-3"),
-                       "recruitment.csv", "2", "Participants", ""),
-    "unknown organisation": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[1] + ",", ",ZZZ99,"),
-                             "recruitment.csv", "2", "OrganisationCode", "ZZZ99"),
-    "duplicate key": (lambda d: (d / "recruitment.csv").write_bytes(
-                          (d / "recruitment.csv").read_bytes() + (d / "recruitment.csv").read_text().splitlines()[1].encode() + b"\n"),
-                      "recruitment.csv", "", "", "duplicate"),
-    "date after the quarter": (lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[2] + ",", ",2027-01,"),
-                               "recruitment.csv", "2", "Month", ""),
-    "wrong encoding": (lambda d: (d / "organisations.csv").write_bytes((d / "organisations.csv").read_text().encode("utf-16")),
-                       "organisations.csv", "", "", "UTF-16"),
+    "count n/a": (
+        lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",n/a"),
+        "recruitment.csv",
+        "2",
+        "Participants",
+        "",
+    ),
+    "negative count": (
+        lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[3], ",-3"),
+        "recruitment.csv",
+        "2",
+        "Participants",
+        "",
+    ),
+    "unknown organisation": (
+        lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[1] + ",", ",ZZZ99,"),
+        "recruitment.csv",
+        "2",
+        "OrganisationCode",
+        "ZZZ99",
+    ),
+    "duplicate key": (
+        lambda d: (d / "recruitment.csv").write_bytes(
+            (d / "recruitment.csv").read_bytes() + (d / "recruitment.csv").read_text().splitlines()[1].encode() + b"\n"
+        ),
+        "recruitment.csv",
+        "",
+        "",
+        "duplicate",
+    ),
+    "date after the quarter": (
+        lambda d: _edit_line(d / "recruitment.csv", 2, "," + _second_recruitment_row(d)[2] + ",", ",2027-01,"),
+        "recruitment.csv",
+        "2",
+        "Month",
+        "",
+    ),
+    "wrong encoding": (
+        lambda d: (d / "organisations.csv").write_bytes((d / "organisations.csv").read_text().encode("utf-16")),
+        "organisations.csv",
+        "",
+        "",
+        "UTF-16",
+    ),
     "empty file": (lambda d: (d / "engagement.csv").write_bytes(b""), "engagement.csv", "", "", ""),
-    "header-only file": (lambda d: (d / "engagement.csv").write_text((d / "engagement.csv").read_text().splitlines()[0] + "\n"),
-                         "engagement.csv", "", "", ""),
+    "header-only file": (
+        lambda d: (d / "engagement.csv").write_text((d / "engagement.csv").read_text().splitlines()[0] + "\n"),
+        "engagement.csv",
+        "",
+        "",
+        "",
+    ),
     "missing table": (lambda d: (d / "workforce.csv").unlink(), "workforce", "", "", ""),
-    "NHS number in a text field": (lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "Patient 943 476 5919"),
-                                   "organisations.csv", "2", "OrganisationName", ""),
+    "NHS number in a text field": (
+        lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "Patient 943 476 5919"),
+        "organisations.csv",
+        "2",
+        "OrganisationName",
+        "",
+    ),
     # case 1: an undeclared encoding other than UTF-16: UTF-8 text with one line saved in cp1252
-    "mixed UTF-8 and cp1252": (lambda d: (d / "organisations.csv").write_bytes(
-                                   (d / "organisations.csv").read_bytes().replace(b"University", "Universit\u00e9".encode(), 1)
-                                   .replace(b"South Warwickshire", "South Warwickshire \u00a3".encode("cp1252"), 1)),
-                               "organisations.csv", "3", "", "mixes encodings"),
+    "mixed UTF-8 and cp1252": (
+        lambda d: (d / "organisations.csv").write_bytes(
+            (d / "organisations.csv")
+            .read_bytes()
+            .replace(b"University", "Universit\u00e9".encode(), 1)
+            .replace(b"South Warwickshire", "South Warwickshire \u00a3".encode("cp1252"), 1)
+        ),
+        "organisations.csv",
+        "3",
+        "",
+        "mixes encodings",
+    ),
     # case 3: XLSX (the other XLSX layouts are accepted: see ACCEPTED below)
-    "xlsx totals row inside the data": (lambda d: _recruitment_as_xlsx(d, "totals row"),
-                                        "recruitment.xlsx", "?", "StudyId", "looks like a totals row"),
-    "xlsx data only on a hidden sheet": (lambda d: _recruitment_as_xlsx(d, "data only on a hidden sheet"),
-                                         "recruitment.xlsx", "", "", "the first visible sheet ('Notes') is empty"),
+    "xlsx totals row inside the data": (
+        lambda d: _recruitment_as_xlsx(d, "totals row"),
+        "recruitment.xlsx",
+        "?",
+        "StudyId",
+        "looks like a totals row",
+    ),
+    "xlsx data only on a hidden sheet": (
+        lambda d: _recruitment_as_xlsx(d, "data only on a hidden sheet"),
+        "recruitment.xlsx",
+        "",
+        "",
+        "the first visible sheet ('Notes') is empty",
+    ),
     # case 4: a slashed date that reads two ways, in a column of ISO dates
-    "ambiguous date 03/04/2025 among ISO dates": (lambda d: _slashed_opening_date(d, "2025-04-03", day_above_12=False),
-                                                  "studies.csv", "?", "ActualOpeningDate", "?"),
+    "ambiguous date 03/04/2025 among ISO dates": (
+        lambda d: _slashed_opening_date(d, "2025-04-03", day_above_12=False),
+        "studies.csv",
+        "?",
+        "ActualOpeningDate",
+        "?",
+    ),
     # case 5
     "study recruiting before it opened": (_recruiting_before_opening, "recruitment.csv", "2", "Month", "?"),
     # case 6: another quarter's data (sample data generated to 2026/27 Q1 or Q3, built as 2026/27 Q2)
-    "data of the previous quarter": (lambda d: _other_quarter(d, "2026/27 Q1"), "recruitment.csv", "", "Month",
-                                     "no rows for the quarter reported (2026/27 Q2); the data appear to end at 2026/27 Q1"),
-    "data of the next quarter": (lambda d: _other_quarter(d, "2026/27 Q3"), "recruitment.csv", "", "Month",
-                                 "the data run to 2026/27 Q3"),
+    "data of the previous quarter": (
+        lambda d: _other_quarter(d, "2026/27 Q1"),
+        "recruitment.csv",
+        "",
+        "Month",
+        "no rows for the quarter reported (2026/27 Q2); the data appear to end at 2026/27 Q1",
+    ),
+    "data of the next quarter": (
+        lambda d: _other_quarter(d, "2026/27 Q3"),
+        "recruitment.csv",
+        "",
+        "Month",
+        "the data run to 2026/27 Q3",
+    ),
     # case 13: patient-level data; the value is never echoed in full
-    "postcode in a text field": (lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "CV2 2DX Hospitals"),
-                                 "organisations.csv", "2", "OrganisationName", "postcode (CV2 ***)", ("CV2 2DX", "2DX")),
-    "date of birth in a text field": (lambda d: _edit_line(d / "organisations.csv", 3, "South Warwickshire", "DOB 14/03/1957"),
-                                      "organisations.csv", "3", "OrganisationName", "date of birth", ("14/03/1957", "1957")),
-    "DateOfBirth column": (lambda d: _add_column(d / "recruitment.csv", "DateOfBirth", "1957-03-14"),
-                           "recruitment.csv", "1", "DateOfBirth", "patient-level", ("1957-03-14", "1957")),
-    "Postcode column": (lambda d: _add_column(d / "organisations.csv", "Postcode", "CV2 2DX"),
-                        "organisations.csv", "1", "Postcode", "patient-level", ("CV2 2DX", "2DX")),
+    "postcode in a text field": (
+        lambda d: _edit_line(d / "organisations.csv", 2, "University Hospitals", "CV2 2DX Hospitals"),
+        "organisations.csv",
+        "2",
+        "OrganisationName",
+        "postcode (CV2 ***)",
+        ("CV2 2DX", "2DX"),
+    ),
+    "date of birth in a text field": (
+        lambda d: _edit_line(d / "organisations.csv", 3, "South Warwickshire", "DOB 14/03/1957"),
+        "organisations.csv",
+        "3",
+        "OrganisationName",
+        "date of birth",
+        ("14/03/1957", "1957"),
+    ),
+    "DateOfBirth column": (
+        lambda d: _add_column(d / "recruitment.csv", "DateOfBirth", "1957-03-14"),
+        "recruitment.csv",
+        "1",
+        "DateOfBirth",
+        "patient-level",
+        ("1957-03-14", "1957"),
+    ),
+    "Postcode column": (
+        lambda d: _add_column(d / "organisations.csv", "Postcode", "CV2 2DX"),
+        "organisations.csv",
+        "1",
+        "Postcode",
+        "patient-level",
+        ("CV2 2DX", "2DX"),
+    ),
 }
 
 
@@ -361,8 +467,9 @@ BAD_INPUTS = {
 IN_MAKE_TEST_BAD = "date of birth in a text field"
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=() if c == IN_MAKE_TEST_BAD else pytest.mark.slow)
-                                  for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=() if c == IN_MAKE_TEST_BAD else pytest.mark.slow) for c in BAD_INPUTS]
+)
 def test_bad_input_exits_2_names_file_row_column_and_leaves_the_pack_byte_identical(pack, case, tmp_path):
     """Each case: (edit, file, row, column, words[, never]); "?" means the edit returns that value
     (the row or the words depend on the sample data). ``never``: text that must not be echoed."""
@@ -383,7 +490,7 @@ def test_bad_input_exits_2_names_file_row_column_and_leaves_the_pack_byte_identi
     # pid or 23:19:57 there, which is not the date of birth echoed.
     shown = re.sub(rf"(?:{re.escape(str(pack['root']))}|{re.escape(str(tmp_path))})\S*", "<path>", output)
     assert "9434765919" not in shown.replace(" ", "")  # an identifier is never echoed in full
-    for secret in (never[0] if never else ()):
+    for secret in never[0] if never else ():
         assert secret not in shown, (case, secret)
     assert files_of(pack["folder"]) == pack["before"]
 
@@ -402,8 +509,12 @@ def _loose_counts(folder: Path) -> dict:
     rows[small[0]][count] = " " + rows[small[0]][count]
     rows[small[1]][count] = rows[small[1]][count] + ".0"
     _write_csv(path, rows)
-    return {"log": [f"recruitment_ethnicity.csv, row {big + 1}, column Participants: warning: "
-                    f"'{int(value):,}' read as {value} (thousands separator removed)"]}
+    return {
+        "log": [
+            f"recruitment_ethnicity.csv, row {big + 1}, column Participants: warning: "
+            f"'{int(value):,}' read as {value} (thousands separator removed)"
+        ]
+    }
 
 
 def _with_bom(path: Path) -> None:
@@ -417,10 +528,18 @@ def _with_bom(path: Path) -> None:
 #    clean pack. Published to another folder of the project, so the pack above stays as it is.
 ACCEPTED = {
     # case: (edit, sections built)
-    "xlsx two-row merged header": (lambda d: _recruitment_as_xlsx(d, "two-row merged header"), ["20_participation_equity"]),
-    "xlsx hidden sheet before the data": (lambda d: _recruitment_as_xlsx(d, "hidden sheet first"), ["20_participation_equity"]),
-    "UK date 13/04/2025 among ISO dates": (lambda d: _slashed_opening_date(d, "2025-04-13", day_above_12=True),
-                                           ["10_research_activity"]),
+    "xlsx two-row merged header": (
+        lambda d: _recruitment_as_xlsx(d, "two-row merged header"),
+        ["20_participation_equity"],
+    ),
+    "xlsx hidden sheet before the data": (
+        lambda d: _recruitment_as_xlsx(d, "hidden sheet first"),
+        ["20_participation_equity"],
+    ),
+    "UK date 13/04/2025 among ISO dates": (
+        lambda d: _slashed_opening_date(d, "2025-04-13", day_above_12=True),
+        ["10_research_activity"],
+    ),
     "organisations.csv UTF-8 with BOM": (lambda d: _with_bom(d / "organisations.csv"), ["40_partnerships_workforce"]),
     "counts written '1,234', ' 12', '12.0'": (_loose_counts, ["20_participation_equity"]),
 }
@@ -431,8 +550,21 @@ def _build_elsewhere(pack, data: Path, out: str, sections: list[str]) -> tuple[s
     the text of this build's log."""
     logs = pack["root"] / ".cache" / "logs"
     before = set(logs.glob("*.log"))
-    result = _run(pack["root"], "build", "--quarter", QUARTER.label, "--icb", ICB, "--data", str(data),
-                  "--sections", ",".join(sections), "--no-pdf", "--out", out)
+    result = _run(
+        pack["root"],
+        "build",
+        "--quarter",
+        QUARTER.label,
+        "--icb",
+        ICB,
+        "--data",
+        str(data),
+        "--sections",
+        ",".join(sections),
+        "--no-pdf",
+        "--out",
+        out,
+    )
     new_logs = sorted(set(logs.glob("*.log")) - before)
     return result, pack["root"] / out / ICB / QUARTER.id, "".join(p.read_text(encoding="utf-8") for p in new_logs)
 
@@ -440,8 +572,9 @@ def _build_elsewhere(pack, data: Path, out: str, sections: list[str]) -> tuple[s
 IN_MAKE_TEST_ACCEPTED = "counts written '1,234', ' 12', '12.0'"
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=() if c == IN_MAKE_TEST_ACCEPTED else pytest.mark.slow)
-                                  for c in ACCEPTED])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=() if c == IN_MAKE_TEST_ACCEPTED else pytest.mark.slow) for c in ACCEPTED]
+)
 def test_accepted_input_forms_build_sections_identical_to_the_clean_pack(pack, case, tmp_path):
     edit, sections = ACCEPTED[case]
     data = tmp_path / "extract"
@@ -472,7 +605,10 @@ def test_cp1252_organisation_name_with_pound_and_e_acute_reaches_the_pack_as_wri
     data = tmp_path / "extract"
     shutil.copytree(pack["data"], data)
     path = data / "organisations.csv"
-    old, name = "University Hospitals Coventry and Warwickshire NHS Trust", "Caf\u00e9 \u00a3 Fund \u2013 University Hospitals"
+    old, name = (
+        "University Hospitals Coventry and Warwickshire NHS Trust",
+        "Caf\u00e9 \u00a3 Fund \u2013 University Hospitals",
+    )
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1
     path.write_bytes(text.replace(old, name).encode("cp1252"))
@@ -490,11 +626,26 @@ def test_cp1252_organisation_name_with_pound_and_e_acute_reaches_the_pack_as_wri
 def test_two_builds_of_the_same_pack_at_once_one_publishes_the_other_exits_4(pack):
     """Two real `boardpack build` processes of one pack started together: one builds and publishes, the
     other exits 4 at once naming the lock; one complete version is published, nothing mixed."""
-    args = ["build", "--quarter", QUARTER.label, "--icb", ICB, "--sections", "70_deliverables", "--force",
-            "--no-pdf", "--out", "concurrent"]
+    args = [
+        "build",
+        "--quarter",
+        QUARTER.label,
+        "--icb",
+        ICB,
+        "--sections",
+        "70_deliverables",
+        "--force",
+        "--no-pdf",
+        "--out",
+        "concurrent",
+    ]
     env = dict(os.environ, BOARDPACK_ROOT=str(pack["root"]), COLUMNS="200")
-    runs = [subprocess.Popen([*BOARDPACK, *args], cwd=pack["root"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [*BOARDPACK, *args], cwd=pack["root"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=900) for run in runs]
     codes = [run.returncode for run in runs]
     assert sorted(codes) == [0, 4], (codes, outputs)
@@ -544,8 +695,11 @@ def test_hostile_text_in_data_is_shown_as_text_and_formulas_are_neutralised(pack
     html = (folder / "board_pack.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower() and "onerror=" not in html.lower().replace("onerror=alert", "")
     assert scan.scan_pack(folder) == []
-    cells = [cell for csv in (folder / "appendix").glob("*.csv")
-             for cell in pd.read_csv(csv, dtype=str, keep_default_na=False).values.ravel()]
+    cells = [
+        cell
+        for csv in (folder / "appendix").glob("*.csv")
+        for cell in pd.read_csv(csv, dtype=str, keep_default_na=False).values.ravel()
+    ]
     hostile_cells = [c for c in cells if "HYPERLINK" in c]
     assert hostile_cells, "the organisation name should reach a published table"
     assert all(c.startswith("'=") for c in hostile_cells), hostile_cells

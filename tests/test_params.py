@@ -1,6 +1,7 @@
 """Parameters: merged from files and the command line, unknown or code-carrying names rejected,
 codes kept as text, paths confined to the project or the data folder (the publish folder named on
 the command line excepted). No kernels."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,7 +42,15 @@ def test_notebook_parameters_are_plain_values_with_absolute_paths(root):
     assert params.sample_data is True and values["sample_data"] is True
     assert values["data_dir"] == str(root / "data" / "sample" / "QWU" / "2026-27-Q2")
     assert Path(values["commentary_dir"]).is_absolute()
-    assert set(values) == {"quarter", "icb", "data_dir", "targets_file", "commentary_dir", "baseline_period", "sample_data"}
+    assert set(values) == {
+        "quarter",
+        "icb",
+        "data_dir",
+        "targets_file",
+        "commentary_dir",
+        "baseline_period",
+        "sample_data",
+    }
 
 
 def test_misspelt_name_is_rejected_with_the_nearest_valid_name(root):
@@ -66,10 +75,13 @@ def test_ods_code_from_yaml_stays_text(root):
     assert resolve({"quarter": "2026/27 Q2"}, root=root).icb == "QYG"
 
 
-@pytest.mark.parametrize("name, value", [
-    ("commentary_dir", "params/../../../etc"),
-    ("targets_file", "/etc/passwd"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("commentary_dir", "params/../../../etc"),
+        ("targets_file", "/etc/passwd"),
+    ],
+)
 def test_paths_outside_the_project_are_rejected(root, name, value):
     with pytest.raises(ParamsError, match=f"parameter '{name}'.*outside"):
         resolve({"quarter": "2026/27 Q2", name: value}, root=root)
@@ -83,7 +95,9 @@ def test_publish_folder_from_the_command_line_may_be_anywhere(root, tmp_path_fac
     assert location.link == shared.resolve() / "QWU" / "2026-27-Q2"
 
 
-def test_relative_publish_folder_from_the_command_line_is_relative_to_the_current_folder(root, tmp_path_factory, monkeypatch):
+def test_relative_publish_folder_from_the_command_line_is_relative_to_the_current_folder(
+    root, tmp_path_factory, monkeypatch
+):
     here = tmp_path_factory.mktemp("analyst-home")
     monkeypatch.chdir(here)
     assert resolve({"quarter": "2026/27 Q2", "out_dir": "packs"}, root=root).out_dir == here.resolve() / "packs"
@@ -99,10 +113,18 @@ def test_publish_folder_from_a_parameter_file_stays_in_the_project(root, value):
     assert resolve({"quarter": "2026/27 Q2"}, root=root).out_dir == root.resolve() / "published" / "packs"
 
 
-@pytest.mark.parametrize("name, value", [
-    ("icb", "../x"), ("icb", "QWU/../../x"), ("icb", "/etc"), ("icb", ".."),
-    ("quarter", "../x"), ("quarter", "2026/27 Q2/../../x"), ("quarter", ".."),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("icb", "../x"),
+        ("icb", "QWU/../../x"),
+        ("icb", "/etc"),
+        ("icb", ".."),
+        ("quarter", "../x"),
+        ("quarter", "2026/27 Q2/../../x"),
+        ("quarter", ".."),
+    ],
+)
 def test_codes_that_would_lead_out_of_the_publish_folder_are_rejected(root, tmp_path_factory, name, value):
     shared = tmp_path_factory.mktemp("shared-drive")
     with pytest.raises(ParamsError, match=f"parameter '{name}'"):
@@ -113,8 +135,10 @@ def test_codes_that_would_lead_out_of_the_publish_folder_are_rejected(root, tmp_
             resolve({"quarter": "2026/27 Q2", "out_dir": str(shared)}, root=root)
 
 
-@pytest.mark.parametrize("icb, quarter_id", [("../x", "2026-27-Q2"), ("QWU", "../x"), ("QWU", ".."), ("", "2026-27-Q2"),
-                                             ("QWU", "a/b"), ("QWU", "a\\b")])
+@pytest.mark.parametrize(
+    "icb, quarter_id",
+    [("../x", "2026-27-Q2"), ("QWU", "../x"), ("QWU", ".."), ("", "2026-27-Q2"), ("QWU", "a/b"), ("QWU", "a\\b")],
+)
 def test_a_pack_location_takes_only_plain_folder_names(tmp_path, icb, quarter_id):
     # The last guard, whatever validated the names: a pack is always inside its publish folder.
     with pytest.raises(ValueError, match="not a plain folder name"):
@@ -123,8 +147,10 @@ def test_a_pack_location_takes_only_plain_folder_names(tmp_path, icb, quarter_id
 
 def test_input_paths_may_sit_in_the_given_data_folder(root):
     (root / "data" / "targets.yml").write_text("{}\n")
-    params = resolve({"quarter": "2026/27 Q2", "data_dir": str(root / "data"),
-                      "targets_file": str(root / "data" / "targets.yml")}, root=root)
+    params = resolve(
+        {"quarter": "2026/27 Q2", "data_dir": str(root / "data"), "targets_file": str(root / "data" / "targets.yml")},
+        root=root,
+    )
     assert params.targets_file == root / "data" / "targets.yml"
 
 
@@ -148,12 +174,15 @@ def _log_files() -> set[Path]:
     return set(folder.iterdir()) if folder.is_dir() else set()
 
 
-@pytest.mark.parametrize("args", [
-    ["--param", "x\nimport os=1"],
-    ["--param", "execution_timout=5"],
-    ["--icb", "00123"],
-    ["--sections", "no_such_section"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--param", "x\nimport os=1"],
+        ["--param", "execution_timout=5"],
+        ["--icb", "00123"],
+        ["--sections", "no_such_section"],
+    ],
+)
 def test_build_command_exits_2_before_anything_runs(args):
     before = _log_files()
     result = CliRunner().invoke(app, ["build", "--quarter", "2026/27 Q2", *args])

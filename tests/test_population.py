@@ -1,4 +1,5 @@
 """helpers.population: ICB denominators from the shipped ONS reference tables."""
+
 import pytest
 
 from helpers import population
@@ -38,7 +39,9 @@ def test_every_icb_has_all_ten_deciles_even_with_no_residents_in_one():
     assert zero_deciles >= 3  # three ICBs have no LSOA in one decile: shown as 0, not dropped
 
 
-@pytest.mark.parametrize("call", [population.icb_population, population.icb_name, population.icb_population_by_imd_decile])
+@pytest.mark.parametrize(
+    "call", [population.icb_population, population.icb_name, population.icb_population_by_imd_decile]
+)
 def test_unknown_icb_is_a_clear_error(call):
     with pytest.raises(population.UnknownIcbError, match=r"unknown ICB code 'XYZ'.*icb_codes\(\)"):
         call("XYZ")

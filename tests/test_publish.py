@@ -1,4 +1,5 @@
 """Publishing: versions kept, the pack path switched atomically, failures leave the last pack intact."""
+
 from __future__ import annotations
 
 import errno
@@ -116,8 +117,11 @@ def _modes(out_dir: Path) -> tuple[set[str], set[str]]:
     return folders, {oct(p.stat().st_mode & 0o777) for p in entries if p.is_file()}
 
 
-@pytest.mark.parametrize("mask, folder_mode, file_mode", [(0o022, "0o755", "0o644"), (0o027, "0o750", "0o640")],
-                         ids=["umask-022", "umask-027"])
+@pytest.mark.parametrize(
+    "mask, folder_mode, file_mode",
+    [(0o022, "0o755", "0o644"), (0o027, "0o750", "0o640")],
+    ids=["umask-022", "umask-027"],
+)
 def test_published_folders_and_files_follow_the_umask(location, umask, mask, folder_mode, file_mode):
     umask(mask)
     staging = _staged(location, "one")
@@ -128,7 +132,9 @@ def test_published_folders_and_files_follow_the_umask(location, umask, mask, fol
     version = publish.publish(staging, location)
     assert publish.current_umask() == mask
     folders, files = _modes(location.out_dir)
-    assert {"1", "QWU", publish.VERSIONS, "2026-27-Q2", "appendix"} <= {p.name for p in location.out_dir.rglob("*") if p.is_dir()}
+    assert {"1", "QWU", publish.VERSIONS, "2026-27-Q2", "appendix"} <= {
+        p.name for p in location.out_dir.rglob("*") if p.is_dir()
+    }
     assert folders == {folder_mode}, sorted(p for p in location.out_dir.rglob("*") if p.is_dir())
     assert files == {file_mode}
     assert oct(version.stat().st_mode & 0o777) == folder_mode

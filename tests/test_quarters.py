@@ -105,7 +105,12 @@ def test_latest_complete_quarter(day, expected):
 
 @pytest.mark.parametrize(
     "day, expected",
-    [("2026-03-31", "2025/26 Q4"), ("2026-04-01", "2026/27 Q1"), ("2026-12-31", "2026/27 Q3"), ("2027-01-01", "2026/27 Q4")],
+    [
+        ("2026-03-31", "2025/26 Q4"),
+        ("2026-04-01", "2026/27 Q1"),
+        ("2026-12-31", "2026/27 Q3"),
+        ("2027-01-01", "2026/27 Q4"),
+    ],
 )
 def test_quarter_of_date(day, expected):
     assert Quarter.of_date(day) == parse(expected)

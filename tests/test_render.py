@@ -1,5 +1,6 @@
 """Render: one offline HTML file (no code, no script, no external URL, lang, alt text, outline),
 a PDF by pandoc + typst, and the appendix with formula-like cells neutralised."""
+
 from __future__ import annotations
 
 import copy
@@ -24,25 +25,49 @@ ATTRIBUTE_URL = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:|//|javasc
 def executed(tmp_path_factory) -> nbformat.NotebookNode:
     """The engagement fixture section, executed once in a real kernel."""
     tmp = tmp_path_factory.mktemp("render")
-    (tmp / "engagement.csv").write_text("IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n")
-    prepared = prepare_notebook(FIXTURES / "engagement_section.ipynb", {
-        "quarter": "2026/27 Q2", "icb": "QWU", "data_dir": str(tmp), "targets_file": "",
-        "commentary_dir": str(tmp), "baseline_period": "2019-20-Q1..2019-20-Q4", "sample_data": True,
-        "fingerprint": "test"})
+    (tmp / "engagement.csv").write_text(
+        "IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q1,events,12\nQWU,2026-27-Q2,events,15\n"
+    )
+    prepared = prepare_notebook(
+        FIXTURES / "engagement_section.ipynb",
+        {
+            "quarter": "2026/27 Q2",
+            "icb": "QWU",
+            "data_dir": str(tmp),
+            "targets_file": "",
+            "commentary_dir": str(tmp),
+            "baseline_period": "2019-20-Q1..2019-20-Q4",
+            "sample_data": True,
+            "fingerprint": "test",
+        },
+    )
     nbformat.write(prepared, tmp / "prepared.ipynb")
-    result = execute_section(SectionTask("60_engagement", str(tmp / "prepared.ipynb"), str(tmp / "out.ipynb"),
-                                         str(tmp / "failed"), str(FIXTURES), 120, time.time() + 300))
+    result = execute_section(
+        SectionTask(
+            "60_engagement",
+            str(tmp / "prepared.ipynb"),
+            str(tmp / "out.ipynb"),
+            str(tmp / "failed"),
+            str(FIXTURES),
+            120,
+            time.time() + 300,
+        )
+    )
     assert result.ok, result.error
     return strip_volatile(nbformat.read(result.output_notebook, as_version=4))
 
 
 def _cover(sample: bool = True) -> render.Cover:
-    return render.Cover("QWU", "NHS Coventry and Warwickshire Integrated Care Board", "2026/27 Q2", "2026-11-22", sample)
+    return render.Cover(
+        "QWU", "NHS Coventry and Warwickshire Integrated Care Board", "2026/27 Q2", "2026-11-22", sample
+    )
 
 
 def _sections(nb) -> list[render.SectionNotebook]:
-    return [render.SectionNotebook("60_engagement", "Engagement fixture", nb),
-            render.SectionNotebook("70_deliverables", "Deliverables", nb)]
+    return [
+        render.SectionNotebook("60_engagement", "Engagement fixture", nb),
+        render.SectionNotebook("70_deliverables", "Deliverables", nb),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +95,9 @@ def test_html_has_no_code_and_no_parameter_cells(document):
 @pytest.mark.integration
 def test_html_language_title_alt_text_and_outline(document):
     assert re.search(r'<html[^>]*\slang="en-GB"', document)
-    assert "<title>R&amp;I board pack: NHS Coventry and Warwickshire Integrated Care Board, 2026/27 Q2</title>" in document
+    assert (
+        "<title>R&amp;I board pack: NHS Coventry and Warwickshire Integrated Care Board, 2026/27 Q2</title>" in document
+    )
     alts = re.findall(r'<img[^>]*\balt="([^"]*)"', document)
     assert len(alts) == document.count("<img") == 2
     assert all(a.startswith("Bar chart: one bar per row of engagement") for a in alts)
@@ -110,9 +137,11 @@ def test_html_image_without_alt_stops_the_render(executed):
 
 
 def test_sanitise_removes_scripts_handlers_and_outside_links():
-    dirty = ('<html><body><script>alert(1)</script><img src="x" onerror="alert(1)" alt="a">'
-             '<a href="javascript:alert(1)">j</a><a href="https://example.org/x">site</a>'
-             '<img src="https://example.org/t.png" alt="t"><a href="#contents">in</a></body></html>')
+    dirty = (
+        '<html><body><script>alert(1)</script><img src="x" onerror="alert(1)" alt="a">'
+        '<a href="javascript:alert(1)">j</a><a href="https://example.org/x">site</a>'
+        '<img src="https://example.org/t.png" alt="t"><a href="#contents">in</a></body></html>'
+    )
     clean = render.sanitise(dirty)
     assert "<script" not in clean and "onerror" not in clean and "javascript:" not in clean.split("j</a>")[0]
     assert not ATTRIBUTE_URL.search(clean)
@@ -180,8 +209,14 @@ def _drawn_image_widths(path: Path) -> list[float]:
             elif operator == b"cm":
                 a, b, c, d, e, f = (float(x) for x in operands)
                 m = matrix
-                matrix = [a * m[0] + b * m[2], a * m[1] + b * m[3], c * m[0] + d * m[2], c * m[1] + d * m[3],
-                          e * m[0] + f * m[2] + m[4], e * m[1] + f * m[3] + m[5]]
+                matrix = [
+                    a * m[0] + b * m[2],
+                    a * m[1] + b * m[3],
+                    c * m[0] + d * m[2],
+                    c * m[1] + d * m[3],
+                    e * m[0] + f * m[2] + m[4],
+                    e * m[1] + f * m[3] + m[5],
+                ]
             elif operator == b"Do":
                 widths.append(abs(matrix[0]))
     return widths
@@ -189,10 +224,12 @@ def _drawn_image_widths(path: Path) -> list[float]:
 
 @pytest.mark.integration  # pandoc and typst run as subprocesses
 def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width(tmp_path):
-    document = (f'<html><body><p><img src="{_png(192, 192)}" alt="icon one" width="96">'
-                f' <img src="{_png(192, 192)}" alt="icon two" width="96px"></p>'
-                f'<p><img src="{_png(2000, 800)}" alt="chart" width="1400"></p>'
-                f'<p><img src="{_png(600, 300)}" alt="no width"></p></body></html>')
+    document = (
+        f'<html><body><p><img src="{_png(192, 192)}" alt="icon one" width="96">'
+        f' <img src="{_png(192, 192)}" alt="icon two" width="96px"></p>'
+        f'<p><img src="{_png(2000, 800)}" alt="chart" width="1400"></p>'
+        f'<p><img src="{_png(600, 300)}" alt="no width"></p></body></html>'
+    )
     render.write_pdf(document, tmp_path / "pack.pdf")
     text_width = 595.3 - 2 * 15 / 25.4 * 72  # A4 less 15 mm margins, points
     assert _drawn_image_widths(tmp_path / "pack.pdf") == pytest.approx([72, 72, text_width, text_width], abs=1)
@@ -213,15 +250,31 @@ def test_table_text_cells_read_left_and_numbers_right_in_a_browser(executed, tmp
     assert 'class="boardpack-table"' in document and 'class="num"' in document
     # A probe appended for this test only (the pack has no scripts): the browser writes the
     # computed alignment of the first text and numeric cell into the page, read back with --dump-dom.
-    probe = ("<script>const t = document.querySelector('table.boardpack-table');"
-             "const align = s => getComputedStyle(t.querySelector(s)).textAlign;"
-             "document.body.setAttribute('data-align', [align('tbody tr > :not(.num)'), align('tbody .num'), "
-             "align('thead .num'), align('thead th:not(.num)'), align('caption')].join(','));</script>")
+    probe = (
+        "<script>const t = document.querySelector('table.boardpack-table');"
+        "const align = s => getComputedStyle(t.querySelector(s)).textAlign;"
+        "document.body.setAttribute('data-align', [align('tbody tr > :not(.num)'), align('tbody .num'), "
+        "align('thead .num'), align('thead th:not(.num)'), align('caption')].join(','));</script>"
+    )
     page = tmp_path / "pack.html"
     page.write_text(document.replace("</body>", probe + "</body>"), encoding="utf-8")
     dom = subprocess.run(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True).stdout
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert 'data-align="left,right,right,left,left"' in dom

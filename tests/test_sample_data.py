@@ -3,6 +3,7 @@
 Calibration figures are computed here from the raw tables with plain pandas (not the KPI helpers),
 so a KPI bug cannot hide a generator bug or the other way round.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,6 +33,7 @@ def qwu() -> dict[str, pd.DataFrame]:
 
 
 # -- measures computed from the raw tables ------------------------------------------------------
+
 
 def open_in_quarter(studies: pd.DataFrame, quarter: Quarter) -> pd.Series:
     """Contract: opened on or before the quarter's last day, not closed before its first day."""
@@ -66,7 +68,9 @@ def core20_ratio(tables, icb: str, fy_start: int) -> float:
     participant_share = by_decile.loc[[1, 2]].sum() / by_decile.sum()
     population = pd.read_csv(REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv")
     population = population[population["icb22_code_h"] == icb]
-    population_share = population.loc[population["imd19_decile"] <= 2, "pop_mid2020"].sum() / population["pop_mid2020"].sum()
+    population_share = (
+        population.loc[population["imd19_decile"] <= 2, "pop_mid2020"].sum() / population["pop_mid2020"].sum()
+    )
     return participant_share / population_share
 
 
@@ -75,6 +79,7 @@ def sha256s(folder: Path) -> dict[str, str]:
 
 
 # -- determinism ---------------------------------------------------------------------------------
+
 
 def test_icb_scale_files_are_byte_identical_for_the_same_arguments(tmp_path):
     assert run(out=tmp_path / "a", icb="QWU", to=TO, scale="icb", seed=7) == 0
@@ -91,8 +96,23 @@ def test_command_line_output_does_not_depend_on_hash_seed_or_locale(tmp_path):
     # The console script in a fresh process (other string-hash seed, C locale) writes the same bytes.
     boardpack = Path(sys.executable).with_name("boardpack")
     env = {**os.environ, "PYTHONHASHSEED": "123", "LC_ALL": "C"}
-    subprocess.run([str(boardpack), "sample-data", "--out", str(tmp_path / "cli"), "--icb", "QOC", "--to", "2024/25 Q4",
-                    "--seed", "11"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            str(boardpack),
+            "sample-data",
+            "--out",
+            str(tmp_path / "cli"),
+            "--icb",
+            "QOC",
+            "--to",
+            "2024/25 Q4",
+            "--seed",
+            "11",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     assert run(out=tmp_path / "api", icb="QOC", to="2024/25 Q4", scale="icb", seed=11) == 0
     assert sha256s(tmp_path / "cli") == sha256s(tmp_path / "api")
 
@@ -125,6 +145,7 @@ def test_national_scale_has_at_least_ten_million_recruitment_rows():
 
 # -- the contract --------------------------------------------------------------------------------
 
+
 def test_written_sample_passes_contract_validation(tmp_path):
     assert run(out=tmp_path, icb="QWU", to=TO, scale="icb", seed=20221) == 0
     _, problems = check_data(tmp_path, TO)
@@ -144,8 +165,10 @@ def test_other_icb_passes_contract_validation_and_scales_with_population(tmp_pat
     sicbl = pd.read_csv(REFERENCE_DATA_DIR / "sicbl22_population_mid2020.csv")
     assert set(tables["organisations"]["Place"]) <= set(sicbl.loc[sicbl["icb22_code_h"] == "QYG", "sicbl22_name"])
     # Open studies: a research-intensity factor of 0.85-1.15 per ICB, so within 0.8-1.2 of the population ratio.
-    baseline = {name: np.mean([open_in_quarter(t["studies"], q).sum() for q in parse("2019/20 Q1").financial_year()])
-                for name, t in (("QYG", tables), ("QWU", qwu))}
+    baseline = {
+        name: np.mean([open_in_quarter(t["studies"], q).sum() for q in parse("2019/20 Q1").financial_year()])
+        for name, t in (("QYG", tables), ("QWU", qwu))
+    }
     assert 0.8 * ratio <= baseline["QYG"] / baseline["QWU"] <= 1.2 * ratio
     per_10k = participants_in(tables, fy_months(2022)) / qyg_population * 10_000
     assert 190 <= per_10k <= 230
@@ -165,7 +188,9 @@ def test_organisations_for_coventry_and_warwickshire(qwu):
     assert orgs.loc["RYA", "OrganisationType"] == "ambulance"
     assert set(orgs["Place"]) == {"Coventry", "Warwickshire North", "South Warwickshire"}
     assert set(orgs.loc[orgs["OrganisationType"] == "university", "OrganisationName"]) == {
-        "University of Warwick", "Coventry University"}
+        "University of Warwick",
+        "Coventry University",
+    }
     assert orgs["OrganisationType"].eq("local_authority").sum() == 2
     assert orgs["OrganisationType"].eq("hospice").sum() >= 1 and orgs["OrganisationType"].eq("care_home").sum() >= 3
     gp = orgs.index[orgs["OrganisationType"] == "gp_practice"]
@@ -197,8 +222,13 @@ def test_no_row_is_dated_after_the_quarter_reported():
     tables = generate("QWU", to, seed=5)
     end = pd.Timestamp(to.end)
     studies = tables["studies"]
-    for column in ("ActualOpeningDate", "ActualClosureToRecruitmentDate", "CostingSubmittedDate",
-                   "SiteSelectedDate", "FirstParticipantDate"):
+    for column in (
+        "ActualOpeningDate",
+        "ActualClosureToRecruitmentDate",
+        "CostingSubmittedDate",
+        "SiteSelectedDate",
+        "FirstParticipantDate",
+    ):
         assert (pd.to_datetime(studies[column]).dropna() <= end).all(), column
     for table in ("recruitment", "recruitment_imd", "recruitment_ethnicity"):
         assert pd.to_datetime(tables[table]["Month"].astype(str) + "-01").max() <= end
@@ -211,6 +241,7 @@ def test_no_row_is_dated_after_the_quarter_reported():
 
 
 # -- calibration to the plan (QWU, default seed) -------------------------------------------------
+
 
 def test_studies_open_against_the_pre_covid_baseline(qwu):
     # Plan: 89% in August 2022, > 100% by the end of 2023/24. +-4 points covers the quarter-to-quarter
@@ -285,10 +316,21 @@ def test_specialties_settings_and_statuses(qwu):
     studies = qwu["studies"]
     specialties = studies["ManagingSpecialty"].value_counts()
     assert len(specialties) >= 25 and specialties.index[0] == "Cancer"
-    assert set(studies["CareSetting"]) == {"acute", "primary_care", "community", "mental_health", "social_care",
-                                           "public_health"}
-    assert {"Open, With Recruitment", "Closed to Recruitment, In Follow Up", "Withdrawn During Setup",
-            "In Setup, NHS Permission Received", "Suspended"} <= set(studies["StudyStatus"])
+    assert set(studies["CareSetting"]) == {
+        "acute",
+        "primary_care",
+        "community",
+        "mental_health",
+        "social_care",
+        "public_health",
+    }
+    assert {
+        "Open, With Recruitment",
+        "Closed to Recruitment, In Follow Up",
+        "Withdrawn During Setup",
+        "In Setup, NHS Permission Received",
+        "Suspended",
+    } <= set(studies["StudyStatus"])
 
 
 def share_on_track(tables, label: str) -> float:
@@ -301,9 +343,12 @@ def share_on_track(tables, label: str) -> float:
     closed = pd.to_datetime(studies["ActualClosureToRecruitmentDate"])
     open_now = studies[(opened <= end) & ~(closed <= end)]
     opened = pd.to_datetime(open_now["ActualOpeningDate"])
-    elapsed = ((end - opened).dt.days + 1) / ((pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"])
-                                              - opened).dt.days + 1)
-    recruited = recruitment[pd.to_datetime(recruitment["Month"] + "-01") <= end].groupby("StudyId")["Participants"].sum()
+    elapsed = ((end - opened).dt.days + 1) / (
+        (pd.to_datetime(open_now["PlannedClosureToRecruitmentDate"]) - opened).dt.days + 1
+    )
+    recruited = (
+        recruitment[pd.to_datetime(recruitment["Month"] + "-01") <= end].groupby("StudyId")["Participants"].sum()
+    )
     reached = open_now["StudyId"].map(recruited).fillna(0) / open_now["SampleSize"]
     return float(((reached / elapsed - 1) >= 0).mean())
 
@@ -355,8 +400,14 @@ def test_innovations_and_pharmacy_project_benefits(qwu):
 
 def test_engagement_measures_and_portal_launch(qwu):
     engagement = qwu["engagement"]
-    assert set(engagement["Measure"]) == {"ppie_activities", "ppie_contributors", "portal_registrations",
-                                          "bpor_registrations", "events", "event_attendance"}
+    assert set(engagement["Measure"]) == {
+        "ppie_activities",
+        "ppie_contributors",
+        "portal_registrations",
+        "bpor_registrations",
+        "events",
+        "event_attendance",
+    }
     portal = engagement[engagement["Measure"] == "portal_registrations"]
     assert min(parse(q) for q in portal["Quarter"]) == parse("2024/25 Q1")
     assert len(engagement["Quarter"].unique()) == len(quarter_range("2018/19 Q1", TO))
@@ -366,9 +417,17 @@ def test_deliverables_follow_the_plan(qwu):
     deliverables = qwu["deliverables"]
     assert min(parse(q) for q in deliverables["Quarter"]) == parse("2022/23 Q3")
     texts = " ".join(deliverables["Deliverable"].unique())
-    for words in ("Double income from commercial research by 2028", "at least 5 Clinical Research Network",
-                  "more than 100% of pre-Covid", "Pharmacy Clinical Trials Alignment Project", "end of March 2024",
-                  "Race Equality Framework", "joint appointments", "portal", "pathway for the adoption of innovation"):
+    for words in (
+        "Double income from commercial research by 2028",
+        "at least 5 Clinical Research Network",
+        "more than 100% of pre-Covid",
+        "Pharmacy Clinical Trials Alignment Project",
+        "end of March 2024",
+        "Race Equality Framework",
+        "joint appointments",
+        "portal",
+        "pathway for the adoption of innovation",
+    ):
         assert words in texts, words
     latest = deliverables[deliverables["Quarter"] == TO]
     assert latest["Status"].isin(["at_risk", "delayed"]).any()
@@ -379,6 +438,7 @@ def test_deliverables_follow_the_plan(qwu):
 
 
 # -- arguments -------------------------------------------------------------------------------
+
 
 def test_invalid_arguments_give_exit_code_2_and_a_clear_message(tmp_path, capsys):
     assert run(out=tmp_path, icb="XXX", to=TO) == 2

@@ -1,4 +1,5 @@
 """boardpack.scan: every kind of finding seeded into real files, and clean files that give none."""
+
 from __future__ import annotations
 
 import base64
@@ -58,32 +59,38 @@ def test_any_single_digit_change_breaks_a_valid_number(body, position, shift):
     assert len(valid) <= 1  # at most one check digit fits nine digits
     if valid:
         number = digits + valid[0]
-        changed = number[:position] + str((int(number[position]) + shift) % 10) + number[position + 1:]
+        changed = number[:position] + str((int(number[position]) + shift) % 10) + number[position + 1 :]
         assert not is_nhs_number(changed)
 
 
 # -- HTML ----------------------------------------------------------------------------------------
 def test_clean_html_page_gives_no_finding(tmp_path):
-    table = ("<table><caption>Participants by place</caption><thead><tr><th scope='col'>Place</th>"
-             "<th scope='col'>Participants (people)</th><th scope='col'>ParticipantPct</th>"
-             "<th scope='col'>Studies</th></tr></thead><tbody>"
-             "<tr><th scope='row'>North</th><td>10</td><td>5.0</td><td>3</td></tr>"
-             "<tr><th scope='row'>South</th><td>*</td><td>*</td><td>7</td></tr>"
-             "<tr><th scope='row'>Total</th><td>1,235</td><td>100</td><td>4</td></tr></tbody>"
-             "<tfoot><tr><td colspan='4'>* 1 to 7 people: suppressed to protect confidentiality.</td></tr></tfoot>"
-             "</table>")
-    body = (f"<p>{CLEAN_TEXT}</p><p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; "
-            "javascript:alert(1) is shown as text.</p>"
-            "<nav><a href='#participation'>Participation</a> <a href='appendix/tables.xlsx'>tables</a></nav>"
-            "<img alt='Line chart of participants per quarter' src='data:image/png;base64,iVBORw0KGgo='>" + table)
+    table = (
+        "<table><caption>Participants by place</caption><thead><tr><th scope='col'>Place</th>"
+        "<th scope='col'>Participants (people)</th><th scope='col'>ParticipantPct</th>"
+        "<th scope='col'>Studies</th></tr></thead><tbody>"
+        "<tr><th scope='row'>North</th><td>10</td><td>5.0</td><td>3</td></tr>"
+        "<tr><th scope='row'>South</th><td>*</td><td>*</td><td>7</td></tr>"
+        "<tr><th scope='row'>Total</th><td>1,235</td><td>100</td><td>4</td></tr></tbody>"
+        "<tfoot><tr><td colspan='4'>* 1 to 7 people: suppressed to protect confidentiality.</td></tr></tfoot>"
+        "</table>"
+    )
+    body = (
+        f"<p>{CLEAN_TEXT}</p><p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; "
+        "javascript:alert(1) is shown as text.</p>"
+        "<nav><a href='#participation'>Participation</a> <a href='appendix/tables.xlsx'>tables</a></nav>"
+        "<img alt='Line chart of participants per quarter' src='data:image/png;base64,iVBORw0KGgo='>" + table
+    )
     write(tmp_path / "board_pack.html", PAGE.format(body=body))
     assert scan_pack(tmp_path) == []
 
 
 def test_identifiers_in_html_text_and_attributes(tmp_path):
-    body = ("<p>Patient 943 476 5919 lives at CV1 5FB.</p>"
-            "<p>Other: 4010232137 and SW1A1AA</p>"
-            "<img alt='Born 3 February 2001' src='data:image/png;base64,iVBORw0KGgo='>")
+    body = (
+        "<p>Patient 943 476 5919 lives at CV1 5FB.</p>"
+        "<p>Other: 4010232137 and SW1A1AA</p>"
+        "<img alt='Born 3 February 2001' src='data:image/png;base64,iVBORw0KGgo='>"
+    )
     write(tmp_path / "board_pack.html", PAGE.format(body=body))
     findings = scan_pack(tmp_path, forbidden_values=["2001-02-03"])
     assert sorted(f.kind for f in findings) == ["forbidden_value", "nhs_number", "nhs_number", "postcode", "postcode"]
@@ -95,28 +102,31 @@ def test_identifiers_in_html_text_and_attributes(tmp_path):
     assert dob.where == "<img> alt" and "2001-02-03" not in dob.detail  # masked in the report
 
 
-@pytest.mark.parametrize("markup, kind", [
-    ("<script>alert(1)</script>", "script"),
-    ("<script src='appendix/x.js'></script>", "script"),
-    ("<img src=x onerror=alert(1) alt='x'>", "event_handler"),
-    ("<svg onload='alert(1)'></svg>", "event_handler"),
-    ("<div onmouseover=\"go()\">x</div>", "event_handler"),
-    ("<a href='javascript:alert(1)'>x</a>", "javascript_url"),
-    ("<a href=' JaVa\tScRiPt:alert(1)'>x</a>", "javascript_url"),
-    ("<svg><a xlink:href='javascript:alert(1)'><text>x</text></a></svg>", "javascript_url"),
-    ("<img alt='x' src='https://example.org/x.png'>", "external_url"),
-    ("<link rel='stylesheet' href='//cdn.example.org/x.css'>", "external_url"),
-    ("<a href='/etc/passwd'>x</a>", "external_url"),
-    ("<a href='../other_pack/board_pack.html'>x</a>", "external_url"),
-    ("<a href='mailto:someone@example.org'>x</a>", "external_url"),
-    ("<img alt='x' srcset='data:image/png;base64,AA 1x, http://example.org/b.png 2x'>", "external_url"),
-    ("<p style=\"background: url('http://example.org/t.gif')\">x</p>", "external_url"),
-    ("<style>@import 'https://example.org/x.css';</style>", "external_url"),
-    ("<iframe title='x' src='data:text/html,hi'></iframe>", "active_content"),
-    ("<object data='appendix/x.pdf'></object>", "active_content"),
-    ("<meta http-equiv='refresh' content='0'>", "active_content"),
-    ("<a href='data:text/html;base64,PHNjcmlwdD4='>x</a>", "active_content"),
-])
+@pytest.mark.parametrize(
+    "markup, kind",
+    [
+        ("<script>alert(1)</script>", "script"),
+        ("<script src='appendix/x.js'></script>", "script"),
+        ("<img src=x onerror=alert(1) alt='x'>", "event_handler"),
+        ("<svg onload='alert(1)'></svg>", "event_handler"),
+        ('<div onmouseover="go()">x</div>', "event_handler"),
+        ("<a href='javascript:alert(1)'>x</a>", "javascript_url"),
+        ("<a href=' JaVa\tScRiPt:alert(1)'>x</a>", "javascript_url"),
+        ("<svg><a xlink:href='javascript:alert(1)'><text>x</text></a></svg>", "javascript_url"),
+        ("<img alt='x' src='https://example.org/x.png'>", "external_url"),
+        ("<link rel='stylesheet' href='//cdn.example.org/x.css'>", "external_url"),
+        ("<a href='/etc/passwd'>x</a>", "external_url"),
+        ("<a href='../other_pack/board_pack.html'>x</a>", "external_url"),
+        ("<a href='mailto:someone@example.org'>x</a>", "external_url"),
+        ("<img alt='x' srcset='data:image/png;base64,AA 1x, http://example.org/b.png 2x'>", "external_url"),
+        ("<p style=\"background: url('http://example.org/t.gif')\">x</p>", "external_url"),
+        ("<style>@import 'https://example.org/x.css';</style>", "external_url"),
+        ("<iframe title='x' src='data:text/html,hi'></iframe>", "active_content"),
+        ("<object data='appendix/x.pdf'></object>", "active_content"),
+        ("<meta http-equiv='refresh' content='0'>", "active_content"),
+        ("<a href='data:text/html;base64,PHNjcmlwdD4='>x</a>", "active_content"),
+    ],
+)
 def test_each_unsafe_html_construct_is_found(tmp_path, markup, kind):
     write(tmp_path / "board_pack.html", PAGE.format(body=markup))
     assert kind in {f.kind for f in scan_pack(tmp_path)}
@@ -132,14 +142,18 @@ def test_allow_listed_script_passes_and_any_other_does_not(tmp_path):
 
 
 def test_small_counts_in_html_tables(tmp_path):
-    wide = ("<table><caption>Research workforce</caption><thead><tr><th></th><th>ResearchActiveStaff</th>"
-            "<th>JointAppointments</th><th>Rolling12MonthsGBP</th><th>MedianDays</th></tr></thead><tbody>"
-            "<tr><th>Acute</th><td>6</td><td>10</td><td>3</td><td>2</td></tr>"
-            "<tr><th>Community</th><td>15</td><td>2</td><td>4</td><td>5</td></tr></tbody></table>")
-    long = ("<table><caption>Engagement</caption><thead><tr><th>Measure</th><th>Quarter</th><th>Value</th></tr>"
-            "</thead><tbody><tr><td>ppie_contributors</td><td>2026/27 Q2</td><td>4</td></tr>"
-            "<tr><td>events</td><td>2026/27 Q2</td><td>3</td></tr>"
-            "<tr><td>Event attendance</td><td>2026/27 Q2</td><td>20</td></tr></tbody></table>")
+    wide = (
+        "<table><caption>Research workforce</caption><thead><tr><th></th><th>ResearchActiveStaff</th>"
+        "<th>JointAppointments</th><th>Rolling12MonthsGBP</th><th>MedianDays</th></tr></thead><tbody>"
+        "<tr><th>Acute</th><td>6</td><td>10</td><td>3</td><td>2</td></tr>"
+        "<tr><th>Community</th><td>15</td><td>2</td><td>4</td><td>5</td></tr></tbody></table>"
+    )
+    long = (
+        "<table><caption>Engagement</caption><thead><tr><th>Measure</th><th>Quarter</th><th>Value</th></tr>"
+        "</thead><tbody><tr><td>ppie_contributors</td><td>2026/27 Q2</td><td>4</td></tr>"
+        "<tr><td>events</td><td>2026/27 Q2</td><td>3</td></tr>"
+        "<tr><td>Event attendance</td><td>2026/27 Q2</td><td>20</td></tr></tbody></table>"
+    )
     write(tmp_path / "board_pack.html", PAGE.format(body=wide + long))
     small = [f for f in scan_pack(tmp_path) if f.kind == "small_count"]
     assert sorted(f.where for f in small) == [
@@ -177,10 +191,19 @@ def test_real_nbconvert_export_gives_only_its_cdn_scripts(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [
-        nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(buffer.getvalue()).decode()},
-                               metadata={"image/png": {"alt": "Participants per quarter, 900 to 1,235"}}),
-        nbformat.v4.new_output("execute_result", data={"text/html": "<table><thead><tr><th>Place</th><th>Participants</th>"
-                               "</tr></thead><tbody><tr><td>North</td><td>610</td></tr></tbody></table>"}, execution_count=1),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": base64.b64encode(buffer.getvalue()).decode()},
+            metadata={"image/png": {"alt": "Participants per quarter, 900 to 1,235"}},
+        ),
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/html": "<table><thead><tr><th>Place</th><th>Participants</th>"
+                "</tr></thead><tbody><tr><td>North</td><td>610</td></tr></tbody></table>"
+            },
+            execution_count=1,
+        ),
     ]
     nb.cells = [nbformat.v4.new_markdown_cell(f"# Pack\n\n{CLEAN_TEXT}"), cell]
     html, _ = HTMLExporter(template_name="lab", exclude_input=True).from_notebook_node(nb)
@@ -192,9 +215,10 @@ def test_real_nbconvert_export_gives_only_its_cdn_scripts(tmp_path):
 
 # -- CSV -------------------------------------------------------------------------------------------
 def test_csv_findings_and_locations(tmp_path):
-    write(tmp_path / "appendix" / "participants_by_place.csv",
-          "Place,Participants,Pct\nNorth,3,10.0\nSouth,*,*\n=HYPERLINK(\"http://x\"),10,5\n"
-          "'=1+1,15,-3\n\"CV1 5FB\",20,\n")
+    write(
+        tmp_path / "appendix" / "participants_by_place.csv",
+        'Place,Participants,Pct\nNorth,3,10.0\nSouth,*,*\n=HYPERLINK("http://x"),10,5\n\'=1+1,15,-3\n"CV1 5FB",20,\n',
+    )
     findings = scan_pack(tmp_path)
     assert sorted((f.kind, f.where) for f in findings) == [
         ("formula", "row 4, column 'Place'"),
@@ -205,11 +229,13 @@ def test_csv_findings_and_locations(tmp_path):
 
 
 def test_clean_csv_of_codes_money_years(tmp_path):
-    write(tmp_path / "appendix" / "studies.csv",
-          "StudyId,OrganisationCode,Quarter,IncomeGBP,Rolling12MonthsGBP,Participants,RecruitingGpPractices,Year\n"
-          "CPMS 12345,RTH,2026/27 Q2,1234567.50,\"1,234,567\",\"1,235\",3,2025\n"
-          "IRAS 123456,A81001,2026/27 Q1,-3,5,0,7,2026\n"
-          f"NCT01234567,QWU,2026/27 Q1,+5,7,15,2,\"{CLEAN_TEXT}\"\n")
+    write(
+        tmp_path / "appendix" / "studies.csv",
+        "StudyId,OrganisationCode,Quarter,IncomeGBP,Rolling12MonthsGBP,Participants,RecruitingGpPractices,Year\n"
+        'CPMS 12345,RTH,2026/27 Q2,1234567.50,"1,234,567","1,235",3,2025\n'
+        "IRAS 123456,A81001,2026/27 Q1,-3,5,0,7,2026\n"
+        f'NCT01234567,QWU,2026/27 Q1,+5,7,15,2,"{CLEAN_TEXT}"\n',
+    )
     assert scan_pack(tmp_path) == []
 
 
@@ -264,9 +290,11 @@ def _pdf(path, body: str) -> None:
 
 
 def test_pdf_text_and_links(tmp_path):
-    _pdf(tmp_path / "board_pack.pdf",
-         "= Board pack\nParticipants: 1,235.\n#pagebreak()\nPatient 943 476 5919, born 03/02/2001, CV1 5FB.\n"
-         "#link(\"https://example.org/\")[more]\n")
+    _pdf(
+        tmp_path / "board_pack.pdf",
+        "= Board pack\nParticipants: 1,235.\n#pagebreak()\nPatient 943 476 5919, born 03/02/2001, CV1 5FB.\n"
+        '#link("https://example.org/")[more]\n',
+    )
     findings = scan_pack(tmp_path, forbidden_values=[dt.date(2001, 2, 3)])
     assert sorted((f.kind, f.where) for f in findings) == [
         ("external_url", "page 2 link"),
@@ -277,7 +305,10 @@ def test_pdf_text_and_links(tmp_path):
 
 
 def test_clean_pdf(tmp_path):
-    _pdf(tmp_path / "board_pack.pdf", f"= Board pack\n{CLEAN_TEXT.replace('£', 'GBP ')}\n#link(<x>)[see below]\n\n== Next <x>\n")
+    _pdf(
+        tmp_path / "board_pack.pdf",
+        f"= Board pack\n{CLEAN_TEXT.replace('£', 'GBP ')}\n#link(<x>)[see below]\n\n== Next <x>\n",
+    )
     assert scan_pack(tmp_path) == []
 
 
@@ -321,7 +352,9 @@ def test_numbers_in_adjacent_table_cells_across_lines_are_not_an_nhs_number(tmp_
     # 107 262 2025 passes the modulus-11 check, but here it is two cells of one table row and the
     # start of the next row's quarter label, as PDF text extraction gives them.
     assert is_nhs_number("1072622025")
-    _pdf(tmp_path / "board_pack.pdf", "Quarter Median Lower Upper\n\n2024/25 Q4 149.5 107 262\n\n2025/26 Q1 148.0 106\n")
+    _pdf(
+        tmp_path / "board_pack.pdf", "Quarter Median Lower Upper\n\n2024/25 Q4 149.5 107 262\n\n2025/26 Q1 148.0 106\n"
+    )
     assert scan_pack(tmp_path) == []
     _pdf(tmp_path / "board_pack.pdf", "Patient 107 262 2025 seen.\n")
     assert [f.kind for f in scan_pack(tmp_path)] == ["nhs_number"]

@@ -1,4 +1,5 @@
 """helpers.scorecard: headline KPIs with changes, target trajectory, RAG and SPC icons."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,10 +29,19 @@ def test_one_row_per_loaded_headline_with_the_documented_columns(data):
     card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets())
     assert list(card.columns) == COLUMNS
     # Only studies and recruitment are loaded: KPIs needing other tables are left out.
-    assert set(card["Kpi"]) == {"studies_open_pct_precovid", "new_studies", "recruiting_organisations",
-                                "gp_practices_recruiting_pct", "participants", "participants_per_10k",
-                                "commercial_pct_open_studies", "commercial_participants", "setup_median_days",
-                                "rtt_pct_on_track", "cross_system_studies"}
+    assert set(card["Kpi"]) == {
+        "studies_open_pct_precovid",
+        "new_studies",
+        "recruiting_organisations",
+        "gp_practices_recruiting_pct",
+        "participants",
+        "participants_per_10k",
+        "commercial_pct_open_studies",
+        "commercial_participants",
+        "setup_median_days",
+        "rtt_pct_on_track",
+        "cross_system_studies",
+    }
     assert len(headlines()) > len(card)
 
 

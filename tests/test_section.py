@@ -1,4 +1,5 @@
 """helpers.section: one call from a notebook's parameters to its quarter, data, targets and KPIs."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,12 @@ def test_open_section_loads_only_the_tables_named_and_the_sections_kpis():
     assert opened.quarter == parse(QUARTER) and opened.icb == "QWU" and opened.data_dir == BACKTEST.resolve()
     assert opened.data.studies is not None and opened.data.finance is None
     assert set(opened.scorecard["Section"]) == {"Research activity"}
-    assert list(opened.scorecard["Kpi"]) == ["studies_open_pct_precovid", "new_studies", "recruiting_organisations",
-                                             "gp_practices_recruiting_pct"]
+    assert list(opened.scorecard["Kpi"]) == [
+        "studies_open_pct_precovid",
+        "new_studies",
+        "recruiting_organisations",
+        "gp_practices_recruiting_pct",
+    ]
     assert "commercial_income" in opened.targets
     assert opened.baseline_quarters == ("2019-20-Q1", "2019-20-Q2", "2019-20-Q3", "2019-20-Q4")
     assert opened.icb_name  # the ICB's name from the shipped ONS table
@@ -81,8 +86,11 @@ def test_quarter_none_means_the_latest_complete_quarter():
 
 def test_missing_sample_data_says_how_to_make_it(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "SAMPLE_DATA_DIR", tmp_path / "data" / "sample")
-    with pytest.raises(section.SectionInputError, match=r"no sample data at .*QWU/2026-27-Q2: create it first with "
-                                                         r"`boardpack sample-data --icb QWU"):
+    with pytest.raises(
+        section.SectionInputError,
+        match=r"no sample data at .*QWU/2026-27-Q2: create it first with "
+        r"`boardpack sample-data --icb QWU",
+    ):
         section.resolve_data_dir(None, "QWU", parse("2026/27 Q2"))
 
 
@@ -118,7 +126,10 @@ def test_recent_dates_labels_and_observed_rows():
     frame = pd.DataFrame({"Quarter": ["2025-26-Q4", "2026-27-Q1", "2026-27-Q2"], "Value": [float("nan"), 2.0, 3.0]})
     assert section.recent(frame, 2)["Quarter"].tolist() == ["2026-27-Q1", "2026-27-Q2"]
     assert section.with_dates(frame)["QuarterStart"].tolist() == [
-        pd.Timestamp("2026-01-01"), pd.Timestamp("2026-04-01"), pd.Timestamp("2026-07-01")]
+        pd.Timestamp("2026-01-01"),
+        pd.Timestamp("2026-04-01"),
+        pd.Timestamp("2026-07-01"),
+    ]
     assert section.with_quarter_labels(frame)["Quarter"].tolist() == ["2025/26 Q4", "2026/27 Q1", "2026/27 Q2"]
     assert section.observed(frame, "Value")["Quarter"].tolist() == ["2026-27-Q1", "2026-27-Q2"]
 
@@ -139,15 +150,20 @@ def test_spc_of_a_history_frame_flags_trial_limits_without_warning(recwarn):
     frame = pd.DataFrame({"Quarter": ["2026-27-Q1", "2026-27-Q2", "2026-27-Q3"], "Value": ["*", 10, 12]})
     result = section.spc_of(frame, "Value")
     assert result["value"].isna().tolist() == [True, False, False]  # a suppressed cell is a gap
-    assert result["date"].tolist() == [pd.Timestamp("2026-04-01"), pd.Timestamp("2026-07-01"), pd.Timestamp("2026-10-01")]
+    assert result["date"].tolist() == [
+        pd.Timestamp("2026-04-01"),
+        pd.Timestamp("2026-07-01"),
+        pd.Timestamp("2026-10-01"),
+    ]
     assert bool(result["trial_limits"].iloc[-1]) is True
     assert not [w for w in recwarn if "trial limits" in str(w.message)]
 
 
 def test_headline_table_captions_differ_by_section():
     activity = section.headline_table(open_activity())
-    summary = section.headline_table(section.open_section("00_summary", quarter=QUARTER, data_dir=BACKTEST,
-                                                          tables=ACTIVITY_TABLES))
+    summary = section.headline_table(
+        section.open_section("00_summary", quarter=QUARTER, data_dir=BACKTEST, tables=ACTIVITY_TABLES)
+    )
     assert activity.caption == "Headline KPIs: research activity, 2020/21 Q2"
     assert summary.caption == "Headline KPIs of the plan, 2020/21 Q2"
     assert "Section" in summary.frame.columns and "Section" not in activity.frame.columns
@@ -155,8 +171,9 @@ def test_headline_table_captions_differ_by_section():
 
 
 def test_without_small_rows_leaves_out_rows_showing_only_suppressed_or_zero():
-    frame = pd.DataFrame({"Code": ["A", "B", "C", "D", "Total"], "Staff": [40, "*", "*", 0, 55],
-                          "Joint": [0, 0, 10, 0, 10]})
+    frame = pd.DataFrame(
+        {"Code": ["A", "B", "C", "D", "Total"], "Staff": [40, "*", "*", 0, 55], "Joint": [0, 0, 10, 0, 10]}
+    )
     kept, left_out = section.without_small_rows(frame, ["Staff", "Joint"])
     assert kept["Code"].tolist() == ["A", "C", "Total"] and left_out == 2
     none_left, zero = section.without_small_rows(frame.iloc[:1], ["Staff"])
@@ -165,13 +182,16 @@ def test_without_small_rows_leaves_out_rows_showing_only_suppressed_or_zero():
 
 def test_spc_icons_of_a_scorecard_row():
     row = section.spc_icons({"Variation": "improvement_high", "Assurance": "consistent_fail"})
-    assert [i.alt_text for i in row.icons] == ["Special cause improvement (high)",
-                                               "Assurance: the target will consistently be missed (fail)"]
+    assert [i.alt_text for i in row.icons] == [
+        "Special cause improvement (high)",
+        "Assurance: the target will consistently be missed (fail)",
+    ]
     shown = row._repr_html_()
     assert shown.count("<img ") == 2 and 'alt="Special cause improvement (high)"' in shown
     assert repr(row) == "Special cause improvement (high); Assurance: the target will consistently be missed (fail)"
     assert [i.alt_text for i in section.spc_icons({"Variation": "common_cause", "Assurance": None}).icons] == [
-        "Common cause variation"]
+        "Common cause variation"
+    ]
     assert section.spc_icons({"Variation": None, "Assurance": None}).icons == ()
 
 

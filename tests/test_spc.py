@@ -1,4 +1,5 @@
 """helpers.spc against the values in tests/data/spc/nhsrplotthedots_values.md (NHSRplotthedots)."""
+
 from __future__ import annotations
 
 import warnings
@@ -17,9 +18,26 @@ SPC_DATA = PROJ_ROOT / "tests" / "data" / "spc"
 
 # R: set.seed(123); y = rnorm(20)  (from nhsrplotthedots_values.md)
 RNORM_20 = [
-    -0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499, 0.46091621,
-    -1.26506123, -0.68685285, -0.44566197, 1.22408180, 0.35981383, 0.40077145, 0.11068272,
-    -0.55584113, 1.78691314, 0.49785048, -1.96661716, 0.70135590, -0.47279141,
+    -0.56047565,
+    -0.23017749,
+    1.55870831,
+    0.07050839,
+    0.12928774,
+    1.71506499,
+    0.46091621,
+    -1.26506123,
+    -0.68685285,
+    -0.44566197,
+    1.22408180,
+    0.35981383,
+    0.40077145,
+    0.11068272,
+    -0.55584113,
+    1.78691314,
+    0.49785048,
+    -1.96661716,
+    0.70135590,
+    -0.47279141,
 ]
 DATES_20 = pd.date_range("2020-01-02", periods=20, freq="D")
 
@@ -142,12 +160,8 @@ def test_seven_point_trend_flags_only_the_seventh_position():
 
 
 def test_seven_point_one_side_of_mean():
-    assert spc_module._seven_point_one_side_mean(np.array([1] * 8 + [-1])).tolist() == (
-        [0, 0, 0, 0, 0, 0, 1, 1, 0]
-    )
-    assert spc_module._seven_point_one_side_mean(np.array([-1] * 8 + [1])).tolist() == (
-        [0, 0, 0, 0, 0, 0, 1, 1, 0]
-    )
+    assert spc_module._seven_point_one_side_mean(np.array([1] * 8 + [-1])).tolist() == ([0, 0, 0, 0, 0, 0, 1, 1, 0])
+    assert spc_module._seven_point_one_side_mean(np.array([-1] * 8 + [1])).tolist() == ([0, 0, 0, 0, 0, 0, 1, 1, 0])
     assert spc_module._seven_point_one_side_mean(np.array([1] * 6 + [-1])).tolist() == [0] * 7
 
 
@@ -174,10 +188,7 @@ def test_rules_in_a_series_first_match_wins():
     values = [5, 6, 5, 6, 5, 1, 2, 3, 4, 5, 6, 7, 5, 6, 5, 6]
     frame = spc(values, pd.date_range("2021-01-01", periods=len(values), freq="MS"))
     assert frame["special_cause_type"].tolist() == (
-        ["Common Cause"] * 5
-        + ["Below LCL"]
-        + ["7 Point Trend (Increasing)"] * 6
-        + ["7 Points Above CL"] * 4
+        ["Common Cause"] * 5 + ["Below LCL"] + ["7 Point Trend (Increasing)"] * 6 + ["7 Points Above CL"] * 4
     )
     assert frame["point_type"].tolist() == (
         ["common_cause"] * 5 + ["special_cause_concern"] + ["special_cause_improvement"] * 10
@@ -262,8 +273,7 @@ def test_variation_names_for_special_cause_last_points():
     assert variation(spc(high, dates, improvement_direction="neutral")) == "neutral_high"
     assert variation(spc(low, dates, improvement_direction="neutral")) == "neutral_low"
     assert describe(spc(low, dates, improvement_direction="decrease", target=0.0), "decrease") == (
-        "special cause improvement (lower values); the target will sometimes be met and sometimes "
-        "missed (hit and miss)"
+        "special cause improvement (lower values); the target will sometimes be met and sometimes missed (hit and miss)"
     )
 
 

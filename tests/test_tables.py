@@ -1,4 +1,5 @@
 """helpers.tables: HTML house style, escaping, determinism, formula-safe exports."""
+
 from __future__ import annotations
 
 import io
@@ -134,12 +135,8 @@ def test_missing_values_show_a_dash_with_a_note():
 
 
 def test_all_text_is_escaped():
-    hostile = pd.DataFrame(
-        {"<b>Name</b>": ["<script>alert(1)</script>", 'quote " & amp'], "N": [1, 2]}
-    )
-    table = format_table(
-        hostile, caption="<img src=x onerror=alert(1)>", footnotes=["<i>note</i>"], units={"N": "<u>"}
-    )
+    hostile = pd.DataFrame({"<b>Name</b>": ["<script>alert(1)</script>", 'quote " & amp'], "N": [1, 2]})
+    table = format_table(hostile, caption="<img src=x onerror=alert(1)>", footnotes=["<i>note</i>"], units={"N": "<u>"})
     parsed = parse(table.html)
     assert parsed.scripts == 0
     assert "<script>" not in table.html and "<img" not in table.html and "<i>" not in table.html
@@ -161,8 +158,12 @@ def test_html_is_stable_and_ids_come_from_the_caption():
 
 def test_jupyter_bundle_has_html_and_the_appendix_payload():
     frame = pd.DataFrame(
-        {"Trust": ["A", "B"], "Recruits": [np.int64(1234), "*"], "Share": [0.5, np.nan],
-         "Opened": pd.to_datetime(["2026-04-01", "2026-05-01"])}
+        {
+            "Trust": ["A", "B"],
+            "Recruits": [np.int64(1234), "*"],
+            "Share": [0.5, np.nan],
+            "Opened": pd.to_datetime(["2026-04-01", "2026-05-01"]),
+        }
     )
     table = format_table(frame, caption="Recruits by trust", units={"Recruits": "people"}, name="recruits_by_trust")
     bundle = table._repr_mimebundle_()
@@ -198,7 +199,7 @@ def test_bad_arguments(kwargs, message):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+44 20 7946 0000", "'+44 20 7946 0000"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A2)", "'@SUM(A1:A2)"),

@@ -1,4 +1,5 @@
 """helpers.targets: the plan's targets file, trajectories and RAG ratings."""
+
 from __future__ import annotations
 
 import copy
@@ -43,11 +44,20 @@ def make_target(**changes) -> Target:
 def test_shipped_targets_file_encodes_the_plan():
     assert TARGETS_FILE == PARAMS_DIR / "targets.yml"
     targets = load_targets()
-    assert set(targets) >= {"studies_open_pct_precovid", "commercial_income", "cross_system_studies", "participants_per_10k"}
+    assert set(targets) >= {
+        "studies_open_pct_precovid",
+        "commercial_income",
+        "cross_system_studies",
+        "participants_per_10k",
+    }
 
     studies = targets["studies_open_pct_precovid"]
     assert (studies.baseline.value, studies.baseline.quarter, studies.target, studies.by) == (
-        89, parse("2022/23 Q2"), 100, parse("2023/24 Q4"))
+        89,
+        parse("2022/23 Q2"),
+        100,
+        parse("2023/24 Q4"),
+    )
 
     income = targets["commercial_income"]
     assert income.baseline.value is None and income.baseline.quarter == parse("2022/23 Q4")
@@ -100,8 +110,9 @@ def test_quarter_before_baseline_is_an_error_but_trajectory_series_leaves_it_bla
 
 
 def test_derived_baseline_must_be_passed_and_fixed_baseline_must_not():
-    derived = make_target(baseline={"quarter": "2022/23 Q4", "derived": "2022/23 total"}, target={"times_baseline": 2},
-                          by="2024/25 Q4")
+    derived = make_target(
+        baseline={"quarter": "2022/23 Q4", "derived": "2022/23 total"}, target={"times_baseline": 2}, by="2024/25 Q4"
+    )
     assert derived.value_at("2023/24 Q4", baseline_value=50) == pytest.approx(75)
     with pytest.raises(TargetsError, match="derived from the data"):
         derived.value_at("2023/24 Q4")
@@ -171,18 +182,39 @@ def write(tmp_path, content) -> object:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda t: t[1].update(colour="red"), r"targets\[1\] \(commercial_income\)\.colour: Extra inputs are not permitted"),
-        (lambda t: t[0].update(by="2023/25 Q4"), r"targets\[0\] \(studies_open_pct_precovid\)\.by: .*cannot read quarter '2023/25 Q4'"),
-        (lambda t: t[2]["baseline"].update(quarter="Q5 2022"), r"targets\[2\] \(cross_system_studies\)\.baseline\.quarter: .*cannot read quarter"),
-        (lambda t: t[3].update(direction="up"), r"targets\[3\] \(participants_per_10k\)\.direction: Input should be 'increase' or 'decrease'"),
+        (
+            lambda t: t[1].update(colour="red"),
+            r"targets\[1\] \(commercial_income\)\.colour: Extra inputs are not permitted",
+        ),
+        (
+            lambda t: t[0].update(by="2023/25 Q4"),
+            r"targets\[0\] \(studies_open_pct_precovid\)\.by: .*cannot read quarter '2023/25 Q4'",
+        ),
+        (
+            lambda t: t[2]["baseline"].update(quarter="Q5 2022"),
+            r"targets\[2\] \(cross_system_studies\)\.baseline\.quarter: .*cannot read quarter",
+        ),
+        (
+            lambda t: t[3].update(direction="up"),
+            r"targets\[3\] \(participants_per_10k\)\.direction: Input should be 'increase' or 'decrease'",
+        ),
         (lambda t: t[0].update(trajectory="curve"), r"\.trajectory: Input should be 'linear' or 'step'"),
         (lambda t: t[0].update(amber_tolerance=1.5), r"\.amber_tolerance: Input should be less than 1"),
-        (lambda t: t[0]["baseline"].update(derived="from data"), r"\.baseline: Value error, give exactly one of 'value'"),
+        (
+            lambda t: t[0]["baseline"].update(derived="from data"),
+            r"\.baseline: Value error, give exactly one of 'value'",
+        ),
         (lambda t: t[0].update(by="2021/22 Q4"), r"must be after the baseline quarter"),
         (lambda t: t[0].update(target={"times_baseline": 2}), r"times_baseline' needs a derived baseline"),
         (lambda t: t[0].pop("source"), r"targets\[0\] \(studies_open_pct_precovid\)\.source: Field required"),
-        (lambda t: t[0].update(target="lots"), r"targets\[0\] \(studies_open_pct_precovid\)\.target: Input should be a valid number"),
-        (lambda t: t[1].update(target={"times": 2}), r"targets\[1\] \(commercial_income\)\.target\.times: Extra inputs"),
+        (
+            lambda t: t[0].update(target="lots"),
+            r"targets\[0\] \(studies_open_pct_precovid\)\.target: Input should be a valid number",
+        ),
+        (
+            lambda t: t[1].update(target={"times": 2}),
+            r"targets\[1\] \(commercial_income\)\.target\.times: Extra inputs",
+        ),
     ],
 )
 def test_invalid_targets_name_the_file_and_field(tmp_path, shipped, change, message):

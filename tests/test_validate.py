@@ -1,4 +1,5 @@
 """boardpack validate: the report on the terminal and in a log, and the exit codes."""
+
 from __future__ import annotations
 
 import subprocess
@@ -46,21 +47,30 @@ def test_warnings_alone_still_validate(tmp_path):
     tables = valid_tables()
     tables["recruitment"].loc[0, "Participants"] = "1,000"
     log = tmp_path / "validate.log"
-    result = runner.invoke(app, ["validate", "--data", str(write_folder(tmp_path / "data", tables)), "--quarter", QUARTER, "--log", str(log)])
+    result = runner.invoke(
+        app,
+        ["validate", "--data", str(write_folder(tmp_path / "data", tables)), "--quarter", QUARTER, "--log", str(log)],
+    )
     assert result.exit_code == 0
     assert "read as 1000" in log.read_text(encoding="utf-8")
 
 
 def test_bad_quarter_and_missing_folder_exit_2(tmp_path):
-    result = runner.invoke(app, ["validate", "--data", str(tmp_path), "--quarter", "2026/27 Q5", "--log", str(tmp_path / "x.log")])
+    result = runner.invoke(
+        app, ["validate", "--data", str(tmp_path), "--quarter", "2026/27 Q5", "--log", str(tmp_path / "x.log")]
+    )
     assert result.exit_code == 2 and "Invalid --quarter" in result.output
-    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "none"), "--quarter", QUARTER, "--log", str(tmp_path / "x.log")])
+    result = runner.invoke(
+        app, ["validate", "--data", str(tmp_path / "none"), "--quarter", QUARTER, "--log", str(tmp_path / "x.log")]
+    )
     assert result.exit_code == 2 and "data folder not found" in result.output
 
 
 def test_log_is_never_written_into_reports(tmp_path):
     log = REPORTS_DIR / "validate-test.log"
-    result = runner.invoke(app, ["validate", "--data", str(write_folder(tmp_path / "data")), "--quarter", QUARTER, "--log", str(log)])
+    result = runner.invoke(
+        app, ["validate", "--data", str(write_folder(tmp_path / "data")), "--quarter", QUARTER, "--log", str(log)]
+    )
     assert result.exit_code == 2 and "reports/" in result.output
     assert not log.exists()
 
@@ -70,8 +80,11 @@ def test_default_quarter_and_default_log_place(tmp_path):
     before = set(validate.LOG_DIR.glob("validate-*.log")) if validate.LOG_DIR.exists() else set()
     code = validate.run(folder, None, None)
     # Other runs may log at the same time: keep the logs that report this folder.
-    new_logs = {log for log in set(validate.LOG_DIR.glob("validate-*.log")) - before
-                if f"Data folder: {folder.resolve()}" in log.read_text(encoding="utf-8")}
+    new_logs = {
+        log
+        for log in set(validate.LOG_DIR.glob("validate-*.log")) - before
+        if f"Data folder: {folder.resolve()}" in log.read_text(encoding="utf-8")
+    }
     try:
         assert validate.LOG_DIR == PROJ_ROOT / ".cache" / "logs"
         assert len(new_logs) == 1
@@ -88,12 +101,18 @@ def test_default_quarter_and_default_log_place(tmp_path):
 @pytest.mark.integration
 def test_console_script_exit_codes(tmp_path):
     folder = write_folder(tmp_path / "data")
-    ok = subprocess.run([str(BOARDPACK), "validate", "--data", str(folder), "--quarter", QUARTER, "--log", str(tmp_path / "a.log")],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [str(BOARDPACK), "validate", "--data", str(folder), "--quarter", QUARTER, "--log", str(tmp_path / "a.log")],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (folder / "studies.csv").unlink()
-    bad = subprocess.run([str(BOARDPACK), "validate", "--data", str(folder), "--quarter", QUARTER, "--log", str(tmp_path / "b.log")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [str(BOARDPACK), "validate", "--data", str(folder), "--quarter", QUARTER, "--log", str(tmp_path / "b.log")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert "no file for table studies" in bad.stdout
 

@@ -8,6 +8,7 @@ existing Dask scheduler (``dask:ADDRESS``), through ``client.get_executor()``: D
 this module only says what to run. The driver alone writes the cache, the extracts, manifests and
 the batch index.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,7 +51,9 @@ def parse_executor(text: str | None) -> ExecutorSpec:
         return ExecutorSpec("local", os.cpu_count() or 1)
     kind, _, rest = text.partition(":")
     if kind not in EXECUTOR_KINDS or not rest:
-        raise BatchError(f"--executor {text!r}: use local:N, dask-local:N or dask:ADDRESS (e.g. dask:tcp://10.0.0.5:8786)")
+        raise BatchError(
+            f"--executor {text!r}: use local:N, dask-local:N or dask:ADDRESS (e.g. dask:tcp://10.0.0.5:8786)"
+        )
     if kind == "dask":
         return ExecutorSpec(kind, address=rest)
     if not rest.isdigit() or int(rest) < 1:
@@ -68,8 +71,10 @@ def parse_icbs(text: str) -> list[str]:
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
     unknown = [c for c in codes if c not in known]
     if not codes or unknown:
-        raise BatchError(f"--icb {text!r}: unknown ICB code(s) {', '.join(unknown) or '(none given)'}; "
-                         "use ODS codes such as QWU,QYG or ALL")
+        raise BatchError(
+            f"--icb {text!r}: unknown ICB code(s) {', '.join(unknown) or '(none given)'}; "
+            "use ODS codes such as QWU,QYG or ALL"
+        )
     return list(dict.fromkeys(codes))
 
 
@@ -93,8 +98,15 @@ def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int, str]]:
     with contextlib.ExitStack() as stack:
         if spec.kind == "dask-local":
             # One kernel per worker process: one thread each; no dashboard (no port to clash).
-            cluster = stack.enter_context(LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None, host="127.0.0.1"))
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=spec.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    host="127.0.0.1",
+                )
+            )
             client = stack.enter_context(Client(cluster))
             what = f"Dask LocalCluster, {spec.workers} workers"
         else:
@@ -194,8 +206,16 @@ def run_batch(
     for quarter in quarters:
         folder, sample = data_folder(data, quarter, root)
         for icb in icbs:
-            resolved = build_params.resolve({**(values or {}), "quarter": quarter.label, "icb": icb,
-                                             "data_dir": str(folder), "out_dir": str(out) if out else None}, root=root)
+            resolved = build_params.resolve(
+                {
+                    **(values or {}),
+                    "quarter": quarter.label,
+                    "icb": icb,
+                    "data_dir": str(folder),
+                    "out_dir": str(out) if out else None,
+                },
+                root=root,
+            )
             if sample:
                 resolved = resolved.model_copy(update={"sample_data": True})
             builds.append(PackBuild(resolved, sections=sections, force=force, pdf=pdf, built_at=started_wall))
@@ -225,8 +245,13 @@ def run_batch(
         summary: RunSummary = run_builds(builds, executor=pool, slots=slots, on_finished=finished)
     order = {(i, q.label): n for n, (q, i) in enumerate((q, i) for q in quarters for i in icbs)}
     outcomes.sort(key=lambda o: order.get((o.icb, o.quarter), 0))
-    result = BatchResult(outcomes, summary.submitted_sections, summary.submitted_assembles,
-                         round(time.monotonic() - started, 3), described)
+    result = BatchResult(
+        outcomes,
+        summary.submitted_sections,
+        summary.submitted_assembles,
+        round(time.monotonic() - started, 3),
+        described,
+    )
     # The index goes where the packs went: --out as params resolved it (relative to the current folder).
     out_dir = builds[0].params.out_dir if builds else (Path(out).expanduser().resolve() if out else root / "reports")
     result.index = write_index(result, out_dir, started_wall)
@@ -237,8 +262,13 @@ def _outcome(build: PackBuild, result: BuildResult, started: float, icb_name) ->
     params = build.params
     status = "up to date" if result.up_to_date else STATUS.get(result.exit_code, f"exit {result.exit_code}")
     return PackOutcome(
-        icb=params.icb, icb_name=icb_name(params.icb), quarter=params.quarter, quarter_id=params.quarter_id,
-        exit_code=result.exit_code, status=status, message=result.message,
+        icb=params.icb,
+        icb_name=icb_name(params.icb),
+        quarter=params.quarter,
+        quarter_id=params.quarter_id,
+        exit_code=result.exit_code,
+        status=status,
+        message=result.message,
         finished_after_s=round(time.monotonic() - started, 3),
         section_s=round(sum(s.duration_s for s in result.sections), 3),
         executed=[s.id for s in result.sections if s.status in ("executed", "failed")],
@@ -281,14 +311,15 @@ def write_index(result: BatchResult, out_dir: Path, started: dt.datetime) -> Pat
             f"<tr><td>{esc(pack.icb)}</td><td>{esc(pack.icb_name)}</td><td>{esc(pack.quarter)}</td>"
             f'<td class="{css}">{esc(pack.status)}</td><td class="num">{len(pack.executed)}</td>'
             f'<td class="num">{len(pack.cached)}</td><td class="num">{pack.section_s:.1f}</td>'
-            f'<td class="num">{pack.finished_after_s:.1f}</td><td>{link}{cause}</td></tr>')
+            f'<td class="num">{pack.finished_after_s:.1f}</td><td>{link}{cause}</td></tr>'
+        )
     failed = len(result.failed)
     document = f"""<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>Board pack batch {esc(started.isoformat())}</title>
 <style>{INDEX_CSS}</style></head><body><main>
 <h1>Board pack batch</h1>
 <p>Started {esc(started.isoformat())} on {esc(result.executor)}. {len(result.packs)} packs in {result.duration_s:.1f} s
-({packs_per_minute:.1f} packs per minute): <span class="{'failed' if failed else 'ok'}">{failed} failed</span>.
+({packs_per_minute:.1f} packs per minute): <span class="{"failed" if failed else "ok"}">{failed} failed</span>.
 Section tasks submitted: {result.submitted_sections}; assemble tasks submitted: {result.submitted_assembles}.</p>
 <table><caption>Packs of this batch</caption><thead><tr><th scope="col">ICB</th><th scope="col">ICB name</th>
 <th scope="col">Quarter</th><th scope="col">Status</th><th scope="col">Sections run</th><th scope="col">Sections cached</th>
@@ -299,8 +330,13 @@ Section tasks submitted: {result.submitted_sections}; assemble tasks submitted: 
 </main></body></html>
 """
     path.write_text(document, encoding="utf-8")
-    record = {"started": started.isoformat(), "executor": result.executor, "duration_s": result.duration_s,
-              "submitted_sections": result.submitted_sections, "submitted_assembles": result.submitted_assembles,
-              "packs": [pack.__dict__ for pack in result.packs]}
+    record = {
+        "started": started.isoformat(),
+        "executor": result.executor,
+        "duration_s": result.duration_s,
+        "submitted_sections": result.submitted_sections,
+        "submitted_assembles": result.submitted_assembles,
+        "packs": [pack.__dict__ for pack in result.packs],
+    }
     path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return path

@@ -4,6 +4,7 @@
 :class:`BuildResult`: 0 published (or already up to date), 1 the pack could not be rendered or
 published, 2 invalid parameters or data (nothing run), 3 a section failed, 4 the pack is locked.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,8 +103,16 @@ class PackBuild:
     Only the driver calls these methods: it alone writes the cache, the manifest and the pack.
     """
 
-    def __init__(self, params: ResolvedParams, *, sections: list[Section] | None = None, force: bool = False,
-                 pdf: bool = True, progress: Progress | None = None, built_at: dt.datetime | None = None):
+    def __init__(
+        self,
+        params: ResolvedParams,
+        *,
+        sections: list[Section] | None = None,
+        force: bool = False,
+        pdf: bool = True,
+        progress: Progress | None = None,
+        built_at: dt.datetime | None = None,
+    ):
         self.params = params
         self.source_data_dir = params.data_dir
         self.data = extracts.PackData(params.data_dir)
@@ -150,16 +159,31 @@ class PackBuild:
         self.plans = [_plan(self.params, s, self.force) for s in self.sections]
         self.pack_key = _pack_key(self.params, self.plans, self.pdf)
         current = _current_manifest(self.location)
-        if not self.force and current.get("pack_key") == self.pack_key and all(p.cached is not None for p in self.plans):
+        if (
+            not self.force
+            and current.get("pack_key") == self.pack_key
+            and all(p.cached is not None for p in self.plans)
+        ):
             for plan in self.plans:
                 self.notify(plan.section.id, "cached", "")
             link = self.location.link
-            return self._finish(BuildResult(
-                0, f"already up to date: {link / 'board_pack.html'}", html=link / "board_pack.html",
-                version_dir=link.resolve(), sections=[_record(p, "cached", True, 0.0, p.cached) for p in self.plans],
-                up_to_date=True))
-        self._work = (self.params.cache_dir / "work" / self.params.icb / self.params.quarter_id
-                      / f"{os.getpid()}-{time.time_ns()}")
+            return self._finish(
+                BuildResult(
+                    0,
+                    f"already up to date: {link / 'board_pack.html'}",
+                    html=link / "board_pack.html",
+                    version_dir=link.resolve(),
+                    sections=[_record(p, "cached", True, 0.0, p.cached) for p in self.plans],
+                    up_to_date=True,
+                )
+            )
+        self._work = (
+            self.params.cache_dir
+            / "work"
+            / self.params.icb
+            / self.params.quarter_id
+            / f"{os.getpid()}-{time.time_ns()}"
+        )
         self._work.mkdir(parents=True, exist_ok=True)
         failed_dir = self.params.cache_dir / "failed" / self.params.icb / self.params.quarter_id
         for plan in self.plans:
@@ -211,8 +235,9 @@ class PackBuild:
         if nb is not None:
             self.notebooks[section_id] = nb
         record = self.records[section_id]
-        self.notify(section_id, "failed" if record.status == "failed" else "done",
-                    record.error or f"{result.duration_s:.1f} s")
+        self.notify(
+            section_id, "failed" if record.status == "failed" else "done", record.error or f"{result.duration_s:.1f} s"
+        )
 
     def section_lost(self, section_id: str, error: str) -> None:
         """A section whose task gave no result (a lost worker, or the pack's run limit passed)."""
@@ -228,11 +253,21 @@ class PackBuild:
         """End the build (exit 3, nothing published) when any section failed; True when it did."""
         failed = [r for r in self._records() if r.status == "failed"]
         if failed:
-            lines = [f"section {r.id} failed" + (f" at cell {r.failed_cell_index}" if r.failed_cell_index is not None else "")
-                     + f": {r.error}" + (f"\n    cell source: {r.failed_cell_source.strip()[:200]}" if r.failed_cell_source else "")
-                     + (f"\n    executed notebook kept at {r.kept_notebook}" if r.kept_notebook else "") for r in failed]
-            self._finish(BuildResult(3, "\n".join(lines) + "\nNothing was published; the previous pack is unchanged.",
-                                     sections=self._records()))
+            lines = [
+                f"section {r.id} failed"
+                + (f" at cell {r.failed_cell_index}" if r.failed_cell_index is not None else "")
+                + f": {r.error}"
+                + (f"\n    cell source: {r.failed_cell_source.strip()[:200]}" if r.failed_cell_source else "")
+                + (f"\n    executed notebook kept at {r.kept_notebook}" if r.kept_notebook else "")
+                for r in failed
+            ]
+            self._finish(
+                BuildResult(
+                    3,
+                    "\n".join(lines) + "\nNothing was published; the previous pack is unchanged.",
+                    sections=self._records(),
+                )
+            )
         return bool(failed)
 
     def assemble_task(self) -> AssembleTask | None:
@@ -244,8 +279,11 @@ class PackBuild:
         try:
             self.staging = publishing.new_staging(self.location)
         except publishing.PublishError as exc:
-            self._finish(BuildResult(1, f"{exc}\nNothing was published; the previous pack is unchanged.",
-                                     sections=self._records()))
+            self._finish(
+                BuildResult(
+                    1, f"{exc}\nNothing was published; the previous pack is unchanged.", sections=self._records()
+                )
+            )
             return None
         parts = []
         for plan in self.plans:
@@ -253,9 +291,15 @@ class PackBuild:
             nbformat.write(self.notebooks[plan.section.id], path)
             parts.append((plan.section.id, plan.section.title, str(path)))
         return AssembleTask(
-            icb=self.params.icb, icb_name=icb_name(self.params.icb), quarter=self.params.quarter,
-            built_date=self.built_at.date().isoformat(), sample_data=self.params.sample_data,
-            sections=tuple(parts), staging=str(self.staging), pdf=self.pdf)
+            icb=self.params.icb,
+            icb_name=icb_name(self.params.icb),
+            quarter=self.params.quarter,
+            built_date=self.built_at.date().isoformat(),
+            sample_data=self.params.sample_data,
+            sections=tuple(parts),
+            staging=str(self.staging),
+            pdf=self.pdf,
+        )
 
     # step 4
     def assembled(self, result: AssembleResult) -> None:
@@ -269,17 +313,28 @@ class PackBuild:
             publishing.discard(self.staging)
             self.log.error("render or publish failed: %s", exc)
             text = str(exc) if isinstance(exc, AssembleFailed) else f"{type(exc).__name__}: {exc}"
-            return self._finish(BuildResult(1, f"{text}\nNothing was published; the previous pack is unchanged.",
-                                            sections=self._records()))
-        self._finish(BuildResult(0, f"published {self.location.link}", html=self.location.link / "board_pack.html",
-                                 version_dir=version, sections=self._records()))
+            return self._finish(
+                BuildResult(
+                    1, f"{text}\nNothing was published; the previous pack is unchanged.", sections=self._records()
+                )
+            )
+        self._finish(
+            BuildResult(
+                0,
+                f"published {self.location.link}",
+                html=self.location.link / "board_pack.html",
+                version_dir=version,
+                sections=self._records(),
+            )
+        )
 
     def abandon(self, error: str) -> None:
         """End a build the driver cannot finish: nothing is published."""
         if self.staging is not None:
             publishing.discard(self.staging)
-        self._finish(BuildResult(1, f"{error}\nNothing was published; the previous pack is unchanged.",
-                                 sections=self._records()))
+        self._finish(
+            BuildResult(1, f"{error}\nNothing was published; the previous pack is unchanged.", sections=self._records())
+        )
 
     def _records(self) -> list[SectionRecord]:
         return [self.records[p.section.id] for p in self.plans if p.section.id in self.records]
@@ -318,8 +373,14 @@ class RunSummary:
     submitted_assembles: int = 0
 
 
-def run_builds(builds: list[PackBuild], *, executor: Executor | None = None, jobs: int | None = None,
-               slots: int | None = None, on_finished: Callable[[PackBuild], None] | None = None) -> RunSummary:
+def run_builds(
+    builds: list[PackBuild],
+    *,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    slots: int | None = None,
+    on_finished: Callable[[PackBuild], None] | None = None,
+) -> RunSummary:
     """Drive ``builds`` to the end over ``executor`` (default: a process pool of ``jobs`` workers).
 
     One task per stale section, and one assemble task per pack once its sections are done. At most
@@ -452,11 +513,17 @@ def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging
     Remembered per files, quarter and code, warnings included."""
     tables = sorted({t for s in sections for t in s.tables})
     inputs = section_cache.table_files(params.data_dir, tables)
-    key = hashlib.sha256(json.dumps({
-        "quarter": params.quarter, "tables": tables,
-        "files": {t: section_cache.sha256_file(p) for t, p in inputs.items()},
-        "code": section_cache.code_hashes(),
-    }, sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "quarter": params.quarter,
+                "tables": tables,
+                "files": {t: section_cache.sha256_file(p) for t, p in inputs.items()},
+                "code": section_cache.code_hashes(),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     marker = params.cache_dir / "validated" / key
     try:  # these exact files already passed these exact checks
         return "", json.loads(marker.read_text(encoding="utf-8"))
@@ -533,9 +600,17 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Logger):
     if not result.ok:
         pack_log.error("section %s failed: %s", plan.section.id, result.error)
-        return _record(plan, "failed", False, result.duration_s, None, error=result.error,
-                       failed_cell_index=result.failed_cell_index, failed_cell_source=result.failed_cell_source,
-                       kept_notebook=result.kept_notebook), None
+        return _record(
+            plan,
+            "failed",
+            False,
+            result.duration_s,
+            None,
+            error=result.error,
+            failed_cell_index=result.failed_cell_index,
+            failed_cell_source=result.failed_cell_source,
+            kept_notebook=result.kept_notebook,
+        ), None
     executed = section_cache.strip_volatile(nbformat.read(result.output_notebook, as_version=4))
     cache = _cache(params)
     cache.store(plan.prepared, executed, uri=str(plan.section.notebook))
@@ -548,9 +623,14 @@ def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Lo
 
 def _record(plan: _Planned, status: str, hit: bool, duration: float, nb, **failure) -> SectionRecord:
     return SectionRecord(
-        id=plan.section.id, title=plan.section.title, status=status, cache_hit=hit,
-        duration_s=round(duration, 3), fingerprint=plan.fingerprint,
-        content_hash=section_cache.content_hash(nb) if nb is not None else "", **failure,
+        id=plan.section.id,
+        title=plan.section.title,
+        status=status,
+        cache_hit=hit,
+        duration_s=round(duration, 3),
+        fingerprint=plan.fingerprint,
+        content_hash=section_cache.content_hash(nb) if nb is not None else "",
+        **failure,
     )
 
 
@@ -559,25 +639,35 @@ def _write_manifest(pack: PackBuild) -> None:
     for plan in pack.plans:
         inputs.update(plan.inputs)
     params = pack.params
-    pack_manifest.write_manifest(pack.staging, {
-        "pack": {"icb": params.icb, "quarter": params.quarter, "quarter_id": params.quarter_id},
-        "built_at": pack.built_at.isoformat(),
-        "parameters": params.log_dict(),
-        "inputs": dict(sorted(inputs.items())),
-        "source": pack.data.source or {"source_dir": str(pack.source_data_dir)},
-        "data_warnings": pack.data_warnings,
-        "sections": [asdict(r) for r in pack._records()],
-        "pack_key": pack.pack_key,
-    })
+    pack_manifest.write_manifest(
+        pack.staging,
+        {
+            "pack": {"icb": params.icb, "quarter": params.quarter, "quarter_id": params.quarter_id},
+            "built_at": pack.built_at.isoformat(),
+            "parameters": params.log_dict(),
+            "inputs": dict(sorted(inputs.items())),
+            "source": pack.data.source or {"source_dir": str(pack.source_data_dir)},
+            "data_warnings": pack.data_warnings,
+            "sections": [asdict(r) for r in pack._records()],
+            "pack_key": pack.pack_key,
+        },
+    )
 
 
 def _pack_key(params: ResolvedParams, plans, pdf: bool) -> str:
     """Everything the published files depend on besides the build date."""
     package_dir = Path(render.__file__).resolve().parent
-    code = {str(p.relative_to(package_dir)): section_cache.sha256_file(p)
-            for p in sorted(package_dir.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
-    material = {"sections": [(p.section.id, p.section.title, p.fingerprint) for p in plans], "pdf": pdf,
-                "out": str(params.out_dir), "code": code}
+    code = {
+        str(p.relative_to(package_dir)): section_cache.sha256_file(p)
+        for p in sorted(package_dir.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    material = {
+        "sections": [(p.section.id, p.section.title, p.fingerprint) for p in plans],
+        "pdf": pdf,
+        "out": str(params.out_dir),
+        "code": code,
+    }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 

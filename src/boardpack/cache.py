@@ -5,6 +5,7 @@ parameter: sha256 of the notebook's source, the resolved parameters, every input
 reads, the helpers' source and ``requirements.lock``. Only the driver opens the cache (its SQLite
 store is not safe to write from many workers).
 """
+
 from __future__ import annotations
 
 import copy

@@ -5,6 +5,7 @@ The browser side lives in ``tools/a11y`` (Node.js: pinned ``axe-core`` and ``pla
 driving ``/usr/bin/chromium``; never a browser that Playwright downloads). ``make test`` installs
 both; so does ``make tools/a11y/node_modules/.installed``.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,14 @@ def _run_node(script: str, args: list[str], timeout: float) -> None:
     node = _require_browser()
     env = {**os.environ, "BOARDPACK_CHROMIUM": str(CHROMIUM)}
     try:
-        done = subprocess.run([node, str(A11Y_DIR / script), *args], capture_output=True, text=True,
-                              timeout=timeout, env=env, cwd=A11Y_DIR)
+        done = subprocess.run(
+            [node, str(A11Y_DIR / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=A11Y_DIR,
+        )
     except subprocess.TimeoutExpired as exc:
         raise BrowserRunError(f"{script} did not finish within {timeout:.0f} s") from exc
     if done.returncode != 0:
@@ -85,8 +92,16 @@ def run_axe(html_path: Path | str, report_path: Path | str | None = None, *, tim
     return report
 
 
-def screenshot(html_path: Path | str, png_path: Path | str, *, full_page: bool = False, selector: str | None = None,
-               width: int = 1280, height: int = 900, timeout: float = 120) -> Path:
+def screenshot(
+    html_path: Path | str,
+    png_path: Path | str,
+    *,
+    full_page: bool = False,
+    selector: str | None = None,
+    width: int = 1280,
+    height: int = 900,
+    timeout: float = 120,
+) -> Path:
     """Save a PNG of ``html_path``: the first screen, the whole page, or one element (CSS selector)."""
     html = Path(html_path).resolve()
     if not html.is_file():
@@ -105,8 +120,9 @@ def screenshot(html_path: Path | str, png_path: Path | str, *, full_page: bool =
 def format_violations(report: dict) -> str:
     """The violations of an axe report, one rule a paragraph, for the terminal or a log."""
     violations = report.get("violations", [])
-    lines = [f"{report.get('engine', 'axe-core')}: {len(violations)} rule(s) violated "
-             f"({', '.join(report.get('tags', []))})"]
+    lines = [
+        f"{report.get('engine', 'axe-core')}: {len(violations)} rule(s) violated ({', '.join(report.get('tags', []))})"
+    ]
     for rule in violations:
         lines.append(f"- {rule['id']} [{rule.get('impact')}] {rule.get('help')} ({rule.get('helpUrl')})")
         for node in rule.get("nodes", []):
@@ -123,8 +139,14 @@ def pack_dir_for(icb: str, quarter: str) -> Path:
     return REPORTS_DIR / icb.strip().upper() / parse(quarter).id
 
 
-def run(pack: Path | None, icb: str | None, quarter: str | None, report: Path | None,
-        forbidden_file: Path | None = None, echo=print) -> int:
+def run(
+    pack: Path | None,
+    icb: str | None,
+    quarter: str | None,
+    report: Path | None,
+    forbidden_file: Path | None = None,
+    echo=print,
+) -> int:
     """``boardpack check``: 0 when axe finds no violation and the scan no finding, 1 otherwise,
     2 when the pack or the arguments are wrong, 3 when the browser is missing or fails."""
     from boardpack.scan import scan_pack

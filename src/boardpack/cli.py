@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 the pack could not be rendered or published (or `check`
 problems), 2 invalid parameters or data (nothing run), 3 a section failed, 4 another build of the
 same pack is running.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,9 @@ def main() -> None:
 @app.command()
 def validate(
     data: Path = typer.Option(..., "--data", help="Folder holding the quarter's tables (CSV, XLSX or Parquet)."),
-    quarter: str | None = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    quarter: str | None = typer.Option(
+        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
+    ),
     log: Path | None = typer.Option(None, "--log", help="Also write the report to this file (default: .cache/logs/)."),
 ) -> None:
     """Check a data folder against the data contract; report every problem at once."""
@@ -35,9 +38,13 @@ def sample_data(
     out: Path = typer.Option(..., "--out", help="Folder to write the synthetic tables to."),
     icb: str = typer.Option("QWU", "--icb", help="ODS code of the ICB (any of the 42)."),
     to: str | None = typer.Option(None, "--to", help="Last quarter of history. Default: the latest complete quarter."),
-    scale: str = typer.Option("icb", "--scale", help="'icb' (one ICB) or 'national' (all 42 ICBs, >= 10M recruitment rows)."),
+    scale: str = typer.Option(
+        "icb", "--scale", help="'icb' (one ICB) or 'national' (all 42 ICBs, >= 10M recruitment rows)."
+    ),
     seed: int = typer.Option(20221, "--seed", help="Random seed: same arguments, byte-identical files."),
-    icbs: str | None = typer.Option(None, "--icbs", help="With --scale national: only these ICBs, comma-separated (e.g. QWU,QYG,QHG)."),
+    icbs: str | None = typer.Option(
+        None, "--icbs", help="With --scale national: only these ICBs, comma-separated (e.g. QWU,QYG,QHG)."
+    ),
 ) -> None:
     """Write deterministic, realistic, synthetic sample data."""
     from boardpack.sample_data import run
@@ -49,10 +56,18 @@ def sample_data(
 @app.command()
 def check(
     pack: Path | None = typer.Argument(None, help="Published pack folder (holding board_pack.html)."),
-    icb: str | None = typer.Option(None, "--icb", help="ICB code, with --quarter, instead of PACK: reports/<ICB>/<quarter id>/."),
+    icb: str | None = typer.Option(
+        None, "--icb", help="ICB code, with --quarter, instead of PACK: reports/<ICB>/<quarter id>/."
+    ),
     quarter: str | None = typer.Option(None, "--quarter", help="Quarter of the pack, e.g. '2026/27 Q2'."),
-    report: Path | None = typer.Option(None, "--report", help="Where to write the axe JSON report (default: .cache/check/<ICB>/<quarter id>_axe.json)."),
-    forbidden_values: Path | None = typer.Option(None, "--forbidden-values", help="Text file, one value a line (e.g. dates of birth from the input), that must appear in no published file."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Where to write the axe JSON report (default: .cache/check/<ICB>/<quarter id>_axe.json)."
+    ),
+    forbidden_values: Path | None = typer.Option(
+        None,
+        "--forbidden-values",
+        help="Text file, one value a line (e.g. dates of birth from the input), that must appear in no published file.",
+    ),
 ) -> None:
     """Check a published pack: axe-core (WCAG 2.2 A/AA) in headless Chromium, and a safety scan of
     every file. Exit 0 when clean, 1 when anything was found, 2 bad arguments, 3 browser missing."""
@@ -63,15 +78,27 @@ def check(
 
 @app.command()
 def build(
-    quarter: str | None = typer.Option(None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."),
+    quarter: str | None = typer.Option(
+        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
+    ),
     icb: str | None = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
-    data: Path | None = typer.Option(None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."),
-    sections: list[str] | None = typer.Option(None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."
+    ),
+    sections: list[str] | None = typer.Option(
+        None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."
+    ),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Path | None = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
-    param: list[str] | None = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Publish folder, anywhere (relative to the current folder). Default: reports in the project.",
+    ),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."
+    ),
 ) -> None:
     """Build one board pack and publish it atomically; prints the pack's path last."""
     from rich.console import Console
@@ -83,8 +110,14 @@ def build(
     console = Console(stderr=True)
     try:
         values = build_params.parse_assignments(param or [])
-        values.update({"quarter": quarter, "icb": icb, "data_dir": str(data) if data else None,
-                       "out_dir": str(out) if out else None})
+        values.update(
+            {
+                "quarter": quarter,
+                "icb": icb,
+                "data_dir": str(data) if data else None,
+                "out_dir": str(out) if out else None,
+            }
+        )
         resolved = build_params.resolve(values)
         chosen = select(_section_ids(sections))
     except ValueError as exc:  # ParamsError, QuarterError, unknown section
@@ -100,7 +133,9 @@ def build(
             console.print(f"Log: {result.log_file}", highlight=False)
         raise typer.Exit(result.exit_code)
     if result.data_warnings:  # the data passed, but the analyst should know what was read how
-        console.print(f"[yellow]{len(result.data_warnings)} data warning(s)[/] (the build went ahead):", highlight=False)
+        console.print(
+            f"[yellow]{len(result.data_warnings)} data warning(s)[/] (the build went ahead):", highlight=False
+        )
         for warning in result.data_warnings[:10]:
             console.print(f"  {warning}", highlight=False)
         if len(result.data_warnings) > 10:
@@ -121,13 +156,29 @@ def _section_ids(options: list[str] | None) -> list[str]:
 def batch(
     icb: str = typer.Option(..., "--icb", help="ICB codes, comma-separated (QWU,QYG), or ALL for the 42 ICBs."),
     quarters: str = typer.Option(..., "--quarters", help="A quarter or a range, e.g. 2025-26-Q1..2026-27-Q2."),
-    data: Path | None = typer.Option(None, "--data", help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent."),
-    executor: str | None = typer.Option(None, "--executor", help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler)."),
-    sections: list[str] | None = typer.Option(None, "--sections", help="Only these sections in every pack (ids, comma-separated)."),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Folder of tables for all the ICBs (or one <quarter id>/ subfolder per quarter). Default: the national sample, generated if absent.",
+    ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="local:N (process pool, default N = cores), dask-local:N (Dask LocalCluster) or dask:ADDRESS (a running Dask scheduler).",
+    ),
+    sections: list[str] | None = typer.Option(
+        None, "--sections", help="Only these sections in every pack (ids, comma-separated)."
+    ),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
-    out: Path | None = typer.Option(None, "--out", help="Publish folder, anywhere (relative to the current folder). Default: reports in the project."),
-    param: list[str] | None = typer.Option(None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Publish folder, anywhere (relative to the current folder). Default: reports in the project.",
+    ),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."
+    ),
 ) -> None:
     """Build many packs (ICBs x quarters) on a process pool or Dask; write a batch index; prints its path last.
 
@@ -158,20 +209,37 @@ def batch(
     def report(pack) -> None:
         count["n"] += 1
         style = "green" if pack.exit_code == 0 else "bold red"
-        console.print(f"[{count['n']}/{total}] {pack.icb} {pack.quarter}: [{style}]{pack.status}[/] "
-                      f"({len(pack.executed)} run, {len(pack.cached)} cached, {pack.finished_after_s:.1f} s)", highlight=False)
+        console.print(
+            f"[{count['n']}/{total}] {pack.icb} {pack.quarter}: [{style}]{pack.status}[/] "
+            f"({len(pack.executed)} run, {len(pack.cached)} cached, {pack.finished_after_s:.1f} s)",
+            highlight=False,
+        )
 
     try:
-        result = batching.run_batch(icbs, chosen, data=data, executor=spec, force=force, pdf=not no_pdf, out=out,
-                                    values=values, sections=chosen_sections, on_pack=report)
+        result = batching.run_batch(
+            icbs,
+            chosen,
+            data=data,
+            executor=spec,
+            force=force,
+            pdf=not no_pdf,
+            out=out,
+            values=values,
+            sections=chosen_sections,
+            on_pack=report,
+        )
     except ValueError as exc:  # BatchError, ParamsError
         console.print(f"[bold red]Invalid arguments:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    console.print(f"{len(result.packs)} pack(s) in {result.duration_s:.1f} s on {result.executor}; "
-                  f"{result.submitted_sections} section task(s) and {result.submitted_assembles} assemble task(s) submitted.",
-                  highlight=False)
+    console.print(
+        f"{len(result.packs)} pack(s) in {result.duration_s:.1f} s on {result.executor}; "
+        f"{result.submitted_sections} section task(s) and {result.submitted_assembles} assemble task(s) submitted.",
+        highlight=False,
+    )
     for pack in result.failed:
-        console.print(f"[bold red]FAILED[/] {pack.icb} {pack.quarter} (exit {pack.exit_code}): {pack.message}", highlight=False)
+        console.print(
+            f"[bold red]FAILED[/] {pack.icb} {pack.quarter} (exit {pack.exit_code}): {pack.message}", highlight=False
+        )
     typer.echo(str(result.index))
     raise typer.Exit(result.exit_code)
 
@@ -198,9 +266,14 @@ def list_packs(
             manifest = json.loads((pack["path"] / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             manifest = {}
-        table.add_row(pack["icb"], manifest.get("pack", {}).get("quarter", pack["quarter_id"]),
-                      manifest.get("built_at", "?"), pack["current"].name,
-                      ", ".join(map(str, pack["versions"])), str(pack["path"] / "board_pack.html"))
+        table.add_row(
+            pack["icb"],
+            manifest.get("pack", {}).get("quarter", pack["quarter_id"]),
+            manifest.get("built_at", "?"),
+            pack["current"].name,
+            ", ".join(map(str, pack["versions"])),
+            str(pack["path"] / "board_pack.html"),
+        )
     Console().print(table if packs else "No published packs.")
 
 

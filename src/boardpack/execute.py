@@ -6,6 +6,7 @@ runs them: a local process pool, or Dask's ``client.get_executor()`` on a laptop
 (workers need the project's environment and a filesystem shared with the driver). They never touch
 the cache, the manifest or the published folder; the driver does that with the records.
 """
+
 from __future__ import annotations
 
 import os
@@ -200,7 +201,8 @@ def _has_error_output(nb: nbformat.NotebookNode) -> bool:
 
 def _last_started(nb: nbformat.NotebookNode) -> tuple[int, str, str] | None:
     started = [
-        (i, c) for i, c in enumerate(nb.cells)
+        (i, c)
+        for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")
     ]
     if not started:
@@ -242,7 +244,9 @@ def assemble_pack(task: AssembleTask) -> AssembleResult:
     started = time.monotonic()
     staging = Path(task.staging)
     try:
-        parts = [render.SectionNotebook(sid, title, nbformat.read(path, as_version=4)) for sid, title, path in task.sections]
+        parts = [
+            render.SectionNotebook(sid, title, nbformat.read(path, as_version=4)) for sid, title, path in task.sections
+        ]
         for part in parts:
             render.check_alt_text(part)
         cover = render.Cover(task.icb, task.icb_name, task.quarter, task.built_date, task.sample_data)

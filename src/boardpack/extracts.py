@@ -9,6 +9,7 @@ new folder and leaves the others' (and so their cached sections) as they were. O
 writes extracts, into temporary folders renamed into place, so no build sees half of one.
 ``boardpack build`` and ``boardpack batch`` both come here, so they read the same rows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -83,10 +84,13 @@ def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> Pa
 def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str, Path], dict]:
     """Validate ``data_dir`` for ``quarter`` and cut it into one folder per ICB (once per source
     files, quarter and code). Returns ({ICB: folder}, the source record)."""
-    files = {name: {"file": path.name, "sha256": sha256_file(path)}
-             for name, path in sorted(table_files(data_dir, TABLES).items())}
-    key = hashlib.sha256(json.dumps({"files": files, "quarter": quarter, "code": dict(code_hashes())},
-                                    sort_keys=True).encode()).hexdigest()
+    files = {
+        name: {"file": path.name, "sha256": sha256_file(path)}
+        for name, path in sorted(table_files(data_dir, TABLES).items())
+    }
+    key = hashlib.sha256(
+        json.dumps({"files": files, "quarter": quarter, "code": dict(code_hashes())}, sort_keys=True).encode()
+    ).hexdigest()
     root = Path(cache_dir) / "extracts"
     index = root / "index" / f"{key[:32]}.json"
     source = {"source_dir": str(data_dir), "quarter": quarter, "files": files}

@@ -1,4 +1,5 @@
 """manifest.json: what a pack was built from and what it contains."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,21 @@ from boardpack.cache import sha256_file
 from helpers import paths
 
 PACKAGES = (
-    "ri-boardpack", "papermill", "nbconvert", "nbformat", "nbclient", "ipykernel", "jupyter-cache",
-    "pandas", "numpy", "matplotlib", "pandera", "pydantic", "openpyxl", "pypandoc-binary", "typst",
+    "ri-boardpack",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "nbclient",
+    "ipykernel",
+    "jupyter-cache",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "pandera",
+    "pydantic",
+    "openpyxl",
+    "pypandoc-binary",
+    "typst",
 )
 
 
@@ -28,8 +42,11 @@ def package_versions() -> dict[str, str]:
 
 def git_state(root: Path = paths.PROJ_ROOT) -> dict[str, Any]:
     """Commit and whether the working tree differs from it (None when not a git checkout)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")

@@ -5,6 +5,7 @@ are accepted (a name carrying code is simply not a known name). Codes stay text;
 and must stay inside the project (or, for inputs, the given data folder), except the publish folder
 named on the command line: the user may publish anywhere (a shared drive, a web server's folder).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -32,13 +33,18 @@ class PackParams(BaseModel):
     quarter: str = Field(description="Quarter reported, e.g. '2026/27 Q2'.")
     icb: str = Field("QWU", strict=True, description="ICB ODS code, e.g. 'QWU' (text: '00123' stays '00123').")
     data_dir: str | None = Field(None, description="Folder of the quarter's tables; default: the sample data.")
-    out_dir: str = Field("reports", description="Where packs are published: inside the project when set in a "
-                                                "parameter file, anywhere when given on the command line.")
+    out_dir: str = Field(
+        "reports",
+        description="Where packs are published: inside the project when set in a "
+        "parameter file, anywhere when given on the command line.",
+    )
     targets_file: str | None = Field(None, description="YAML of KPI targets, inside the project or data folder.")
     commentary_dir: str = Field("params/commentary", description="Analyst commentary: <dir>/<quarter id>/<section>.md.")
     baseline_period: str = Field("2019-20-Q1..2019-20-Q4", description="Pre-Covid baseline quarters.")
     execution_timeout: int = Field(600, gt=0, description="Seconds one cell may run.")
-    run_timeout: int = Field(3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too).")
+    run_timeout: int = Field(
+        3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too)."
+    )
 
     @field_validator("quarter")
     @classmethod
@@ -129,9 +135,7 @@ def _check_names(values: dict[str, Any], source: str) -> None:
         if name not in known:
             hint = difflib.get_close_matches(str(name), known, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else "."
-            raise ParamsError(
-                f"{source}: unknown parameter {name!r}{suggestion} Known parameters: {', '.join(known)}"
-            )
+            raise ParamsError(f"{source}: unknown parameter {name!r}{suggestion} Known parameters: {', '.join(known)}")
 
 
 def _absolute(value: str, base: Path) -> Path:

@@ -5,6 +5,7 @@ path ``<out>/<ICB>/<quarter id>`` is a symlink swapped with one ``os.replace``, 
 old pack or the new one, never a mix, and earlier versions are kept. Published folders and files
 get the modes the user's umask gives (0755/0644 with umask 022), so others can read a shared pack.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -160,11 +161,15 @@ def published_packs(out_dir: Path) -> list[dict]:
             if not link.is_symlink() or link.name.startswith("."):
                 continue
             versions = icb_dir / VERSIONS / link.name
-            packs.append({
-                "icb": icb_dir.name,
-                "quarter_id": link.name,
-                "path": link,
-                "current": link.resolve(),
-                "versions": sorted(int(p.name) for p in versions.iterdir() if p.name.isdigit()) if versions.is_dir() else [],
-            })
+            packs.append(
+                {
+                    "icb": icb_dir.name,
+                    "quarter_id": link.name,
+                    "path": link,
+                    "current": link.resolve(),
+                    "versions": sorted(int(p.name) for p in versions.iterdir() if p.name.isdigit())
+                    if versions.is_dir()
+                    else [],
+                }
+            )
     return packs

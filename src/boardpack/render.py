@@ -5,6 +5,7 @@ with nbconvert: no inputs, no prompts, no papermill cells, no script, nothing fe
 network, alt text from each figure's output metadata. The PDF goes HTML -> typst (pandoc from the
 pypandoc-binary wheel) -> PDF (the typst wheel), all offline.
 """
+
 from __future__ import annotations
 
 import copy
@@ -132,7 +133,9 @@ def _fix_xlsx_timestamps(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in items:
             if name == "docProps/core.xml":
-                data = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*<", rb"<dcterms:\1\2>2000-01-01T00:00:00Z<", data)
+                data = re.sub(
+                    rb"<dcterms:(created|modified)([^>]*)>[^<]*<", rb"<dcterms:\1\2>2000-01-01T00:00:00Z<", data
+                )
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, data)
@@ -240,9 +243,7 @@ def merge(cover: Cover, sections: list[SectionNotebook]) -> nbformat.NotebookNod
         if cover.sample_data
         else ""
     )
-    contents = "\n".join(
-        f'<li><a href="#section-{s.id}">{html.escape(s.title)}</a></li>' for s in sections
-    )
+    contents = "\n".join(f'<li><a href="#section-{s.id}">{html.escape(s.title)}</a></li>' for s in sections)
     cover_html = (
         '<header class="bp-cover">\n'
         f'<h1 id="cover">Research and innovation board pack</h1>\n'
@@ -282,9 +283,7 @@ def render_html(nb: nbformat.NotebookNode) -> str:
     # Belt and braces: even if a block were reintroduced, nothing would point off the machine.
     config.HTMLExporter.require_js_url = ""
     config.HTMLExporter.mathjax_url = ""
-    exporter = HTMLExporter(
-        config=config, template_name="boardpack", extra_template_basedirs=[str(TEMPLATES_DIR)]
-    )
+    exporter = HTMLExporter(config=config, template_name="boardpack", extra_template_basedirs=[str(TEMPLATES_DIR)])
     resources = {
         "metadata": {"name": nb.metadata.get("title", "Board pack")},
         "boardpack_css": (TEMPLATES_DIR / "boardpack" / "pack.css").read_text(encoding="utf-8"),
@@ -302,7 +301,9 @@ def _check_images(document: str) -> None:
     for img in BeautifulSoup(document, features="html.parser").find_all("img"):
         alt = (img.get("alt") or "").strip()
         if not alt or alt == NBCONVERT_PLACEHOLDER_ALT:
-            raise RenderError(f"an image in the pack has no alt text (near {str(img)[:120]!r}); show charts with helpers.charts")
+            raise RenderError(
+                f"an image in the pack has no alt text (near {str(img)[:120]!r}); show charts with helpers.charts"
+            )
 
 
 def sanitise(document: str, lang: str = "en-GB") -> str:

@@ -4,6 +4,7 @@ Months are integer indices (``year * 12 + month - 1``). The number of studies op
 target curve relative to the 2019/20 baseline; monthly participants follow a target rate per
 10,000 population; both are documented, with their sources, in docs/sample_data.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,23 +29,65 @@ COMMERCIAL_PARTICIPANT_SHARE = 0.045  # of non-Covid participants (NIHR: 4-5%)
 
 # Open studies as a fraction of the 2019/20 baseline, per quarter from 2018/19 Q1 (then +0.8 points a quarter).
 OPEN_LEVEL = [
-    0.96, 0.97, 0.98, 0.99,   # 2018/19
-    1.00, 1.00, 1.00, 1.00,   # 2019/20: the pre-Covid baseline
-    0.85, 0.80, 0.78, 0.78,   # 2020/21: non-Covid studies paused, few new openings
-    0.79, 0.81, 0.83, 0.85,   # 2021/22
-    0.87, 0.885, 0.92, 0.95,  # 2022/23: 89% in Q2 (the plan's August 2022 mapping)
-    0.97, 0.99, 1.02, 1.055,  # 2023/24: past 100% by Q4 (the plan's target)
-    1.065, 1.075, 1.085, 1.095,  # 2024/25
+    0.96,
+    0.97,
+    0.98,
+    0.99,  # 2018/19
+    1.00,
+    1.00,
+    1.00,
+    1.00,  # 2019/20: the pre-Covid baseline
+    0.85,
+    0.80,
+    0.78,
+    0.78,  # 2020/21: non-Covid studies paused, few new openings
+    0.79,
+    0.81,
+    0.83,
+    0.85,  # 2021/22
+    0.87,
+    0.885,
+    0.92,
+    0.95,  # 2022/23: 89% in Q2 (the plan's August 2022 mapping)
+    0.97,
+    0.99,
+    1.02,
+    1.055,  # 2023/24: past 100% by Q4 (the plan's target)
+    1.065,
+    1.075,
+    1.085,
+    1.095,  # 2024/25
 ]
 # Non-Covid and Covid participants as a fraction of the 2022/23 annual rate, per quarter from 2018/19 Q1.
 NON_COVID_LEVEL = [
-    0.90, 0.90, 0.90, 0.90,
-    0.82, 0.82, 0.82, 0.62,
-    0.15, 0.45, 0.60, 0.65,
-    0.80, 0.85, 0.90, 0.92,
-    0.96, 0.97, 0.98, 0.98,   # 2022/23: with the last Covid studies, 210 per 10,000
-    1.02, 1.03, 1.04, 1.05,
-    1.06, 1.07, 1.08, 1.09,
+    0.90,
+    0.90,
+    0.90,
+    0.90,
+    0.82,
+    0.82,
+    0.82,
+    0.62,
+    0.15,
+    0.45,
+    0.60,
+    0.65,
+    0.80,
+    0.85,
+    0.90,
+    0.92,
+    0.96,
+    0.97,
+    0.98,
+    0.98,  # 2022/23: with the last Covid studies, 210 per 10,000
+    1.02,
+    1.03,
+    1.04,
+    1.05,
+    1.06,
+    1.07,
+    1.08,
+    1.09,
 ]
 COVID_LEVEL = [0.0] * 7 + [0.10, 1.30, 0.80, 1.10, 0.90, 0.40, 0.28, 0.20, 0.15, 0.08, 0.05, 0.04, 0.03, 0.02, 0.01]
 # August and December dips (holidays); normalised to average 1.
@@ -53,15 +96,38 @@ SEASON = SEASON / SEASON.mean()
 
 # NIHR managing specialties with the share of the public NIHR study listing (the rest share the remainder).
 SPECIALTY_SHARES = {
-    "Cancer": 14.8, "Mental Health": 9.4, "Primary Care": 7.3, "Children": 6.1, "Cardiovascular Disease": 5.6,
-    "Musculoskeletal Disorders": 5.4, "Dementias and Neurodegeneration": 4.4, "Reproductive Health and Childbirth": 4.1,
-    "Respiratory Disorders": 4.0, "Infection": 3.9, "Diabetes": 3.8, "Health Services Research": 3.0,
+    "Cancer": 14.8,
+    "Mental Health": 9.4,
+    "Primary Care": 7.3,
+    "Children": 6.1,
+    "Cardiovascular Disease": 5.6,
+    "Musculoskeletal Disorders": 5.4,
+    "Dementias and Neurodegeneration": 4.4,
+    "Reproductive Health and Childbirth": 4.1,
+    "Respiratory Disorders": 4.0,
+    "Infection": 3.9,
+    "Diabetes": 3.8,
+    "Health Services Research": 3.0,
 }
 OTHER_SPECIALTIES = [
-    "Ageing", "Anaesthesia, Perioperative Medicine and Pain Management", "Critical Care", "Dermatology",
-    "Ear, Nose and Throat", "Gastroenterology", "Genetics", "Haematology", "Hepatology",
-    "Metabolic and Endocrine Disorders", "Neurological Disorders", "Ophthalmology", "Oral and Dental Health",
-    "Public Health", "Renal Disorders", "Stroke", "Surgery", "Trauma and Emergency Care",
+    "Ageing",
+    "Anaesthesia, Perioperative Medicine and Pain Management",
+    "Critical Care",
+    "Dermatology",
+    "Ear, Nose and Throat",
+    "Gastroenterology",
+    "Genetics",
+    "Haematology",
+    "Hepatology",
+    "Metabolic and Endocrine Disorders",
+    "Neurological Disorders",
+    "Ophthalmology",
+    "Oral and Dental Health",
+    "Public Health",
+    "Renal Disorders",
+    "Stroke",
+    "Surgery",
+    "Trauma and Emergency Care",
 ]
 SPECIALTIES = list(SPECIALTY_SHARES) + OTHER_SPECIALTIES
 CARE_SETTINGS = ["acute", "primary_care", "community", "mental_health", "social_care", "public_health"]
@@ -88,24 +154,44 @@ TOPICS = {
     "Cardiovascular Disease": ["heart failure", "atrial fibrillation", "hypertension", "coronary disease"],
     "Infection": ["sepsis", "urinary tract infection", "influenza", "antimicrobial resistance"],
 }
-DESIGNS_NONCOMMERCIAL = ["Randomised controlled trial", "Observational cohort", "Feasibility study", "Registry",
-                         "Qualitative study", "Cluster randomised trial"]
+DESIGNS_NONCOMMERCIAL = [
+    "Randomised controlled trial",
+    "Observational cohort",
+    "Feasibility study",
+    "Registry",
+    "Qualitative study",
+    "Cluster randomised trial",
+]
 DESIGNS_COMMERCIAL = ["Phase III trial", "Phase II trial", "Phase IV study", "Device study"]
 CLOSED_STATUSES = ["Closed to Recruitment, In Follow Up", "Closed to Recruitment, No Follow Up"]
 SETUP_STATUSES = ["In Setup", "In Setup, Pending NHS Permission", "In Setup, NHS Permission Received"]
 # Quarters in which a cross-system (NHS and social care) partnership study opens: the fifth in 2025/26.
-CROSS_SYSTEM_QUARTERS = ["2022/23 Q4", "2023/24 Q3", "2024/25 Q2", "2025/26 Q1", "2025/26 Q3", "2026/27 Q2",
-                         "2027/28 Q1", "2027/28 Q4"]
+CROSS_SYSTEM_QUARTERS = [
+    "2022/23 Q4",
+    "2023/24 Q3",
+    "2024/25 Q2",
+    "2025/26 Q1",
+    "2025/26 Q3",
+    "2026/27 Q2",
+    "2027/28 Q1",
+    "2027/28 Q4",
+]
 # ONS 2021 census ethnic group shares (Asian, Black, Mixed, White, Other), approximate, for ICBs far from
 # the England-wide pattern; the rest use DEFAULT_ETHNICITY.
 ETHNIC_GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]
 ICB_ETHNICITY = {
-    "QWU": [0.11, 0.04, 0.026, 0.80, 0.024], "QMJ": [0.12, 0.11, 0.06, 0.61, 0.10],
-    "QMF": [0.28, 0.13, 0.05, 0.47, 0.07], "QRV": [0.30, 0.08, 0.05, 0.47, 0.10],
-    "QKK": [0.10, 0.22, 0.07, 0.55, 0.06], "QWE": [0.17, 0.07, 0.05, 0.66, 0.05],
-    "QHL": [0.27, 0.10, 0.05, 0.55, 0.03], "QUA": [0.16, 0.05, 0.03, 0.74, 0.02],
-    "QK1": [0.20, 0.04, 0.03, 0.71, 0.02], "QWO": [0.15, 0.02, 0.03, 0.78, 0.02],
-    "QOP": [0.11, 0.04, 0.03, 0.80, 0.02], "QHG": [0.13, 0.07, 0.04, 0.73, 0.03],
+    "QWU": [0.11, 0.04, 0.026, 0.80, 0.024],
+    "QMJ": [0.12, 0.11, 0.06, 0.61, 0.10],
+    "QMF": [0.28, 0.13, 0.05, 0.47, 0.07],
+    "QRV": [0.30, 0.08, 0.05, 0.47, 0.10],
+    "QKK": [0.10, 0.22, 0.07, 0.55, 0.06],
+    "QWE": [0.17, 0.07, 0.05, 0.66, 0.05],
+    "QHL": [0.27, 0.10, 0.05, 0.55, 0.03],
+    "QUA": [0.16, 0.05, 0.03, 0.74, 0.02],
+    "QK1": [0.20, 0.04, 0.03, 0.71, 0.02],
+    "QWO": [0.15, 0.02, 0.03, 0.78, 0.02],
+    "QOP": [0.11, 0.04, 0.03, 0.80, 0.02],
+    "QHG": [0.13, 0.07, 0.04, 0.73, 0.03],
 }
 DEFAULT_ETHNICITY = [0.05, 0.015, 0.02, 0.90, 0.015]
 # Participants relative to population share: minority groups and the most deprived deciles under-represented.
@@ -185,8 +271,10 @@ def _simulate_openings(rng: np.random.Generator, baseline: float, end: int) -> d
         planned_m.append(planned)
         covid.append(is_covid)
     return {
-        "open": np.concatenate(open_m), "close": np.concatenate(close_m),
-        "planned": np.concatenate(planned_m), "covid": np.concatenate(covid),
+        "open": np.concatenate(open_m),
+        "close": np.concatenate(close_m),
+        "planned": np.concatenate(planned_m),
+        "covid": np.concatenate(covid),
     }
 
 
@@ -228,8 +316,18 @@ class _Sites:
         return study[first], org[first], weight[first]
 
 
-def _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows, end: int,
-             off_track_share: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+def _targets(
+    open_date,
+    planned_close,
+    close_date,
+    closed,
+    study_rows,
+    month_rows,
+    count_rows,
+    end: int,
+    off_track_share: np.ndarray,
+    jitter: np.ndarray,
+) -> np.ndarray:
     """Local targets (SampleSize) putting each study on track in about ``1 - off_track_share`` of the
     quarter ends it is open at; NaN where the study has no such quarter end with recruitment.
 
@@ -240,13 +338,17 @@ def _targets(open_date, planned_close, close_date, closed, study_rows, month_row
     first_q = quarter_of_month(np.array([HISTORY_START]))[0]
     last_q = quarter_of_month(np.array([end]))[0]
     n_q = last_q - first_q + 1
-    ends = np.array([np.datetime64(Quarter.from_ordinal(FIRST_QUARTER.ordinal + k).end, "D") for k in range(n_q)],
-                    dtype="datetime64[D]")
-    by_quarter = np.bincount(study_rows * n_q + quarter_of_month(month_rows), weights=count_rows,
-                             minlength=n * n_q).reshape(n, n_q)
+    ends = np.array(
+        [np.datetime64(Quarter.from_ordinal(FIRST_QUARTER.ordinal + k).end, "D") for k in range(n_q)],
+        dtype="datetime64[D]",
+    )
+    by_quarter = np.bincount(
+        study_rows * n_q + quarter_of_month(month_rows), weights=count_rows, minlength=n * n_q
+    ).reshape(n, n_q)
     recruited = np.cumsum(by_quarter, axis=1)
     elapsed = ((ends[None, :] - open_date[:, None]).astype(float) + 1) / (
-        np.maximum((planned_close - open_date).astype(float), 0) + 1)[:, None]
+        np.maximum((planned_close - open_date).astype(float), 0) + 1
+    )[:, None]
     open_at_end = (open_date[:, None] <= ends[None, :]) & ~(closed[:, None] & (close_date[:, None] <= ends[None, :]))
     pace = np.where(open_at_end & (recruited > 0), recruited / np.maximum(elapsed, 1e-9), np.nan)
     pace.sort(axis=1)  # NaN last
@@ -283,7 +385,6 @@ class _Studies:
     @property
     def opened(self) -> np.ndarray:
         return ~self.withdrawn & ~self.setup
-
 
 
 def _studies(icb: Icb, end: int, rng: np.random.Generator) -> _Studies:
@@ -324,14 +425,17 @@ def _attributes(s: _Studies, end: int, rng: np.random.Generator) -> None:
     s.setting[covid] = rng.choice([0, 1, 5], size=int(covid.sum()), p=[0.6, 0.2, 0.2])
 
     s.cross = np.zeros(n, dtype=bool)
-    cross_specialties = [SPECIALTIES.index(name) for name in ("Ageing", "Dementias and Neurodegeneration",
-                                                               "Health Services Research", "Public Health")]
+    cross_specialties = [
+        SPECIALTIES.index(name)
+        for name in ("Ageing", "Dementias and Neurodegeneration", "Health Services Research", "Public Health")
+    ]
     for label in CROSS_SYSTEM_QUARTERS:
         first = month_index(parse(label).start)
         if first > end:
             break
-        candidates = np.flatnonzero(s.opened & ~covid & ~s.commercial & (s.open_m >= first)
-                                    & (s.open_m < first + 3) & ~s.cross)
+        candidates = np.flatnonzero(
+            s.opened & ~covid & ~s.commercial & (s.open_m >= first) & (s.open_m < first + 3) & ~s.cross
+        )
         if len(candidates):
             chosen = rng.choice(candidates)
             s.cross[chosen] = True
@@ -340,8 +444,9 @@ def _attributes(s: _Studies, end: int, rng: np.random.Generator) -> None:
             s.specialty[chosen] = rng.choice(cross_specialties)
 
 
-def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Generator,
-                    extra_sites: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _lead_and_sites(
+    icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Generator, extra_sites: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lead organisation of each study, and its recruiting sites as (study, organisation, weight) pairs.
 
     Organisations are positions in ``orgs``. Sites follow the care setting: acute trusts for acute
@@ -350,9 +455,19 @@ def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Ge
     n, setting = s.n, s.setting
     org_type = orgs["OrganisationType"].to_numpy()
     codes = orgs["OrganisationCode"].to_numpy()
-    pool = {t: np.flatnonzero(org_type == t) for t in
-            ("acute", "mental_health_community", "ambulance", "gp_practice", "local_authority", "hospice",
-             "care_home", "university")}
+    pool = {
+        t: np.flatnonzero(org_type == t)
+        for t in (
+            "acute",
+            "mental_health_community",
+            "ambulance",
+            "gp_practice",
+            "local_authority",
+            "hospice",
+            "care_home",
+            "university",
+        )
+    }
     acute_w = np.array([{"RKB": 0.6, "RJC": 0.2, "RLT": 0.2}.get(codes[i], 1.0) for i in pool["acute"]])
     if icb.code != "QWU":
         acute_w[0] = max(1.0, 0.5 * len(acute_w))  # a teaching trust leads most acute studies
@@ -387,11 +502,16 @@ def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Ge
 
     sites = _Sites()
     recruiting_lead = np.flatnonzero(~np.isin(lead, pool["university"]))  # universities lead but do not recruit
-    sites.add(recruiting_lead, np.ones(len(recruiting_lead), dtype=np.int64), lead[recruiting_lead],
-              np.ones(len(recruiting_lead)))
+    sites.add(
+        recruiting_lead,
+        np.ones(len(recruiting_lead), dtype=np.int64),
+        lead[recruiting_lead],
+        np.ones(len(recruiting_lead)),
+    )
 
-    def extra(mask: np.ndarray, counts: np.ndarray, candidates: np.ndarray, weights=None,
-              site_weight=(0.15, 0.8)) -> None:
+    def extra(
+        mask: np.ndarray, counts: np.ndarray, candidates: np.ndarray, weights=None, site_weight=(0.15, 0.8)
+    ) -> None:
         """Add ``counts`` (scaled by the density) sites from ``candidates`` to the studies in ``mask``."""
         studies = np.flatnonzero(mask)
         scaled = np.rint(np.asarray(counts, dtype=float) * extra_sites).astype(np.int64)
@@ -400,15 +520,26 @@ def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Ge
     def draws(mask: np.ndarray, draw) -> np.ndarray:
         return draw(int(mask.sum()))
 
-    emergency = np.isin(s.specialty, [SPECIALTIES.index(v) for v in (
-        "Trauma and Emergency Care", "Critical Care", "Stroke", "Cardiovascular Disease")])
-    palliative = np.isin(s.specialty, [SPECIALTIES.index(v) for v in (
-        "Cancer", "Ageing", "Dementias and Neurodegeneration")])
+    emergency = np.isin(
+        s.specialty,
+        [
+            SPECIALTIES.index(v)
+            for v in ("Trauma and Emergency Care", "Critical Care", "Stroke", "Cardiovascular Disease")
+        ],
+    )
+    palliative = np.isin(
+        s.specialty, [SPECIALTIES.index(v) for v in ("Cancer", "Ageing", "Dementias and Neurodegeneration")]
+    )
     acute = setting == 0
     community_or_mh = (setting == 2) | (setting == 3)
     with_care_homes = (setting == 2) | (setting == 4)
-    extra(acute, draws(acute, lambda m: rng.binomial(max(len(pool["acute"]) - 1, 0), 0.3, m)),
-          pool["acute"], acute_w, (0.2, 0.9))
+    extra(
+        acute,
+        draws(acute, lambda m: rng.binomial(max(len(pool["acute"]) - 1, 0), 0.3, m)),
+        pool["acute"],
+        acute_w,
+        (0.2, 0.9),
+    )
     mask = acute & (rng.random(n) < np.where(emergency, 0.35, 0.04))
     extra(mask, np.ones(mask.sum()), pool["ambulance"])
     mask = (acute | (setting == 2)) & palliative & (rng.random(n) < 0.15)
@@ -417,12 +548,22 @@ def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Ge
     extra(mask, draws(mask, lambda m: 1 + rng.poisson(3, m)), pool["gp_practice"], None, (0.1, 0.4))
     mask = setting == 1
     extra(mask, draws(mask, lambda m: rng.geometric(1 / 9, m)), pool["gp_practice"], None, (0.1, 0.5))
-    extra(community_or_mh, draws(community_or_mh, lambda m: (rng.random(m) < 0.25) * (1 + rng.poisson(2, m))),
-          pool["gp_practice"], None, (0.1, 0.4))
+    extra(
+        community_or_mh,
+        draws(community_or_mh, lambda m: (rng.random(m) < 0.25) * (1 + rng.poisson(2, m))),
+        pool["gp_practice"],
+        None,
+        (0.1, 0.4),
+    )
     # Every social care study recruits in care homes; one in ten community studies does.
     p_care_home = np.where(setting[with_care_homes] == 4, 1.0, 0.1)
-    extra(with_care_homes, draws(with_care_homes, lambda m: (rng.random(m) < p_care_home) * (1 + rng.poisson(2, m))),
-          pool["care_home"], None, (0.1, 0.5))
+    extra(
+        with_care_homes,
+        draws(with_care_homes, lambda m: (rng.random(m) < p_care_home) * (1 + rng.poisson(2, m))),
+        pool["care_home"],
+        None,
+        (0.1, 0.5),
+    )
     mask = (setting == 4) & s.cross
     extra(mask, np.ones(mask.sum()), pool["mental_health_community"])
     mask = setting == 5
@@ -432,8 +573,15 @@ def _lead_and_sites(icb: Icb, orgs: pd.DataFrame, s: _Studies, rng: np.random.Ge
     return (lead, *sites.pairs())
 
 
-def _draw_recruitment(icb: Icb, s: _Studies, lead: np.ndarray, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
-                      end: int, rng: np.random.Generator, participants_factor: float) -> dict[str, np.ndarray]:
+def _draw_recruitment(
+    icb: Icb,
+    s: _Studies,
+    lead: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    end: int,
+    rng: np.random.Generator,
+    participants_factor: float,
+) -> dict[str, np.ndarray]:
     """Participants per (study, site, month), Poisson around the month's target for the study's group.
 
     Returns the rows with participants (``study``, ``org``, ``month``, ``count``) and, per study, the
@@ -447,7 +595,9 @@ def _draw_recruitment(icb: Icb, s: _Studies, lead: np.ndarray, pairs: tuple[np.n
     start = np.maximum(s.open_m[pair_study] + lag, HISTORY_START)
     stop = np.minimum(s.close_m[pair_study], end + 1)  # exclusive
     active = s.opened[pair_study] & (stop > start)
-    pair_study, pair_org, pair_weight, start, stop = (a[active] for a in (pair_study, pair_org, pair_weight, start, stop))
+    pair_study, pair_org, pair_weight, start, stop = (
+        a[active] for a in (pair_study, pair_org, pair_weight, start, stop)
+    )
     # One element per (study, site, month) the site is open: repeat each pair over its months.
     n_months = stop - start
     offsets = np.cumsum(n_months) - n_months
@@ -462,20 +612,28 @@ def _draw_recruitment(icb: Icb, s: _Studies, lead: np.ndarray, pairs: tuple[np.n
     hist_q = quarter_of_month(hist_months)
     base = icb.population * PARTICIPANTS_PER_PERSON_2022 / 12 * participants_factor * SEASON[hist_months % 12]
     non_covid = base * _per_quarter(NON_COVID_LEVEL, hist_q, 0.0075)
-    target = np.stack([  # groups: Covid studies, commercial, non-commercial
-        base * _per_quarter(COVID_LEVEL, hist_q, 0.0).clip(0),
-        non_covid * COMMERCIAL_PARTICIPANT_SHARE,
-        non_covid * (1 - COMMERCIAL_PARTICIPANT_SHARE),
-    ])
+    target = np.stack(
+        [  # groups: Covid studies, commercial, non-commercial
+            base * _per_quarter(COVID_LEVEL, hist_q, 0.0).clip(0),
+            non_covid * COMMERCIAL_PARTICIPANT_SHARE,
+            non_covid * (1 - COMMERCIAL_PARTICIPANT_SHARE),
+        ]
+    )
     cell = group * n_hist + (month - HISTORY_START)
     totals = np.bincount(cell, weights=weight, minlength=3 * n_hist)
     lam = target.ravel()[cell] * weight / totals[cell]
     participants = rng.poisson(lam)
     recruited = participants > 0
     expected_monthly = np.bincount(study_of_row, weights=lam, minlength=n) / np.maximum(
-        np.bincount(study_of_row, minlength=n), 1)
-    return {"study": study_of_row[recruited], "org": pair_org[pair_of_row][recruited], "month": month[recruited],
-            "count": participants[recruited], "expected_monthly": expected_monthly}
+        np.bincount(study_of_row, minlength=n), 1
+    )
+    return {
+        "study": study_of_row[recruited],
+        "org": pair_org[pair_of_row][recruited],
+        "month": month[recruited],
+        "count": participants[recruited],
+        "expected_monthly": expected_monthly,
+    }
 
 
 def _titles(s: _Studies, rng: np.random.Generator) -> list[str]:
@@ -508,8 +666,9 @@ def _iso(values: np.ndarray, mask: np.ndarray) -> list:
     return [t if m else None for t, m in zip(text.tolist(), mask.tolist())]
 
 
-def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator,
-                            density: Density = Density()) -> dict[str, pd.DataFrame]:
+def studies_and_recruitment(
+    icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.random.Generator, density: Density = Density()
+) -> dict[str, pd.DataFrame]:
     """The studies, recruitment, recruitment_imd and recruitment_ethnicity tables for one ICB."""
     end = month_index(to.end)
     end_date = np.datetime64(to.end.isoformat(), "D")
@@ -540,12 +699,23 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) each quarter -----
     # NIHR 2018/19: 82% of non-commercial and 69% of commercial studies to time and target; locally lower.
     off_track_share = np.where(commercial, rng.uniform(0.08, 0.62, n), rng.uniform(0.04, 0.50, n))
-    sample_size = _targets(open_date, planned_close, close_date, closed, study_rows, month_rows, count_rows,
-                           end, off_track_share, rng.random(n))
+    sample_size = _targets(
+        open_date,
+        planned_close,
+        close_date,
+        closed,
+        study_rows,
+        month_rows,
+        count_rows,
+        end,
+        off_track_share,
+        rng.random(n),
+    )
     expected_total = rows["expected_monthly"] * s.planned_m
     no_pace = np.isnan(sample_size)
-    sample_size[no_pace] = np.where(expected_total > 0, expected_total,
-                                    np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7)))[no_pace]
+    sample_size[no_pace] = np.where(
+        expected_total > 0, expected_total, np.exp(rng.normal(np.where(commercial, np.log(8), np.log(40)), 0.7))
+    )[no_pace]
     sample_size = np.maximum(1, np.floor(sample_size)).astype(np.int64)
 
     # -- NCVR dates (commercial studies): set-up time falls from ~213 days after NCVR (October 2022) --
@@ -557,8 +727,9 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     before_history = commercial & opened & (open_date < history_start_date)
     fp_date[before_history] = (open_date + rng.integers(5, 60, n))[before_history]
     days_from_ncvr = (fp_date - np.datetime64("2022-10-01", "D")).astype(float)
-    mean_days = np.where(np.isnan(days_from_ncvr) | (days_from_ncvr < 0), 213.0,
-                         np.maximum(140.0, 213.0 - 63.0 * days_from_ncvr / 548.0))
+    mean_days = np.where(
+        np.isnan(days_from_ncvr) | (days_from_ncvr < 0), 213.0, np.maximum(140.0, 213.0 - 63.0 * days_from_ncvr / 548.0)
+    )
     setup_days = np.rint(mean_days * np.exp(rng.normal(0.0, 0.3, n))).astype(int)  # median = mean_days
     costing = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     has_fp = ~np.isnat(fp_date)
@@ -572,35 +743,39 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
     codes = orgs["OrganisationCode"].to_numpy()
     yes_no = np.array(["N", "Y"], dtype=object)
     study_ids = [str(100_000 + icb.index * 20_000 + k) for k in range(n)]
-    studies = pd.DataFrame({
-        "StudyId": study_ids,
-        "StudyTitle": _titles(s, rng),
-        "StudyRoute": np.where(commercial, "Commercial", "Non-commercial"),
-        "StudyStatus": status.astype(str),
-        "ManagingSpecialty": np.array(SPECIALTIES, dtype=object)[s.specialty],
-        "CareSetting": np.array(CARE_SETTINGS, dtype=object)[s.setting],
-        "NihrPortfolio": yes_no[s.portfolio.astype(int)],
-        "LeadOrganisationCode": codes[lead],
-        "CrossSystemPartnership": yes_no[s.cross.astype(int)],
-        "PlannedOpeningDate": _iso(planned_open, np.ones(n, dtype=bool)),
-        "ActualOpeningDate": _iso(open_date, opened),
-        "PlannedClosureToRecruitmentDate": _iso(planned_close, ~withdrawn),
-        "ActualClosureToRecruitmentDate": _iso(close_date, closed),
-        "SampleSize": sample_size,
-        "CostingSubmittedDate": _iso(costing, commercial & ~np.isnat(costing)),
-        "SiteSelectedDate": _iso(site_selected, commercial & ~np.isnat(site_selected)),
-        "FirstParticipantDate": _iso(fp_date, commercial & has_fp),
-    })
+    studies = pd.DataFrame(
+        {
+            "StudyId": study_ids,
+            "StudyTitle": _titles(s, rng),
+            "StudyRoute": np.where(commercial, "Commercial", "Non-commercial"),
+            "StudyStatus": status.astype(str),
+            "ManagingSpecialty": np.array(SPECIALTIES, dtype=object)[s.specialty],
+            "CareSetting": np.array(CARE_SETTINGS, dtype=object)[s.setting],
+            "NihrPortfolio": yes_no[s.portfolio.astype(int)],
+            "LeadOrganisationCode": codes[lead],
+            "CrossSystemPartnership": yes_no[s.cross.astype(int)],
+            "PlannedOpeningDate": _iso(planned_open, np.ones(n, dtype=bool)),
+            "ActualOpeningDate": _iso(open_date, opened),
+            "PlannedClosureToRecruitmentDate": _iso(planned_close, ~withdrawn),
+            "ActualClosureToRecruitmentDate": _iso(close_date, closed),
+            "SampleSize": sample_size,
+            "CostingSubmittedDate": _iso(costing, commercial & ~np.isnat(costing)),
+            "SiteSelectedDate": _iso(site_selected, commercial & ~np.isnat(site_selected)),
+            "FirstParticipantDate": _iso(fp_date, commercial & has_fp),
+        }
+    )
 
     labels = np.array(month_labels(HISTORY_START, end), dtype=object)
     # Rows sorted by study, organisation and month for a stable, readable file.
     row_order = np.lexsort((month_rows, rows["org"], study_rows))
-    recruitment = pd.DataFrame({
-        "StudyId": pd.Categorical.from_codes(study_rows[row_order], categories=study_ids),
-        "OrganisationCode": pd.Categorical.from_codes(rows["org"][row_order], categories=pd.Index(codes)),
-        "Month": pd.Categorical.from_codes(month_rows[row_order] - HISTORY_START, categories=pd.Index(labels)),
-        "Participants": count_rows[row_order].astype(np.int64),
-    })
+    recruitment = pd.DataFrame(
+        {
+            "StudyId": pd.Categorical.from_codes(study_rows[row_order], categories=study_ids),
+            "OrganisationCode": pd.Categorical.from_codes(rows["org"][row_order], categories=pd.Index(codes)),
+            "Month": pd.Categorical.from_codes(month_rows[row_order] - HISTORY_START, categories=pd.Index(labels)),
+            "Participants": count_rows[row_order].astype(np.int64),
+        }
+    )
 
     monthly = np.bincount(month_rows - HISTORY_START, weights=count_rows, minlength=len(labels)).astype(np.int64)
     return {
@@ -613,17 +788,23 @@ def studies_and_recruitment(icb: Icb, orgs: pd.DataFrame, to: Quarter, rng: np.r
 
 def _imd_split(icb: Icb, monthly: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     """Each month's participants by IMD decile: fewer from the most deprived deciles than the population."""
-    deciles = pd.read_csv(REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv", dtype={"icb22_code_h": str})
-    share = deciles[deciles["icb22_code_h"] == icb.code].set_index("imd19_decile")["share"].reindex(range(1, 11)).fillna(0)
+    deciles = pd.read_csv(
+        REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv", dtype={"icb22_code_h": str}
+    )
+    share = (
+        deciles[deciles["icb22_code_h"] == icb.code].set_index("imd19_decile")["share"].reindex(range(1, 11)).fillna(0)
+    )
     weights = share.to_numpy() * IMD_REPRESENTATION
     p = np.append(weights / weights.sum() * (1 - IMD_UNKNOWN), IMD_UNKNOWN)
     counts = rng.multinomial(monthly, p)
-    return pd.DataFrame({
-        "IcbCode": icb.code,
-        "Month": np.repeat(labels, 11),
-        "ImdDecile": pd.array(np.tile(list(range(1, 11)) + [None], len(labels)), dtype="Int64"),
-        "Participants": counts.ravel().astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "IcbCode": icb.code,
+            "Month": np.repeat(labels, 11),
+            "ImdDecile": pd.array(np.tile(list(range(1, 11)) + [None], len(labels)), dtype="Int64"),
+            "Participants": counts.ravel().astype(np.int64),
+        }
+    )
 
 
 def _ethnicity_split(icb: Icb, monthly: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
@@ -632,9 +813,11 @@ def _ethnicity_split(icb: Icb, monthly: np.ndarray, labels: np.ndarray, rng: np.
     weights = population / population.sum() * ETHNIC_REPRESENTATION
     p = np.append(weights / weights.sum() * (1 - ETHNICITY_NOT_STATED), ETHNICITY_NOT_STATED)
     counts = rng.multinomial(monthly, p)
-    return pd.DataFrame({
-        "IcbCode": icb.code,
-        "Month": np.repeat(labels, 6),
-        "EthnicGroup": np.tile(ETHNIC_GROUPS + ["Not stated"], len(labels)),
-        "Participants": counts.ravel().astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "IcbCode": icb.code,
+            "Month": np.repeat(labels, 6),
+            "EthnicGroup": np.tile(ETHNIC_GROUPS + ["Not stated"], len(labels)),
+            "Participants": counts.ravel().astype(np.int64),
+        }
+    )

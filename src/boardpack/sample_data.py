@@ -5,6 +5,7 @@
 benchmark sample (all 42 ICBs). The same arguments give byte-identical files. Every value is
 synthetic; docs/sample_data.md says how the figures are calibrated to the plan.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,19 @@ from boardpack.sample_orgs import get_icb, icb_codes, organisations
 from helpers.extract import write_parquet
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
 
-TABLES = ("organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance",
-          "workforce", "innovations", "innovation_benefits", "engagement", "deliverables")
+TABLES = (
+    "organisations",
+    "studies",
+    "recruitment",
+    "recruitment_imd",
+    "recruitment_ethnicity",
+    "finance",
+    "workforce",
+    "innovations",
+    "innovation_benefits",
+    "engagement",
+    "deliverables",
+)
 FIRST_TO = parse("2022/23 Q3")  # the plan's first quarter: deliverables are reported from then
 LAST_TO = parse("2035/36 Q4")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
@@ -68,7 +80,9 @@ def generate_icb(icb: str, to: Quarter, seed: int, density: Density = Density())
     tables = {"organisations": orgs}
     tables.update(studies_and_recruitment(area, orgs, to, rng, density))
     recruiting = set(tables["recruitment"]["OrganisationCode"].unique().astype(str))
-    active_gp = sorted(c for c in orgs.loc[orgs["OrganisationType"] == "gp_practice", "OrganisationCode"] if c in recruiting)
+    active_gp = sorted(
+        c for c in orgs.loc[orgs["OrganisationType"] == "gp_practice", "OrganisationCode"] if c in recruiting
+    )
     tables["finance"] = programme.finance(area, orgs, to, active_gp, rng)
     tables["workforce"] = programme.workforce(area, orgs, to, active_gp, rng)
     tables["innovations"], tables["innovation_benefits"] = programme.innovations(area, orgs, to, rng)
@@ -89,8 +103,13 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def generate(icb: str = "QWU", to: str | Quarter | None = None, seed: int = 20221, scale: str = "icb",
-             icbs: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+def generate(
+    icb: str = "QWU",
+    to: str | Quarter | None = None,
+    seed: int = 20221,
+    scale: str = "icb",
+    icbs: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
     """The contract's tables, keyed by table name.
 
     ``scale='icb'``: one realistic ICB. ``scale='national'``: all 42 ICBs stacked (``icbs`` picks a
@@ -111,11 +130,16 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path | str, fmt: str = "csv"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in tables:
-        clashes = [p.name for p in sorted(out_dir.glob(f"{name}.*")) if p.suffix in (".csv", ".xlsx", ".parquet")
-                   and p.suffix != f".{fmt}"]
+        clashes = [
+            p.name
+            for p in sorted(out_dir.glob(f"{name}.*"))
+            if p.suffix in (".csv", ".xlsx", ".parquet") and p.suffix != f".{fmt}"
+        ]
         if clashes:
-            raise ValueError(f"{out_dir} already holds {', '.join(clashes)}: a data folder holds one file per table; "
-                             f"write to an empty folder or remove them")
+            raise ValueError(
+                f"{out_dir} already holds {', '.join(clashes)}: a data folder holds one file per table; "
+                f"write to an empty folder or remove them"
+            )
     paths = []
     for name in TABLES:
         if name not in tables:
@@ -129,8 +153,14 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path | str, fmt: str = "csv"
     return paths
 
 
-def run(out: Path | str, icb: str = "QWU", to: str | None = None, scale: str = "icb", seed: int = 20221,
-        icbs: Sequence[str] | None = None) -> int:
+def run(
+    out: Path | str,
+    icb: str = "QWU",
+    to: str | None = None,
+    scale: str = "icb",
+    seed: int = 20221,
+    icbs: Sequence[str] | None = None,
+) -> int:
     """The ``sample-data`` command: generate and write; exit code 0, or 2 for invalid arguments.
 
     ``icbs``: with ``scale='national'``, only these ICBs (each ICB's rows are the same either way).
@@ -150,8 +180,10 @@ def run(out: Path | str, icb: str = "QWU", to: str | None = None, scale: str = "
         print(f"sample-data: {error}", file=sys.stderr)
         return 2
     what = params.icb if params.scale == "icb" else (", ".join(chosen) if chosen else "all 42 ICBs")
-    print(f"Synthetic sample data for {what}, 2018/19 Q1 to {params.to}, seed {params.seed}: "
-          f"{len(tables['recruitment']):,} recruitment rows, {len(paths)} files in {out}")
+    print(
+        f"Synthetic sample data for {what}, 2018/19 Q1 to {params.to}, seed {params.seed}: "
+        f"{len(tables['recruitment']):,} recruitment rows, {len(paths)} files in {out}"
+    )
     return 0
 
 

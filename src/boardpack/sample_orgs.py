@@ -3,6 +3,7 @@
 Coventry and Warwickshire (QWU) uses its real NHS providers (named in the plan); every other
 organisation is synthetic, with codes in ODS formats chosen so they are unique across all 42 ICBs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,7 +75,9 @@ def places(icb: Icb) -> pd.DataFrame:
         return pd.DataFrame({"Place": list(QWU_PLACES), "population": list(QWU_PLACES.values())})
     sub = pd.read_csv(REFERENCE_DATA_DIR / "sicbl22_population_mid2020.csv", dtype=str)
     sub = sub[sub["icb22_code_h"] == icb.code].sort_values("sicbl22_code_h", kind="stable")
-    return pd.DataFrame({"Place": sub["sicbl22_name"].to_list(), "population": sub["pop_mid2020"].astype(int).to_list()})
+    return pd.DataFrame(
+        {"Place": sub["sicbl22_name"].to_list(), "population": sub["pop_mid2020"].astype(int).to_list()}
+    )
 
 
 def _trust_code(icb: Icb, k: int) -> str:
@@ -101,8 +104,14 @@ def organisations(icb: Icb, rng: np.random.Generator) -> pd.DataFrame:
             rows.append((_trust_code(icb, k), f"{icb.short_name} Hospitals NHS Trust{suffix}", "acute", place))
         for k in range(n_mh):
             suffix = "" if n_mh == 1 else f" {chr(65 + k)}"
-            rows.append((_trust_code(icb, 5 + k), f"{icb.short_name} Partnership NHS Trust{suffix}",
-                         "mental_health_community", place_names[k % len(place_names)]))
+            rows.append(
+                (
+                    _trust_code(icb, 5 + k),
+                    f"{icb.short_name} Partnership NHS Trust{suffix}",
+                    "mental_health_community",
+                    place_names[k % len(place_names)],
+                )
+            )
         rows.append((_trust_code(icb, 7), f"{icb.short_name} Ambulance Service", "ambulance", place_names[0]))
 
     # GP practices: ODS GP format 'Y9' + 4 digits, numbered across all ICBs so codes never repeat.
@@ -121,21 +130,28 @@ def organisations(icb: Icb, rng: np.random.Generator) -> pd.DataFrame:
         universities = QWU_UNIVERSITIES
     else:
         n_la = int(np.clip(round(icb.population / 500_000), 1, min(4, len(place_names) + 1)))
-        councils = [(f"{icb.short_name} Council{'' if n_la == 1 else ' ' + chr(65 + k)}", place_names[k % len(place_names)])
-                    for k in range(n_la)]
+        councils = [
+            (f"{icb.short_name} Council{'' if n_la == 1 else ' ' + chr(65 + k)}", place_names[k % len(place_names)])
+            for k in range(n_la)
+        ]
         n_uni = int(np.clip(round(icb.population / 1_500_000), 1, 3))
-        universities = [f"University of {icb.short_name}{'' if n_uni == 1 else ' ' + chr(65 + k)}" for k in range(n_uni)]
+        universities = [
+            f"University of {icb.short_name}{'' if n_uni == 1 else ' ' + chr(65 + k)}" for k in range(n_uni)
+        ]
     for k, (name, place) in enumerate(councils):
         rows.append((f"LA{icb.index:02d}{k}", name, "local_authority", place))
     n_hospice = max(1, round(icb.population / 350_000))
     for k in range(n_hospice):
         label = place_names[k % len(place_names)] if icb.code == "QWU" else icb.short_name
-        rows.append((f"HS{icb.index:02d}{k:02d}", f"{label} Hospice {k + 1}",
-                     "hospice", place_names[k % len(place_names)]))
+        rows.append(
+            (f"HS{icb.index:02d}{k:02d}", f"{label} Hospice {k + 1}", "hospice", place_names[k % len(place_names)])
+        )
     n_care = max(3, round(icb.population / 50_000))
     care_places = rng.choice(len(place_names), size=n_care, p=place_p)
     for k in range(n_care):
-        rows.append((f"CH{icb.index:02d}{k:03d}", f"Care Home {icb.code}-{k + 1:03d}", "care_home", place_names[care_places[k]]))
+        rows.append(
+            (f"CH{icb.index:02d}{k:03d}", f"Care Home {icb.code}-{k + 1:03d}", "care_home", place_names[care_places[k]])
+        )
     for k, name in enumerate(universities):
         rows.append((f"UN{icb.index:02d}{k}", name, "university", place_names[0]))
     rows.append((icb.code, icb.name, "other", place_names[0]))

@@ -45,6 +45,7 @@ checked. Headers: HTML ``<thead>`` rows (all header rows joined) or the first ro
 row; an XLSX sheet its first row, or its second when the first holds only a title. Extra column
 names can be passed as ``people_columns``. Chart labels inside images are not read.
 """
+
 from __future__ import annotations
 
 import csv
@@ -59,19 +60,74 @@ from pathlib import Path
 
 from helpers.contract import PEOPLE_COUNT_MEASURES
 
-PEOPLE_WORDS = frozenset({
-    "participant", "participants", "people", "person", "persons", "patient", "patients",
-    "staff", "attendance", "attendances", "attendee", "attendees", "contributor", "contributors",
-    "registration", "registrations", "registrant", "registrants", "headcount", "recruits",
-    "individuals", "volunteers",
-})
+PEOPLE_WORDS = frozenset(
+    {
+        "participant",
+        "participants",
+        "people",
+        "person",
+        "persons",
+        "patient",
+        "patients",
+        "staff",
+        "attendance",
+        "attendances",
+        "attendee",
+        "attendees",
+        "contributor",
+        "contributors",
+        "registration",
+        "registrations",
+        "registrant",
+        "registrants",
+        "headcount",
+        "recruits",
+        "individuals",
+        "volunteers",
+    }
+)
 PEOPLE_PHRASES = (("joint", "appointments"), ("rolling", "12", "months"))
-NOT_PEOPLE_WORDS = frozenset({
-    "pct", "percent", "percentage", "share", "rate", "ratio", "per", "10000", "10k", "100000",
-    "gbp", "income", "cost", "costs", "target", "baseline", "median", "mean", "average", "days",
-    "rank", "id", "code", "year", "quarter", "month", "quintile", "decile", "imd", "change",
-    "difference", "diff", "delta", "studies", "organisations", "sites", "practices",
-})
+NOT_PEOPLE_WORDS = frozenset(
+    {
+        "pct",
+        "percent",
+        "percentage",
+        "share",
+        "rate",
+        "ratio",
+        "per",
+        "10000",
+        "10k",
+        "100000",
+        "gbp",
+        "income",
+        "cost",
+        "costs",
+        "target",
+        "baseline",
+        "median",
+        "mean",
+        "average",
+        "days",
+        "rank",
+        "id",
+        "code",
+        "year",
+        "quarter",
+        "month",
+        "quintile",
+        "decile",
+        "imd",
+        "change",
+        "difference",
+        "diff",
+        "delta",
+        "studies",
+        "organisations",
+        "sites",
+        "practices",
+    }
+)
 SMALL_COUNT_MAX = 7
 
 _NHS_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?<!\d[.,])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![0-9A-Za-z/])(?![.,]\d)")
@@ -88,10 +144,28 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x20]+")
 
 # Attributes holding a URL the browser may fetch or follow.
-URL_ATTRIBUTES = frozenset({
-    "href", "src", "srcset", "action", "formaction", "poster", "data", "background", "cite",
-    "longdesc", "xlink:href", "ping", "manifest", "codebase", "archive", "usemap", "lowsrc", "dynsrc",
-})
+URL_ATTRIBUTES = frozenset(
+    {
+        "href",
+        "src",
+        "srcset",
+        "action",
+        "formaction",
+        "poster",
+        "data",
+        "background",
+        "cite",
+        "longdesc",
+        "xlink:href",
+        "ping",
+        "manifest",
+        "codebase",
+        "archive",
+        "usemap",
+        "lowsrc",
+        "dynsrc",
+    }
+)
 ACTIVE_ELEMENTS = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "portal"})
 # Attribute values that are read to people (besides the text): scanned for identifiers.
 TEXT_ATTRIBUTES = ("alt", "title", "aria-label", "aria-description", "placeholder", "value", "content", "summary")
@@ -127,8 +201,15 @@ def _date_renderings(value: dt.date) -> set[str]:
     d, m, y = value.day, value.month, value.year
     month, mon = value.strftime("%B"), value.strftime("%b")
     return {
-        value.isoformat(), f"{d:02d}/{m:02d}/{y}", f"{d}/{m}/{y}", f"{d:02d}-{m:02d}-{y}",
-        f"{d:02d}.{m:02d}.{y}", f"{d} {month} {y}", f"{d:02d} {month} {y}", f"{d} {mon} {y}", f"{d:02d} {mon} {y}",
+        value.isoformat(),
+        f"{d:02d}/{m:02d}/{y}",
+        f"{d}/{m}/{y}",
+        f"{d:02d}-{m:02d}-{y}",
+        f"{d:02d}.{m:02d}.{y}",
+        f"{d} {month} {y}",
+        f"{d:02d} {month} {y}",
+        f"{d} {mon} {y}",
+        f"{d:02d} {mon} {y}",
     }
 
 
@@ -152,7 +233,9 @@ def _forbidden_patterns(values: Iterable[object]) -> list[tuple[re.Pattern, str]
         else:
             text = " ".join(str(value).split())
             if len(text) < 4:
-                raise ValueError(f"forbidden value #{index} {text!r} is shorter than 4 characters: it would match everywhere")
+                raise ValueError(
+                    f"forbidden value #{index} {text!r} is shorter than 4 characters: it would match everywhere"
+                )
             day = _as_date(text)
             renderings = {text} | (_date_renderings(day) if day else set())
             if re.fullmatch(r"\d{10}", text):
@@ -170,8 +253,13 @@ def _mask(text: str) -> str:
 
 
 class _Scanner:
-    def __init__(self, pack_dir: Path, forbidden_values: Iterable[object], allowed_scripts: Iterable[str],
-                 people_columns: Iterable[str]) -> None:
+    def __init__(
+        self,
+        pack_dir: Path,
+        forbidden_values: Iterable[object],
+        allowed_scripts: Iterable[str],
+        people_columns: Iterable[str],
+    ) -> None:
         self.pack_dir = pack_dir.resolve()
         self.forbidden = _forbidden_patterns(forbidden_values)
         self.allowed_scripts = {s.lower() for s in allowed_scripts}
@@ -189,8 +277,11 @@ class _Scanner:
         # Collapse runs of spaces but keep line breaks: numbers in adjacent table cells of
         # extracted PDF text ("117 262" then "2025/26" on the next line) are not one identifier.
         text = "\n".join(" ".join(line.split()) for line in text.splitlines())
-        hits = [("nhs_number", f"NHS number ending {m.group(4)}") for m in _NHS_NUMBER.finditer(text)
-                if is_nhs_number(m.group(0))]
+        hits = [
+            ("nhs_number", f"NHS number ending {m.group(4)}")
+            for m in _NHS_NUMBER.finditer(text)
+            if is_nhs_number(m.group(0))
+        ]
         hits += [("postcode", f"postcode {m.group(0)[:-2]}**") for m in _POSTCODE.finditer(text)]
         hits += [("forbidden_value", label) for pattern, label in self.forbidden if pattern.search(text)]
         for kind, detail in hits:
@@ -203,8 +294,15 @@ class _Scanner:
         if compact.startswith(("javascript:", "vbscript:")):
             self.add("javascript_url", file, where, url.strip()[:80])
         elif compact.startswith("data:"):
-            if compact.startswith(("data:text/html", "data:application/xhtml", "data:text/javascript",
-                                   "data:application/javascript", "data:application/x-javascript")):
+            if compact.startswith(
+                (
+                    "data:text/html",
+                    "data:application/xhtml",
+                    "data:text/javascript",
+                    "data:application/javascript",
+                    "data:application/x-javascript",
+                )
+            ):
                 self.add("active_content", file, where, url.strip()[:40])
         elif compact == "" or compact.startswith("#"):
             return
@@ -241,12 +339,20 @@ class _Scanner:
                 count = _count_value(cell)
                 if count is not None and 1 <= count <= SMALL_COUNT_MAX:
                     column = header[position] if position < len(header) else f"column {position + 1}"
-                    self.add("small_count", file, f"{where}{row_where}, column {column!r}",
-                             f"{count} people (disclosure control shows 1-7 as *)")
+                    self.add(
+                        "small_count",
+                        file,
+                        f"{where}{row_where}, column {column!r}",
+                        f"{count} people (disclosure control shows 1-7 as *)",
+                    )
 
     def formula_text(self, value: object, file: Path, where: str) -> None:
-        if isinstance(value, str) and value.startswith(_FORMULA_START) and len(value) > 1 \
-                and not _PLAIN_NUMBER.match(value.strip()):
+        if (
+            isinstance(value, str)
+            and value.startswith(_FORMULA_START)
+            and len(value) > 1
+            and not _PLAIN_NUMBER.match(value.strip())
+        ):
             self.add("formula", file, where, f"text starting {value[:1]!r} not neutralised: {value[:40]!r}")
 
     # -- files --------------------------------------------------------------------------------
@@ -281,8 +387,14 @@ class _Scanner:
                 content = tag.string or ""
                 digest = hashlib.sha256(content.strip().encode("utf-8")).hexdigest()
                 if tag.get("src") is not None or digest not in self.allowed_scripts:
-                    self.add("script", path, where, f"src={tag.get('src')!r}" if tag.get("src") is not None
-                             else f"inline script sha256 {digest[:16]}…: {content.strip()[:60]!r}")
+                    self.add(
+                        "script",
+                        path,
+                        where,
+                        f"src={tag.get('src')!r}"
+                        if tag.get("src") is not None
+                        else f"inline script sha256 {digest[:16]}…: {content.strip()[:60]!r}",
+                    )
             elif name in ACTIVE_ELEMENTS:
                 self.add("active_content", path, where, f"<{name}> element")
             elif name == "meta" and str(tag.get("http-equiv", "")).lower() == "refresh":
@@ -382,7 +494,7 @@ class _Scanner:
             first = [v for v in grid[0][1] if v not in (None, "")]
             start = 1 if len(first) == 1 and len(grid) > 1 else 0  # a title row above the header
             header = ["" if v is None else str(v) for v in grid[start][1]]
-            rows = [(f"row {n}", values) for n, values in grid[start + 1:]]
+            rows = [(f"row {n}", values) for n, values in grid[start + 1 :]]
             self.table(header, rows, path, f"sheet {sheet.title!r}, ")
 
     def csv(self, path: Path) -> None:
@@ -430,7 +542,7 @@ def _names_people(name: str) -> bool:
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
-    return any(tuple(words[i:i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
+    return any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
 
 
 def _is_people_measure(text: str) -> bool:

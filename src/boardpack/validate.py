@@ -1,4 +1,5 @@
 """``boardpack validate``: check a data folder against the contract and report every problem."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +33,9 @@ def run(data_dir: Path, quarter: str | None, log_path: Path | None, console: Con
         return EXIT_INVALID
     log_path = Path(log_path) if log_path else default_log_path(reported.id)
     if _is_within(log_path, REPORTS_DIR):
-        console.print(f"[bold red]Refusing to write the log into reports/[/] ({escape(str(log_path))}): reports/ holds published packs only.")
+        console.print(
+            f"[bold red]Refusing to write the log into reports/[/] ({escape(str(log_path))}): reports/ holds published packs only."
+        )
         return EXIT_INVALID
 
     heading = f"Data folder: {Path(data_dir).resolve()}\nQuarter reported: {reported}"

@@ -13,6 +13,7 @@ finding, and alt text that describes the chart and its key values. Charts are:
 Figures are built with :class:`matplotlib.figure.Figure`, not pyplot, so Jupyter's inline backend
 never shows a second copy and nothing needs closing.
 """
+
 from __future__ import annotations
 
 import base64
@@ -303,7 +304,9 @@ def spc_chart(
     where = "spc_chart"
     _require_columns(frame, ["date", "value", "mean", "lpl", "upl", "point_type"], where)
     if improvement_direction not in ("increase", "decrease", "neutral"):
-        raise ValueError(f"{where}: improvement_direction must be increase/decrease/neutral, got {improvement_direction!r}")
+        raise ValueError(
+            f"{where}: improvement_direction must be increase/decrease/neutral, got {improvement_direction!r}"
+        )
     if target is None and "target" in frame.columns and frame["target"].notna().any():
         target = float(frame["target"].dropna().iloc[-1])
     data = frame.sort_values("date").reset_index(drop=True)
@@ -329,12 +332,24 @@ def spc_chart(
             part_dates = pd.to_datetime(part["date"])
             ax.plot(part_dates, part["mean"], color=NHS_COLOURS["dark_grey"], linewidth=1.3, zorder=1)
             for column in ("lpl", "upl"):
-                ax.plot(part_dates, part[column], color=NHS_COLOURS["mid_grey"], linewidth=1.1,
-                        linestyle=limit_style, zorder=1)
+                ax.plot(
+                    part_dates,
+                    part[column],
+                    color=NHS_COLOURS["mid_grey"],
+                    linewidth=1.1,
+                    linestyle=limit_style,
+                    zorder=1,
+                )
         handles = [
             Line2D([], [], color=NHS_COLOURS["dark_grey"], linewidth=1.3, label="Mean"),
-            Line2D([], [], color=NHS_COLOURS["mid_grey"], linewidth=1.1, linestyle=limit_style,
-                   label="Trial limits (under 12 points)" if trial else "Process limits"),
+            Line2D(
+                [],
+                [],
+                color=NHS_COLOURS["mid_grey"],
+                linewidth=1.1,
+                linestyle=limit_style,
+                label="Trial limits (under 12 points)" if trial else "Process limits",
+            ),
         ]
         for point_type in spc_module.POINT_TYPES:
             mask = observed & (data["point_type"] == point_type)
@@ -342,12 +357,23 @@ def spc_chart(
                 continue
             colour = MDC_COLOURS[point_type]
             ax.scatter(dates[mask], data.loc[mask, "value"], s=34, color=colour, edgecolors=colour, zorder=3)
-            handles.append(Line2D([], [], marker="o", linestyle="", color=colour, markersize=6,
-                                  label=POINT_TYPE_LABELS[point_type]))
+            handles.append(
+                Line2D(
+                    [], [], marker="o", linestyle="", color=colour, markersize=6, label=POINT_TYPE_LABELS[point_type]
+                )
+            )
         if target is not None:
             ax.axhline(target, color=MDC_COLOURS["target"], linestyle="--", linewidth=1.4, zorder=1)
-            handles.append(Line2D([], [], color=MDC_COLOURS["target"], linestyle="--", linewidth=1.4,
-                                  label=f"Target {_number(target, decimals)}"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=MDC_COLOURS["target"],
+                    linestyle="--",
+                    linewidth=1.4,
+                    label=f"Target {_number(target, decimals)}",
+                )
+            )
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
@@ -378,7 +404,8 @@ def spc_chart(
     if special:
         kinds = ", ".join(
             f"{int(counts[t])} {POINT_TYPE_LABELS[t].lower().replace('special cause ', '')}"
-            for t in spc_module.POINT_TYPES[1:] if counts.get(t, 0)
+            for t in spc_module.POINT_TYPES[1:]
+            if counts.get(t, 0)
         )
         parts.append(f"{special} of {int(observed.sum())} points show special cause variation ({kinds}).")
     else:
@@ -436,8 +463,16 @@ def variation_icon(name: str) -> Chart:
         ax.scatter(xs[:4], ys[:4], s=14, color=grey, zorder=3)
         ax.scatter(xs[4:], ys[4:], s=14, color=colour, zorder=3)
         if letter:
-            ax.text(0.5, 0.25 if letter == "H" else 0.75, letter, ha="center", va="center", fontsize=14,
-                    fontweight="bold", color=colour)
+            ax.text(
+                0.5,
+                0.25 if letter == "H" else 0.75,
+                letter,
+                ha="center",
+                va="center",
+                fontsize=14,
+                fontweight="bold",
+                color=colour,
+            )
     return Chart(figure=figure, title=VARIATION_ALT[name], alt_text=VARIATION_ALT[name])
 
 
@@ -459,11 +494,24 @@ def assurance_icon(name: str) -> Chart:
         ax.plot([0.16, 0.84], [0.40, 0.40], color=MDC_COLOURS["target"], linestyle="--", linewidth=1.5, zorder=2)
         if name == "inconsistent":
             xs = np.linspace(0.24, 0.76, 60)
-            ax.plot(xs, 0.45 + 0.12 * np.sin((xs - 0.24) / 0.52 * 3 * np.pi), color=NHS_COLOURS["dark_grey"],
-                    linewidth=1.6, zorder=3)
+            ax.plot(
+                xs,
+                0.45 + 0.12 * np.sin((xs - 0.24) / 0.52 * 3 * np.pi),
+                color=NHS_COLOURS["dark_grey"],
+                linewidth=1.6,
+                zorder=3,
+            )
         else:
-            ax.text(0.5, 0.64, "P" if name == "consistent_pass" else "F", ha="center", va="center",
-                    fontsize=16, fontweight="bold", color=colour)
+            ax.text(
+                0.5,
+                0.64,
+                "P" if name == "consistent_pass" else "F",
+                ha="center",
+                va="center",
+                fontsize=16,
+                fontweight="bold",
+                color=colour,
+            )
     return Chart(figure=figure, title=ASSURANCE_ALT[name], alt_text=ASSURANCE_ALT[name])
 
 
@@ -514,7 +562,8 @@ def bar_chart(
         else:
             title = f"{unit or y} by {x}: every value is suppressed"
     colours = [
-        NHS_COLOURS["nhs_blue"] if (not highlighted or c in highlighted) else NHS_COLOURS["mid_grey"] for c in categories
+        NHS_COLOURS["nhs_blue"] if (not highlighted or c in highlighted) else NHS_COLOURS["mid_grey"]
+        for c in categories
     ]
 
     figure = _new_figure(max(2.4, 1.3 + 0.32 * len(categories)))
@@ -531,8 +580,14 @@ def bar_chart(
                 ax.text(span * 0.01, position, suppressed_marker, va="center", ha="left", fontsize=10)
             else:
                 offset = span * 0.01 if value >= 0 else -span * 0.01
-                ax.text(value + offset, position, _number(value, decimals), va="center",
-                        ha="left" if value >= 0 else "right", fontsize=9)
+                ax.text(
+                    value + offset,
+                    position,
+                    _number(value, decimals),
+                    va="center",
+                    ha="left" if value >= 0 else "right",
+                    fontsize=9,
+                )
         low = min(0.0, np.nanmin(values) if (~suppressed).any() else 0.0)
         high = max(0.0, np.nanmax(values) if (~suppressed).any() else 1.0)
         ax.set_xlim(low * 1.15, high * 1.15 or 1)
@@ -543,8 +598,13 @@ def bar_chart(
         ax.tick_params(axis="y", length=0)
         _thousands_axis(ax.xaxis, 0 if span >= 10 else decimals)
         if suppressed.any():
-            figure.legend(handles=[_note_handle(suppressed_marker)], loc="outside lower left", frameon=False,
-                          handlelength=0, handletextpad=0)
+            figure.legend(
+                handles=[_note_handle(suppressed_marker)],
+                loc="outside lower left",
+                frameon=False,
+                handlelength=0,
+                handletextpad=0,
+            )
         _set_title(figure, title)
 
     if alt_text is None:
@@ -610,8 +670,16 @@ def line_chart(
         ax = figure.add_subplot()
         for i, name in enumerate(names):
             part = data if name is None else data[data[series] == name]
-            ax.plot(part[x], part["_value"], color=SERIES_COLOURS[i], linestyle=SERIES_STYLES[i],
-                    marker=SERIES_MARKERS[i], markersize=4, linewidth=1.8, label=str(name) if name is not None else y)
+            ax.plot(
+                part[x],
+                part["_value"],
+                color=SERIES_COLOURS[i],
+                linestyle=SERIES_STYLES[i],
+                marker=SERIES_MARKERS[i],
+                markersize=4,
+                linewidth=1.8,
+                label=str(name) if name is not None else y,
+            )
             observed = part[part["_value"].notna()]
             label = f"{name}: " if name is not None else ""
             if observed.empty:
@@ -623,11 +691,22 @@ def line_chart(
                 f"to {_number(observed['_value'].iloc[-1], decimals)} in {words(observed[x].iloc[-1])}"
             )
         if isinstance(target, (int, float)):
-            ax.axhline(target, color=MDC_COLOURS["target"], linestyle="--", linewidth=1.4,
-                       label=f"{target_label} {_number(target, decimals)}")
+            ax.axhline(
+                target,
+                color=MDC_COLOURS["target"],
+                linestyle="--",
+                linewidth=1.4,
+                label=f"{target_label} {_number(target, decimals)}",
+            )
         elif trajectory is not None:
-            ax.plot(trajectory.index, trajectory.to_numpy(dtype=float), color=MDC_COLOURS["target"],
-                    linestyle="--", linewidth=1.4, label=target_label)
+            ax.plot(
+                trajectory.index,
+                trajectory.to_numpy(dtype=float),
+                color=MDC_COLOURS["target"],
+                linestyle="--",
+                linewidth=1.4,
+                label=target_label,
+            )
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
@@ -697,12 +776,16 @@ def representation_chart(
     part, part_hidden = _numbers_or_suppressed(frame, participants, suppressed_marker, where)
     pop, pop_hidden = _numbers_or_suppressed(frame, population, suppressed_marker, where)
     if pop_hidden.any():
-        raise ValueError(f"{where}: column {population!r} holds a suppressed cell; population shares are never suppressed")
+        raise ValueError(
+            f"{where}: column {population!r} holds a suppressed cell; population shares are never suppressed"
+        )
     for column, shares in ((participants, part), (population, pop)):
         bad = np.flatnonzero(~np.isnan(shares) & ((shares < 0) | (shares > 1)))
         if len(bad):
             row = frame.index[bad[0]]
-            raise ValueError(f"{where}: row {row!r}, column {column!r}: {float(shares[bad[0]])!r} is not a share between 0 and 1")
+            raise ValueError(
+                f"{where}: row {row!r}, column {column!r}: {float(shares[bad[0]])!r} is not a share between 0 and 1"
+            )
     if ratio:
         ratios, _ = _numbers_or_suppressed(frame, ratio, suppressed_marker, where)
     else:
@@ -725,20 +808,45 @@ def representation_chart(
         ax = figure.add_subplot()
         positions = np.arange(len(groups))
         height = 0.38
-        ax.barh(positions - height / 2, np.where(part_hidden, 0, part), height=height,
-                color=NHS_COLOURS["nhs_blue"], label="Share of participants")
-        ax.barh(positions + height / 2, pop, height=height, color=NHS_COLOURS["pale_grey"],
-                edgecolor=NHS_COLOURS["dark_grey"], linewidth=0.8, label="Share of population")
+        ax.barh(
+            positions - height / 2,
+            np.where(part_hidden, 0, part),
+            height=height,
+            color=NHS_COLOURS["nhs_blue"],
+            label="Share of participants",
+        )
+        ax.barh(
+            positions + height / 2,
+            pop,
+            height=height,
+            color=NHS_COLOURS["pale_grey"],
+            edgecolor=NHS_COLOURS["dark_grey"],
+            linewidth=0.8,
+            label="Share of population",
+        )
         top = float(np.nanmax(np.concatenate([part[~part_hidden], pop]))) or 1.0
         for p, share, hidden in zip(positions, part, part_hidden):
-            ax.text(top * 0.01 + (0 if hidden else share), p - height / 2,
-                    suppressed_marker if hidden else f"{format_number(share * 100, 1)}%", va="center", fontsize=9)
+            ax.text(
+                top * 0.01 + (0 if hidden else share),
+                p - height / 2,
+                suppressed_marker if hidden else f"{format_number(share * 100, 1)}%",
+                va="center",
+                fontsize=9,
+            )
         for p, share in zip(positions, pop):
             ax.text(share + top * 0.01, p + height / 2, f"{format_number(share * 100, 1)}%", va="center", fontsize=9)
         ax.set_xlim(0, top * 1.45)
         for p, value in zip(positions, ratios):
-            ax.text(top * 1.44, p, "–" if np.isnan(value) else f"×{format_number(value, 2)}", va="center",
-                    ha="right", fontsize=9, fontweight="bold", color=NHS_COLOURS["dark_blue"])
+            ax.text(
+                top * 1.44,
+                p,
+                "–" if np.isnan(value) else f"×{format_number(value, 2)}",
+                va="center",
+                ha="right",
+                fontsize=9,
+                fontweight="bold",
+                color=NHS_COLOURS["dark_blue"],
+            )
         ax.text(top * 1.44, -0.75, "Ratio", ha="right", va="bottom", fontsize=9, color=NHS_COLOURS["dark_grey"])
         ax.set_yticks(positions, groups)
         ax.invert_yaxis()
@@ -760,7 +868,9 @@ def representation_chart(
         for g, share, hidden, population_share, value in zip(groups, part, part_hidden, pop, ratios):
             shown = f"{suppressed_marker} (suppressed)" if hidden else f"{format_number(share * 100, 1)}%"
             ratio_words = "no ratio" if np.isnan(value) else f"ratio {format_number(value, 2)}"
-            items.append(f"{g} {shown} of participants vs {format_number(population_share * 100, 1)}% of population ({ratio_words})")
+            items.append(
+                f"{g} {shown} of participants vs {format_number(population_share * 100, 1)}% of population ({ratio_words})"
+            )
         alt_text = (
             f"Paired bar chart comparing share of participants with share of population by {group}: "
             f"{_list_in_words(items)}. A ratio above 1 means the group is over-represented among participants."

@@ -6,6 +6,7 @@ and mailto (markdown-it already refuses ``javascript:``, ``vbscript:``, ``file:`
 images become their alt text, because the pack fetches nothing. Commentary headings are moved
 below the section's own (its biggest becomes h4) so the pack's heading order holds.
 """
+
 from __future__ import annotations
 
 import html
@@ -33,6 +34,7 @@ def _image_as_text(renderer, tokens, idx, options, env) -> str:
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     md.add_render_rule("image", _image_as_text)
+
     def link_open(renderer, tokens, idx, options, env):
         token = tokens[idx]
         href = (token.attrGet("href") or "").strip()
@@ -100,7 +102,9 @@ def load_commentary(commentary_dir: str | Path, quarter: str | Quarter, section_
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise CommentaryError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
+        raise CommentaryError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
     if not text.strip():
         return None
     return Commentary(path=path, text=text, html=render_markdown(text))

@@ -12,6 +12,7 @@ returns:
 - optional whole numbers (``SampleSize``) and ``ImdDecile``: nullable ``Int64``;
 - money and other values: ``float64``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,8 +89,15 @@ class Table:
 
 
 ORGANISATION_TYPES = (
-    "acute", "mental_health_community", "ambulance", "gp_practice", "local_authority",
-    "hospice", "care_home", "university", "other",
+    "acute",
+    "mental_health_community",
+    "ambulance",
+    "gp_practice",
+    "local_authority",
+    "hospice",
+    "care_home",
+    "university",
+    "other",
 )
 STUDY_ROUTES = ("Commercial", "Non-commercial")
 CARE_SETTINGS = ("acute", "primary_care", "community", "mental_health", "social_care", "public_health")
@@ -98,8 +106,12 @@ INCOME_STREAMS = ("commercial_contract", "nihr_infrastructure", "grants", "other
 INNOVATION_STAGES = ("identified", "assessed", "piloting", "adopting", "business_as_usual", "stopped")
 BENEFIT_UNITS = ("GBP", "hours", "days", "patients", "count")
 ENGAGEMENT_MEASURES = (
-    "ppie_activities", "ppie_contributors", "portal_registrations", "bpor_registrations",
-    "events", "event_attendance",
+    "ppie_activities",
+    "ppie_contributors",
+    "portal_registrations",
+    "bpor_registrations",
+    "events",
+    "event_attendance",
 )
 # engagement.Value counts people only for these measures (disclosure control applies to them).
 PEOPLE_COUNT_MEASURES = ("ppie_contributors", "portal_registrations", "bpor_registrations", "event_attendance")
@@ -108,92 +120,136 @@ DELIVERABLE_STATUSES = ("not_started", "on_track", "at_risk", "delayed", "comple
 ORGANISATION_CODE = "organisations.OrganisationCode"
 
 _TABLE_LIST = (
-    Table("organisations", (
-        Column("OrganisationCode", "code"),
-        Column("OrganisationName", "text"),
-        Column("OrganisationType", "category", allowed=ORGANISATION_TYPES),
-        Column("Place", "text"),
-        Column("IcbCode", "code", references=ICB_REFERENCE),
-    ), key=("OrganisationCode",)),
-    Table("studies", (
-        Column("StudyId", "code"),
-        Column("StudyTitle", "text"),
-        Column("StudyRoute", "category", allowed=STUDY_ROUTES),
-        Column("StudyStatus", "text"),
-        Column("ManagingSpecialty", "text"),
-        Column("CareSetting", "category", allowed=CARE_SETTINGS),
-        Column("NihrPortfolio", "bool"),
-        Column("LeadOrganisationCode", "code", references=ORGANISATION_CODE),
-        Column("CrossSystemPartnership", "bool"),
-        Column("PlannedOpeningDate", "date", required=False, future_allowed=True),
-        Column("ActualOpeningDate", "date", required=False),
-        Column("PlannedClosureToRecruitmentDate", "date", required=False, future_allowed=True),
-        Column("ActualClosureToRecruitmentDate", "date", required=False),
-        Column("SampleSize", "count", required=False),
-        Column("CostingSubmittedDate", "date", required=False),
-        Column("SiteSelectedDate", "date", required=False),
-        Column("FirstParticipantDate", "date", required=False),
-    ), key=("StudyId",)),
-    Table("recruitment", (
-        Column("StudyId", "code", references="studies.StudyId"),
-        Column("OrganisationCode", "code", references=ORGANISATION_CODE),
-        Column("Month", "month"),
-        Column("Participants", "count", people=True),
-    ), key=("StudyId", "OrganisationCode", "Month")),
-    Table("recruitment_imd", (
-        Column("IcbCode", "code", references=ICB_REFERENCE),
-        Column("Month", "month"),
-        # Blank means "deprivation decile unknown"; the column itself must be present.
-        Column("ImdDecile", "decile", required=False),
-        Column("Participants", "count", people=True),
-    ), key=("IcbCode", "Month", "ImdDecile")),
-    Table("recruitment_ethnicity", (
-        Column("IcbCode", "code", references=ICB_REFERENCE),
-        Column("Month", "month"),
-        Column("EthnicGroup", "category", allowed=ETHNIC_GROUPS),
-        Column("Participants", "count", people=True),
-    ), key=("IcbCode", "Month", "EthnicGroup")),
-    Table("finance", (
-        Column("Quarter", "quarter"),
-        Column("OrganisationCode", "code", references=ORGANISATION_CODE),
-        Column("IncomeStream", "category", allowed=INCOME_STREAMS),
-        Column("AmountGBP", "number"),
-    ), key=("Quarter", "OrganisationCode", "IncomeStream")),
-    Table("workforce", (
-        Column("Quarter", "quarter"),
-        Column("OrganisationCode", "code", references=ORGANISATION_CODE),
-        Column("ResearchActiveStaff", "count", people=True),
-        Column("JointAppointments", "count", people=True),
-    ), key=("Quarter", "OrganisationCode")),
-    Table("innovations", (
-        Column("InnovationId", "code"),
-        Column("InnovationName", "text"),
-        Column("Stage", "category", allowed=INNOVATION_STAGES),
-        Column("StageDate", "date"),
-        Column("LeadOrganisationCode", "code", references=ORGANISATION_CODE),
-    ), key=("InnovationId", "Stage")),
-    Table("innovation_benefits", (
-        Column("Quarter", "quarter"),
-        Column("InnovationId", "code", references="innovations.InnovationId"),
-        Column("BenefitMeasure", "text"),
-        Column("Unit", "category", allowed=BENEFIT_UNITS),
-        Column("Value", "number"),
-    ), key=("Quarter", "InnovationId", "BenefitMeasure")),
-    Table("engagement", (
-        Column("IcbCode", "code", references=ICB_REFERENCE),
-        Column("Quarter", "quarter"),
-        Column("Measure", "category", allowed=ENGAGEMENT_MEASURES),
-        Column("Value", "count"),
-    ), key=("IcbCode", "Quarter", "Measure")),
-    Table("deliverables", (
-        Column("IcbCode", "code", references=ICB_REFERENCE),
-        Column("DeliverableId", "code"),
-        Column("Deliverable", "text"),
-        Column("Owner", "text"),
-        Column("DueQuarter", "quarter", future_allowed=True),
-        Column("Quarter", "quarter"),
-        Column("Status", "category", allowed=DELIVERABLE_STATUSES),
-    ), key=("IcbCode", "DeliverableId", "Quarter")),
+    Table(
+        "organisations",
+        (
+            Column("OrganisationCode", "code"),
+            Column("OrganisationName", "text"),
+            Column("OrganisationType", "category", allowed=ORGANISATION_TYPES),
+            Column("Place", "text"),
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+        ),
+        key=("OrganisationCode",),
+    ),
+    Table(
+        "studies",
+        (
+            Column("StudyId", "code"),
+            Column("StudyTitle", "text"),
+            Column("StudyRoute", "category", allowed=STUDY_ROUTES),
+            Column("StudyStatus", "text"),
+            Column("ManagingSpecialty", "text"),
+            Column("CareSetting", "category", allowed=CARE_SETTINGS),
+            Column("NihrPortfolio", "bool"),
+            Column("LeadOrganisationCode", "code", references=ORGANISATION_CODE),
+            Column("CrossSystemPartnership", "bool"),
+            Column("PlannedOpeningDate", "date", required=False, future_allowed=True),
+            Column("ActualOpeningDate", "date", required=False),
+            Column("PlannedClosureToRecruitmentDate", "date", required=False, future_allowed=True),
+            Column("ActualClosureToRecruitmentDate", "date", required=False),
+            Column("SampleSize", "count", required=False),
+            Column("CostingSubmittedDate", "date", required=False),
+            Column("SiteSelectedDate", "date", required=False),
+            Column("FirstParticipantDate", "date", required=False),
+        ),
+        key=("StudyId",),
+    ),
+    Table(
+        "recruitment",
+        (
+            Column("StudyId", "code", references="studies.StudyId"),
+            Column("OrganisationCode", "code", references=ORGANISATION_CODE),
+            Column("Month", "month"),
+            Column("Participants", "count", people=True),
+        ),
+        key=("StudyId", "OrganisationCode", "Month"),
+    ),
+    Table(
+        "recruitment_imd",
+        (
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+            Column("Month", "month"),
+            # Blank means "deprivation decile unknown"; the column itself must be present.
+            Column("ImdDecile", "decile", required=False),
+            Column("Participants", "count", people=True),
+        ),
+        key=("IcbCode", "Month", "ImdDecile"),
+    ),
+    Table(
+        "recruitment_ethnicity",
+        (
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+            Column("Month", "month"),
+            Column("EthnicGroup", "category", allowed=ETHNIC_GROUPS),
+            Column("Participants", "count", people=True),
+        ),
+        key=("IcbCode", "Month", "EthnicGroup"),
+    ),
+    Table(
+        "finance",
+        (
+            Column("Quarter", "quarter"),
+            Column("OrganisationCode", "code", references=ORGANISATION_CODE),
+            Column("IncomeStream", "category", allowed=INCOME_STREAMS),
+            Column("AmountGBP", "number"),
+        ),
+        key=("Quarter", "OrganisationCode", "IncomeStream"),
+    ),
+    Table(
+        "workforce",
+        (
+            Column("Quarter", "quarter"),
+            Column("OrganisationCode", "code", references=ORGANISATION_CODE),
+            Column("ResearchActiveStaff", "count", people=True),
+            Column("JointAppointments", "count", people=True),
+        ),
+        key=("Quarter", "OrganisationCode"),
+    ),
+    Table(
+        "innovations",
+        (
+            Column("InnovationId", "code"),
+            Column("InnovationName", "text"),
+            Column("Stage", "category", allowed=INNOVATION_STAGES),
+            Column("StageDate", "date"),
+            Column("LeadOrganisationCode", "code", references=ORGANISATION_CODE),
+        ),
+        key=("InnovationId", "Stage"),
+    ),
+    Table(
+        "innovation_benefits",
+        (
+            Column("Quarter", "quarter"),
+            Column("InnovationId", "code", references="innovations.InnovationId"),
+            Column("BenefitMeasure", "text"),
+            Column("Unit", "category", allowed=BENEFIT_UNITS),
+            Column("Value", "number"),
+        ),
+        key=("Quarter", "InnovationId", "BenefitMeasure"),
+    ),
+    Table(
+        "engagement",
+        (
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+            Column("Quarter", "quarter"),
+            Column("Measure", "category", allowed=ENGAGEMENT_MEASURES),
+            Column("Value", "count"),
+        ),
+        key=("IcbCode", "Quarter", "Measure"),
+    ),
+    Table(
+        "deliverables",
+        (
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+            Column("DeliverableId", "code"),
+            Column("Deliverable", "text"),
+            Column("Owner", "text"),
+            Column("DueQuarter", "quarter", future_allowed=True),
+            Column("Quarter", "quarter"),
+            Column("Status", "category", allowed=DELIVERABLE_STATUSES),
+        ),
+        key=("IcbCode", "DeliverableId", "Quarter"),
+    ),
 )
 
 CONTRACT: dict[str, Table] = {t.name: t for t in _TABLE_LIST}
@@ -201,11 +257,18 @@ TABLES: tuple[str, ...] = tuple(CONTRACT)
 
 # Tables whose rows are dated by month or quarter: their history must reach the quarter reported.
 PERIODIC_TABLES = (
-    "recruitment", "recruitment_imd", "recruitment_ethnicity", "finance", "workforce", "engagement", "deliverables",
+    "recruitment",
+    "recruitment_imd",
+    "recruitment_ethnicity",
+    "finance",
+    "workforce",
+    "engagement",
+    "deliverables",
 )
 
 # pandera lists at most this many failing rows per check: enough to report, and quick on huge files.
 FAILURE_CASES_CAP = 10_000
+
 
 def typed_dtype(column: Column) -> str | pd.api.extensions.ExtensionDtype:
     """The dtype a column has in a loaded (typed) frame."""
@@ -232,7 +295,14 @@ def _checks(column: Column) -> list[pa.Check]:
     if column.kind == "decile":
         return [pa.Check.in_range(1, 10, error="must be a whole number from 1 to 10 (or blank for unknown)", **cap)]
     if column.kind == "month":
-        return [pa.Check(lambda s: s.isna() | (s.dt.day == 1), element_wise=False, error="must be the first day of a month", **cap)]
+        return [
+            pa.Check(
+                lambda s: s.isna() | (s.dt.day == 1),
+                element_wise=False,
+                error="must be the first day of a month",
+                **cap,
+            )
+        ]
     if column.kind == "quarter":
         return [pa.Check.str_matches(r"^\d{4}-\d{2}-Q[1-4]$", error="must be a quarter id like 2026-27-Q2", **cap)]
     return []

@@ -14,6 +14,7 @@ NHS Digital's rule for HES (also used by OpenSAFELY), as the pack applies it:
 Counts of studies and of organisations are not counts of people and are never suppressed: do not
 pass them here.
 """
+
 from __future__ import annotations
 
 import math
@@ -195,9 +196,7 @@ def protect(
         groups = {"the frame": np.arange(len(frame))}
     else:
         keys = [group_by] if isinstance(group_by, str) else list(group_by)
-        groups = {
-            f"group {key!r}": rows for key, rows in frame.groupby(keys, sort=False, dropna=False).indices.items()
-        }
+        groups = {f"group {key!r}": rows for key, rows in frame.groupby(keys, sort=False, dropna=False).indices.items()}
 
     innermost = frame.index.get_level_values(-1) if len(frame) else frame.index
     hidden = np.zeros_like(values, dtype=bool)
@@ -225,7 +224,9 @@ def protect(
     return Protected(display=display, rounded=rounded, suppressed=suppressed)
 
 
-def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+def _lines(
+    shape: tuple[int, int], total_row: int | None, total_col: int | None
+) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
     """Each published linear relation: (component cells, total cell)."""
     n_rows, n_cols = shape
     lines = []

@@ -9,6 +9,7 @@ refer to (a study led from another ICB that recruits here, and its lead organisa
 extract meets the data contract on its own. Tables are written as Parquet with
 :func:`write_parquet`, which the sample-data generator uses too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,15 @@ from helpers.kpi_common import icb_slice
 from helpers.loading import Data
 
 # Deterministic files: same frame, same bytes (statistics on, no timestamps in Parquet metadata).
-PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
-                       row_group_size=1_000_000, version="2.6", data_page_version="1.0")
+PARQUET_OPTIONS = dict(
+    compression="zstd",
+    compression_level=3,
+    use_dictionary=True,
+    write_statistics=True,
+    row_group_size=1_000_000,
+    version="2.6",
+    data_page_version="1.0",
+)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path | str) -> Path:

@@ -2,6 +2,7 @@
 studies, open studies by care setting and specialty, recruiting organisations, GP practices
 recruiting. Counts of studies and organisations are not disclosure-controlled.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,9 @@ class BaselineError(ValueError):
     """The baseline period has no open studies, so no percentage of it can be given."""
 
 
-def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS,
-                 portfolio_only: bool = True) -> pd.DataFrame:
+def open_studies(
+    data, quarter, icb: str, baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS, portfolio_only: bool = True
+) -> pd.DataFrame:
     """NIHR portfolio studies open in each quarter, and as % of the baseline (mean of the
     ``baseline_quarters``' open counts).
 
@@ -34,7 +36,9 @@ def open_studies(data, quarter, icb: str, baseline_quarters: Sequence[str] = DEF
     if not baseline:
         raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
     if baseline[-1] > quarter.ordinal:
-        raise BaselineError(f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}")
+        raise BaselineError(
+            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
+        )
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
     ordinals = kc.study_history_index(data, studies, quarter, first=baseline[0])
     counts = kc.open_matrix(studies, ordinals).sum(axis=0).astype("int64")
@@ -58,8 +62,9 @@ def new_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.Data
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
     ordinals = kc.study_history_index(data, studies, quarter)
-    counts = kc.by_quarter(studies.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate",
-                           first=int(ordinals[0]))
+    counts = kc.by_quarter(
+        studies.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate", first=int(ordinals[0])
+    )
     counts = counts.reindex(ordinals, fill_value=0.0).astype("int64")  # openings before the history dropped
     return kc.history_frame(counts, "NewStudies")
 
@@ -134,10 +139,12 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
     pairs = _recruiting(recruitment, quarter)
     pairs = pairs[pairs["OrganisationCode"].isin(set(practices))]
     # A practice recruiting in quarter o counts in the windows ending o .. o+3.
-    spread = pd.DataFrame({
-        "OrganisationCode": np.repeat(pairs["OrganisationCode"].to_numpy(), kc.ROLLING_QUARTERS),
-        "Ordinal": (pairs["Ordinal"].to_numpy()[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel(),
-    }).drop_duplicates()
+    spread = pd.DataFrame(
+        {
+            "OrganisationCode": np.repeat(pairs["OrganisationCode"].to_numpy(), kc.ROLLING_QUARTERS),
+            "Ordinal": (pairs["Ordinal"].to_numpy()[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel(),
+        }
+    ).drop_duplicates()
     recruiting = spread.groupby("Ordinal").size().reindex(ordinals, fill_value=0).astype("Int64")
     recruiting[ordinals < first + kc.ROLLING_QUARTERS - 1] = pd.NA
     out = kc.history_frame(recruiting, "RecruitingGpPractices")

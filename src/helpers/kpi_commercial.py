@@ -2,6 +2,7 @@
 commercial contract income against the doubling trajectory, NCVR set-up time and recruitment to
 time and target (RTT).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,9 @@ def commercial_participants(data, quarter, icb: str, disclosed: bool = True) -> 
     return out
 
 
-def commercial_income(data, quarter, icb: str, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR,
-                      targets=None) -> pd.DataFrame:
+def commercial_income(
+    data, quarter, icb: str, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR, targets=None
+) -> pd.DataFrame:
     """Commercial contract income (GBP) per quarter and rolling 12 months, against the baseline
     year's total and, when ``targets`` (KPI id -> :class:`helpers.targets.Target`, from
     :func:`helpers.targets.load_targets`) is given, the ``commercial_income`` trajectory.
@@ -83,8 +85,13 @@ def commercial_income(data, quarter, icb: str, baseline_year: str = DEFAULT_INCO
     finance = kc.table(kc.icb_slice(data, icb), "finance")
     commercial = finance[finance["IncomeStream"] == COMMERCIAL_INCOME]
     baseline_quarters = parse(f"{baseline_year} Q1").financial_year()
-    income = kc.by_quarter(commercial, "AmountGBP", quarter, date_column="Quarter",
-                           first=min(baseline_quarters[0].ordinal, quarter.ordinal))
+    income = kc.by_quarter(
+        commercial,
+        "AmountGBP",
+        quarter,
+        date_column="Quarter",
+        first=min(baseline_quarters[0].ordinal, quarter.ordinal),
+    )
     out = kc.history_frame(income, "IncomeGBP")
     out["Rolling12MonthsGBP"] = kc.rolling_sum(out["IncomeGBP"])
     baseline_ids = [q.id for q in baseline_quarters]
@@ -104,16 +111,22 @@ def setup_times(data, quarter, icb: str) -> pd.DataFrame:
     left out. Columns: StudyId, Quarter (of first participant), SetupDays."""
     quarter = parse(quarter)
     studies = kc.table(kc.icb_slice(data, icb), "studies")
-    studies = studies[(studies["StudyRoute"] == COMMERCIAL)
-                      & studies["CostingSubmittedDate"].notna()
-                      & studies["FirstParticipantDate"].notna()
-                      & (studies["FirstParticipantDate"] <= pd.Timestamp(quarter.end))]
+    studies = studies[
+        (studies["StudyRoute"] == COMMERCIAL)
+        & studies["CostingSubmittedDate"].notna()
+        & studies["FirstParticipantDate"].notna()
+        & (studies["FirstParticipantDate"] <= pd.Timestamp(quarter.end))
+    ]
     days = (studies["FirstParticipantDate"] - studies["CostingSubmittedDate"]).dt.days.astype("int64")
-    out = pd.DataFrame({
-        "StudyId": studies["StudyId"].to_numpy(),
-        "Quarter": pd.array(kc.quarter_ids(kc.frame_ordinals(studies, "FirstParticipantDate").astype("int64")), dtype="string"),
-        "SetupDays": days.to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "StudyId": studies["StudyId"].to_numpy(),
+            "Quarter": pd.array(
+                kc.quarter_ids(kc.frame_ordinals(studies, "FirstParticipantDate").astype("int64")), dtype="string"
+            ),
+            "SetupDays": days.to_numpy(),
+        }
+    )
     return out.sort_values(["Quarter", "StudyId"], ignore_index=True)
 
 
@@ -125,14 +138,16 @@ def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
     quarter = parse(quarter)
     per_study = setup_times(data, quarter, icb)
     grouped = per_study.groupby("Quarter")["SetupDays"]
-    summary = pd.DataFrame({
-        "Studies": grouped.size(),
-        "MedianDays": grouped.median(),
-        "LowerQuartileDays": grouped.quantile(0.25),
-        "UpperQuartileDays": grouped.quantile(0.75),
-        "MinDays": grouped.min().astype("float64"),
-        "MaxDays": grouped.max().astype("float64"),
-    })
+    summary = pd.DataFrame(
+        {
+            "Studies": grouped.size(),
+            "MedianDays": grouped.median(),
+            "LowerQuartileDays": grouped.quantile(0.25),
+            "UpperQuartileDays": grouped.quantile(0.75),
+            "MinDays": grouped.min().astype("float64"),
+            "MaxDays": grouped.max().astype("float64"),
+        }
+    )
     if len(summary):
         first = min(parse(q).ordinal for q in summary.index)
     else:
@@ -152,7 +167,9 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
     studies = kc.portfolio(kc.table(sliced, "studies"), portfolio_only)
     opened = studies["ActualOpeningDate"]
     planned_close = studies["PlannedClosureToRecruitmentDate"]
-    studies = studies[((studies["SampleSize"].fillna(0) > 0) & planned_close.notna() & (planned_close > opened)).to_numpy()]
+    studies = studies[
+        ((studies["SampleSize"].fillna(0) > 0) & planned_close.notna() & (planned_close > opened)).to_numpy()
+    ]
     recruitment = kc.table(sliced, "recruitment")
     study_rows = kc.positions_in(recruitment["StudyId"], pd.Index(studies["StudyId"].to_numpy()))
     month_ordinals = kc.frame_ordinals(recruitment, "Month")
@@ -163,8 +180,11 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
     last = max([q.ordinal for q in quarters] + [first])
     span = last - first + 1
     in_range = known & (month_ordinals <= last)
-    per_quarter = np.bincount(study_rows[in_range] * span + (month_ordinals[in_range].astype("int64") - first),
-                              weights=participants[in_range], minlength=len(studies) * span)
+    per_quarter = np.bincount(
+        study_rows[in_range] * span + (month_ordinals[in_range].astype("int64") - first),
+        weights=participants[in_range],
+        minlength=len(studies) * span,
+    )
     to_date = np.cumsum(per_quarter.reshape(len(studies), span), axis=1)
     opening = studies["ActualOpeningDate"].to_numpy()
     closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
@@ -179,20 +199,44 @@ def _rtt(data, quarters: list, icb: str, portfolio_only: bool) -> pd.DataFrame:
         recruited = to_date[:, column] if column >= 0 else np.zeros(len(studies))
         chosen = np.flatnonzero(open_at_end)
         elapsed_days = (end - opening[chosen]) / np.timedelta64(1, "D") + 1
-        parts.append(pd.DataFrame({
-            "Quarter": quarter.id,
-            "StudyId": studies["StudyId"].to_numpy()[chosen],
-            "StudyRoute": studies["StudyRoute"].to_numpy()[chosen],
-            "SampleSize": studies["SampleSize"].to_numpy(dtype="int64", na_value=0)[chosen],
-            "RecruitedToDate": recruited[chosen].astype("int64"),
-            "PctTimeElapsed": 100.0 * elapsed_days / planned_days[chosen],
-        }))
-    columns = ["Quarter", "StudyId", "StudyRoute", "SampleSize", "RecruitedToDate", "PctTargetReached",
-               "PctTimeElapsed", "Rtt", "OnTrack"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "Quarter": quarter.id,
+                    "StudyId": studies["StudyId"].to_numpy()[chosen],
+                    "StudyRoute": studies["StudyRoute"].to_numpy()[chosen],
+                    "SampleSize": studies["SampleSize"].to_numpy(dtype="int64", na_value=0)[chosen],
+                    "RecruitedToDate": recruited[chosen].astype("int64"),
+                    "PctTimeElapsed": 100.0 * elapsed_days / planned_days[chosen],
+                }
+            )
+        )
+    columns = [
+        "Quarter",
+        "StudyId",
+        "StudyRoute",
+        "SampleSize",
+        "RecruitedToDate",
+        "PctTargetReached",
+        "PctTimeElapsed",
+        "Rtt",
+        "OnTrack",
+    ]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("PctTargetReached", "PctTimeElapsed", "Rtt") else
-                                          "bool" if c == "OnTrack" else "int64" if c in ("SampleSize", "RecruitedToDate") else "string")
-                             for c in columns})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="float64"
+                    if c in ("PctTargetReached", "PctTimeElapsed", "Rtt")
+                    else "bool"
+                    if c == "OnTrack"
+                    else "int64"
+                    if c in ("SampleSize", "RecruitedToDate")
+                    else "string"
+                )
+                for c in columns
+            }
+        )
     out = pd.concat(parts, ignore_index=True)
     out["PctTargetReached"] = 100.0 * out["RecruitedToDate"] / out["SampleSize"]
     out["Rtt"] = out["PctTargetReached"] / out["PctTimeElapsed"] - 1
@@ -231,11 +275,13 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
     grouped = both.groupby(["Quarter", "StudyRoute"], observed=True)["OnTrack"].agg(["size", "sum"])
     index = pd.MultiIndex.from_product([[q.id for q in wanted], routes], names=["Quarter", "StudyRoute"])
     grouped = grouped.reindex(index, fill_value=0)
-    out = pd.DataFrame({
-        "Quarter": pd.array(index.get_level_values(0), dtype="string"),
-        "StudyRoute": pd.array(index.get_level_values(1), dtype="string"),
-        "StudiesAssessed": grouped["size"].to_numpy(dtype="int64"),
-        "OnTrack": grouped["sum"].to_numpy(dtype="int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "Quarter": pd.array(index.get_level_values(0), dtype="string"),
+            "StudyRoute": pd.array(index.get_level_values(1), dtype="string"),
+            "StudiesAssessed": grouped["size"].to_numpy(dtype="int64"),
+            "OnTrack": grouped["sum"].to_numpy(dtype="int64"),
+        }
+    )
     out["PctOnTrack"] = kc.share(out["OnTrack"], out["StudiesAssessed"])
     return out

@@ -14,6 +14,7 @@ rounded to 5, shares from the rounded figures; a breakdown gets a protected ``To
 ``Total (known)`` when an unknown row is left out of the shares). ``disclosed=False`` gives exact
 counts, for calculation only. Counts of studies and organisations are never suppressed.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -88,7 +89,6 @@ def window_ordinals(quarter: Quarter, window: str) -> tuple[int, int]:
     raise ValueError(f"window must be 'quarter' or 'rolling_12_months', got {window!r}")
 
 
-
 # ---------------------------------------------------------------------------------------------
 # The ICB's slice of the data (filtered once per data object and ICB, then cached)
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +131,9 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if chunked is not None:
         encoded = chunked.combine_chunks().dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False)
-        codes = np.where(np.isnan(codes), -1, codes).astype("int64") if codes.dtype.kind == "f" else codes.astype("int64")
+        codes = (
+            np.where(np.isnan(codes), -1, codes).astype("int64") if codes.dtype.kind == "f" else codes.astype("int64")
+        )
         return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes.astype("int64"), np.asarray(uniques, dtype=object)
@@ -174,8 +176,9 @@ def _categorical_codes(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _rows_of(frame: pd.DataFrame, column: str, icb: str, icb_of: dict[str, str] | None = None,
-             categorical: bool = False) -> pd.DataFrame:
+def _rows_of(
+    frame: pd.DataFrame, column: str, icb: str, icb_of: dict[str, str] | None = None, categorical: bool = False
+) -> pd.DataFrame:
     index, number = _icb_index(frame, column, icb_of)
     source = _categorical_codes(frame) if categorical else frame
     if icb not in number:
@@ -208,7 +211,8 @@ def icb_slice(data: Any, icb: str) -> SimpleNamespace:
         if organisations is None:
             raise MissingTableError(
                 f"table {name} needs the organisations table to be filtered to an ICB: "
-                f"load it too (load_data(..., tables=[..., 'organisations']))")
+                f"load it too (load_data(..., tables=[..., 'organisations']))"
+            )
         if icb_of is None:
             icb_of = dict(zip(organisations["OrganisationCode"].astype(str), organisations["IcbCode"].astype(str)))
         setattr(out, name, _rows_of(frame, column, icb, icb_of, categorical=name in _CATEGORICAL_TABLES))
@@ -305,8 +309,9 @@ def open_at_end(studies: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Monthly and quarterly tables
 # ---------------------------------------------------------------------------------------------
-def by_quarter(frame: pd.DataFrame, value: str, quarter: Quarter, date_column: str = "Month",
-               first: int | None = None) -> pd.Series:
+def by_quarter(
+    frame: pd.DataFrame, value: str, quarter: Quarter, date_column: str = "Month", first: int | None = None
+) -> pd.Series:
     """Sum of ``value`` per quarter ordinal, zero-filled, from the first quarter with data (or
     ``first`` when earlier) to ``quarter``; rows after ``quarter`` ignored."""
     if date_column == "Quarter":
@@ -361,8 +366,13 @@ def published_counts(frame: pd.DataFrame, columns: list[str], rows=None) -> pd.D
     return out
 
 
-def published_breakdown(frame: pd.DataFrame, columns: list[str], label_column: str,
-                        shares: dict[str, str] | None = None, unknown_label: str | None = None) -> pd.DataFrame:
+def published_breakdown(
+    frame: pd.DataFrame,
+    columns: list[str],
+    label_column: str,
+    shares: dict[str, str] | None = None,
+    unknown_label: str | None = None,
+) -> pd.DataFrame:
     """A breakdown of people-count ``columns`` by ``label_column``, disclosed with a total row
     added (secondary suppression keeps suppressed cells unrecoverable from it), and each share
     column of ``shares`` (share column -> count column) recomputed from the rounded figures.
@@ -373,7 +383,9 @@ def published_breakdown(frame: pd.DataFrame, columns: list[str], label_column: s
     """
     from helpers.disclosure import protect, share_from_rounded
 
-    unknown = (frame[label_column] == unknown_label).to_numpy() if unknown_label is not None else np.zeros(len(frame), bool)
+    unknown = (
+        (frame[label_column] == unknown_label).to_numpy() if unknown_label is not None else np.zeros(len(frame), bool)
+    )
     known = frame[~unknown]
     total = {c: pd.NA for c in frame.columns}
     total[label_column] = TOTAL_KNOWN if unknown_label is not None else TOTAL

@@ -1,4 +1,5 @@
 """Deliverables: each milestone's latest status at the quarter and its RAG rating."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,23 +33,38 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
     rag = _rag(status, due, np.full(len(status), quarter.ordinal))
     completed_ordinal = completed.reindex(latest["DeliverableId"].to_numpy()).to_numpy()
     completed_ordinal = np.where(is_complete, completed_ordinal, np.nan)
-    out = pd.DataFrame({
-        "DeliverableId": latest["DeliverableId"].to_numpy(),
-        "Deliverable": latest["Deliverable"].to_numpy(),
-        "Owner": latest["Owner"].to_numpy(),
-        "DueQuarter": latest["DueQuarter"].to_numpy(),
-        "StatusQuarter": latest["Quarter"].to_numpy(),
-        "Status": status,
-        "Rag": rag,
-    })
+    out = pd.DataFrame(
+        {
+            "DeliverableId": latest["DeliverableId"].to_numpy(),
+            "Deliverable": latest["Deliverable"].to_numpy(),
+            "Owner": latest["Owner"].to_numpy(),
+            "DueQuarter": latest["DueQuarter"].to_numpy(),
+            "StatusQuarter": latest["Quarter"].to_numpy(),
+            "Status": status,
+            "Rag": rag,
+        }
+    )
     out["Colour"] = out["Rag"].map(RAG_COLOUR)
     out["CompletedQuarter"] = [kc.quarter_ids([o])[0] if np.isfinite(o) else pd.NA for o in completed_ordinal]
     out["Late"] = pd.array(np.where(is_complete, completed_ordinal > due, pd.NA), dtype="boolean")
-    for column in ("DeliverableId", "Deliverable", "Owner", "DueQuarter", "StatusQuarter", "Status", "Rag",
-                   "Colour", "CompletedQuarter"):
+    for column in (
+        "DeliverableId",
+        "Deliverable",
+        "Owner",
+        "DueQuarter",
+        "StatusQuarter",
+        "Status",
+        "Rag",
+        "Colour",
+        "CompletedQuarter",
+    ):
         out[column] = out[column].astype("string")
     order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
-    return out.assign(_order=order).sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True).drop(columns="_order")
+    return (
+        out.assign(_order=order)
+        .sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True)
+        .drop(columns="_order")
+    )
 
 
 def _rag(status: np.ndarray, due: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -68,17 +84,21 @@ def deliverables_history(data, quarter, icb: str) -> pd.DataFrame:
     ordinals = kc.quarter_id_ordinals(rows["Quarter"])
     rows = rows.assign(_ordinal=ordinals)[ordinals <= quarter.ordinal].sort_values(["DeliverableId", "_ordinal"])
     first = int(rows["_ordinal"].min()) if len(rows) else quarter.ordinal
-    held_rows, held = kc.expand_until_next(rows["DeliverableId"].to_numpy(), rows["_ordinal"].to_numpy(), quarter.ordinal)
+    held_rows, held = kc.expand_until_next(
+        rows["DeliverableId"].to_numpy(), rows["_ordinal"].to_numpy(), quarter.ordinal
+    )
     due = kc.quarter_id_ordinals(rows["DueQuarter"])[held_rows]
     rag = _rag(rows["Status"].to_numpy()[held_rows], due, held)
     counts = pd.Series(1, index=pd.MultiIndex.from_arrays([held, rag])).groupby(level=[0, 1]).sum()
     grid = pd.MultiIndex.from_product([kc.history_index(first, quarter), list(RAG_ORDER)])
     counts = counts.reindex(grid, fill_value=0)
-    out = pd.DataFrame({
-        "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
-        "Rag": pd.array(grid.get_level_values(1), dtype="string"),
-        "Deliverables": counts.to_numpy(dtype="int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
+            "Rag": pd.array(grid.get_level_values(1), dtype="string"),
+            "Deliverables": counts.to_numpy(dtype="int64"),
+        }
+    )
     totals = out.groupby("Quarter")["Deliverables"].transform("sum")
     out["Pct"] = kc.share(out["Deliverables"], totals)
     return out

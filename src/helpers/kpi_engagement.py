@@ -1,5 +1,6 @@
 """Engagement KPIs: PPIE activity and contributors, portal and Be Part of Research registrations,
 events and attendance per quarter. Measures that count people are disclosure-controlled by default."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,8 +20,12 @@ def engagement(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
     rows = rows[ordinals <= quarter.ordinal]
     first = int(ordinals[ordinals <= quarter.ordinal].min()) if len(rows) else quarter.ordinal
     ids = kc.quarter_ids(kc.history_index(first, quarter))
-    wide = (rows.pivot_table(index="Quarter", columns="Measure", values="Value", aggfunc="sum", observed=True)
-            .reindex(index=ids, columns=list(ENGAGEMENT_MEASURES)).fillna(0).astype("int64"))
+    wide = (
+        rows.pivot_table(index="Quarter", columns="Measure", values="Value", aggfunc="sum", observed=True)
+        .reindex(index=ids, columns=list(ENGAGEMENT_MEASURES))
+        .fillna(0)
+        .astype("int64")
+    )
     wide.columns = list(wide.columns)
     out = wide.rename_axis("Quarter").reset_index()
     out["Quarter"] = out["Quarter"].astype("string")

@@ -1,5 +1,6 @@
 """Innovation KPIs: the pipeline by stage at the quarter's end, stage movements in the quarter and
 quantified benefits (including the Pharmacy Clinical Trials Alignment Project)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,11 @@ def _stage_changes(data, quarter, icb: str) -> pd.DataFrame:
     changes = innovations[innovations["StageDate"] <= pd.Timestamp(quarter.end)]
     stage_rank = changes["Stage"].map({s: i for i, s in enumerate(INNOVATION_STAGES)}).astype("int64")
     # Same-day changes are ordered by the pipeline's stage order.
-    return (changes.assign(_rank=stage_rank)
-            .sort_values(["InnovationId", "StageDate", "_rank"], ignore_index=True)
-            .drop(columns="_rank"))
+    return (
+        changes.assign(_rank=stage_rank)
+        .sort_values(["InnovationId", "StageDate", "_rank"], ignore_index=True)
+        .drop(columns="_rank")
+    )
 
 
 def pipeline_by_stage(data, quarter, icb: str) -> pd.DataFrame:
@@ -42,13 +45,15 @@ def stage_movements(data, quarter, icb: str) -> pd.DataFrame:
     changes = _stage_changes(data, quarter, icb)
     previous = changes.groupby("InnovationId", observed=True)["Stage"].shift(1)
     in_quarter = (changes["StageDate"] >= pd.Timestamp(quarter.start)).to_numpy()
-    out = pd.DataFrame({
-        "InnovationId": changes["InnovationId"].to_numpy()[in_quarter],
-        "InnovationName": changes["InnovationName"].to_numpy()[in_quarter],
-        "FromStage": previous.to_numpy()[in_quarter],
-        "ToStage": changes["Stage"].to_numpy()[in_quarter],
-        "StageDate": changes["StageDate"].to_numpy()[in_quarter],
-    })
+    out = pd.DataFrame(
+        {
+            "InnovationId": changes["InnovationId"].to_numpy()[in_quarter],
+            "InnovationName": changes["InnovationName"].to_numpy()[in_quarter],
+            "FromStage": previous.to_numpy()[in_quarter],
+            "ToStage": changes["Stage"].to_numpy()[in_quarter],
+            "StageDate": changes["StageDate"].to_numpy()[in_quarter],
+        }
+    )
     for column in ("InnovationId", "InnovationName", "FromStage", "ToStage"):
         out[column] = out[column].astype("string")
     return out.sort_values(["StageDate", "InnovationId"], ignore_index=True)
@@ -81,14 +86,16 @@ def benefits_by_measure(data, quarter, icb: str, innovation_ids=None, disclosed:
     return kc.published_counts(out, ["InQuarter", "Cumulative"], rows=people)
 
 
-def pharmacy_alignment_benefits(data, quarter, icb: str, name_contains: str = PHARMACY_ALIGNMENT_NAME,
-                                disclosed: bool = True) -> pd.DataFrame:
+def pharmacy_alignment_benefits(
+    data, quarter, icb: str, name_contains: str = PHARMACY_ALIGNMENT_NAME, disclosed: bool = True
+) -> pd.DataFrame:
     """:func:`benefits_by_measure` of the innovations whose name contains ``name_contains``
     (case-insensitive), by default the Pharmacy Clinical Trials Alignment Project."""
     innovations = kc.table(kc.icb_slice(data, icb), "innovations")
     matches = innovations["InnovationName"].str.contains(name_contains, case=False, regex=False)
-    return benefits_by_measure(data, quarter, icb, innovation_ids=innovations.loc[matches, "InnovationId"].unique(),
-                               disclosed=disclosed)
+    return benefits_by_measure(
+        data, quarter, icb, innovation_ids=innovations.loc[matches, "InnovationId"].unique(), disclosed=disclosed
+    )
 
 
 def pipeline_history(data, quarter, icb: str) -> pd.DataFrame:
@@ -103,8 +110,10 @@ def pipeline_history(data, quarter, icb: str) -> pd.DataFrame:
     counts = pd.Series(1, index=pd.MultiIndex.from_arrays([held, stages])).groupby(level=[0, 1]).sum()
     grid = pd.MultiIndex.from_product([kc.history_index(first, quarter), list(INNOVATION_STAGES)])
     counts = counts.reindex(grid, fill_value=0)
-    return pd.DataFrame({
-        "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
-        "Stage": pd.array(grid.get_level_values(1), dtype="string"),
-        "Innovations": counts.to_numpy(dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "Quarter": pd.array(kc.quarter_ids(grid.get_level_values(0)), dtype="string"),
+            "Stage": pd.array(grid.get_level_values(1), dtype="string"),
+            "Innovations": counts.to_numpy(dtype="int64"),
+        }
+    )

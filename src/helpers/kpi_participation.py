@@ -4,6 +4,7 @@ population, by place and organisation type, by IMD quintile and Core20, by ethni
 Breakdowns of people counts are disclosure-controlled by default (``disclosed=True``, see
 :func:`helpers.kpi_common.published`); pass ``disclosed=False`` only for calculation.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,9 @@ def participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFram
     return kc.published_counts(out, ["Participants", "Rolling12Months"]) if disclosed else out
 
 
-def participants_per_10k(data, quarter, icb: str, population: int | None = None,
-                         disclosed: bool = True) -> pd.DataFrame:
+def participants_per_10k(
+    data, quarter, icb: str, population: int | None = None, disclosed: bool = True
+) -> pd.DataFrame:
     """Participants in the rolling 12 months per 10,000 population (default: the ICB's ONS mid-2020
     population). Columns: Quarter, Rolling12Months, Population, Per10000.
 
@@ -46,7 +48,9 @@ def participants_per_10k(data, quarter, icb: str, population: int | None = None,
     """
     population = icb_population(icb) if population is None else population
     if not population or population <= 0:
-        raise ZeroPopulationError(f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0")
+        raise ZeroPopulationError(
+            f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
+        )
     out = participants(data, quarter, icb, disclosed=disclosed)[["Quarter", "Rolling12Months"]]
     out["Population"] = int(population)
     counts = pd.to_numeric(out["Rolling12Months"].where(out["Rolling12Months"] != SUPPRESSED), errors="coerce")
@@ -87,8 +91,9 @@ def participants_by_place(data, quarter, icb: str, window: str = "quarter", disc
     return _by_organisation_column(data, quarter, icb, "Place", window, disclosed)
 
 
-def participants_by_organisation_type(data, quarter, icb: str, window: str = "quarter",
-                                      disclosed: bool = True) -> pd.DataFrame:
+def participants_by_organisation_type(
+    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True
+) -> pd.DataFrame:
     """Participants by type of the recruiting organisation. Columns: Quarter, Window,
     OrganisationType, Participants, Pct."""
     return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed)
@@ -113,15 +118,26 @@ def _representation(groups: pd.Series, imd: pd.DataFrame, population: pd.DataFra
     out["ParticipantPct"] = kc.share(out["Participants"], out["Participants"].sum())
     out["PopulationPct"] = kc.share(out["Population"], out["Population"].sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["RepresentationRatio"] = np.where(out["PopulationPct"] > 0, out["ParticipantPct"] / out["PopulationPct"], np.nan)
+        out["RepresentationRatio"] = np.where(
+            out["PopulationPct"] > 0, out["ParticipantPct"] / out["PopulationPct"], np.nan
+        )
     unknown = int(imd["Participants"].to_numpy()[~known].sum())
-    unknown_row = pd.DataFrame({"Participants": [unknown], "Population": [np.nan], "ParticipantPct": [np.nan],
-                                "PopulationPct": [np.nan], "RepresentationRatio": [np.nan]}, index=[UNKNOWN])
+    unknown_row = pd.DataFrame(
+        {
+            "Participants": [unknown],
+            "Population": [np.nan],
+            "ParticipantPct": [np.nan],
+            "PopulationPct": [np.nan],
+            "RepresentationRatio": [np.nan],
+        },
+        index=[UNKNOWN],
+    )
     return pd.concat([out, unknown_row])
 
 
-def _deprivation(data, quarter, icb: str, window: str, disclosed: bool, column: str,
-                 groups: pd.Series, order: list[str]) -> pd.DataFrame:
+def _deprivation(
+    data, quarter, icb: str, window: str, disclosed: bool, column: str, groups: pd.Series, order: list[str]
+) -> pd.DataFrame:
     imd = _imd_in_window(data, quarter, icb, window)
     out = _representation(groups, imd, icb_population_by_imd_decile(icb), order)
     out = out.rename_axis(column).reset_index()
@@ -131,18 +147,22 @@ def _deprivation(data, quarter, icb: str, window: str, disclosed: bool, column: 
     out.insert(1, "Window", window)
     if not disclosed:
         return out
-    published = kc.published_breakdown(out, ["Participants"], column, shares={"ParticipantPct": "Participants"},
-                                       unknown_label=UNKNOWN)
+    published = kc.published_breakdown(
+        out, ["Participants"], column, shares={"ParticipantPct": "Participants"}, unknown_label=UNKNOWN
+    )
     # The ratio is recomputed from the published (rounded) share; suppressed share -> suppressed ratio.
     pct = published["ParticipantPct"]
     suppressed = pct.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    ratio = pd.to_numeric(pct.where(~suppressed), errors="coerce") / pd.to_numeric(published["PopulationPct"], errors="coerce")
+    ratio = pd.to_numeric(pct.where(~suppressed), errors="coerce") / pd.to_numeric(
+        published["PopulationPct"], errors="coerce"
+    )
     published["RepresentationRatio"] = ratio.astype(object).where(~suppressed, SUPPRESSED)
     return published
 
 
-def participants_by_imd_quintile(data, quarter, icb: str, window: str = "rolling_12_months",
-                                 disclosed: bool = True) -> pd.DataFrame:
+def participants_by_imd_quintile(
+    data, quarter, icb: str, window: str = "rolling_12_months", disclosed: bool = True
+) -> pd.DataFrame:
     """Participants by national IMD 2019 quintile (1 = most deprived) against the ICB population's
     share, with representation ratio = participant share / population share (1 = as the
     population). Unknown decile is left out of the shares and reported in row ``Unknown``.
@@ -154,8 +174,9 @@ def participants_by_imd_quintile(data, quarter, icb: str, window: str = "rolling
     return _deprivation(data, quarter, icb, window, disclosed, "ImdQuintile", groups, ["1", "2", "3", "4", "5"])
 
 
-def participants_core20(data, quarter, icb: str, window: str = "rolling_12_months",
-                        disclosed: bool = True) -> pd.DataFrame:
+def participants_core20(
+    data, quarter, icb: str, window: str = "rolling_12_months", disclosed: bool = True
+) -> pd.DataFrame:
     """Participants living in Core20 areas (national IMD deciles 1-2) and elsewhere, against the
     population's share. Rows Core20, Other, Unknown; columns as :func:`participants_by_imd_quintile`
     with ``Group`` in place of ``ImdQuintile``."""
@@ -182,8 +203,9 @@ def core20_history(data, quarter, icb: str) -> pd.DataFrame:
     return out.drop(columns="_known")
 
 
-def participants_by_ethnicity(data, quarter, icb: str, window: str = "rolling_12_months",
-                              disclosed: bool = True) -> pd.DataFrame:
+def participants_by_ethnicity(
+    data, quarter, icb: str, window: str = "rolling_12_months", disclosed: bool = True
+) -> pd.DataFrame:
     """Participants by ethnic group (ONS 2021 high-level groups): counts and shares only, as no
     population by ethnicity ships with the project. ``Not stated`` is left out of the shares.
     Columns: Quarter, Window, EthnicGroup, Participants, Pct."""
@@ -192,7 +214,9 @@ def participants_by_ethnicity(data, quarter, icb: str, window: str = "rolling_12
     ethnicity = kc.table(kc.icb_slice(data, icb), "recruitment_ethnicity")
     ordinals = kc.frame_ordinals(ethnicity, "Month")
     ethnicity = ethnicity[(ordinals >= first) & (ordinals <= last)]
-    counts = ethnicity.groupby("EthnicGroup", observed=True)["Participants"].sum().reindex(list(ETHNIC_GROUPS), fill_value=0)
+    counts = (
+        ethnicity.groupby("EthnicGroup", observed=True)["Participants"].sum().reindex(list(ETHNIC_GROUPS), fill_value=0)
+    )
     out = counts.rename_axis("EthnicGroup").rename("Participants").reset_index()
     out["Participants"] = out["Participants"].astype("int64")
     stated = out["EthnicGroup"] != NOT_STATED
@@ -201,5 +225,6 @@ def participants_by_ethnicity(data, quarter, icb: str, window: str = "rolling_12
     out.insert(1, "Window", window)
     if not disclosed:
         return out
-    return kc.published_breakdown(out, ["Participants"], "EthnicGroup", shares={"Pct": "Participants"},
-                                  unknown_label=NOT_STATED)
+    return kc.published_breakdown(
+        out, ["Participants"], "EthnicGroup", shares={"Pct": "Participants"}, unknown_label=NOT_STATED
+    )

@@ -1,6 +1,7 @@
 """Partnership and workforce KPIs: cross-system portfolio studies against the plan's target,
 joint NHS/university appointments and research-active staff (counts of people: disclosed by
 default)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ CROSS_SYSTEM_TARGET = 5  # at least 5 portfolio studies needing cross-system par
 CROSS_SYSTEM_TARGET_QUARTER = "2025-26-Q4"  # ... by the end of 2025/26
 
 
-def cross_system_studies(data, quarter, icb: str, target: int = CROSS_SYSTEM_TARGET,
-                         target_quarter: str = CROSS_SYSTEM_TARGET_QUARTER) -> pd.DataFrame:
+def cross_system_studies(
+    data, quarter, icb: str, target: int = CROSS_SYSTEM_TARGET, target_quarter: str = CROSS_SYSTEM_TARGET_QUARTER
+) -> pd.DataFrame:
     """NIHR portfolio studies needing cross-system partnership opened per quarter and cumulatively
     to date, with the target (applies from ``target_quarter`` on; NaN before). Rows from the first
     quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`); the total to date
@@ -24,10 +26,13 @@ def cross_system_studies(data, quarter, icb: str, target: int = CROSS_SYSTEM_TAR
     """
     quarter = parse(quarter)
     studies = kc.table(kc.icb_slice(data, icb), "studies")
-    chosen = studies[studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)]
+    chosen = studies[
+        studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
+    ]
     ordinals = kc.study_history_index(data, chosen, quarter)
-    counts = kc.by_quarter(chosen.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate",
-                           first=int(ordinals[0])).astype("int64")
+    counts = kc.by_quarter(
+        chosen.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate", first=int(ordinals[0])
+    ).astype("int64")
     # The total to date counts every opening, also those before the history shown starts.
     cumulative = counts.cumsum().reindex(ordinals)
     out = kc.history_frame(counts.reindex(ordinals), "NewCrossSystemStudies")
@@ -66,13 +71,15 @@ def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -
     workforce = kc.table(sliced, "workforce")
     rows = workforce[workforce["Quarter"] == quarter.id]
     names = kc.table(sliced, "organisations").set_index("OrganisationCode")["OrganisationName"]
-    out = pd.DataFrame({
-        "Quarter": quarter.id,
-        "OrganisationCode": rows["OrganisationCode"].to_numpy(),
-        "OrganisationName": names.reindex(rows["OrganisationCode"].to_numpy()).to_numpy(),
-        "ResearchActiveStaff": rows["ResearchActiveStaff"].to_numpy(dtype="int64"),
-        "JointAppointments": rows["JointAppointments"].to_numpy(dtype="int64"),
-    }).sort_values("OrganisationCode", ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "Quarter": quarter.id,
+            "OrganisationCode": rows["OrganisationCode"].to_numpy(),
+            "OrganisationName": names.reindex(rows["OrganisationCode"].to_numpy()).to_numpy(),
+            "ResearchActiveStaff": rows["ResearchActiveStaff"].to_numpy(dtype="int64"),
+            "JointAppointments": rows["JointAppointments"].to_numpy(dtype="int64"),
+        }
+    ).sort_values("OrganisationCode", ignore_index=True)
     if not disclosed:
         return out
     # The ICB totals are published too, so the breakdown is protected against a total row.

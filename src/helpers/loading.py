@@ -6,6 +6,7 @@ quarter, and raises :class:`DataError` listing every problem (file, row as the a
 column) when anything is wrong. Checks are vectorised; messages are built only for failing rows and
 capped per (file, column, kind of problem).
 """
+
 from __future__ import annotations
 
 import csv
@@ -92,10 +93,12 @@ def format_report(problems: Iterable[Problem], heading: str | None = None) -> st
             if p.file != file:
                 continue
             where = ", ".join(
-                part for part in (
+                part
+                for part in (
                     f"row {p.row}" if p.row is not None else "",
                     f"column {p.column}" if p.column is not None else "",
-                ) if part
+                )
+                if part
             )
             label = "ERROR  " if p.severity == "error" else "warning"
             lines.append(f"  {label} {where + ': ' if where else ''}{p.message}")
@@ -169,7 +172,9 @@ def find_table_files(data_dir: str | Path) -> dict[str, Path]:
         if path.is_file() and suffix in SUFFIXES and stem in CONTRACT:
             found.setdefault(stem, []).append(path)
     problems = [
-        Problem(table, None, None, f"two or more files for one table: {', '.join(p.name for p in paths)}; keep exactly one")
+        Problem(
+            table, None, None, f"two or more files for one table: {', '.join(p.name for p in paths)}; keep exactly one"
+        )
         for table, paths in found.items()
         if len(paths) > 1
     ]
@@ -237,8 +242,15 @@ def check_data(
     for table in to_read:
         if table not in files:
             others = sorted(p.name for p in Path(data_dir).iterdir() if p.stem.lower() == table)
-            hint = f" (found {', '.join(others)}: not a format that is read; save it as .csv or .xlsx)" if others else ""
-            problems.add(table, None, None, f"no file for table {table}: expected {table}.csv, {table}.xlsx or {table}.parquet{hint}")
+            hint = (
+                f" (found {', '.join(others)}: not a format that is read; save it as .csv or .xlsx)" if others else ""
+            )
+            problems.add(
+                table,
+                None,
+                None,
+                f"no file for table {table}: expected {table}.csv, {table}.xlsx or {table}.parquet{hint}",
+            )
             continue
         frame = _load_table(CONTRACT[table], files[table], problems)
         if frame is not None:
@@ -299,7 +311,10 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
         return None, "is UTF-16 encoded; save it as 'CSV UTF-8' (UTF-8) instead"
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        return None, f"holds NUL bytes (line {line}): it is not a text file in UTF-8 or Windows-1252 (UTF-16 or binary?)"
+        return (
+            None,
+            f"holds NUL bytes (line {line}): it is not a text file in UTF-8 or Windows-1252 (UTF-16 or binary?)",
+        )
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
@@ -366,15 +381,24 @@ def _read_csv(path: Path, table: Table, problems: _Problems) -> tuple[pd.DataFra
     header_index, names = _find_header(head, table.column_names)
     try:
         frame = pd.read_csv(
-            io.StringIO(text), skiprows=header_index, header=None, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False,
+            io.StringIO(text),
+            skiprows=header_index,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
         )
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
-            problems.add(path.name, int(match[2]) + header_index, None,
-                         f"row has {match[3]} values but the header has {match[1]} columns (a stray comma or an unquoted value?); "
-                         "the file was not read further")
+            problems.add(
+                path.name,
+                int(match[2]) + header_index,
+                None,
+                f"row has {match[3]} values but the header has {match[1]} columns (a stray comma or an unquoted value?); "
+                "the file was not read further",
+            )
         else:
             problems.add(path.name, None, None, f"cannot read the CSV: {str(exc).strip()}")
         return None
@@ -455,7 +479,9 @@ def _read_parquet(path: Path, problems: _Problems) -> pd.DataFrame | None:
 
     try:
         schema = pq.read_schema(path)
-        text_columns = [f.name for f in schema if pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type)]
+        text_columns = [
+            f.name for f in schema if pa_arrow.types.is_string(f.type) or pa_arrow.types.is_large_string(f.type)
+        ]
         # Text read dictionary-encoded: a big file repeats few distinct codes, so checks run on those.
         table = pq.read_table(path, read_dictionary=text_columns)
         return table.to_pandas(ignore_metadata=True)
@@ -545,8 +571,13 @@ def _match_columns(
         shown = ", ".join(f"'{n}'" for n in names[:6] if n) or "nothing"
         separator = next((sep for sep in (";", "\t", "|") if any(sep in n for n in names)), None)
         hint = f" The file looks separated by {separator!r}: save it as comma-separated CSV." if separator else ""
-        problems.add(file, None, None, f"no header row with this table's column names in the first {HEADER_SEARCH_ROWS} rows "
-                     f"(the first row holds {shown}); expected columns: {', '.join(table.column_names)}.{hint}")
+        problems.add(
+            file,
+            None,
+            None,
+            f"no header row with this table's column names in the first {HEADER_SEARCH_ROWS} rows "
+            f"(the first row holds {shown}); expected columns: {', '.join(table.column_names)}.{hint}",
+        )
         return None
     matched: dict[str, int] = {}
     for pos, name in enumerate(names):
@@ -554,17 +585,32 @@ def _match_columns(
             target = name
         elif _normalise_name(name) in by_norm and name:
             target = by_norm[_normalise_name(name)]
-            problems.add(file, header_row, name, f"column '{name}' read as '{target}'; please use the contract's name", "warning")
+            problems.add(
+                file, header_row, name, f"column '{name}' read as '{target}'; please use the contract's name", "warning"
+            )
         else:
             has_data = len(frame) and pos in frame.columns and _has_values(frame[pos])
             if _pii_column(name):
-                problems.add(file, header_row, name, "looks like patient-level data (NHS number, date of birth or postcode); "
-                             "the tables must hold aggregate counts only: remove this column")
+                problems.add(
+                    file,
+                    header_row,
+                    name,
+                    "looks like patient-level data (NHS number, date of birth or postcode); "
+                    "the tables must hold aggregate counts only: remove this column",
+                )
             elif not name or name.lower().startswith("unnamed"):
                 if has_data:
-                    problems.add(file, header_row, f"#{pos + 1}", "column has values but no header; it is ignored", "warning")
+                    problems.add(
+                        file, header_row, f"#{pos + 1}", "column has values but no header; it is ignored", "warning"
+                    )
             else:
-                problems.add(file, header_row, name, f"column '{name}' is not in the contract for {table.name}; it is ignored", "warning")
+                problems.add(
+                    file,
+                    header_row,
+                    name,
+                    f"column '{name}' is not in the contract for {table.name}; it is ignored",
+                    "warning",
+                )
             continue
         if target in matched:
             problems.add(file, header_row, target, f"column {target} appears more than once")
@@ -572,7 +618,9 @@ def _match_columns(
         matched[target] = pos
     missing = [c for c in table.column_names if c not in matched]
     for name in missing:
-        problems.add(file, header_row, name, f"missing column {name} (expected columns: {', '.join(table.column_names)})")
+        problems.add(
+            file, header_row, name, f"missing column {name} (expected columns: {', '.join(table.column_names)})"
+        )
     return {name: matched[name] for name in table.column_names if name in matched}
 
 
@@ -671,14 +719,19 @@ def _check_pii(column: _Distinct, rows: np.ndarray, file: str, name: str, proble
     hit[list(reasons)] = True
     flagged = column.rows_where(hit)
     problems.add_rows(
-        file, rows[flagged], name, column.codes[flagged],
+        file,
+        rows[flagged],
+        name,
+        column.codes[flagged],
         lambda code: f"{reasons[code]}: the tables must hold aggregate counts, not patient-level data",
         "values that look like patient identifiers (NHS number, postcode or date of birth)",
     )
     return flagged
 
 
-def _drop_totals(table: Table, columns: dict[str, _Distinct], rows: np.ndarray, file: str, problems: _Problems) -> np.ndarray:
+def _drop_totals(
+    table: Table, columns: dict[str, _Distinct], rows: np.ndarray, file: str, problems: _Problems
+) -> np.ndarray:
     """Report rows labelled as totals in a key or code column; return the rows to keep."""
     keep = np.ones(len(rows), dtype=bool)
     for name, column in columns.items():
@@ -689,8 +742,13 @@ def _drop_totals(table: Table, columns: dict[str, _Distinct], rows: np.ndarray, 
             continue
         is_total = column.rows_where(hit) & keep
         problems.add_rows(
-            file, rows[is_total], name, column.source[is_total],
-            lambda v: f"'{str(v).strip()}' row: looks like a totals row inside the data; remove it (the pack adds up the rows itself)",
+            file,
+            rows[is_total],
+            name,
+            column.source[is_total],
+            lambda v: (
+                f"'{str(v).strip()}' row: looks like a totals row inside the data; remove it (the pack adds up the rows itself)"
+            ),
             "totals rows inside the data",
         )
         keep &= ~is_total
@@ -715,13 +773,20 @@ def _convert(
     """
     converter = _CONVERTERS[spec.kind]
     failed = np.zeros(len(series), dtype=bool)
-    if spec.kind == "code" and pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
+    if (
+        spec.kind == "code"
+        and pd.api.types.is_numeric_dtype(series)
+        and not isinstance(series.dtype, pd.CategoricalDtype)
+    ):
         # A code stored as a number has lost its leading zeros (00123 -> 123): the file must change.
-        problems.add(file, None, spec.name, "holds numbers, but codes must be stored as text (as numbers, 00123 becomes 123)")
+        problems.add(
+            file, None, spec.name, "holds numbers, but codes must be stored as text (as numbers, 00123 becomes 123)"
+        )
         failed[:] = True
         return series.astype(TEXT_DTYPE), failed, None
 
     if column is None:
+
         def report(mask, describe, summary, severity="error") -> None:
             mask = np.asarray(mask, dtype=bool)
             if severity == "error":
@@ -776,7 +841,11 @@ def _to_bool(spec: Column, series: pd.Series, report: Report) -> pd.Series:
     truth[text.isin(_TRUE).to_numpy()] = True
     truth[text.isin(_FALSE).to_numpy()] = False
     unreadable = (text.notna() & truth.isna()).to_numpy()
-    report(unreadable, lambda v: f"'{v}' is not a yes/no value: write Y/N, TRUE/FALSE or 1/0", "values that are not Y/N, TRUE/FALSE or 1/0")
+    report(
+        unreadable,
+        lambda v: f"'{v}' is not a yes/no value: write Y/N, TRUE/FALSE or 1/0",
+        "values that are not Y/N, TRUE/FALSE or 1/0",
+    )
     return truth
 
 
@@ -790,9 +859,13 @@ def _parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     is_slashed = text.str.fullmatch(_SLASHED_DATE).fillna(False).astype(bool)
     dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     if is_iso.any():
-        dates[is_iso] = pd.to_datetime(text[is_iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        dates[is_iso] = pd.to_datetime(text[is_iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce").astype(
+            "datetime64[ns]"
+        )
     if is_slashed.any():
-        dates[is_slashed] = pd.to_datetime(text[is_slashed], format="%d/%m/%Y", errors="coerce").astype("datetime64[ns]")
+        dates[is_slashed] = pd.to_datetime(text[is_slashed], format="%d/%m/%Y", errors="coerce").astype(
+            "datetime64[ns]"
+        )
     return dates, is_iso, is_slashed
 
 
@@ -814,7 +887,11 @@ def _to_date(spec: Column, series: pd.Series, report: Report) -> pd.Series:
     text = _stripped(series)
     dates, is_iso, is_slashed = _parse_dates(text)
     unreadable = (text.notna() & dates.isna()).to_numpy()
-    report(unreadable, lambda v: f"cannot read date '{v}': write YYYY-MM-DD (or DD/MM/YYYY; month-first dates are not accepted)", "dates that cannot be read")
+    report(
+        unreadable,
+        lambda v: f"cannot read date '{v}': write YYYY-MM-DD (or DD/MM/YYYY; month-first dates are not accepted)",
+        "dates that cannot be read",
+    )
     if is_iso.any() and is_slashed.any():
         parts = text[is_slashed].str.extract(_SLASHED_DATE)
         day, month = parts[0].astype(int), parts[1].astype(int)
@@ -823,8 +900,10 @@ def _to_date(spec: Column, series: pd.Series, report: Report) -> pd.Series:
         ambiguous[both_small[both_small].index] = True
         report(
             ambiguous.to_numpy() & ~unreadable,
-            lambda v: f"ambiguous date '{v}': this column mixes YYYY-MM-DD and slashed dates, so it could be "
-            "day/month or month/day; write it as YYYY-MM-DD",
+            lambda v: (
+                f"ambiguous date '{v}': this column mixes YYYY-MM-DD and slashed dates, so it could be "
+                "day/month or month/day; write it as YYYY-MM-DD"
+            ),
             "ambiguous slashed dates in a column that mixes date styles",
         )
     return dates
@@ -839,11 +918,19 @@ def _to_month(spec: Column, series: pd.Series, report: Report) -> pd.Series:
         text = text.where(~as_month, text.str.replace(r"^(\d{4})-(\d)-01$", r"\1-0\2-01", regex=True))
         months, _, _ = _parse_dates(text)
         unreadable = (text.notna() & months.isna()).to_numpy()
-        report(unreadable, lambda v: f"cannot read month '{v}': write YYYY-MM (or the first day of the month, YYYY-MM-01)", "months that cannot be read")
+        report(
+            unreadable,
+            lambda v: f"cannot read month '{v}': write YYYY-MM (or the first day of the month, YYYY-MM-01)",
+            "months that cannot be read",
+        )
     else:
         unreadable = np.zeros(len(series), dtype=bool)
     not_first = (months.notna() & (months.dt.day != 1)).to_numpy() & ~unreadable
-    report(not_first, lambda v: f"month '{_plain(v)}' is not the first day of a month: write YYYY-MM", "months not on the first day")
+    report(
+        not_first,
+        lambda v: f"month '{_plain(v)}' is not the first day of a month: write YYYY-MM",
+        "months not on the first day",
+    )
     return months
 
 
@@ -857,7 +944,11 @@ def _to_quarter(spec: Column, series: pd.Series, report: Report) -> pd.Series:
             ids[label] = None
     quarter_ids = text.map(ids).astype(TEXT_DTYPE)
     unreadable = (text.notna() & quarter_ids.isna()).to_numpy()
-    report(unreadable, lambda v: f"cannot read quarter '{v}': write it like 2026/27 Q2 or 2026-27-Q2", "quarters that cannot be read")
+    report(
+        unreadable,
+        lambda v: f"cannot read quarter '{v}': write it like 2026/27 Q2 or 2026-27-Q2",
+        "quarters that cannot be read",
+    )
     return quarter_ids
 
 
@@ -881,10 +972,18 @@ def _whole_numbers(spec: Column, series: pd.Series, report: Report, thousands_wa
     other = text.notna() & ~readable & ~negative & ~fraction
     report(negative.to_numpy(), lambda v: f"'{v}' is negative: must be a whole number 0 or more", "negative values")
     report(fraction.to_numpy(), lambda v: f"'{v}' is not a whole number", "values that are not whole numbers")
-    report(other.to_numpy(), lambda v: f"'{v}' is not a number: write a whole number 0 or more", "values that are not numbers")
+    report(
+        other.to_numpy(),
+        lambda v: f"'{v}' is not a number: write a whole number 0 or more",
+        "values that are not numbers",
+    )
     if thousands_warning:
-        report(commas.to_numpy(), lambda v: f"'{v}' read as {v.replace(',', '')} (thousands separator removed)",
-               "values with thousands separators, read without them", severity="warning")
+        report(
+            commas.to_numpy(),
+            lambda v: f"'{v}' read as {v.replace(',', '')} (thousands separator removed)",
+            "values with thousands separators, read without them",
+            severity="warning",
+        )
     digits = text.where(readable).str.replace(",", "", regex=False).str.replace(r"\.0*$", "", regex=True)
     return pd.to_numeric(digits).astype("Int64")
 
@@ -905,7 +1004,9 @@ def _to_number(spec: Column, series: pd.Series, report: Report) -> pd.Series:
     cleaned = text.str.replace("£", "", regex=False)
     commas = cleaned.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
     cleaned = cleaned.where(~commas, cleaned.str.replace(",", "", regex=False))
-    numbers = pd.to_numeric(cleaned.where(cleaned.str.fullmatch(r"-?\d+(?:\.\d+)?").fillna(False).astype(bool)), errors="coerce")
+    numbers = pd.to_numeric(
+        cleaned.where(cleaned.str.fullmatch(r"-?\d+(?:\.\d+)?").fillna(False).astype(bool)), errors="coerce"
+    )
     report(pounds, lambda v: f"'{v}': write amounts as plain numbers, without '£'", "amounts written with '£'")
     unreadable = (text.notna() & numbers.isna()).to_numpy() & ~pounds
     report(unreadable, lambda v: f"'{v}' is not a number", "values that are not numbers")
@@ -942,8 +1043,12 @@ def _check_required(loaded: _Loaded, problems: _Problems) -> None:
             continue
         missing = loaded.frame[spec.name].isna().to_numpy(dtype=bool) & ~loaded.bad[spec.name]
         problems.add_rows(
-            loaded.file, loaded.rows[missing], spec.name, np.zeros(min(int(missing.sum()), MAX_MESSAGES)),
-            lambda _: "missing value: this column is required", "missing values",
+            loaded.file,
+            loaded.rows[missing],
+            spec.name,
+            np.zeros(min(int(missing.sum()), MAX_MESSAGES)),
+            lambda _: "missing value: this column is required",
+            "missing values",
         )
         loaded.bad[spec.name] |= missing
 
@@ -1019,7 +1124,10 @@ def _check_duplicates(loaded: _Loaded, problems: _Problems) -> None:
         shown = ", ".join(f"{c}={_plain(loaded.frame[c].iat[p])}" for c in key)
         values.append(f"{shown}|{loaded.rows[first]}")
     problems.add_rows(
-        loaded.file, loaded.rows[positions], None, values,
+        loaded.file,
+        loaded.rows[positions],
+        None,
+        values,
         lambda v: f"duplicate key ({v.split('|')[0]}): same as row {v.split('|')[1]}",
         f"duplicate keys ({', '.join(key)})",
     )
@@ -1060,7 +1168,10 @@ def _check_links(loaded: dict[str, _Loaded], problems: _Problems) -> None:
             unknown_value = coded.values.notna().to_numpy(dtype=bool) & ~_isin(coded.values, known)
             unknown = coded.rows_where(unknown_value) & ~item.bad[spec.name]
             problems.add_rows(
-                item.file, item.rows[unknown], spec.name, values[unknown],
+                item.file,
+                item.rows[unknown],
+                spec.name,
+                values[unknown],
                 lambda v, w=where: f"'{v}' is not in {w}",
                 f"codes not found in {where}",
             )
@@ -1072,7 +1183,9 @@ def _check_recruiting_before_opening(loaded: dict[str, _Loaded], problems: _Prob
     recruitment, studies = loaded.get("recruitment"), loaded.get("studies")
     if recruitment is None or studies is None:
         return
-    if not {"StudyId", "Month"} <= set(recruitment.frame.columns) or not {"StudyId", "ActualOpeningDate"} <= set(studies.frame.columns):
+    if not {"StudyId", "Month"} <= set(recruitment.frame.columns) or not {"StudyId", "ActualOpeningDate"} <= set(
+        studies.frame.columns
+    ):
         return
     # Studies whose opening date is itself wrong are already reported: skip their recruitment.
     usable = ~(studies.bad["StudyId"] | studies.bad["ActualOpeningDate"])
@@ -1090,12 +1203,18 @@ def _check_recruiting_before_opening(loaded: dict[str, _Loaded], problems: _Prob
         for p in np.flatnonzero(before)[:MAX_MESSAGES]
     ]
     problems.add_rows(
-        recruitment.file, recruitment.rows[before], "Month", values,
+        recruitment.file,
+        recruitment.rows[before],
+        "Month",
+        values,
         lambda v: "study {} recruits in {}, before its ActualOpeningDate month ({})".format(*v.split("|")),
         "recruitment before the study's ActualOpeningDate month",
     )
     problems.add_rows(
-        recruitment.file, recruitment.rows[never_opened], "StudyId", recruitment.frame["StudyId"][never_opened],
+        recruitment.file,
+        recruitment.rows[never_opened],
+        "StudyId",
+        recruitment.frame["StudyId"][never_opened],
         lambda v: f"study {v} recruits but has no ActualOpeningDate in {studies.file}",
         "recruitment for studies with no ActualOpeningDate",
     )
@@ -1120,8 +1239,13 @@ def _check_quarter(loaded: dict[str, _Loaded], quarter: Quarter, problems: _Prob
                 continue
             late = np.array(late, dtype=bool) & ~item.bad[spec.name]
             problems.add_rows(
-                item.file, item.rows[late], spec.name, values[late],
-                lambda v: f"'{_plain(v)}' is after the end of the quarter reported ({quarter}, ends {quarter.end:%d %b %Y})",
+                item.file,
+                item.rows[late],
+                spec.name,
+                values[late],
+                lambda v: (
+                    f"'{_plain(v)}' is after the end of the quarter reported ({quarter}, ends {quarter.end:%d %b %Y})"
+                ),
                 f"rows dated after {quarter}",
             )
         if item.table.name in contract.PERIODIC_TABLES:
@@ -1143,20 +1267,26 @@ def _check_history_reaches(item: _Loaded, quarter: Quarter, problems: _Problems)
         detail = ""
     if latest < quarter:
         problems.add(
-            item.file, None, period,
+            item.file,
+            None,
+            period,
             f"no rows for the quarter reported ({quarter}); the data appear to end at {latest}{detail}: "
             "is this an earlier quarter's data, or is --quarter wrong?",
         )
     elif period == "Month" and values.max() < pd.Timestamp(quarter.months[-1]):
         problems.add(
-            item.file, None, period,
+            item.file,
+            None,
+            period,
             f"the last month is {values.max():%b %Y}, before the quarter's last month ({quarter.months[-1]:%b %Y}): "
             "was the extract taken before the quarter ended?",
             "warning",
         )
     elif latest > quarter:
         problems.add(
-            item.file, None, period,
+            item.file,
+            None,
+            period,
             f"the data run to {latest}{detail}, after the quarter reported ({quarter}): "
             "is --quarter wrong, or were later rows included?",
         )

@@ -3,6 +3,7 @@
 Sentences are built from numbers already computed (scorecard rows, KPI frames), so the words
 always match the charts and tables. :class:`Summary` displays them in a notebook as escaped HTML.
 """
+
 from __future__ import annotations
 
 import html
@@ -28,8 +29,11 @@ VARIATION_SHORT = {
     "neutral_high": "Neither (high)",
     "neutral_low": "Neither (low)",
 }
-ASSURANCE_SHORT = {"consistent_pass": "Consistently met", "consistent_fail": "Consistently missed",
-                   "inconsistent": "Hit and miss"}
+ASSURANCE_SHORT = {
+    "consistent_pass": "Consistently met",
+    "consistent_fail": "Consistently missed",
+    "inconsistent": "Hit and miss",
+}
 NO_VALUE = "no data"
 
 
@@ -81,7 +85,11 @@ def format_change(change: object, unit: str, compared_with: str) -> str | None:
     if _missing(change):
         return None
     change = float(change)
-    size = format_value(abs(change), unit) if unit in ("GBP", "days") else format_number(abs(change), _decimals(unit, abs(change)))
+    size = (
+        format_value(abs(change), unit)
+        if unit in ("GBP", "days")
+        else format_number(abs(change), _decimals(unit, abs(change)))
+    )
     if unit == "percent":
         size = f"{size} percentage point{'' if size == '1.0' else 's'}"
     if unit == "days" and size == "1 days":
@@ -124,15 +132,21 @@ def kpi_sentence(row: Mapping) -> str:
     head = f"{row['Label']}: {value} in {quarter.label}"
     if value == NO_VALUE:
         head = f"{row['Label']}: no data for {quarter.label}"
-    changes = [c for c in (
-        format_change(row["ChangeOnPreviousQuarter"], unit, "the previous quarter"),
-        format_change(row["ChangeOnSameQuarterLastYear"], unit, "the same quarter last year"),
-    ) if c]
+    changes = [
+        c
+        for c in (
+            format_change(row["ChangeOnPreviousQuarter"], unit, "the previous quarter"),
+            format_change(row["ChangeOnSameQuarterLastYear"], unit, "the same quarter last year"),
+        )
+        if c
+    ]
     parts = [head + (", " + " and ".join(changes) if changes and value != NO_VALUE else "")]
     trial = bool(row.get("TrialLimits", False)) and not _missing(row.get("Variation"))
-    for extra in (spc_words(row.get("Variation"), None, trial),
-                  rag_words(row.get("Rag"), row.get("Target"), unit),
-                  ASSURANCE_WORDS.get(row.get("Assurance")) if isinstance(row.get("Assurance"), str) else None):
+    for extra in (
+        spc_words(row.get("Variation"), None, trial),
+        rag_words(row.get("Rag"), row.get("Target"), unit),
+        ASSURANCE_WORDS.get(row.get("Assurance")) if isinstance(row.get("Assurance"), str) else None,
+    ):
         if extra:
             parts.append(extra)
     return "; ".join(parts) + "."
@@ -147,8 +161,9 @@ def finding(row: Mapping) -> str:
     return f"{title}, {words}" if words else title
 
 
-def leader(frame: pd.DataFrame, category: str, value: str, what: str, quarter: str | Quarter,
-           share: str | None = None) -> str:
+def leader(
+    frame: pd.DataFrame, category: str, value: str, what: str, quarter: str | Quarter, share: str | None = None
+) -> str:
     """Which category has the most, e.g. ``Acute has the most open studies in 2026/27 Q2: 319 (68.2%)``.
     Suppressed (text) values are passed over; ties go to the first row."""
     quarter = parse(quarter)
@@ -175,9 +190,11 @@ def representation(frame: pd.DataFrame, column: str, group: str, label: str, qua
     row = row.iloc[0]
     if isinstance(row["ParticipantPct"], str):
         return f"{label}: participant share suppressed (fewer than 8 people), rolling 12 months to {quarter.label}"
-    return (f"{label}: {format_number(float(row['ParticipantPct']), 1)}% of participants against "
-            f"{format_number(float(row['PopulationPct']), 1)}% of the population "
-            f"(ratio {format_number(float(row['RepresentationRatio']), 2)}), rolling 12 months to {quarter.label}")
+    return (
+        f"{label}: {format_number(float(row['ParticipantPct']), 1)}% of participants against "
+        f"{format_number(float(row['PopulationPct']), 1)}% of the population "
+        f"(ratio {format_number(float(row['RepresentationRatio']), 2)}), rolling 12 months to {quarter.label}"
+    )
 
 
 def count_sentence(count: int, what: str, quarter: str | Quarter) -> str:
@@ -218,12 +235,17 @@ def studies_open(open_studies: pd.DataFrame, quarter: str | Quarter, variation: 
     if quarter.id not in by_quarter.index:
         return f"No NIHR studies data for {quarter.label}."
     latest = by_quarter.loc[quarter.id]
-    sentence = (f"{format_number(float(latest['OpenStudies']), 0)} NIHR studies open in {quarter.label}, "
-                f"{format_number(float(latest['PctOfBaseline']), 0)}% of the pre-Covid baseline")
+    sentence = (
+        f"{format_number(float(latest['OpenStudies']), 0)} NIHR studies open in {quarter.label}, "
+        f"{format_number(float(latest['PctOfBaseline']), 0)}% of the pre-Covid baseline"
+    )
     previous = quarter.previous().id
     if previous in by_quarter.index:
-        change = format_change(float(latest["OpenStudies"]) - float(by_quarter.loc[previous, "OpenStudies"]),
-                               "count", "the previous quarter")
+        change = format_change(
+            float(latest["OpenStudies"]) - float(by_quarter.loc[previous, "OpenStudies"]),
+            "count",
+            "the previous quarter",
+        )
         sentence += f", {change}"
     words = spc_words(variation)
     return sentence + (f"; {words}." if words else ".")
@@ -239,14 +261,20 @@ def scorecard_overview(scorecard: pd.DataFrame) -> str:
     rated = scorecard["Rag"].dropna()
     if len(rated):
         counts = rated.value_counts()
-        sentences.append(f"Against a target ({len(rated)} of {len(scorecard)} KPIs): "
-                         + ", ".join(f"{int(counts.get(r, 0))} {RAG_LABELS[r].lower()}" for r in RAG_LABELS) + ".")
+        sentences.append(
+            f"Against a target ({len(rated)} of {len(scorecard)} KPIs): "
+            + ", ".join(f"{int(counts.get(r, 0))} {RAG_LABELS[r].lower()}" for r in RAG_LABELS)
+            + "."
+        )
     variation = scorecard["Variation"].dropna().map(lambda v: v.split("_")[0] if v != "common_cause" else v)
     if len(variation):
         counts = variation.value_counts()
-        groups = (("improvement", "special cause improvement"), ("concern", "special cause concern"),
-                  ("neutral", "special cause variation neither improvement nor concern"),
-                  ("common_cause", "common cause variation"))
+        groups = (
+            ("improvement", "special cause improvement"),
+            ("concern", "special cause concern"),
+            ("neutral", "special cause variation neither improvement nor concern"),
+            ("common_cause", "common cause variation"),
+        )
         sentences.append("Latest points: " + ", ".join(f"{int(counts.get(k, 0))} {w}" for k, w in groups) + ".")
     return " ".join(sentences)
 
@@ -262,19 +290,33 @@ def scorecard_view(scorecard: pd.DataFrame) -> pd.DataFrame:
         variation = VARIATION_SHORT.get(row["Variation"], "–") if isinstance(row["Variation"], str) else "–"
         if isinstance(row["Variation"], str) and bool(row["TrialLimits"]):
             variation += " (trial limits)"
-        rows.append({
-            "Section": row["Section"],
-            "KPI": row["Label"],
-            "Latest": format_value(row["Value"], unit),
-            "On previous quarter": _short_change(previous),
-            "On a year earlier": _short_change(last_year),
-            "Target": "–" if _missing(row["Target"]) else format_value(row["Target"], unit),
-            "RAG": RAG_LABELS.get(row["Rag"], "No target") if isinstance(row["Rag"], str) else "No target",
-            "Variation": variation,
-            "Assurance": ASSURANCE_SHORT.get(row["Assurance"], "–") if isinstance(row["Assurance"], str) else "–",
-        })
-    return pd.DataFrame(rows, columns=["Section", "KPI", "Latest", "On previous quarter", "On a year earlier",
-                                       "Target", "RAG", "Variation", "Assurance"])
+        rows.append(
+            {
+                "Section": row["Section"],
+                "KPI": row["Label"],
+                "Latest": format_value(row["Value"], unit),
+                "On previous quarter": _short_change(previous),
+                "On a year earlier": _short_change(last_year),
+                "Target": "–" if _missing(row["Target"]) else format_value(row["Target"], unit),
+                "RAG": RAG_LABELS.get(row["Rag"], "No target") if isinstance(row["Rag"], str) else "No target",
+                "Variation": variation,
+                "Assurance": ASSURANCE_SHORT.get(row["Assurance"], "–") if isinstance(row["Assurance"], str) else "–",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Section",
+            "KPI",
+            "Latest",
+            "On previous quarter",
+            "On a year earlier",
+            "Target",
+            "RAG",
+            "Variation",
+            "Assurance",
+        ],
+    )
 
 
 def _short_change(words: str | None) -> str:

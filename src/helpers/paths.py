@@ -1,4 +1,5 @@
 """One anchor for every path in the project (cookiecutter-data-science's PROJ_ROOT)."""
+
 from __future__ import annotations
 
 import os

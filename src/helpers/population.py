@@ -3,6 +3,7 @@
 Codes are ICB ODS codes (e.g. ``QWU``); see ``icb_codes()`` or
 ``src/helpers/reference_data/icb22_population_mid2020.csv`` (column ``icb22_code_h``).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -66,9 +67,7 @@ def icb_population_by_imd_decile(icb: str) -> pd.DataFrame:
     code = _checked(icb)
     table = _populations_by_imd()
     rows = table[table["icb22_code_h"] == code]
-    population = (
-        rows.set_index("imd19_decile")["pop_mid2020"].reindex(IMD_DECILES, fill_value=0).astype("int64")
-    )
+    population = rows.set_index("imd19_decile")["pop_mid2020"].reindex(IMD_DECILES, fill_value=0).astype("int64")
     out = pd.DataFrame({"ImdDecile": IMD_DECILES, "Population": population.to_numpy()})
     out["Share"] = out["Population"] / out["Population"].sum()
     return out

@@ -4,6 +4,7 @@ The NHS financial year runs 1 April to 31 March. ``2026/27 Q2`` is July-Septembe
 ``2026/27 Q4`` is January-March 2027. Labels display as ``2026/27 Q2``; the file-safe id is
 ``2026-27-Q2``. :func:`parse` also accepts ``2026/27Q2`` and ``FY2026/27 Q2``.
 """
+
 from __future__ import annotations
 
 import datetime as dt

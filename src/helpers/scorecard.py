@@ -4,6 +4,7 @@ Each headline KPI is a quarterly series from the KPI modules. For counts of peop
 the changes shown are the disclosed (rounded or suppressed) figures; SPC runs on the exact series,
 and only its icon names are published.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -29,9 +30,24 @@ from helpers.disclosure import SUPPRESSED, disclose_count
 from helpers.quarters import parse
 
 COLUMNS = [
-    "Section", "Kpi", "Label", "Unit", "Direction", "Quarter", "Value", "PreviousQuarterValue",
-    "ChangeOnPreviousQuarter", "SameQuarterLastYearValue", "ChangeOnSameQuarterLastYear", "Target", "Rag",
-    "Variation", "Assurance", "Points", "TrialLimits", "Disclosed",
+    "Section",
+    "Kpi",
+    "Label",
+    "Unit",
+    "Direction",
+    "Quarter",
+    "Value",
+    "PreviousQuarterValue",
+    "ChangeOnPreviousQuarter",
+    "SameQuarterLastYearValue",
+    "ChangeOnSameQuarterLastYear",
+    "Target",
+    "Rag",
+    "Variation",
+    "Assurance",
+    "Points",
+    "TrialLimits",
+    "Disclosed",
 ]
 
 
@@ -62,8 +78,9 @@ def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
 def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     history = kpi_deliverables.deliverables_history(data, quarter, icb)
     good = history[history["Rag"].isin(["on_track", "complete"])]
-    return pd.Series(good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(),
-                     index=good["Quarter"].unique().astype(str))
+    return pd.Series(
+        good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(), index=good["Quarter"].unique().astype(str)
+    )
 
 
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
@@ -73,50 +90,177 @@ def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> floa
 
 
 def _engagement(measure: str):
-    return lambda data, quarter, icb, **_: _column(kpi_engagement.engagement(data, quarter, icb, disclosed=False), measure)
+    return lambda data, quarter, icb, **_: _column(
+        kpi_engagement.engagement(data, quarter, icb, disclosed=False), measure
+    )
 
 
 def headlines() -> list[Headline]:
     """The scorecard's KPIs, in board order."""
     a, p, c, w = kpi_activity, kpi_participation, kpi_commercial, kpi_partnerships
     return [
-        Headline("Research activity", "studies_open_pct_precovid", "NIHR studies open, % of pre-Covid levels", "percent", "increase",
-                 lambda d, q, i, baseline_quarters, **_: _column(a.open_studies(d, q, i, baseline_quarters=baseline_quarters), "PctOfBaseline")),
-        Headline("Research activity", "new_studies", "NIHR studies opened in the quarter", "count", "increase",
-                 lambda d, q, i, **_: _column(a.new_studies(d, q, i), "NewStudies")),
-        Headline("Research activity", "recruiting_organisations", "Organisations recruiting in the quarter", "count", "increase",
-                 lambda d, q, i, **_: _column(a.recruiting_organisations(d, q, i), "RecruitingOrganisations")),
-        Headline("Research activity", "gp_practices_recruiting_pct", "GP practices recruiting, % (rolling 12 months)", "percent", "increase",
-                 lambda d, q, i, **_: _column(a.gp_practices_recruiting(d, q, i), "PctRecruiting")),
-        Headline("Participation", "participants", "Participants recruited in the quarter", "count", "increase",
-                 lambda d, q, i, **_: _column(p.participants(d, q, i, disclosed=False), "Participants"), people=True),
-        Headline("Participation", "participants_per_10k", "Participants per 10,000 population (rolling 12 months)", "per_10000", "increase",
-                 lambda d, q, i, **_: _column(p.participants_per_10k(d, q, i), "Per10000")),
-        Headline("Participation", "core20_pct", "Participants from Core20 areas, % of known", "percent", "increase",
-                 lambda d, q, i, **_: _column(p.core20_history(d, q, i), "Core20Pct")),
-        Headline("Commercial", "commercial_pct_open_studies", "Commercial studies, % of open studies", "percent", "increase",
-                 lambda d, q, i, **_: _column(c.commercial_share_of_open_studies(d, q, i), "CommercialPct")),
-        Headline("Commercial", "commercial_participants", "Participants in commercial studies in the quarter", "count", "increase",
-                 lambda d, q, i, **_: _column(c.commercial_participants(d, q, i, disclosed=False), "CommercialParticipants"), people=True),
-        Headline("Commercial", "commercial_income", "Commercial contract income, rolling 12 months", "GBP", "increase",
-                 lambda d, q, i, income_baseline_year, **_: _column(c.commercial_income(d, q, i, baseline_year=income_baseline_year), "Rolling12MonthsGBP"),
-                 baseline=_income_baseline),
-        Headline("Commercial", "setup_median_days", "NCVR set-up time, median days", "days", "decrease",
-                 lambda d, q, i, **_: _column(c.setup_time_summary(d, q, i), "MedianDays")),
-        Headline("Commercial", "rtt_pct_on_track", "Studies on track for recruitment to time and target, %", "percent", "increase",
-                 lambda d, q, i, **_: _rtt_all(c.rtt_summary(d, q, i))),
-        Headline("Partnerships and workforce", "cross_system_studies", "Cross-system portfolio studies opened, cumulative", "count", "increase",
-                 lambda d, q, i, **_: _column(w.cross_system_studies(d, q, i), "CumulativeCrossSystemStudies")),
-        Headline("Partnerships and workforce", "joint_appointments", "Joint NHS/university appointments", "count", "increase",
-                 lambda d, q, i, **_: _column(w.joint_appointments(d, q, i, disclosed=False), "JointAppointments"), people=True),
-        Headline("Partnerships and workforce", "research_active_staff", "Research-active staff", "count", "increase",
-                 lambda d, q, i, **_: _column(w.research_active_staff(d, q, i, disclosed=False), "ResearchActiveStaff"), people=True),
-        Headline("Innovation", "innovations_adopted", "Innovations adopting or business as usual", "count", "increase", _innovations_adopted),
-        Headline("Engagement", "ppie_activities", "PPIE activities in the quarter", "count", "increase", _engagement("ppie_activities")),
-        Headline("Engagement", "bpor_registrations", "Be Part of Research registrations in the quarter", "count", "increase",
-                 _engagement("bpor_registrations"), people=True),
-        Headline("Deliverables", "deliverables_on_track_pct", "Deliverables complete or on track, %", "percent", "increase",
-                 _deliverables_on_track),
+        Headline(
+            "Research activity",
+            "studies_open_pct_precovid",
+            "NIHR studies open, % of pre-Covid levels",
+            "percent",
+            "increase",
+            lambda d, q, i, baseline_quarters, **_: _column(
+                a.open_studies(d, q, i, baseline_quarters=baseline_quarters), "PctOfBaseline"
+            ),
+        ),
+        Headline(
+            "Research activity",
+            "new_studies",
+            "NIHR studies opened in the quarter",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(a.new_studies(d, q, i), "NewStudies"),
+        ),
+        Headline(
+            "Research activity",
+            "recruiting_organisations",
+            "Organisations recruiting in the quarter",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(a.recruiting_organisations(d, q, i), "RecruitingOrganisations"),
+        ),
+        Headline(
+            "Research activity",
+            "gp_practices_recruiting_pct",
+            "GP practices recruiting, % (rolling 12 months)",
+            "percent",
+            "increase",
+            lambda d, q, i, **_: _column(a.gp_practices_recruiting(d, q, i), "PctRecruiting"),
+        ),
+        Headline(
+            "Participation",
+            "participants",
+            "Participants recruited in the quarter",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(p.participants(d, q, i, disclosed=False), "Participants"),
+            people=True,
+        ),
+        Headline(
+            "Participation",
+            "participants_per_10k",
+            "Participants per 10,000 population (rolling 12 months)",
+            "per_10000",
+            "increase",
+            lambda d, q, i, **_: _column(p.participants_per_10k(d, q, i), "Per10000"),
+        ),
+        Headline(
+            "Participation",
+            "core20_pct",
+            "Participants from Core20 areas, % of known",
+            "percent",
+            "increase",
+            lambda d, q, i, **_: _column(p.core20_history(d, q, i), "Core20Pct"),
+        ),
+        Headline(
+            "Commercial",
+            "commercial_pct_open_studies",
+            "Commercial studies, % of open studies",
+            "percent",
+            "increase",
+            lambda d, q, i, **_: _column(c.commercial_share_of_open_studies(d, q, i), "CommercialPct"),
+        ),
+        Headline(
+            "Commercial",
+            "commercial_participants",
+            "Participants in commercial studies in the quarter",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(c.commercial_participants(d, q, i, disclosed=False), "CommercialParticipants"),
+            people=True,
+        ),
+        Headline(
+            "Commercial",
+            "commercial_income",
+            "Commercial contract income, rolling 12 months",
+            "GBP",
+            "increase",
+            lambda d, q, i, income_baseline_year, **_: _column(
+                c.commercial_income(d, q, i, baseline_year=income_baseline_year), "Rolling12MonthsGBP"
+            ),
+            baseline=_income_baseline,
+        ),
+        Headline(
+            "Commercial",
+            "setup_median_days",
+            "NCVR set-up time, median days",
+            "days",
+            "decrease",
+            lambda d, q, i, **_: _column(c.setup_time_summary(d, q, i), "MedianDays"),
+        ),
+        Headline(
+            "Commercial",
+            "rtt_pct_on_track",
+            "Studies on track for recruitment to time and target, %",
+            "percent",
+            "increase",
+            lambda d, q, i, **_: _rtt_all(c.rtt_summary(d, q, i)),
+        ),
+        Headline(
+            "Partnerships and workforce",
+            "cross_system_studies",
+            "Cross-system portfolio studies opened, cumulative",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(w.cross_system_studies(d, q, i), "CumulativeCrossSystemStudies"),
+        ),
+        Headline(
+            "Partnerships and workforce",
+            "joint_appointments",
+            "Joint NHS/university appointments",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(w.joint_appointments(d, q, i, disclosed=False), "JointAppointments"),
+            people=True,
+        ),
+        Headline(
+            "Partnerships and workforce",
+            "research_active_staff",
+            "Research-active staff",
+            "count",
+            "increase",
+            lambda d, q, i, **_: _column(w.research_active_staff(d, q, i, disclosed=False), "ResearchActiveStaff"),
+            people=True,
+        ),
+        Headline(
+            "Innovation",
+            "innovations_adopted",
+            "Innovations adopting or business as usual",
+            "count",
+            "increase",
+            _innovations_adopted,
+        ),
+        Headline(
+            "Engagement",
+            "ppie_activities",
+            "PPIE activities in the quarter",
+            "count",
+            "increase",
+            _engagement("ppie_activities"),
+        ),
+        Headline(
+            "Engagement",
+            "bpor_registrations",
+            "Be Part of Research registrations in the quarter",
+            "count",
+            "increase",
+            _engagement("bpor_registrations"),
+            people=True,
+        ),
+        Headline(
+            "Deliverables",
+            "deliverables_on_track_pct",
+            "Deliverables complete or on track, %",
+            "percent",
+            "increase",
+            _deliverables_on_track,
+        ),
     ]
 
 
@@ -155,9 +299,14 @@ def _spc_icons(series: pd.Series, direction: str, target: float | None) -> tuple
     return spc_module.variation(frame), spc_module.assurance(frame, target, direction), points, trial
 
 
-def build_scorecard(data, quarter, icb: str, targets: dict | None,
-                    baseline_quarters=kpi_activity.DEFAULT_BASELINE_QUARTERS,
-                    income_baseline_year: str = kpi_commercial.DEFAULT_INCOME_BASELINE_YEAR) -> pd.DataFrame:
+def build_scorecard(
+    data,
+    quarter,
+    icb: str,
+    targets: dict | None,
+    baseline_quarters=kpi_activity.DEFAULT_BASELINE_QUARTERS,
+    income_baseline_year: str = kpi_commercial.DEFAULT_INCOME_BASELINE_YEAR,
+) -> pd.DataFrame:
     """One row per headline KPI for the quarter (columns :data:`COLUMNS`).
 
     ``targets``: KPI id -> :class:`helpers.targets.Target` (from :func:`helpers.targets.load_targets`),
@@ -194,13 +343,28 @@ def build_scorecard(data, quarter, icb: str, targets: dict | None,
                 if not pd.isna(latest):
                     rating = targets_module.rag(float(latest), target, quarter, baseline_value)
         variation, assurance, points, trial = _spc_icons(
-            series, headline.direction, None if pd.isna(target_value) else float(target_value))
-        rows.append({
-            "Section": headline.section, "Kpi": headline.kpi, "Label": headline.label, "Unit": headline.unit,
-            "Direction": headline.direction, "Quarter": quarter.id, "Value": value,
-            "PreviousQuarterValue": previous_shown, "ChangeOnPreviousQuarter": _change(value, previous_shown),
-            "SameQuarterLastYearValue": last_year_shown, "ChangeOnSameQuarterLastYear": _change(value, last_year_shown),
-            "Target": target_value, "Rag": rating, "Variation": variation, "Assurance": assurance,
-            "Points": points, "TrialLimits": trial, "Disclosed": headline.people,
-        })
+            series, headline.direction, None if pd.isna(target_value) else float(target_value)
+        )
+        rows.append(
+            {
+                "Section": headline.section,
+                "Kpi": headline.kpi,
+                "Label": headline.label,
+                "Unit": headline.unit,
+                "Direction": headline.direction,
+                "Quarter": quarter.id,
+                "Value": value,
+                "PreviousQuarterValue": previous_shown,
+                "ChangeOnPreviousQuarter": _change(value, previous_shown),
+                "SameQuarterLastYearValue": last_year_shown,
+                "ChangeOnSameQuarterLastYear": _change(value, last_year_shown),
+                "Target": target_value,
+                "Rag": rating,
+                "Variation": variation,
+                "Assurance": assurance,
+                "Points": points,
+                "TrialLimits": trial,
+                "Disclosed": headline.people,
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -8,6 +8,7 @@ the same from JupyterLab, papermill or the build.
 This module may not import :mod:`boardpack` (helpers never do), so it does not generate sample
 data: ``make pack`` or ``boardpack sample-data`` writes it, and a missing folder is a clear error.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -138,14 +139,28 @@ def open_section(
         commentary = load_commentary(_project_path(commentary_dir), quarter, section_id)
     sample = (data_dir in (None, "")) if sample_data is None else bool(sample_data)
     return Section(
-        id=section_id, quarter=quarter, icb=icb, icb_name=icb_name(icb), data=data, targets=targets,
-        baseline_quarters=baseline, scorecard=scorecard, commentary=commentary, sample_data=sample,
+        id=section_id,
+        quarter=quarter,
+        icb=icb,
+        icb_name=icb_name(icb),
+        data=data,
+        targets=targets,
+        baseline_quarters=baseline,
+        scorecard=scorecard,
+        commentary=commentary,
+        sample_data=sample,
         data_dir=folder,
     )
 
 
-def table(frame: pd.DataFrame, caption: str, columns: Mapping[str, str] | None = None, *,
-          name: str | None = None, **format_options) -> Table:
+def table(
+    frame: pd.DataFrame,
+    caption: str,
+    columns: Mapping[str, str] | None = None,
+    *,
+    name: str | None = None,
+    **format_options,
+) -> Table:
     """:func:`helpers.tables.format_table` of ``frame``'s ``columns`` (old name -> header shown), in that order.
 
     ``name`` is the table's file name in the appendix (``<name>.csv``).
@@ -197,8 +212,12 @@ def spc_of(frame: pd.DataFrame, column: str, direction: str = "increase", target
     dates = [parse(q).start for q in frame["Quarter"].astype(str)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)
-        return spc(values, dates, improvement_direction=direction,
-                   target=None if target is None or pd.isna(target) else float(target))
+        return spc(
+            values,
+            dates,
+            improvement_direction=direction,
+            target=None if target is None or pd.isna(target) else float(target),
+        )
 
 
 def show_opening(section: Section, summary) -> None:
@@ -221,9 +240,12 @@ def headline_table(section: Section) -> Table:
         view = view.drop(columns="Section")
         # A caption of its own: table ids come from captions and must differ across the pack.
         caption = f"Headline KPIs: {' and '.join(SCORECARD_SECTIONS[section.id]).lower()}, {section.quarter.label}"
-    return format_table(view, caption=caption,
-                        footnotes=["Variation and assurance: Making Data Count SPC over each KPI's quarterly history."],
-                        name=f"{section.id}_headline_kpis")
+    return format_table(
+        view,
+        caption=caption,
+        footnotes=["Variation and assurance: Making Data Count SPC over each KPI's quarterly history."],
+        name=f"{section.id}_headline_kpis",
+    )
 
 
 ACRONYMS = {"gp": "GP", "nhs": "NHS", "ppie": "PPIE", "nihr": "NIHR", "icb": "ICB"}
@@ -253,8 +275,13 @@ def observed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame[values.notna().to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def without_small_rows(frame: pd.DataFrame, columns: Sequence[str], keep_labels: Sequence[str] = ("Total",),
-                       label_column: str | None = None, suppressed: str = "*") -> tuple[pd.DataFrame, int]:
+def without_small_rows(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    keep_labels: Sequence[str] = ("Total",),
+    label_column: str | None = None,
+    suppressed: str = "*",
+) -> tuple[pd.DataFrame, int]:
     """(rows with at least one figure above 0 and not suppressed in ``columns``, how many were left out).
 
     For long disclosed breakdowns (e.g. 100 GP practices each ``*``): the rows left out showed only

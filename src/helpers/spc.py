@@ -18,6 +18,7 @@ Choices where NHSRplotthedots is silent or returns NaN (documented in docs/spc.m
 - ``fix_after_n_points`` counts observed (non-missing) points; so does the 12-point trial threshold.
 - A rebase date starts a new group at the first point on or after it.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -99,10 +100,7 @@ def _two_in_three(close: np.ndarray, relative_to_mean: np.ndarray) -> np.ndarray
     out = np.zeros(n)
     for i in range(n):
         out[i] = float(
-            any(
-                vp[i + k : i + k + 3].sum() >= 2 and abs(rp[i + k : i + k + 3].sum()) == 3
-                for k in range(3)
-            )
+            any(vp[i + k : i + k + 3].sum() >= 2 and abs(rp[i + k : i + k + 3].sum()) == 3 for k in range(3))
         )
     return out
 
@@ -189,8 +187,7 @@ def _as_dates(dates: Iterable, what: str = "dates") -> pd.DatetimeIndex:
 def _check_options(improvement_direction, fix_after_n_points, target) -> None:
     if improvement_direction not in _DIRECTION_SIGN:
         raise ValueError(
-            f"spc: improvement_direction must be 'increase', 'decrease' or 'neutral', "
-            f"got {improvement_direction!r}"
+            f"spc: improvement_direction must be 'increase', 'decrease' or 'neutral', got {improvement_direction!r}"
         )
     if fix_after_n_points is not None:
         if isinstance(fix_after_n_points, bool) or not isinstance(fix_after_n_points, (int, np.integer)):
@@ -255,9 +252,7 @@ def spc(
 
     short = out.loc[out["trial_limits"], "group"].unique()
     if len(short):
-        sizes = ", ".join(
-            f"group {g} has {int(out.loc[out['group'] == g, 'value'].notna().sum())}" for g in short
-        )
+        sizes = ", ".join(f"group {g} has {int(out.loc[out['group'] == g, 'value'].notna().sum())}" for g in short)
         warnings.warn(
             f"spc: fewer than {MIN_POINTS} points ({sizes}); limits are trial limits",
             TrialLimitsWarning,

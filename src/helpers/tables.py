@@ -8,6 +8,7 @@ table always gives the same HTML.
 :func:`to_csv_safe` / :func:`neutralise_formula` stop spreadsheet formula injection in exported
 CSV/XLSX: text beginning with ``= + - @`` (or tab / carriage return) gets a leading single quote.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -185,7 +186,8 @@ def format_table(
                 cells.append(str(value))
         shown[name] = cells
         numeric_column[name] = any(
-            _is_number(v) and not _is_missing(v) and not isinstance(v, (dt.date, np.datetime64)) for v in series.tolist()
+            _is_number(v) and not _is_missing(v) and not isinstance(v, (dt.date, np.datetime64))
+            for v in series.tolist()
         )
 
     notes = list(footnotes or [])

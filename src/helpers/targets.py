@@ -5,6 +5,7 @@ to a target value due by a quarter, along a ``linear`` or ``step`` trajectory. :
 the latest value with the trajectory *at that quarter*, so a KPI can be on track long before the
 end target is due.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,7 +99,9 @@ class Target(_Strict):
         if self.by <= self.baseline.quarter:
             raise ValueError(f"'by' ({self.by}) must be after the baseline quarter ({self.baseline.quarter})")
         if isinstance(self.target, TimesBaseline) and self.baseline.derived is None:
-            raise ValueError("target 'times_baseline' needs a derived baseline; with a baseline value, give the target figure")
+            raise ValueError(
+                "target 'times_baseline' needs a derived baseline; with a baseline value, give the target figure"
+            )
         return self
 
     # -- values ---------------------------------------------------------------------------------
@@ -129,7 +132,9 @@ class Target(_Strict):
         quarter = parse(quarter)
         start, due = self.baseline.quarter, self.by
         if quarter < start:
-            raise TargetsError(f"{self.kpi}: {quarter} is before the baseline quarter {start}; the trajectory starts there")
+            raise TargetsError(
+                f"{self.kpi}: {quarter} is before the baseline quarter {start}; the trajectory starts there"
+            )
         base, goal = self.baseline_at(baseline_value), self.target_value(baseline_value)
         if quarter >= due:
             return goal
@@ -139,12 +144,12 @@ class Target(_Strict):
         return base + (goal - base) * progress
 
 
-def trajectory_series(target: Target, quarters: Iterable[str | Quarter], baseline_value: float | None = None) -> pd.Series:
+def trajectory_series(
+    target: Target, quarters: Iterable[str | Quarter], baseline_value: float | None = None
+) -> pd.Series:
     """The trajectory at each quarter (index: quarter ids), NaN before the baseline quarter (for charts)."""
     quarters = [parse(q) for q in quarters]
-    values = [
-        float("nan") if q < target.baseline.quarter else target.value_at(q, baseline_value) for q in quarters
-    ]
+    values = [float("nan") if q < target.baseline.quarter else target.value_at(q, baseline_value) for q in quarters]
     return pd.Series(values, index=pd.Index([q.id for q in quarters], name="Quarter"), name=target.kpi, dtype="float64")
 
 

@@ -1,4 +1,5 @@
 """Build small typed tables by hand for KPI tests, typed exactly as helpers.loading returns them."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -32,20 +33,46 @@ def typed(table: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def organisations(rows=ORGANISATIONS) -> pd.DataFrame:
-    return typed("organisations", [
-        {"OrganisationCode": c, "OrganisationName": f"Org {c}", "OrganisationType": t, "Place": p, "IcbCode": i}
-        for c, t, p, i in rows
-    ])
+    return typed(
+        "organisations",
+        [
+            {"OrganisationCode": c, "OrganisationName": f"Org {c}", "OrganisationType": t, "Place": p, "IcbCode": i}
+            for c, t, p, i in rows
+        ],
+    )
 
 
-def study(study_id: str, opened=None, closed=None, *, lead="RKB", route="Non-commercial", portfolio=True,
-          cross=False, setting="acute", specialty="Cancer", planned_close=None, sample=None, **dates) -> dict:
+def study(
+    study_id: str,
+    opened=None,
+    closed=None,
+    *,
+    lead="RKB",
+    route="Non-commercial",
+    portfolio=True,
+    cross=False,
+    setting="acute",
+    specialty="Cancer",
+    planned_close=None,
+    sample=None,
+    **dates,
+) -> dict:
     """One studies row; ``dates`` may set CostingSubmittedDate, FirstParticipantDate and so on."""
     return {
-        "StudyId": study_id, "StudyTitle": f"Study {study_id}", "StudyRoute": route, "StudyStatus": "Open, With Recruitment",
-        "ManagingSpecialty": specialty, "CareSetting": setting, "NihrPortfolio": portfolio, "LeadOrganisationCode": lead,
-        "CrossSystemPartnership": cross, "ActualOpeningDate": opened, "ActualClosureToRecruitmentDate": closed,
-        "PlannedClosureToRecruitmentDate": planned_close, "SampleSize": sample, **dates,
+        "StudyId": study_id,
+        "StudyTitle": f"Study {study_id}",
+        "StudyRoute": route,
+        "StudyStatus": "Open, With Recruitment",
+        "ManagingSpecialty": specialty,
+        "CareSetting": setting,
+        "NihrPortfolio": portfolio,
+        "LeadOrganisationCode": lead,
+        "CrossSystemPartnership": cross,
+        "ActualOpeningDate": opened,
+        "ActualClosureToRecruitmentDate": closed,
+        "PlannedClosureToRecruitmentDate": planned_close,
+        "SampleSize": sample,
+        **dates,
     }
 
 
