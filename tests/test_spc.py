@@ -416,3 +416,28 @@ def test_scaling_by_any_positive_factor_scales_mean_and_limits(values, factor):
     for column in ["mean", "lpl", "upl"]:
         np.testing.assert_allclose(scaled[column], base[column] * factor, rtol=1e-9, atol=1e-9)
     assert scaled["point_type"].tolist() == base["point_type"].tolist()
+
+
+def test_a_series_pinned_at_one_value_is_never_called_special_cause():
+    """GP practices recruiting pinned at 100% but for two early steps: screening drops both
+    non-zero moving ranges, so screened limits would sit on the mean and flag every 100%."""
+    from helpers.spc import TOO_LITTLE_VARIATION
+
+    values = [60.0, 80.0] + [100.0] * 20
+    dates = pd.date_range("2021-04-01", periods=len(values), freq="QS")
+    frame = spc(values, dates)
+    ranges = np.abs(np.diff(values))
+    unscreened = ranges.mean()
+    assert unscreened > 0 and (ranges[ranges < 3.267 * unscreened] == 0).all()  # what screening leaves
+    assert frame["unscreened_fallback"].all()
+    np.testing.assert_allclose(frame["upl"], np.mean(values) + 2.66 * unscreened)
+    assert set(frame["point_type"]) == {"common_cause"}
+    assert set(frame["special_cause_type"]) == {TOO_LITTLE_VARIATION}
+    assert variation(frame) == "common_cause"
+
+
+def test_screening_that_leaves_variation_is_not_a_fallback():
+    values = [10.0, 12, 11, 13, 12, 11, 10, 12, 11, 13, 40, 12]
+    frame = spc(values, pd.date_range("2021-04-01", periods=len(values), freq="QS"))
+    assert not frame["unscreened_fallback"].any()
+    assert (frame["special_cause_type"] != "Too little variation").all()

@@ -32,6 +32,8 @@ LIMIT = 2.66
 NEAR_LIMIT = 2 * LIMIT / 3
 SCREEN_FACTOR = 3.267
 MIN_POINTS = 12  # fewer points than this in a group: trial limits
+# special_cause_type of every point in a group with too little variation for XmR (see _one_group)
+TOO_LITTLE_VARIATION = "Too little variation"
 
 Direction = Literal["increase", "decrease", "neutral"]
 _DIRECTION_SIGN = {"increase": 1, "decrease": -1, "neutral": 0}
@@ -214,7 +216,11 @@ def spc(
     screen_outliers: bool = True,
 ) -> pd.DataFrame:
     """One row per point, sorted by date: ``date, value, group, mean, lpl, upl, nlpl, nupl,
-    trial_limits, relative_to_mean, special_cause_type, point_type, target``."""
+    trial_limits, unscreened_fallback, relative_to_mean, special_cause_type, point_type, target``.
+
+    ``unscreened_fallback`` is True in a group with too little variation for XmR (every moving range
+    left after screening is zero while the values differ): its limits use the unscreened average
+    moving range, and its points are common cause (``special_cause_type`` "Too little variation")."""
     _check_options(improvement_direction, fix_after_n_points, target)
     y = _as_values(values)
     when = _as_dates(dates)
@@ -273,9 +279,18 @@ def _one_group(part: pd.DataFrame, fix_after: int | None, screen: bool, directio
     mr = np.abs(np.diff(fix_y))
     amr = np.nanmean(mr) if np.any(~np.isnan(mr)) else np.nan
     # amr == 0 (constant series): nothing to screen; R would drop every range and give NaN.
+    fallback = False
     if screen and amr > 0:
-        mr = np.where(mr < SCREEN_FACTOR * amr, mr, np.nan)
-        amr = np.nanmean(mr)
+        kept = mr[mr < SCREEN_FACTOR * amr]  # NaN ranges (next to a gap) compare False: dropped
+        screened = float(np.mean(kept)) if kept.size else 0.0
+        # Too little variation for XmR: no non-zero range is left after screening while the values
+        # differ (a series pinned at one value but for a few steps). Screened limits would collapse
+        # onto the mean and call every other value special cause: the unscreened range is kept for
+        # the drawn limits and no point is called special cause (docs/spc.md).
+        if screened > 0:
+            amr = screened
+        else:
+            fallback = True
     out = part.copy().reset_index(drop=True)
     out["mean"] = mean
     out["lpl"] = mean - LIMIT * amr
@@ -283,6 +298,7 @@ def _one_group(part: pd.DataFrame, fix_after: int | None, screen: bool, directio
     out["nlpl"] = mean - NEAR_LIMIT * amr
     out["nupl"] = mean + NEAR_LIMIT * amr
     out["trial_limits"] = bool(observed.sum() < MIN_POINTS)
+    out["unscreened_fallback"] = fallback
 
     # The run rules see only observed points, so a gap neither breaks nor extends a run.
     yo = y[observed]
@@ -292,6 +308,8 @@ def _one_group(part: pd.DataFrame, fix_after: int | None, screen: bool, directio
     relative = np.sign(yo - mean)
     close = (~outside & ((yo < nlpl) | (yo > nupl))).astype(float)
     labels = _special_cause_type(yo, relative, close, outside)
+    if fallback:  # too little variation to judge: no point is called special cause
+        labels = [TOO_LITTLE_VARIATION] * len(labels)
 
     out["relative_to_mean"] = np.nan
     out.loc[observed, "relative_to_mean"] = relative
