@@ -24,6 +24,7 @@ from conftest import files_of, new_project, run_boardpack
 
 from boardpack import batch
 from boardpack.batch import BatchError, BatchResult, PackOutcome, parse_executor, parse_icbs, parse_quarters
+from boardpack.sections import SECTIONS
 from helpers.quarters import parse
 
 FIXTURES = Path(__file__).parent / "notebooks"
@@ -229,7 +230,7 @@ def _check_batch(root: Path, executor: str, data: Path, data_of, icbs, quarters,
     assert first.returncode == 0, first.stdout + first.stderr
     index = Path(first.stdout.strip().splitlines()[-1])
     record = json.loads(index.with_suffix(".json").read_text())
-    assert record["submitted_sections"] == (len(sections) or 8) * len(icbs) * len(quarters)
+    assert record["submitted_sections"] == (len(sections) or len(SECTIONS)) * len(icbs) * len(quarters)
     assert record["submitted_assembles"] == len(icbs) * len(quarters)
     assert {(p["icb"], p["quarter_id"], p["status"]) for p in record["packs"]} == {
         (i, q.id, "published") for i in icbs for q in quarters

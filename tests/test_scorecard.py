@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from backtest.frames import make_data, study
 
-from helpers.quarters import parse, quarter_range
+from helpers.quarters import parse
 from helpers.scorecard import COLUMNS, build_scorecard, headlines
 from helpers.spc import ASSURANCES, VARIATIONS
 from helpers.targets import load_targets
@@ -109,40 +109,8 @@ def test_cumulative_and_stock_kpis_get_no_spc_icons(data):
     assert card.at["cross_system_studies", "Chart"] == "progress"
 
 
-def test_every_headline_says_how_it_is_charted_and_rebases_inside_its_history():
-    from helpers.scorecard import CHARTING
-
-    assert {h.kpi for h in headlines()} == set(CHARTING)
-    for kpi, charting in CHARTING.items():
-        assert charting.kind in ("xmr", "run", "progress") and charting.why, kpi
-        assert charting.kind == "xmr" or not charting.rebase, kpi  # rebase points only matter to XmR
-        assert all(r.reason for r in charting.rebase), kpi
-
-
-def test_rebase_takes_the_icons_from_the_current_period():
-    """Participants fell in Covid, recovered, then held steady under the plan: over the whole
-    history the latest points sit above the mean (special cause improvement); rebased at Covid and
-    at the plan's start, the plan period alone is common cause."""
-    from helpers.scorecard import kpi_spc
-    from helpers.spc import spc, variation
-
-    quarters = [q.id for q in quarter_range("2018/19 Q1", "2026/27 Q2")]
-    steady = [500, 520, 480, 510, 490, 505, 515, 495, 500, 510, 490, 505, 498, 502]  # 2023/24 Q1 on
-    before = [400, 410, 395, 405, 402, 398, 404, 401, 100, 150, 220, 260, 300, 330, 350, 370, 390, 400, 420, 430]
-    series = pd.Series([float(v) for v in before + steady], index=quarters)
-    assert quarters[len(before)] == "2023-24-Q1"
-    whole = spc(series.to_numpy(), [parse(q).start for q in quarters])
-    assert variation(whole) == "improvement_high"
-    rebased = kpi_spc("participants", series, "increase")
-    assert variation(rebased) == "common_cause"
-    assert rebased["group"].nunique() == 3  # before Covid, Covid to the plan, the plan
-    current = rebased[rebased["group"] == 2]
-    assert len(current) == len(steady) and not current["trial_limits"].any()
-    np.testing.assert_allclose(current["mean"].iloc[0], np.mean(steady))
-
-
 def test_scorecard_icons_are_those_of_the_kpis_spc_frame(data):
-    from helpers.scorecard import kpi_spc
+    from helpers.kpis import kpi_spc
     from helpers.spc import assurance, variation
 
     card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets()).set_index("Kpi")

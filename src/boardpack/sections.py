@@ -74,6 +74,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("60_engagement", "Engagement and involvement", _nb("60_engagement"), ("engagement",)),
     Section("70_deliverables", "Deliverables", _nb("70_deliverables"), ("deliverables",)),
+    Section("80_definitions", "Definitions", _nb("80_definitions"), ()),
 )
 
 

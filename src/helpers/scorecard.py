@@ -7,7 +7,6 @@ and only its icon names are published.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from helpers import (
     kpi_innovation,
     kpi_participation,
     kpi_partnerships,
+    kpis,
     spc as spc_module,
     targets as targets_module,
 )
@@ -266,82 +266,6 @@ def headlines() -> list[Headline]:
     ]
 
 
-@dataclass(frozen=True)
-class Rebase:
-    """A known step change: SPC starts a new period (mean and limits) at this quarter."""
-
-    quarter: str
-    reason: str
-
-
-COVID = Rebase("2020-21-Q1", "Covid-19: research paused in spring 2020 and restarted from 2020/21")
-PLAN = Rebase("2023-24-Q1", "the ICS R&I plan's first year (2023/24)")
-NCVR = Rebase("2022-23-Q3", "the National Contract Value Review began on 1 October 2022")
-
-
-@dataclass(frozen=True)
-class Charting:
-    """How a headline KPI is charted (Making Data Count).
-
-    ``xmr``: an XmR chart; variation and assurance icons from its current period (after the last
-    rebase). ``run``: values over time with no process limits and no icons (a stock at quarter end,
-    a rolling 12-month figure whose consecutive points share 9 of their 12 months, or a share of a
-    changing list). ``progress``: a cumulative count or rolling total against its trajectory, with
-    RAG and no icons."""
-
-    kind: str
-    why: str
-    rebase: tuple[Rebase, ...] = ()
-
-
-QUARTERLY = "a count or share for each quarter"
-ROLLING = "rolling 12 months: consecutive points share 9 of their 12 months, too alike for XmR limits"
-STOCK = "a stock at the quarter's end: it drifts up as posts or innovations accumulate, not a process"
-CHARTING = {
-    "studies_open_pct_precovid": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "new_studies": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "recruiting_organisations": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "gp_practices_recruiting_pct": Charting("run", ROLLING),
-    "participants": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "participants_per_10k": Charting("run", ROLLING),
-    "core20_pct": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "commercial_pct_open_studies": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "commercial_participants": Charting("xmr", QUARTERLY, (COVID, PLAN)),
-    "commercial_income": Charting("progress", "rolling 12-month income against the doubling trajectory"),
-    "setup_median_days": Charting("xmr", QUARTERLY, (NCVR,)),
-    "rtt_pct_on_track": Charting("xmr", QUARTERLY, (PLAN,)),
-    "cross_system_studies": Charting("progress", "a cumulative count against its target"),
-    "joint_appointments": Charting("run", STOCK),
-    "research_active_staff": Charting("run", STOCK),
-    "innovations_adopted": Charting("run", STOCK),
-    "ppie_activities": Charting("xmr", QUARTERLY, (PLAN,)),
-    "bpor_registrations": Charting("xmr", QUARTERLY, (PLAN,)),
-    "deliverables_on_track_pct": Charting("run", "a share of the plan's deliverables, a list that changes"),
-}
-
-
-def kpi_spc(kpi: str, series: pd.Series, direction: str, target: float | None = None) -> pd.DataFrame | None:
-    """The one SPC frame of a headline KPI, for its chart and its scorecard icons alike.
-
-    ``series``: values indexed by quarter id. None unless the KPI is charted as ``xmr`` (see
-    :data:`CHARTING`) and has a value; rebased at each of its rebase quarters inside the series.
-    """
-    values = series.astype("float64")
-    if CHARTING[kpi].kind != "xmr" or values.notna().sum() == 0:
-        return None
-    dates = [parse(q).start for q in values.index]
-    starts = [parse(r.quarter).start for r in CHARTING[kpi].rebase]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", spc_module.TrialLimitsWarning)  # reported in column TrialLimits
-        return spc_module.spc(
-            values.to_numpy(),
-            dates,
-            improvement_direction=direction,
-            target=target,
-            rebase=[d for d in starts if min(dates) < d <= max(dates)],
-        )
-
-
 def _rtt_all(summary: pd.DataFrame) -> pd.Series:
     rows = summary[summary["StudyRoute"] == "All"]
     return pd.Series(rows["PctOnTrack"].to_numpy(dtype="float64"), index=rows["Quarter"].astype(str).to_numpy())
@@ -366,7 +290,7 @@ def _change(latest, earlier):
 def _spc_icons(kpi: str, series: pd.Series, direction: str, target: float | None):
     """Variation and assurance icon names, the trial-limit flag and the current SPC period's first
     quarter (None, None, False, None for a KPI not charted as XmR)."""
-    frame = kpi_spc(kpi, series, direction, target)
+    frame = kpis.kpi_spc(kpi, series, direction, target)
     if frame is None:
         return None, None, False, None
     current = frame[frame["group"] == frame["group"].iloc[-1]]
@@ -388,7 +312,7 @@ def build_scorecard(
     ``targets``: KPI id -> :class:`helpers.targets.Target` (from :func:`helpers.targets.load_targets`),
     or None for no targets. Target is the trajectory at the quarter (NaN before the target's
     baseline quarter or when the KPI has none); Rag is green/amber/red against it (None without a
-    target). Variation and Assurance are :mod:`helpers.spc` icon names from :func:`kpi_spc` (its
+    target). Variation and Assurance are :mod:`helpers.spc` icon names from :func:`helpers.kpis.kpi_spc` (its
     current period, from SpcFrom; Assurance needs a target), None for KPIs charted as ``run`` or
     ``progress`` (column Chart). A KPI whose tables were not loaded is left out.
     """
@@ -442,7 +366,7 @@ def build_scorecard(
                 "Points": int(series.notna().sum()),
                 "TrialLimits": trial,
                 "Disclosed": headline.people,
-                "Chart": CHARTING[headline.kpi].kind,
+                "Chart": kpis.DEFINITIONS[headline.kpi].chart,
                 "SpcFrom": spc_from,
             }
         )

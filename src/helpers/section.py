@@ -39,6 +39,7 @@ SCORECARD_SECTIONS = {
     "50_innovation": ("Innovation",),
     "60_engagement": ("Engagement",),
     "70_deliverables": ("Deliverables",),
+    "80_definitions": (),  # shows no KPI values: every KPI's definition
 }
 SUMMARY_SECTION = "00_summary"
 
@@ -171,6 +172,41 @@ def table(
             raise KeyError(f"table {caption!r}: column(s) {missing} not in the frame (has {list(frame.columns)})")
         frame = frame[list(columns)].rename(columns=dict(columns))
     return format_table(frame, caption=caption, name=name, **format_options)
+
+
+def definitions(section: Section) -> tuple[Table, Table]:
+    """Every headline KPI's definition (:func:`helpers.kpis.definitions_table`) as two tables that
+    fit a page: what each KPI counts; how it is charted and its target."""
+    from helpers.kpis import definitions_table
+    from helpers.scorecard import headlines
+
+    frame = definitions_table({h.kpi: (h.section, h.label) for h in headlines()}, section.targets)
+    counts = table(
+        frame,
+        "What each headline KPI counts",
+        {
+            "KPI": "KPI",
+            "Period": "Period",
+            "Scope": "Scope",
+            "Numerator": "Numerator",
+            "Denominator": "Denominator",
+            "Tables": "Source tables",
+        },
+        name="definitions",
+    )
+    charted = table(
+        frame,
+        "How each headline KPI is charted, and its target",
+        {
+            "KPI": "KPI",
+            "Chart": "Chart",
+            "Rebased": "SPC rebased at",
+            "Target": "Target",
+            "TargetSource": "Target's source (the plan's words)",
+        },
+        name="definitions_charts_and_targets",
+    )
+    return counts, charted
 
 
 def recent(frame: pd.DataFrame, quarters: int = 8) -> pd.DataFrame:

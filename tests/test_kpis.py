@@ -1,0 +1,72 @@
+"""helpers.kpis: the headline KPIs' definitions, how each is charted, and the Definitions table."""
+
+import numpy as np
+import pandas as pd
+
+from helpers.kpis import CHART_KINDS, DEFINITIONS, definitions_table, kpi_spc
+from helpers.quarters import parse, quarter_range
+from helpers.scorecard import headlines
+from helpers.spc import spc, variation
+from helpers.targets import load_targets
+
+
+def test_every_headline_is_defined_with_a_chart_kind_and_rebase_reasons():
+    assert [h.kpi for h in headlines()] == list(DEFINITIONS)  # the same KPIs, in board order
+    for kpi, definition in DEFINITIONS.items():
+        assert definition.chart in CHART_KINDS and definition.why, kpi
+        assert definition.chart == "xmr" or not definition.rebase, kpi  # rebasing only matters to XmR
+        assert all(r.reason and parse(r.quarter) for r in definition.rebase), kpi
+        assert definition.period and definition.scope and definition.numerator and definition.denominator, kpi
+        assert definition.tables, kpi
+    # cumulative and stock KPIs are never XmR charts
+    assert DEFINITIONS["cross_system_studies"].chart == "progress"
+    assert {DEFINITIONS[k].chart for k in ("joint_appointments", "research_active_staff", "innovations_adopted")} == {
+        "run"
+    }
+
+
+def test_rebase_takes_the_icons_from_the_current_period():
+    """Participants fell in Covid, recovered, then held steady under the plan: over the whole
+    history the latest points sit above the mean (special cause improvement); rebased at Covid and
+    at the plan's start, the plan period alone is common cause."""
+    quarters = [q.id for q in quarter_range("2018/19 Q1", "2026/27 Q2")]
+    steady = [500, 520, 480, 510, 490, 505, 515, 495, 500, 510, 490, 505, 498, 502]  # 2023/24 Q1 on
+    before = [400, 410, 395, 405, 402, 398, 404, 401, 100, 150, 220, 260, 300, 330, 350, 370, 390, 400, 420, 430]
+    series = pd.Series([float(v) for v in before + steady], index=quarters)
+    assert quarters[len(before)] == "2023-24-Q1" and quarters[8] == "2020-21-Q1"
+    whole = spc(series.to_numpy(), [parse(q).start for q in quarters])
+    assert variation(whole) == "improvement_high"
+    rebased = kpi_spc("participants", series, "increase")
+    assert variation(rebased) == "common_cause"
+    assert rebased["group"].tolist() == [0] * 8 + [1] * 12 + [2] * 14  # before Covid, Covid to the plan, the plan
+    current = rebased[rebased["group"] == 2]
+    assert not current["trial_limits"].any()
+    np.testing.assert_allclose(current["mean"].iloc[0], np.mean(steady))
+
+
+def test_rebase_points_outside_the_series_are_ignored_and_run_kpis_have_no_spc():
+    series = pd.Series([10.0, 12, 11, 13], index=["2024-25-Q1", "2024-25-Q2", "2024-25-Q3", "2024-25-Q4"])
+    assert kpi_spc("participants", series, "increase")["group"].nunique() == 1
+    assert kpi_spc("joint_appointments", series, "increase") is None
+    assert kpi_spc("participants", series * np.nan, "increase") is None
+
+
+def test_definitions_table_has_every_kpi_its_target_and_the_plans_words():
+    labels = {h.kpi: (h.section, h.label) for h in headlines()}
+    table = definitions_table(labels, load_targets())
+    assert table["KPI"].tolist() == [label for _, label in labels.values()]
+    by_kpi = dict(zip(labels, table.to_dict("records"), strict=True))
+    studies = by_kpi["studies_open_pct_precovid"]
+    assert studies["Target"] == (
+        "100.0% by 2023/24 Q4 (linear trajectory from 2022/23 Q2; the plan's starting point 89.0%)"
+    )
+    assert studies["TargetSource"].startswith("Increase the number of NIHR Studies currently open")
+    assert studies["Rebased"] == "2020/21 Q1 (Covid-19 pause and restart); 2023/24 Q1 (the plan starts)"
+    income = by_kpi["commercial_income"]
+    assert income["Target"].startswith("2 times the 2022/23 Q4 baseline by 2027/28 Q4")
+    assert income["Chart"] == "against trajectory, no icons" and income["Rebased"] == "-"
+    assert by_kpi["new_studies"]["Target"] == "no target in the plan"
+    cross = by_kpi["cross_system_studies"]
+    assert cross["TargetSource"].startswith("Deliver at least 5 Clinical Research Network (now the NIHR RDN) Portfolio")
+    assert by_kpi["participants_per_10k"]["Target"].startswith("240.0 per 10,000 by 2027/28 Q4")
+    assert studies["Scope"] == "NIHR portfolio studies" and studies["Chart"] == "XmR, icons"
