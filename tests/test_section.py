@@ -202,3 +202,43 @@ def test_section_ids_match_the_build_registry_and_cover_every_scorecard_row():
     assert [section.SUMMARY_SECTION, *section.SCORECARD_SECTIONS] == [s.id for s in SECTIONS]
     mapped = {name for names in section.SCORECARD_SECTIONS.values() for name in names}
     assert {h.section for h in headlines()} == mapped  # every headline KPI shows in exactly one section
+
+
+def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu_sample):
+    """Each XmR KPI's chart is drawn from the SPC frame behind its scorecard icons: the alt text
+    states the scorecard's variation; rebased charts say where and why; run KPIs get a line chart."""
+    from helpers import kpi_activity, kpi_participation, kpis
+    from helpers.spc import VARIATION_WORDS
+
+    summary = section.open_section(
+        "00_summary",
+        quarter="2026/27 Q2",
+        data_dir=qwu_sample,
+        tables=list(qwu_sample_tables()),
+        targets_file=paths.PARAMS_DIR / "targets.yml",
+    )
+    xmr = [k for k in summary.scorecard["Kpi"] if kpis.DEFINITIONS[k].chart == "xmr"]
+    assert sorted(summary.spc_frames) == sorted(xmr) and len(xmr) >= 8
+    quarter, icb = summary.quarter, summary.icb
+    open_studies = kpi_activity.open_studies(summary.data, quarter, icb)
+    row = summary.kpi("studies_open_pct_precovid")
+    chart = section.kpi_chart(summary, "studies_open_pct_precovid", open_studies, "PctOfBaseline", "t", "% of baseline")
+    assert chart.figure.axes[0].lines[0].get_ydata()[-1] == pytest.approx(row["Value"])
+    assert VARIATION_WORDS[row["Variation"]] in chart.alt_text
+    assert "Limits recalculated from April 2023 (2023/24 Q1: the plan starts)" in chart.alt_text
+    texts = [t.get_text() for t in chart.figure.axes[0].texts]
+    assert "2020/21 Q1: Covid-19 pause and restart" in texts and "2023/24 Q1: the plan starts" in texts
+    participants = kpi_participation.participants(summary.data, quarter, icb)  # disclosed: rounded to 5
+    people = section.kpi_chart(summary, "participants", participants, "Participants", "t", "participants")
+    assert VARIATION_WORDS[summary.kpi("participants")["Variation"]] in people.alt_text
+    drawn = people.figure.axes[0].lines[0].get_ydata()
+    assert all(v % 5 == 0 for v in drawn if v == v)  # drawn as published
+    rate = kpi_participation.participants_per_10k(summary.data, quarter, icb)
+    run = section.kpi_chart(summary, "participants_per_10k", rate, "Per10000", "t", "per 10,000")
+    assert run.alt_text.startswith("Line chart") and "process limits" not in run.alt_text
+
+
+def qwu_sample_tables():
+    from boardpack.sections import ALL_TABLES
+
+    return ALL_TABLES

@@ -20,7 +20,7 @@ import base64
 import html
 import io
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,11 +294,13 @@ def spc_chart(
     unit: str,
     improvement_direction: str,
     target: float | None = None,
+    rebase: Mapping | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
     Points coloured by point type, mean (solid), process limits (dashed; dotted when trial
     limits), target (red, dashed). ``target`` defaults to the frame's ``target`` column.
+    ``rebase``: date -> reason, drawn as labelled vertical lines where the limits were recalculated.
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     """
     where = "spc_chart"
@@ -374,6 +376,19 @@ def spc_chart(
                     label=f"Target {_number(target, decimals)}",
                 )
             )
+        for when, reason in sorted((rebase or {}).items()):
+            ax.axvline(pd.Timestamp(when), color=NHS_COLOURS["dark_grey"], linestyle="-.", linewidth=1.0, zorder=1)
+            ax.annotate(
+                reason,
+                xy=(pd.Timestamp(when), 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=9,
+                color=NHS_COLOURS["dark_grey"],
+            )
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
@@ -396,7 +411,9 @@ def spc_chart(
         f"process limits {_number(last['lpl'], decimals)} to {_number(last['upl'], decimals)}.",
     ]
     if groups.nunique() > 1:
-        parts.append(f"Limits recalculated from {words(pd.Timestamp(latest_group['date'].iloc[0]))}.")
+        start = pd.Timestamp(latest_group["date"].iloc[0])
+        reason = {pd.Timestamp(k): v for k, v in (rebase or {}).items()}.get(start)
+        parts.append(f"Limits recalculated from {words(start)}{f' ({reason})' if reason else ''}.")
     parts.append(
         f"Latest value {_number(last['value'], decimals)} in {words(pd.Timestamp(last['date']))}: "
         f"{spc_module.VARIATION_WORDS[variation]}."

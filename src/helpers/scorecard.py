@@ -287,15 +287,16 @@ def _change(latest, earlier):
     return float(latest) - float(earlier)
 
 
-def _spc_icons(kpi: str, series: pd.Series, direction: str, target: float | None):
+def _spc_icons(frame: pd.DataFrame | None, direction: str):
     """Variation and assurance icon names, the trial-limit flag and the current SPC period's first
-    quarter (None, None, False, None for a KPI not charted as XmR)."""
-    frame = kpis.kpi_spc(kpi, series, direction, target)
+    quarter of a KPI's SPC frame (None, None, False, None for a KPI not charted as XmR)."""
     if frame is None:
         return None, None, False, None
     current = frame[frame["group"] == frame["group"].iloc[-1]]
     start = Quarter.of_date(current["date"].iloc[0].date()).id
     trial = bool(current["trial_limits"].iloc[-1])
+    target = frame["target"].iloc[-1]
+    target = None if pd.isna(target) else float(target)
     return spc_module.variation(frame), spc_module.assurance(frame, target, direction), trial, start
 
 
@@ -306,6 +307,7 @@ def build_scorecard(
     targets: dict | None,
     baseline_quarters=kpi_activity.DEFAULT_BASELINE_QUARTERS,
     income_baseline_year: str = kpi_commercial.DEFAULT_INCOME_BASELINE_YEAR,
+    spc_frames: dict | None = None,
 ) -> pd.DataFrame:
     """One row per headline KPI for the quarter (columns :data:`COLUMNS`).
 
@@ -314,7 +316,8 @@ def build_scorecard(
     baseline quarter or when the KPI has none); Rag is green/amber/red against it (None without a
     target). Variation and Assurance are :mod:`helpers.spc` icon names from :func:`helpers.kpis.kpi_spc` (its
     current period, from SpcFrom; Assurance needs a target), None for KPIs charted as ``run`` or
-    ``progress`` (column Chart). A KPI whose tables were not loaded is left out.
+    ``progress`` (column Chart). A KPI whose tables were not loaded is left out. ``spc_frames``, when
+    given, receives each XmR KPI's SPC frame (KPI id -> frame), for its chart.
     """
     quarter = parse(quarter)
     targets = targets or {}
@@ -343,9 +346,12 @@ def build_scorecard(
                 target_value = target.value_at(quarter, baseline_value)
                 if not pd.isna(latest):
                     rating = targets_module.rag(float(latest), target, quarter, baseline_value)
-        variation, assurance, trial, spc_from = _spc_icons(
+        frame = kpis.kpi_spc(
             headline.kpi, series, headline.direction, None if pd.isna(target_value) else float(target_value)
         )
+        variation, assurance, trial, spc_from = _spc_icons(frame, headline.direction)
+        if frame is not None and spc_frames is not None:
+            spc_frames[headline.kpi] = frame
         rows.append(
             {
                 "Section": headline.section,

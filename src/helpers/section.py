@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -63,6 +63,8 @@ class Section:
     commentary: Commentary | None
     sample_data: bool
     data_dir: Path
+    # KPI id -> the SPC frame behind its scorecard icons (XmR KPIs only), for its chart
+    spc_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     def kpi(self, kpi: str) -> pd.Series:
         """One scorecard row by KPI id (KeyError naming the KPIs there are)."""
@@ -130,7 +132,8 @@ def open_section(
     baseline = tuple(q.id for q in parse_range(baseline_period))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
-        scorecard = build_scorecard(data, quarter, icb, targets, baseline_quarters=baseline)
+        spc_frames: dict[str, pd.DataFrame] = {}
+        scorecard = build_scorecard(data, quarter, icb, targets, baseline_quarters=baseline, spc_frames=spc_frames)
     if section_id != SUMMARY_SECTION:
         if section_id not in SCORECARD_SECTIONS:
             raise ValueError(f"unknown section {section_id!r}: one of {[SUMMARY_SECTION, *SCORECARD_SECTIONS]}")
@@ -151,6 +154,7 @@ def open_section(
         commentary=commentary,
         sample_data=sample,
         data_dir=folder,
+        spc_frames=spc_frames,
     )
 
 
@@ -207,6 +211,47 @@ def definitions(section: Section) -> tuple[Table, Table]:
         name="definitions_charts_and_targets",
     )
     return counts, charted
+
+
+def kpi_chart(
+    section: Section,
+    kpi: str,
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    unit: str,
+    *,
+    trajectory: str | None = None,
+    trajectory_label: str = "Trajectory",
+):
+    """A headline KPI's chart, as :mod:`helpers.kpis` says it is charted.
+
+    ``xmr``: the SPC frame behind the scorecard's icons (same limits, same icons), rebase points drawn
+    as labelled lines, and the values of ``frame[column]`` drawn (counts of people as published,
+    while the limits come from the exact counts). ``run``/``progress``: a line of ``frame[column]``,
+    with ``trajectory`` (a column of ``frame``) drawn as the target line when given.
+    """
+    from helpers import charts, kpis
+
+    definition = kpis.DEFINITIONS[kpi]
+    row = section.kpi(kpi)
+    if definition.chart == "xmr" and kpi in section.spc_frames:
+        shown = pd.to_numeric(frame.set_index(frame["Quarter"].astype(str))[column], errors="coerce")
+        drawn = section.spc_frames[kpi].copy()
+        drawn["value"] = [shown.get(Quarter.of_date(d.date()).id, float("nan")) for d in drawn["date"]]
+        starts = set(drawn.groupby("group")["date"].first().iloc[1:])
+        rebase = {parse(r.quarter).start: f"{parse(r.quarter).label}: {r.reason}" for r in definition.rebase}
+        return charts.spc_chart(
+            drawn,
+            title,
+            unit,
+            row["Direction"],
+            rebase={when: reason for when, reason in rebase.items() if pd.Timestamp(when) in starts},
+        )
+    dated = with_dates(observed(frame, column))
+    return charts.line_chart(
+        dated, "QuarterStart", column, title, unit=unit, target=trajectory, target_label=trajectory_label
+    )
 
 
 def recent(frame: pd.DataFrame, quarters: int = 8) -> pd.DataFrame:
