@@ -146,3 +146,20 @@ def test_sample_pack_studies_open_above_target_is_not_a_consistent_fail(qwu_samp
     row = build_scorecard(data, "2026-27-Q2", "QWU", load_targets()).set_index("Kpi").loc["studies_open_pct_precovid"]
     assert row["Value"] > row["Target"] == 100
     assert row["Assurance"] != "consistent_fail"
+
+
+@pytest.mark.parametrize("icb", ["QWU", "QHG", "QOX"])
+def test_sample_packs_have_no_headline_whose_rag_and_assurance_contradict(icb, tmp_path):
+    """On track with "consistently missed", or off track with "consistently passed", would tell a
+    board two things at once: never on the sample data of QWU and two other ICBs."""
+    from boardpack.sample_data import generate, write
+    from helpers.loading import load_data
+
+    write(generate(icb, "2026/27 Q2"), tmp_path)
+    card = build_scorecard(load_data(tmp_path, "2026/27 Q2"), "2026/27 Q2", icb, load_targets())
+    contradictions = card[
+        ((card["Rag"] == "green") & (card["Assurance"] == "consistent_fail"))
+        | ((card["Rag"] == "red") & (card["Assurance"] == "consistent_pass"))
+    ]
+    assert contradictions.empty, contradictions[["Kpi", "Value", "Target", "Rag", "Assurance"]].to_string()
+    assert card["Rag"].notna().sum() >= 3  # the check compares something
