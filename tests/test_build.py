@@ -233,7 +233,7 @@ def _published(project) -> tuple[Path, dict[str, str], list[str]]:
 @pytest.mark.parametrize(
     ("section", "cell_timeout", "source", "error"),
     [
-        (RAISES, 900, "raise ValueError('section made to fail')", "ValueError: section made to fail"),
+        (RAISES, 900, 'raise ValueError("section made to fail")', "ValueError: section made to fail"),
         (SYS_EXIT, 900, "sys.exit(0)", "SystemExit: 0"),
         (DIES, 900, "os._exit(1)", "the kernel died"),
         (HANGS, 20, "time.sleep(120)", "timed out after 20 s in one cell"),
