@@ -400,3 +400,64 @@ def test_words_match_the_real_scorecard_on_the_backtest_quarter():
             assert "suppressed" in sentence
         elif not (isinstance(kpi["Value"], float) and math.isnan(kpi["Value"])):
             assert "2020/21 Q2" in sentence
+
+
+# -- RDN terminology ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Deliver at least 5 Clinical Research Network Portfolio Studies by 2026.",
+            "Deliver at least 5 Clinical Research Network (now the RDN) Portfolio Studies by 2026.",
+        ),
+        ("Studies on the NIHR CRN portfolio", "Studies on the NIHR CRN (now the RDN) portfolio"),
+        (
+            "Local Clinical Research Network (now the RDN) studies",
+            "Local Clinical Research Network (now the RDN) studies",
+        ),
+        ("SCRN and crnx are other words", "SCRN and crnx are other words"),
+        (None, None),
+    ],
+)
+def test_plan_words_add_now_the_rdn_once(text, expected):
+    assert narrative.plan_words(text) == expected
+    assert narrative.plan_words(narrative.plan_words(text)) == expected
+
+
+def test_with_plan_words_changes_only_the_column_given():
+    frame = pd.DataFrame({"Deliverable": ["5 CRN studies", 7], "Owner": ["CRN lead", "x"]})
+    out = narrative.with_plan_words(frame, "Deliverable")
+    assert out["Deliverable"].tolist() == ["5 CRN (now the RDN) studies", 7]
+    assert out["Owner"].tolist() == ["CRN lead", "x"]
+    with pytest.raises(KeyError, match="'Nope' not in the frame"):
+        narrative.with_plan_words(frame, "Nope")
+
+
+def test_the_packs_own_words_say_rdn_not_crn():
+    """The NIHR CRN became the Research Delivery Network on 1 October 2024: the notebooks, docs and
+    README name the CRN only when quoting the plan ("(now the RDN)") or saying the RDN replaced it."""
+    import re
+
+    import nbformat
+
+    from helpers.paths import PROJ_ROOT
+
+    texts = {
+        p.name: p.read_text(encoding="utf-8") for p in [PROJ_ROOT / "README.md", *(PROJ_ROOT / "docs").glob("*.md")]
+    }
+    for path in sorted((PROJ_ROOT / "notebooks").glob("*.ipynb")):
+        texts[path.name] = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    crn = re.compile(r"\b(Clinical Research Network|CRN)\b(?!,? \(now the RDN\))", re.IGNORECASE)
+    for name, text in texts.items():
+        for match in crn.finditer(text):
+            before = text[max(0, match.start() - 40) : match.start()]
+            after = text[match.end() : match.end() + 40]
+            allowed = (
+                "replaced the" in before
+                or "until the RDN replaced it" in after
+                or after.startswith(" (CRN)")  # the name, then its initials: judged by the name
+                or before.lower().endswith("clinical research network (")
+            )
+            assert allowed, (
+                f"{name}: ...{before}{match.group(0)}{after}... (say the RDN, or quote with '(now the RDN)')"
+            )

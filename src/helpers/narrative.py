@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -195,6 +196,30 @@ def representation(frame: pd.DataFrame, column: str, group: str, label: str, qua
         f"{format_number(float(row['PopulationPct']), 1)}% of the population "
         f"(ratio {format_number(float(row['RepresentationRatio']), 2)}), rolling 12 months to {quarter.label}"
     )
+
+
+RDN_NOTE = "(now the RDN)"
+# "Clinical Research Network" or "CRN" (with an optional "NIHR" or "Local"), unless the note follows.
+_CRN_WORDS = re.compile(
+    r"\b((?:NIHR |Local )?(?:Clinical Research Network|CRN))\b(?!\s*\(now the RDN\))",
+    re.IGNORECASE,
+)
+
+
+def plan_words(text: object) -> object:
+    """The plan's own words, quoted as written, with ``(now the RDN)`` after each "Clinical Research
+    Network" or "CRN": the NIHR CRN was replaced by the Research Delivery Network on 1 October 2024.
+    Anything other than text passes through unchanged; applying it twice changes nothing."""
+    if not isinstance(text, str):
+        return text
+    return _CRN_WORDS.sub(lambda m: f"{m.group(1)} {RDN_NOTE}", text)
+
+
+def with_plan_words(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with :func:`plan_words` applied to the plan's text in ``column`` (e.g. deliverables)."""
+    if column not in frame.columns:
+        raise KeyError(f"column {column!r} not in the frame (has {list(frame.columns)})")
+    return frame.assign(**{column: [plan_words(v) for v in frame[column]]})
 
 
 def count_sentence(count: int, what: str, quarter: str | Quarter) -> str:
