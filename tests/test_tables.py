@@ -239,6 +239,17 @@ def test_appendix_numbers_are_rounded_as_shown_without_float_noise():
     assert "0000" not in text and "9999" not in text
 
 
+def test_rows_in_gbp_follow_the_money_rule_when_each_row_has_its_unit():
+    frame = pd.DataFrame(
+        {"Benefit": ["Savings", "Staff time"], "Unit": ["GBP", "hours"], "Amount": [88_224.45, 1234.5]}
+    )
+    table = format_table(frame, caption="Benefits", row_units="Unit")
+    assert table.frame["Amount"].tolist() == ["£88k", "1,234.5"]
+    assert table.payload()["rows"] == [["Savings", "GBP", 88_224], ["Staff time", "hours", 1234.5]]
+    with pytest.raises(ValueError, match="row_units column 'Units' not in the table"):
+        format_table(frame, caption="Benefits", row_units="Units")
+
+
 def test_an_appendix_frame_replaces_the_shown_words_with_numbers():
     shown = pd.DataFrame({"KPI": ["Income", "Studies"], "Latest": ["£3.94m", "468"]})
     numbers = pd.DataFrame(

@@ -173,6 +173,7 @@ def format_table(
     row_headers: bool = True,
     name: str | None = None,
     appendix: pd.DataFrame | None = None,
+    row_units: str | None = None,
 ) -> Table:
     """Render ``frame`` in the house style.
 
@@ -186,7 +187,8 @@ def format_table(
     ``£88k``). The appendix rows hold numbers rounded as shown (money to whole pounds), so no
     CSV cell carries float noise. ``appendix``: a frame written to the appendix instead of the
     shown one, when the table shows words but an analyst needs numbers (its floats are rounded
-    the same way, by ``decimals`` or each column's own precision).
+    the same way, by ``decimals`` or each column's own precision). ``row_units``: a column giving
+    each row's unit (e.g. benefits in GBP, hours, patients); rows in GBP follow the money rule.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"format_table: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -206,14 +208,22 @@ def format_table(
     suppressed_cells: set[tuple[int, str]] = set()
     numeric_column: dict[str, bool] = {}
     suppressed_any = missing_any = False
+    if row_units is not None and row_units not in columns:
+        raise ValueError(f"format_table: row_units column {row_units!r} not in the table")
+    money_rows = (
+        frozenset(i for i, unit in enumerate(data[row_units].tolist()) if is_money_unit(unit))
+        if row_units is not None
+        else frozenset()
+    )
     places_of: dict[str, int] = {}
     for name, original in zip(columns, data.columns):
         series = data[original]
-        money = is_money_unit(units.get(name))
+        money_column = is_money_unit(units.get(name))
         places = _places(series, name, decimals)
-        places_of[name] = 0 if money else places
+        places_of[name] = 0 if money_column else places
         cells = []
         for row, value in enumerate(series.tolist()):
+            money = money_column or row in money_rows
             if isinstance(value, str) and value == suppressed_marker:
                 cells.append(suppressed_marker)
                 suppressed_cells.add((row, name))
@@ -279,7 +289,7 @@ def format_table(
         footnotes=tuple(notes),
         name=table_name or _slug(str(caption)).removeprefix("tbl-"),
         columns=tuple(headers) if appendix is None else tuple(str(c) for c in appendix.columns),
-        rows=_appendix_rows(data, places_of) if appendix is None else _appendix_rows(appendix, decimals),
+        rows=_appendix_rows(data, places_of, money_rows) if appendix is None else _appendix_rows(appendix, decimals),
     )
 
 
@@ -288,12 +298,15 @@ def _places(series: pd.Series, name: str, decimals: int | Mapping[str, int] | No
     return _column_decimals(series) if places is None else places
 
 
-def _appendix_rows(frame: pd.DataFrame, decimals: int | Mapping[str, int] | None) -> tuple[tuple, ...]:
+def _appendix_rows(
+    frame: pd.DataFrame, decimals: int | Mapping[str, int] | None, money_rows: frozenset = frozenset()
+) -> tuple[tuple, ...]:
     """The rows as JSON values, each number rounded to its column's places (``decimals``: a
-    number, column -> places, or None for each column's shown precision)."""
+    number, column -> places, or None for each column's shown precision); money rows to pounds."""
     places = [_places(frame[c], str(c), decimals) for c in frame.columns]
     return tuple(
-        tuple(_json_value(v, p) for v, p in zip(row, places)) for row in frame.itertuples(index=False, name=None)
+        tuple(_json_value(v, 0 if i in money_rows else p) for v, p in zip(row, places))
+        for i, row in enumerate(frame.itertuples(index=False, name=None))
     )
 
 
