@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import subprocess
 import sys
 import textwrap
@@ -496,3 +497,90 @@ def test_spc_chart_leaves_a_gap_for_a_missing_value():
     assert np.isnan(ax.get_lines()[0].get_ydata()[5])
     assert sum(len(c.get_offsets()) for c in ax.collections) == 19
     assert "19 points from April 2024 to November 2025" in chart.alt_text
+
+
+# -- quarterly series and money ---------------------------------------------------------------------
+
+
+def quarter_starts(first: str, last: str) -> list:
+    from helpers.quarters import quarter_range
+
+    return [pd.Timestamp(q.start) for q in quarter_range(first, last)]
+
+
+def x_labels(chart: Chart) -> list[str]:
+    chart.png_bytes()  # draws the figure, so the tick labels are laid out
+    axis = chart.figure.axes[0].xaxis
+    return [t.get_text() for t in axis.get_ticklabels(minor=True) + axis.get_ticklabels() if t.get_text()]
+
+
+def test_quarterly_spc_chart_has_financial_year_axis_and_quarter_alt_text():
+    dates = quarter_starts("2024/25 Q1", "2026/27 Q2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = spc(RNORM_20[: len(dates)], dates)
+    chart = spc_chart(frame, None, "studies", "increase")
+    assert x_labels(chart) == ["2024/25", "2025/26", "2026/27"]
+    assert chart.figure.axes[0].get_xlabel() == "Financial year"
+    assert "10 points from 2024/25 Q1 to 2026/27 Q2" in chart.alt_text
+    assert "in 2026/27 Q2:" in chart.alt_text
+    assert "July 2026" not in chart.alt_text and "April 2024" not in chart.alt_text
+
+
+def test_quarterly_line_chart_uses_quarter_labels_and_a_long_history_at_most_8_year_labels():
+    dates = quarter_starts("2013/14 Q1", "2026/27 Q2")
+    frame = pd.DataFrame({"QuarterStart": dates, "Days": np.linspace(130, 115, len(dates))})
+    chart = line_chart(frame, "QuarterStart", "Days", None, unit="days")
+    labels = x_labels(chart)
+    assert 2 <= len(labels) <= 8
+    assert all(re.fullmatch(r"20\d\d/\d\d", label) for label in labels), labels
+    assert labels[0] == "2013/14" and labels[-1] == "2025/26"  # every second year of 14
+    assert chart.alt_text == "Line chart of days: from 130 in 2013/14 Q1 to 115 in 2026/27 Q2."
+    assert chart.title == "Days fell from 130 to 115 between 2013/14 Q1 and 2026/27 Q2"
+
+
+def test_monthly_charts_keep_calendar_dates():
+    months = pd.date_range("2025-04-01", periods=6, freq="MS")
+    chart = line_chart(pd.DataFrame({"m": months, "n": [1, 2, 3, 5, 8, 13]}), "m", "n", "Rising")
+    assert "from 1 in April 2025 to 13 in September 2025" in chart.alt_text
+    assert not any("/" in label for label in x_labels(chart))
+    assert charts.is_quarterly(pd.Series(quarter_starts("2025/26 Q1", "2026/27 Q2")))
+    assert not charts.is_quarterly(pd.Series(months))
+    assert not charts.is_quarterly(pd.Series(pd.to_datetime(["2025-04-01 12:00", "2025-07-01 00:00"])))
+
+
+def test_money_charts_state_pounds_by_the_one_money_rule():
+    dates = quarter_starts("2025/26 Q1", "2026/27 Q2")
+    frame = pd.DataFrame(
+        {
+            "QuarterStart": dates,
+            "Income": [3_100_000, 3_300_000, 3_500_000, 3_700_000, 3_846_889, 3_935_113.45],
+            "Trajectory": [3_500_000, 3_800_000, 4_100_000, 4_400_000, 4_600_000, 4_851_965],
+        }
+    )
+    chart = line_chart(frame, "QuarterStart", "Income", None, unit="GBP, rolling 12 months", target="Trajectory")
+    assert chart.alt_text == (
+        "Line chart of GBP, rolling 12 months: from £3.10m in 2025/26 Q1 to £3.94m in 2026/27 Q2. "
+        "Target for 2026/27 Q2: £4.85m."
+    )
+    assert "below the target of £4.85m" in chart.title
+    chart.png_bytes()
+    ticks = [t.get_text() for t in chart.figure.axes[0].yaxis.get_ticklabels() if t.get_text()]
+    assert ticks and all(re.fullmatch(r"£\d+\.\d\dm|£\d+(\.\d)?m", t) for t in ticks), ticks
+    assert chart.figure.axes[0].get_ylabel().startswith("GBP")
+
+
+def test_money_ticks_show_every_step_exactly_on_one_scale():
+    formatter = charts.MoneyFormatter()
+    assert formatter.format_ticks([3_000_000, 3_250_000, 3_500_000]) == ["£3.00m", "£3.25m", "£3.50m"]
+    assert formatter.format_ticks([0, 1_000_000, 2_000_000]) == ["£0m", "£1m", "£2m"]
+    assert formatter.format_ticks([0, 250_000, 500_000]) == ["£0k", "£250k", "£500k"]
+    assert formatter.format_ticks([-500_000, 0, 500_000]) == ["-£500k", "£0k", "£500k"]
+    assert formatter.format_ticks([0, 500, 1000]) == ["£0.0k", "£0.5k", "£1.0k"]
+
+
+def test_money_bar_chart_labels_bars_in_pounds():
+    frame = pd.DataFrame({"Trust": ["A", "B"], "Income": [848_377.45, 1_234_567.0]})
+    chart = bar_chart(frame, "Trust", "Income", None, unit="GBP")
+    assert chart.alt_text.endswith("B £1.23m; A £848k.")
+    assert chart.title == "B has the highest GBP: £1.23m"

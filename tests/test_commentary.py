@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 
 from helpers.commentary import Commentary, CommentaryError, commentary_path, load_commentary, render_markdown
+from helpers.quarters import parse
 
 ATTACKS = [
     "<script>alert(1)</script>",
@@ -142,3 +144,109 @@ def test_the_shipped_example_commentary_renders_safely():
     for path in examples:
         found = load_commentary(PARAMS_DIR / "commentary", path.parent.name, path.stem)
         assert found is not None and "<script" not in found.html
+
+
+# -- the example commentary agrees with the sample figures ------------------------------------------
+def _example(section_id: str) -> str:
+    from helpers.paths import PARAMS_DIR
+
+    return " ".join((PARAMS_DIR / "commentary" / "2026-27-Q2" / f"{section_id}.md").read_text().split())
+
+
+@pytest.fixture(scope="module")
+def sample_figures(qwu_sample):
+    from helpers.loading import load_data
+
+    quarter = parse("2026/27 Q2")
+    return load_data(qwu_sample, quarter), quarter
+
+
+def _in_setup_opening_in(studies, quarter):
+    planned = studies["PlannedOpeningDate"]
+    return studies[
+        studies["StudyStatus"].str.startswith("In Setup")
+        & (planned >= pd.Timestamp(quarter.start))
+        & (planned <= pd.Timestamp(quarter.end))
+    ]
+
+
+def test_research_activity_example_commentary_states_the_sample_figures(sample_figures):
+    """Every figure in params/commentary/2026-27-Q2/10_research_activity.md, recomputed by the
+    helpers from the sample (QWU, 2026/27 Q2). If the sample data change, update the commentary."""
+    from helpers import kpi_activity
+
+    data, quarter = sample_figures
+    text = _example("10_research_activity")
+    icb = "QWU"
+
+    open_studies = kpi_activity.open_studies(data, quarter, icb)
+    above = list(open_studies["PctOfBaseline"] > 100)
+    run = len(above) - max(i for i, up in enumerate(above) if not up) - 1
+    since = parse(open_studies["Quarter"].iloc[-run]).label
+    assert f"above the pre-Covid baseline for {run} quarters, since {since}" in text
+
+    new = kpi_activity.new_studies(data, quarter, icb).set_index("Quarter")["NewStudies"]
+    before, now = int(new[quarter.previous().id]), int(new[quarter.id])
+    assert now < before and f"dip in new studies this quarter, from {before} to {now}" in text
+
+    pipeline = _in_setup_opening_in(data.studies[data.studies["NihrPortfolio"]], quarter.next())
+    last_year = int(new[quarter.next().same_quarter_last_year().id])
+    assert f"{len(pipeline)} portfolio studies in set-up plan to open in Q3, against {last_year}" in text
+
+    by_setting = kpi_activity.open_studies_by_care_setting(data, quarter, icb).set_index("CareSetting")
+    primary = int(by_setting.loc["primary_care", "OpenStudies"])
+    total = int(by_setting["OpenStudies"].sum())
+    assert total == int(open_studies["OpenStudies"].iloc[-1])
+    assert round(total / primary) == 7 and f"one open study in seven ({primary} of {total})" in text
+    year = [kpi_activity.open_studies_by_care_setting(data, q, icb) for q in parse("2023/24 Q1").financial_year()]
+    counts = [int(f.set_index("CareSetting").loc["primary_care", "OpenStudies"]) for f in year]
+    shares = [c / int(f["OpenStudies"].sum()) for c, f in zip(counts, year)]
+    assert all(1 / 8 < s < 1 / 5.5 for s in shares)  # "much as in 2023/24"
+    assert f"between {min(counts)} and {max(counts)} a quarter" in text
+
+    studies = data.studies
+    closed = studies["ActualClosureToRecruitmentDate"]
+    early = studies[
+        (studies["CareSetting"] == "community")
+        & (closed >= pd.Timestamp(quarter.start))
+        & (closed <= pd.Timestamp(quarter.end))
+        & (closed < studies["PlannedClosureToRecruitmentDate"])
+    ]
+    assert len(early) == 2 and "Two community studies closed to recruitment before their planned dates" in text
+
+
+def test_commercial_example_commentary_states_the_sample_figures(sample_figures):
+    """The example commentary said "set-up time rose" while the sample fell 130 -> 115 days: every
+    figure in 30_commercial.md is recomputed here from the sample."""
+    from helpers import kpi_commercial
+    from helpers.narrative import format_value
+    from helpers.paths import PARAMS_DIR
+    from helpers.targets import load_targets
+
+    data, quarter = sample_figures
+    text = _example("30_commercial")
+    icb = "QWU"
+
+    income = kpi_commercial.commercial_income(data, quarter, icb, targets=load_targets(PARAMS_DIR / "targets.yml"))
+    latest = income.set_index("Quarter").loc[quarter.id]
+    assert latest["Rolling12MonthsGBP"] < latest["TargetGBP"]
+    assert "**behind the doubling trajectory**" in text
+    assert (
+        f"{format_value(latest['Rolling12MonthsGBP'], 'GBP')} in the 12 months to {quarter.label} "
+        f"against a trajectory of {format_value(latest['TargetGBP'], 'GBP')}"
+    ) in text
+
+    commercial = data.studies[data.studies["StudyRoute"] == "Commercial"]
+    pipeline = _in_setup_opening_in(commercial, quarter.next())
+    specialties = pipeline["ManagingSpecialty"].value_counts()
+    assert len(pipeline) == 8 and "Eight commercial studies in set-up plan to open in Q3" in text
+    assert specialties.get("Cancer") == 1 and specialties.get("Respiratory Disorders") == 1
+    assert "one in cancer and one in respiratory" in text
+
+    setup = kpi_commercial.setup_time_summary(data, quarter, icb).set_index("Quarter")
+    now, before = setup.loc[quarter.id], setup.loc[quarter.previous().id]
+    assert now["MedianDays"] < before["MedianDays"] and " rose" not in text
+    assert (
+        f"fell this quarter, from {before['MedianDays']:.0f} to {now['MedianDays']:.0f} days "
+        f"across {int(now['Studies'])} studies, but one study took {now['MaxDays']:.0f} days"
+    ) in text

@@ -46,8 +46,13 @@ def row(**overrides) -> dict:
         (468, "count", "468"),
         (1240.0, "count", "1,240"),
         (2.5, "count", "2.5"),
-        (4_267_273.01, "GBP", "£4.27 million"),
-        (13_216.45, "GBP", "£13,216"),
+        (4_267_273.01, "GBP", "£4.27m"),
+        (13_216.45, "GBP", "£13k"),
+        (1_000_000, "GBP", "£1.00m"),
+        (999_999, "GBP", "£1.00m"),  # rounds to £1,000k: shown in millions, never "£1,000k"
+        (999_499, "GBP", "£999k"),
+        (850, "GBP", "£850"),  # under £1k in whole pounds
+        (-88_224, "GBP", "-£88k"),
         (236.2089, "per_10000", "236.2 per 10,000"),
         (158.0, "days", "158 days"),
         ("*", "count", "fewer than 8 (suppressed)"),
@@ -74,8 +79,10 @@ def test_format_value_rejects_an_unknown_unit():
         (-0.7198, "percent", "down 0.7 percentage points on the previous quarter"),
         (1.0, "percent", "up 1.0 percentage point on the previous quarter"),
         (0.01, "percent", "unchanged on the previous quarter"),  # rounds to 0.0
-        (13_216.45, "GBP", "up £13,216 on the previous quarter"),
-        (-1_500_000, "GBP", "down £1.50 million on the previous quarter"),
+        (13_216.45, "GBP", "up £13k on the previous quarter"),
+        (88_224.0, "GBP", "up £88k on the previous quarter"),
+        (-1_500_000, "GBP", "down £1.50m on the previous quarter"),
+        (0.4, "GBP", "unchanged on the previous quarter"),  # rounds to £0
         (27.0, "days", "up 27 days on the previous quarter"),
         (-1.0, "days", "down 1 day on the previous quarter"),
         (0.4776, "per_10000", "up 0.5 on the previous quarter"),
@@ -109,7 +116,7 @@ def test_spc_words_reject_unknown_icon_names():
 
 def test_rag_words():
     assert narrative.rag_words("green", 100.0, "percent") == "on track against the trajectory of 100.0%"
-    assert narrative.rag_words("red", 4_852_195.0, "GBP") == "off track against the trajectory of £4.85 million"
+    assert narrative.rag_words("red", 4_852_195.0, "GBP") == "off track against the trajectory of £4.85m"
     assert narrative.rag_words("amber", 5.0, "count") == "slightly behind against the trajectory of 5"
     assert narrative.rag_words(None, NAN, "count") is None
     with pytest.raises(ValueError, match="unknown RAG rating 'purple'"):
@@ -291,7 +298,75 @@ def test_scorecard_view_in_words():
         "Common cause (trial limits)",
         "–",
     ]
-    assert view.loc[3, ["Latest", "On previous quarter"]].tolist() == ["£1.23 million", "suppressed"]
+    assert view.loc[3, ["Latest", "On previous quarter"]].tolist() == ["£1.23m", "suppressed"]
+
+
+def test_money_reads_the_same_in_a_value_and_its_changes():
+    """One money rule: "£3.94m ... up £88k", never "GBP 3.94 million" beside "up GBP 88,224"."""
+    sentence = narrative.kpi_sentence(
+        row(
+            Label="Commercial contract income, rolling 12 months",
+            Unit="GBP",
+            Value=3_935_113.4500000001,
+            ChangeOnPreviousQuarter=88_224.0,
+            ChangeOnSameQuarterLastYear=302_432.0,
+            Target=4_851_965.0,
+            Rag="red",
+        )
+    )
+    assert sentence.startswith(
+        "Commercial contract income, rolling 12 months: £3.94m in 2026/27 Q2, up £88k on the previous "
+        "quarter and up £302k on the same quarter last year;"
+    )
+    assert "off track against the trajectory of £4.85m" in sentence
+    assert "million" not in sentence and "GBP" not in sentence
+
+
+def test_scorecard_numbers_hold_numbers_rounded_as_shown():
+    frame = pd.DataFrame(
+        [
+            row(Kpi="a", Unit="percent", Value=112.29754, ChangeOnPreviousQuarter=-0.7198, Target=100.0, Rag="green"),
+            row(Kpi="b"),
+            row(Kpi="c", Unit="GBP", Value=848_377.4500000001, ChangeOnPreviousQuarter=88_224.3, Target=4_851_965.2),
+            row(Kpi="d", Value="*", ChangeOnPreviousQuarter="*", ChangeOnSameQuarterLastYear=NAN),
+            row(Kpi="e", Unit="days", Value=115.0, ChangeOnPreviousQuarter=-15.0, ChangeOnSameQuarterLastYear=-50.5),
+        ]
+    )
+    numbers = narrative.scorecard_numbers(frame)
+    assert list(numbers.columns) == [
+        "Section",
+        "KPI",
+        "Value",
+        "ChangeOnQuarter",
+        "ChangeOnYear",
+        "Target",
+        "Unit",
+        "RAG",
+        "Variation",
+        "Assurance",
+    ]
+    assert numbers.loc[0, ["Value", "ChangeOnQuarter", "ChangeOnYear", "Target", "Unit"]].tolist() == [
+        112.3,
+        -0.7,
+        1.0,
+        100.0,
+        "%",
+    ]
+    assert numbers.loc[1, ["Value", "ChangeOnQuarter", "Target", "Unit"]].tolist() == [60, -8, None, "count"]
+    assert numbers.loc[2, ["Value", "ChangeOnQuarter", "Target", "Unit"]].tolist() == [
+        848_377,
+        88_224,
+        4_851_965,
+        "GBP",
+    ]
+    assert numbers.loc[3, ["Value", "ChangeOnQuarter", "ChangeOnYear"]].tolist() == ["*", "*", None]  # disclosure
+    assert numbers.loc[4, ["Value", "ChangeOnQuarter", "ChangeOnYear"]].tolist() == [115, -15, -50.5]
+    # Counts stay whole numbers (an int, not 60.0) beside percentages in the same column.
+    assert type(numbers.loc[1, "Value"]) is int and type(numbers.loc[0, "Value"]) is float
+    # The words of the board table come from the same rows.
+    assert numbers[["KPI", "RAG", "Variation", "Assurance"]].values.tolist() == (
+        narrative.scorecard_view(frame)[["KPI", "RAG", "Variation", "Assurance"]].values.tolist()
+    )
 
 
 # -- display -----------------------------------------------------------------------------------------
@@ -325,3 +400,64 @@ def test_words_match_the_real_scorecard_on_the_backtest_quarter():
             assert "suppressed" in sentence
         elif not (isinstance(kpi["Value"], float) and math.isnan(kpi["Value"])):
             assert "2020/21 Q2" in sentence
+
+
+# -- RDN terminology ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Deliver at least 5 Clinical Research Network Portfolio Studies by 2026.",
+            "Deliver at least 5 Clinical Research Network (now the RDN) Portfolio Studies by 2026.",
+        ),
+        ("Studies on the NIHR CRN portfolio", "Studies on the NIHR CRN (now the RDN) portfolio"),
+        (
+            "Local Clinical Research Network (now the RDN) studies",
+            "Local Clinical Research Network (now the RDN) studies",
+        ),
+        ("SCRN and crnx are other words", "SCRN and crnx are other words"),
+        (None, None),
+    ],
+)
+def test_plan_words_add_now_the_rdn_once(text, expected):
+    assert narrative.plan_words(text) == expected
+    assert narrative.plan_words(narrative.plan_words(text)) == expected
+
+
+def test_with_plan_words_changes_only_the_column_given():
+    frame = pd.DataFrame({"Deliverable": ["5 CRN studies", 7], "Owner": ["CRN lead", "x"]})
+    out = narrative.with_plan_words(frame, "Deliverable")
+    assert out["Deliverable"].tolist() == ["5 CRN (now the RDN) studies", 7]
+    assert out["Owner"].tolist() == ["CRN lead", "x"]
+    with pytest.raises(KeyError, match="'Nope' not in the frame"):
+        narrative.with_plan_words(frame, "Nope")
+
+
+def test_the_packs_own_words_say_rdn_not_crn():
+    """The NIHR CRN became the Research Delivery Network on 1 October 2024: the notebooks, docs and
+    README name the CRN only when quoting the plan ("(now the RDN)") or saying the RDN replaced it."""
+    import re
+
+    import nbformat
+
+    from helpers.paths import PROJ_ROOT
+
+    texts = {
+        p.name: p.read_text(encoding="utf-8") for p in [PROJ_ROOT / "README.md", *(PROJ_ROOT / "docs").glob("*.md")]
+    }
+    for path in sorted((PROJ_ROOT / "notebooks").glob("*.ipynb")):
+        texts[path.name] = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    crn = re.compile(r"\b(Clinical Research Network|CRN)\b(?!,? \(now the RDN\))", re.IGNORECASE)
+    for name, text in texts.items():
+        for match in crn.finditer(text):
+            before = text[max(0, match.start() - 40) : match.start()]
+            after = text[match.end() : match.end() + 40]
+            allowed = (
+                "replaced the" in before
+                or "until the RDN replaced it" in after
+                or after.startswith(" (CRN)")  # the name, then its initials: judged by the name
+                or before.lower().endswith("clinical research network (")
+            )
+            assert allowed, (
+                f"{name}: ...{before}{match.group(0)}{after}... (say the RDN, or quote with '(now the RDN)')"
+            )

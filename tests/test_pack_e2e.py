@@ -131,20 +131,34 @@ def test_every_figure_has_meaningful_alt_text(pack):
 
 def test_scorecard_figures_equal_what_the_helpers_compute(pack):
     """The published scorecard (appendix copy of the summary's table) equals the helpers' scorecard,
-    computed here, in this process, from the same sample data: every KPI, value, change, target, RAG."""
-    from helpers.narrative import scorecard_view
+    computed here, in this process, from the same sample data: every KPI, value, change, target, RAG.
+    The appendix holds the figures as numbers (rounded as shown, no float noise); the HTML in words."""
+    from helpers.narrative import NUMBER_COLUMNS, scorecard_numbers, scorecard_view
 
     published = pd.read_csv(
         pack["folder"] / "appendix" / "00_summary_headline_kpis.csv", dtype=str, keep_default_na=False
     )
     data = load_data(pack["data"], QUARTER)
     scorecard = build_scorecard(data, QUARTER, ICB, load_targets(paths.PARAMS_DIR / "targets.yml"))
-    expected = scorecard_view(scorecard).astype(str)
+    expected = scorecard_numbers(scorecard)
     assert len(published) == len(scorecard) >= 15
-    assert published.values.tolist() == expected.values.tolist()
-    # ...and the same figures are in the HTML the reviewers read.
+    assert list(published.columns) == list(expected.columns)
+    assert set(NUMBER_COLUMNS) | {"Unit"} <= set(published.columns)
+    words = [c for c in expected.columns if c not in NUMBER_COLUMNS]
+    assert published[words].values.tolist() == expected[words].astype(str).values.tolist()
+    for column in NUMBER_COLUMNS:
+        for kpi, cell, number in zip(expected["KPI"], published[column], expected[column]):
+            if number is None:
+                assert cell == "", (kpi, column, cell)
+            elif isinstance(number, str):
+                assert cell == number == "*", (kpi, column, cell)  # a suppressed count stays suppressed
+            else:
+                # Exactly the number the helpers give, written as Python writes it: 468, 112.3.
+                assert cell == str(number) and float(cell) == number, (kpi, column, cell, number)
+    # ...and the same figures, in words, are in the HTML the reviewers read.
     text = _text(pack["html"])
-    for label, latest in zip(expected.iloc[:, 1], expected.iloc[:, 2]):
+    shown = scorecard_view(scorecard)
+    for label, latest in zip(shown["KPI"], shown["Latest"]):
         assert label in text and latest in text, (label, latest)
 
 

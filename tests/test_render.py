@@ -149,6 +149,26 @@ def test_sanitise_removes_scripts_handlers_and_outside_links():
     assert 'href="#contents"' in clean
 
 
+def test_appendix_csv_cells_carry_no_float_noise(tmp_path):
+    import pandas as pd
+
+    from helpers.tables import format_table
+
+    frame = pd.DataFrame({"Quarter": ["2026/27 Q2"], "Income": [848_377.4500000001], "Pct": [0.1 + 0.2]})
+    table = format_table(frame, caption="Income", units={"Income": "GBP"}, name="income")
+    render.write_appendix([("30_commercial", table.payload())], tmp_path)
+    text = (tmp_path / "income.csv").read_text(encoding="utf-8")
+    assert text == "Quarter,Income (GBP),Pct\n2026/27 Q2,848377,0.3\n"
+
+
+def test_appendix_writes_no_float_noise_even_from_an_unrounded_payload(tmp_path):
+    payload = {"name": "raw", "columns": ["A", "B"], "rows": [[848_377.4500000001, 0.1 + 0.2], [3, None]]}
+    render.write_appendix([("30_commercial", payload)], tmp_path)
+    assert (tmp_path / "raw.csv").read_text(encoding="utf-8") == "A,B\n848377.45,0.3\n3,\n"
+    sheet = load_workbook(tmp_path / "tables.xlsx")["raw"]
+    assert [c.value for c in sheet[2]] == [848377.45, 0.3]
+
+
 @pytest.mark.integration
 def test_appendix_neutralises_formulas_and_keeps_numbers(executed, tmp_path):
     tables = [("60_engagement", t) for t in render.extract_tables(executed)]

@@ -14,6 +14,7 @@ import pytest
 
 from helpers.tables import (
     ROUNDED_NOTE,
+    format_money,
     format_number,
     format_table,
     neutralise_formula,
@@ -179,6 +180,89 @@ def test_jupyter_bundle_has_html_and_the_appendix_payload():
     assert type(payload["rows"][0][1]) is int
     json.dumps(payload, allow_nan=False)  # valid JSON for the notebook file
     assert format_table(frame, caption="Recruits by trust").name.startswith("recruits-by-trust-")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (3_935_113.45, "£3.94m"),
+        (1_000_000, "£1.00m"),
+        (999_999, "£1.00m"),  # £1,000k after rounding: millions, never "£1,000k"
+        (999_500, "£1.00m"),
+        (999_499, "£999k"),
+        (88_224, "£88k"),
+        (1_000, "£1k"),
+        (999.6, "£1k"),  # £1,000 after rounding: thousands
+        (999.4, "£999"),
+        (850, "£850"),  # under £1k: whole pounds, not "£0.85k"
+        (0, "£0"),
+        (-0.3, "£0"),  # no "-£0"
+        (-88_224, "-£88k"),
+        (-1_500_000, "-£1.50m"),
+        (12_345_678, "£12.35m"),
+        (2_675_000, "£2.68m"),  # half away from zero, as format_number
+    ],
+)
+def test_format_money_one_rule(value, expected):
+    assert format_money(value) == expected
+
+
+def test_format_money_rejects_text_and_nan():
+    with pytest.raises(ValueError, match="not a finite number"):
+        format_money(float("nan"))
+    with pytest.raises(ValueError, match="not a finite number"):
+        format_money("£5")
+
+
+def test_money_columns_show_the_money_rule_and_keep_whole_pounds_in_the_appendix():
+    frame = pd.DataFrame({"Quarter": ["2026/27 Q1", "2026/27 Q2"], "Income": [848_377.4500000001, 3_935_113.45]})
+    table = format_table(frame, caption="Income", units={"Income": "GBP"})
+    assert table.frame["Income (GBP)"].tolist() == ["£848k", "£3.94m"]
+    assert table.payload()["rows"] == [["2026/27 Q1", 848_377], ["2026/27 Q2", 3_935_113]]
+
+
+def test_appendix_numbers_are_rounded_as_shown_without_float_noise():
+    frame = pd.DataFrame(
+        {
+            "Name": ["a", "b"],
+            "Pct": [12.3000000001, 848377.4500000001],
+            "Ratio": [0.7149999999, 1.125],
+            "Count": [468.0, 3.0],
+            "People": ["*", 15],
+        }
+    )
+    table = format_table(frame, caption="Noise", decimals={"Ratio": 2})
+    rows = table.payload()["rows"]
+    assert rows == [["a", 12.3, 0.71, 468, "*"], ["b", 848377.5, 1.13, 3, 15]]
+    assert [type(v) for v in rows[0][1:4]] == [float, float, int]  # whole counts are ints: "468", not "468.0"
+    text = ",".join(repr(v) for row in rows for v in row)
+    assert "0000" not in text and "9999" not in text
+
+
+def test_rows_in_gbp_follow_the_money_rule_when_each_row_has_its_unit():
+    frame = pd.DataFrame(
+        {"Benefit": ["Savings", "Staff time"], "Unit": ["GBP", "hours"], "Amount": [88_224.45, 1234.5]}
+    )
+    table = format_table(frame, caption="Benefits", row_units="Unit")
+    assert table.frame["Amount"].tolist() == ["£88k", "1,234.5"]
+    assert table.payload()["rows"] == [["Savings", "GBP", 88_224], ["Staff time", "hours", 1234.5]]
+    with pytest.raises(ValueError, match="row_units column 'Units' not in the table"):
+        format_table(frame, caption="Benefits", row_units="Units")
+
+
+def test_an_appendix_frame_replaces_the_shown_words_with_numbers():
+    shown = pd.DataFrame({"KPI": ["Income", "Studies"], "Latest": ["£3.94m", "468"]})
+    numbers = pd.DataFrame(
+        {
+            "KPI": ["Income", "Studies"],
+            "Value": pd.Series([3_935_113, 112.30000000000001], dtype=object),
+            "Unit": ["GBP", "%"],
+        }
+    )
+    table = format_table(shown, caption="Headline", appendix=numbers)
+    assert "£3.94m" in table.html and "3935113" not in table.html
+    assert table.payload()["columns"] == ["KPI", "Value", "Unit"]
+    assert table.payload()["rows"] == [["Income", 3_935_113, "GBP"], ["Studies", 112.3, "%"]]
 
 
 def test_index_only_when_asked():

@@ -79,6 +79,14 @@ def _safe_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+def _without_float_noise(value: Any) -> Any:
+    """A float at 15 significant digits (848377.4500000001 -> 848377.45), as a belt to the braces of
+    helpers.tables, which rounds every table's numbers as shown; anything else unchanged."""
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return float(f"{value:.15g}")
+    return value
+
+
 def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -> list[Path]:
     """One CSV per table and one XLSX (a sheet per table); returns the files written."""
     from openpyxl import Workbook
@@ -92,7 +100,7 @@ def write_appendix(tables: Iterable[tuple[str, dict[str, Any]]], folder: Path) -
     for section_id, table in tables:
         name = _safe_name(table.get("name") or f"{section_id}_table", used)
         columns = [neutralise_formula(str(c)) for c in table.get("columns", [])]
-        rows = [[neutralise_formula(v) for v in row] for row in table.get("rows", [])]
+        rows = [[neutralise_formula(_without_float_noise(v)) for v in row] for row in table.get("rows", [])]
         path = folder / f"{name}.csv"
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

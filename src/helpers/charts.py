@@ -17,6 +17,7 @@ never shows a second copy and nothing needs closing.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import io
 import textwrap
@@ -32,10 +33,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncFormatter, NullFormatter
 
 from helpers import spc as spc_module
-from helpers.tables import format_number
+from helpers.quarters import Quarter
+from helpers.tables import format_money, format_number, is_money_unit
 
 NHS_COLOURS = {
     "nhs_blue": "#005EB8",
@@ -229,10 +231,86 @@ def _thousands_axis(axis, decimals: int) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: format_number(float(v), decimals)))
 
 
+def _value_words(unit: str, decimals: int) -> Callable[[float], str]:
+    """How a chart states a value in titles, legends and alt text: money by the pack's one rule
+    (``£3.94m``, ``£88k``), anything else with thousands separators."""
+    if is_money_unit(unit):
+        return lambda value: format_money(float(value))
+    return lambda value: _number(value, decimals)
+
+
+class MoneyFormatter(Formatter):
+    """Money tick labels on one scale for the whole axis: ``£3.5m``, ``£4.0m`` (or ``£250k``),
+    with as many decimals as the tick spacing needs."""
+
+    def __call__(self, value, pos=None) -> str:
+        return self.format_ticks([value])[0]
+
+    def format_ticks(self, values) -> list[str]:
+        values = [float(v) for v in values]
+        if not values:
+            return []
+        top = max(abs(v) for v in values)
+        scale, suffix = (1_000_000, "m") if top >= 1_000_000 else (1_000, "k") if top >= 1_000 else (1, "")
+        # The fewest decimals (up to 2) that show every tick exactly: £3.25m, not "£3.3m".
+        scaled = [abs(v) / scale for v in values]
+        decimals = next((d for d in (0, 1) if all(abs(round(v, d) - v) < 1e-9 for v in scaled)), 2)
+        labels = []
+        for v in values:
+            size = format_number(abs(v) / scale, decimals)
+            negative = v < 0 and any(ch in "123456789" for ch in size)  # no "-£0"
+            labels.append(f"{'-' if negative else ''}£{size}{suffix}")
+        return labels
+
+
+def _value_axis(axis, unit: str, decimals: int) -> None:
+    """Tick labels of the value axis: money (:class:`MoneyFormatter`) or thousands separators."""
+    if is_money_unit(unit):
+        axis.set_major_formatter(MoneyFormatter())
+    else:
+        _thousands_axis(axis, decimals)
+
+
+def is_quarterly(stamps: pd.Series | pd.DatetimeIndex) -> bool:
+    """Dates that are all quarter starts (1 January, April, July or October at midnight): the
+    pack's quarterly series, dated as :func:`helpers.section.with_dates` dates them."""
+    index = pd.DatetimeIndex(pd.to_datetime(pd.Series(stamps)).dropna())
+    return len(index) > 0 and all(s.day == 1 and s.month in (1, 4, 7, 10) and s == s.normalize() for s in index)
+
+
 def _date_words(stamps: pd.Series | pd.DatetimeIndex) -> Callable[[pd.Timestamp], str]:
-    """'April 2026' for monthly points (all on the 1st), else '15 April 2026'."""
+    """'2026/27 Q2' for quarterly points (see :func:`is_quarterly`), 'April 2026' for monthly points
+    (all on the 1st), else '15 April 2026'."""
+    if is_quarterly(stamps):
+        return lambda s: Quarter.of_date(pd.Timestamp(s)).label
     monthly = all(s.day == 1 for s in pd.DatetimeIndex(stamps))
     return (lambda s: s.strftime("%B %Y")) if monthly else (lambda s: f"{s.day} {s.strftime('%B %Y')}")
+
+
+MAX_YEAR_LABELS = 8
+
+
+def _date_axis(ax, stamps: pd.Series) -> None:
+    """The x-axis of a dated chart: a quarterly series by financial year (a tick at each
+    1 April, the year's label ``2023/24`` under its middle); anything else by calendar dates."""
+    if not is_quarterly(stamps):
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        return
+    index = pd.DatetimeIndex(pd.to_datetime(pd.Series(stamps)).dropna())
+    first, last = index.min(), index.max()
+    years = list(range(Quarter.of_date(first).fy_start, Quarter.of_date(last).fy_start + 1))
+    every = -(-len(years) // MAX_YEAR_LABELS)  # label every nth year so at most 8 labels show
+    boundaries = [dt.date(year, 4, 1) for year in years[1:]]
+    ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(boundaries) if boundaries else []))
+    ax.xaxis.set_major_formatter(NullFormatter())
+    # Each label sits mid-year (1 October), kept within the data so short series still show one.
+    middles = [min(max(pd.Timestamp(year, 10, 1), first), last) for year in years[::every]]
+    ax.xaxis.set_minor_locator(FixedLocator(mdates.date2num(middles)))
+    ax.xaxis.set_minor_formatter(FixedFormatter([f"{year}/{(year + 1) % 100:02d}" for year in years[::every]]))
+    ax.tick_params(axis="x", which="minor", length=0)
+    ax.set_xlabel("Financial year")
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
@@ -318,6 +396,7 @@ def spc_chart(
     observed = data["value"].notna()
     decimals = _decimals_for(list(data["value"].dropna()) + list(data[["mean", "lpl", "upl"]].stack()))
 
+    say = _value_words(unit, decimals)
     variation = spc_module.variation(data)
     assurance = spc_module.assurance(data, target, improvement_direction)
     finding = spc_module.describe(data.assign(target=np.nan if target is None else target), improvement_direction)
@@ -373,7 +452,7 @@ def spc_chart(
                     color=MDC_COLOURS["target"],
                     linestyle="--",
                     linewidth=1.4,
-                    label=f"Target {_number(target, decimals)}",
+                    label=f"Target {say(target)}",
                 )
             )
         for when, reason in sorted((rebase or {}).items()):
@@ -392,10 +471,8 @@ def spc_chart(
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
-        _thousands_axis(ax.yaxis, decimals)
-        locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        _value_axis(ax.yaxis, unit, decimals)
+        _date_axis(ax, dates)
         figure.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
         _set_title(figure, title)
 
@@ -407,15 +484,15 @@ def spc_chart(
     parts = [
         f"Statistical process control chart of {unit or 'the value'}: {int(observed.sum())} points from "
         f"{words(dates[observed].iloc[0])} to {words(pd.Timestamp(last['date']))}.",
-        f"Mean {_number(last['mean'], decimals)}, {'trial ' if bool(latest_group.get('trial_limits', pd.Series([False])).any()) else ''}"
-        f"process limits {_number(last['lpl'], decimals)} to {_number(last['upl'], decimals)}.",
+        f"Mean {say(last['mean'])}, {'trial ' if bool(latest_group.get('trial_limits', pd.Series([False])).any()) else ''}"
+        f"process limits {say(last['lpl'])} to {say(last['upl'])}.",
     ]
     if groups.nunique() > 1:
         start = pd.Timestamp(latest_group["date"].iloc[0])
         reason = {pd.Timestamp(k): v for k, v in (rebase or {}).items()}.get(start)
         parts.append(f"Limits recalculated from {words(start)}{f' ({reason})' if reason else ''}.")
     parts.append(
-        f"Latest value {_number(last['value'], decimals)} in {words(pd.Timestamp(last['date']))}: "
+        f"Latest value {say(last['value'])} in {words(pd.Timestamp(last['date']))}: "
         f"{spc_module.VARIATION_WORDS[variation]}."
     )
     if special:
@@ -428,10 +505,7 @@ def spc_chart(
     else:
         parts.append("Every point shows common cause variation.")
     if target is not None:
-        parts.append(
-            f"Target {_number(target, decimals)}"
-            + (f": {spc_module.ASSURANCE_WORDS[assurance]}." if assurance else ".")
-        )
+        parts.append(f"Target {say(target)}" + (f": {spc_module.ASSURANCE_WORDS[assurance]}." if assurance else "."))
     return Chart(figure=figure, title=title, alt_text=" ".join(parts))
 
 
@@ -567,6 +641,7 @@ def bar_chart(
     values, suppressed = values[order], suppressed[order]
     if decimals is None:
         decimals = _decimals_for(values[~suppressed])
+    say = _value_words(unit, decimals)
     highlighted = {highlight} if isinstance(highlight, str) else set(highlight or [])
     unknown = highlighted - set(categories)
     if unknown:
@@ -575,7 +650,7 @@ def bar_chart(
         shown = ~suppressed
         if shown.any():
             top = int(np.argmax(np.where(shown, values, -np.inf)))
-            title = f"{categories[top]} has the highest {unit or y}: {_number(values[top], decimals)}"
+            title = f"{categories[top]} has the highest {unit or y}: {say(values[top])}"
         else:
             title = f"{unit or y} by {x}: every value is suppressed"
     colours = [
@@ -600,7 +675,7 @@ def bar_chart(
                 ax.text(
                     value + offset,
                     position,
-                    _number(value, decimals),
+                    say(value),
                     va="center",
                     ha="left" if value >= 0 else "right",
                     fontsize=9,
@@ -613,7 +688,7 @@ def bar_chart(
         ax.set_axisbelow(True)
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
-        _thousands_axis(ax.xaxis, 0 if span >= 10 else decimals)
+        _value_axis(ax.xaxis, unit, 0 if span >= 10 else decimals)
         if suppressed.any():
             figure.legend(
                 handles=[_note_handle(suppressed_marker)],
@@ -626,7 +701,7 @@ def bar_chart(
 
     if alt_text is None:
         items = [
-            f"{c} {suppressed_marker} (suppressed)" if hidden else f"{c} {_number(v, decimals)}"
+            f"{c} {suppressed_marker} (suppressed)" if hidden else f"{c} {say(v)}"
             for c, v, hidden in zip(categories, values, suppressed)
         ]
         alt_text = (
@@ -680,6 +755,7 @@ def line_chart(
     if decimals is None:
         decimals = _decimals_for(all_numbers)
     words = _date_words(data[x]) if is_dates else str
+    say = _value_words(unit, decimals)
 
     figure = _new_figure(3.8)
     describe = []
@@ -704,8 +780,8 @@ def line_chart(
                 continue
             # Column access keeps each column's type (a row Series would turn years into floats).
             describe.append(
-                f"{label}from {_number(observed['_value'].iloc[0], decimals)} in {words(observed[x].iloc[0])} "
-                f"to {_number(observed['_value'].iloc[-1], decimals)} in {words(observed[x].iloc[-1])}"
+                f"{label}from {say(observed['_value'].iloc[0])} in {words(observed[x].iloc[0])} "
+                f"to {say(observed['_value'].iloc[-1])} in {words(observed[x].iloc[-1])}"
             )
         if isinstance(target, (int, float)):
             ax.axhline(
@@ -713,7 +789,7 @@ def line_chart(
                 color=MDC_COLOURS["target"],
                 linestyle="--",
                 linewidth=1.4,
-                label=f"{target_label} {_number(target, decimals)}",
+                label=f"{target_label} {say(target)}",
             )
         elif trajectory is not None:
             ax.plot(
@@ -727,27 +803,25 @@ def line_chart(
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
-        _thousands_axis(ax.yaxis, decimals)
+        _value_axis(ax.yaxis, unit, decimals)
         if is_dates:
-            locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            _date_axis(ax, data[x])
         figure.legend(loc="outside lower center", ncols=min(4, len(names) + (target is not None)), frameon=False)
         if not title:
-            title = _line_title(data, x, names, series, unit or y, target, trajectory, decimals, words)
+            title = _line_title(data, x, names, series, unit or y, target, trajectory, say, words)
         _set_title(figure, title)
 
     if alt_text is None:
         alt_text = f"Line chart of {unit or y}" + (f" by {series}" if series else "") + ": " + "; ".join(describe) + "."
         if isinstance(target, (int, float)):
-            alt_text += f" {target_label} {_number(target, decimals)}."
+            alt_text += f" {target_label} {say(target)}."
         elif trajectory is not None and trajectory.notna().any():
             last_x = trajectory.dropna().index[-1]
-            alt_text += f" {target_label} for {words(last_x)}: {_number(trajectory.dropna().iloc[-1], decimals)}."
+            alt_text += f" {target_label} for {words(last_x)}: {say(trajectory.dropna().iloc[-1])}."
     return Chart(figure=figure, title=title, alt_text=alt_text)
 
 
-def _line_title(data, x, names, series, what, target, trajectory, decimals, words) -> str:
+def _line_title(data, x, names, series, what, target, trajectory, say, words) -> str:
     """E.g. 'Recruits rose from 100 to 3,900 between April 2025 and July 2025, below the target of 5,000'."""
     data = data[data["_value"].notna()]
     if data.empty:
@@ -757,21 +831,21 @@ def _line_title(data, x, names, series, what, target, trajectory, decimals, word
         best = latest["_value"].idxmax()
         return (
             f"{latest.loc[best, series]} has the highest {what} in {words(latest.loc[best, x])}: "
-            f"{_number(latest.loc[best, '_value'], decimals)}"
+            f"{say(latest.loc[best, '_value'])}"
         )
     first, last = data["_value"].iloc[0], data["_value"].iloc[-1]
     last_x = data[x].iloc[-1]
     change = "rose" if last > first else "fell" if last < first else "was unchanged"
     text = (
-        f"{what[:1].upper()}{what[1:]} {change} from {_number(first, decimals)} to "
-        f"{_number(last, decimals)} between {words(data[x].iloc[0])} and {words(last_x)}"
+        f"{what[:1].upper()}{what[1:]} {change} from {say(first)} to "
+        f"{say(last)} between {words(data[x].iloc[0])} and {words(last_x)}"
     )
     goal = target if isinstance(target, (int, float)) else None
     if trajectory is not None and last_x in trajectory.index and pd.notna(trajectory[last_x]):
         goal = float(trajectory[last_x])
     if goal is not None:
         side = "above" if last > goal else "below" if last < goal else "on"
-        text += f", {side} the target of {_number(goal, decimals)}"
+        text += f", {side} the target of {say(goal)}"
     return text
 
 

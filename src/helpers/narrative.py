@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import pandas as pd
 from helpers.disclosure import SUPPRESSED
 from helpers.quarters import Quarter, parse
 from helpers.spc import ASSURANCE_WORDS, VARIATION_WORDS
-from helpers.tables import format_number
+from helpers.tables import format_money, format_number, round_shown
 from helpers.targets import RAG_LABELS
 
 UNITS = ("percent", "count", "GBP", "per_10000", "days")
@@ -58,7 +59,9 @@ def _decimals(unit: str, value: float) -> int:
 
 
 def format_value(value: object, unit: str) -> str:
-    """A KPI value in words: ``112.3%``, ``468``, ``£4.27 million``, ``236.2 per 10,000``, ``158 days``.
+    """A KPI value in words: ``112.3%``, ``468``, ``£4.27m``, ``£88k``, ``236.2 per 10,000``, ``158 days``.
+
+    Money follows the pack's one rule (:func:`helpers.tables.format_money`), as tables and charts do.
 
     A suppressed count (``*``) reads "fewer than 8 (suppressed)"; a missing value "no data".
     """
@@ -69,16 +72,14 @@ def format_value(value: object, unit: str) -> str:
         return NO_VALUE
     value = float(value)
     if unit == "GBP":
-        if abs(value) >= 1_000_000:
-            return f"£{format_number(value / 1_000_000, 2)} million"
-        return f"£{format_number(value, 0)}"
+        return format_money(value)
     text = format_number(value, _decimals(unit, value))
     return {"percent": f"{text}%", "per_10000": f"{text} per 10,000", "days": f"{text} days"}.get(unit, text)
 
 
 def format_change(change: object, unit: str, compared_with: str) -> str | None:
-    """``up 6 on the previous quarter``, ``down 0.7 percentage points on ...``, ``unchanged on ...``;
-    None when the change is missing."""
+    """``up 6 on the previous quarter``, ``down 0.7 percentage points on ...``, ``up £88k on ...``,
+    ``unchanged on ...``; None when the change is missing."""
     _check_unit(unit)
     if isinstance(change, str) and change == SUPPRESSED:
         return f"change on {compared_with} suppressed"
@@ -195,6 +196,30 @@ def representation(frame: pd.DataFrame, column: str, group: str, label: str, qua
         f"{format_number(float(row['PopulationPct']), 1)}% of the population "
         f"(ratio {format_number(float(row['RepresentationRatio']), 2)}), rolling 12 months to {quarter.label}"
     )
+
+
+RDN_NOTE = "(now the RDN)"
+# "Clinical Research Network" or "CRN" (with an optional "NIHR" or "Local"), unless the note follows.
+_CRN_WORDS = re.compile(
+    r"\b((?:NIHR |Local )?(?:Clinical Research Network|CRN))\b(?!\s*\(now the RDN\))",
+    re.IGNORECASE,
+)
+
+
+def plan_words(text: object) -> object:
+    """The plan's own words, quoted as written, with ``(now the RDN)`` after each "Clinical Research
+    Network" or "CRN": the NIHR CRN was replaced by the Research Delivery Network on 1 October 2024.
+    Anything other than text passes through unchanged; applying it twice changes nothing."""
+    if not isinstance(text, str):
+        return text
+    return _CRN_WORDS.sub(lambda m: f"{m.group(1)} {RDN_NOTE}", text)
+
+
+def with_plan_words(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with :func:`plan_words` applied to the plan's text in ``column`` (e.g. deliverables)."""
+    if column not in frame.columns:
+        raise KeyError(f"column {column!r} not in the frame (has {list(frame.columns)})")
+    return frame.assign(**{column: [plan_words(v) for v in frame[column]]})
 
 
 def count_sentence(count: int, what: str, quarter: str | Quarter) -> str:
@@ -317,6 +342,50 @@ def scorecard_view(scorecard: pd.DataFrame) -> pd.DataFrame:
             "Assurance",
         ],
     )
+
+
+UNIT_WORDS = {"percent": "%", "count": "count", "GBP": "GBP", "per_10000": "per 10,000", "days": "days"}
+NUMBER_COLUMNS = ["Value", "ChangeOnQuarter", "ChangeOnYear", "Target"]
+
+
+def shown_number(value: object, unit: str) -> object:
+    """A KPI figure as a number rounded as :func:`format_value` shows it (percentages and rates to
+    1 decimal, money to whole pounds, counts and days whole unless fractional, then 1 decimal);
+    suppressed ``*`` stays ``*``, missing is None. For appendix files, which hold numbers."""
+    _check_unit(unit)
+    if isinstance(value, str) and value == SUPPRESSED:
+        return SUPPRESSED
+    if _missing(value):
+        return None
+    value = float(value)
+    return round_shown(value, 0 if unit == "GBP" else _decimals(unit, value))
+
+
+def scorecard_numbers(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as numbers for the appendix: the rows of :func:`scorecard_view` with
+    ``Value``, ``ChangeOnQuarter``, ``ChangeOnYear`` and ``Target`` as numbers in ``Unit``
+    (changes of a percentage in percentage points), rounded as the pack shows them."""
+    view = scorecard_view(scorecard)
+    rows = []
+    for (_, row), (_, words) in zip(scorecard.iterrows(), view.iterrows()):
+        unit = row["Unit"]
+        rows.append(
+            {
+                "Section": row["Section"],
+                "KPI": row["Label"],
+                "Value": shown_number(row["Value"], unit),
+                "ChangeOnQuarter": shown_number(row["ChangeOnPreviousQuarter"], unit),
+                "ChangeOnYear": shown_number(row["ChangeOnSameQuarterLastYear"], unit),
+                "Target": shown_number(row["Target"], unit),
+                "Unit": UNIT_WORDS[unit],
+                "RAG": words["RAG"],
+                "Variation": words["Variation"],
+                "Assurance": words["Assurance"],
+            }
+        )
+    columns = ["Section", "KPI", *NUMBER_COLUMNS, "Unit", "RAG", "Variation", "Assurance"]
+    # Object columns keep each row's own precision (468 stays an int beside 112.3).
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in columns}, columns=columns)
 
 
 def _short_change(words: str | None) -> str:

@@ -311,21 +311,29 @@ def show_opening(section: Section, summary) -> None:
 
 
 def headline_table(section: Section) -> Table:
-    """The section's scorecard rows in words, as a table (the summary's table for every section)."""
-    from helpers.narrative import scorecard_view
+    """The section's scorecard rows in words, as a table (the summary's table for every section);
+    its appendix file holds the figures as numbers (:func:`helpers.narrative.scorecard_numbers`)."""
+    from helpers.narrative import scorecard_numbers, scorecard_view
 
     view = scorecard_view(section.scorecard)
+    numbers = scorecard_numbers(section.scorecard)
     if section.id == SUMMARY_SECTION:
         caption = f"Headline KPIs of the plan, {section.quarter.label}"
     else:
         view = view.drop(columns="Section")
+        numbers = numbers.drop(columns="Section")
         # A caption of its own: table ids come from captions and must differ across the pack.
         caption = f"Headline KPIs: {' and '.join(SCORECARD_SECTIONS[section.id]).lower()}, {section.quarter.label}"
     return format_table(
         view,
         caption=caption,
-        footnotes=["Variation and assurance: Making Data Count SPC over each KPI's quarterly history."],
+        footnotes=[
+            "Variation and assurance: Making Data Count SPC over each KPI's quarterly history.",
+            "The appendix file holds these figures as numbers in each row's unit; "
+            "changes of a percentage are in percentage points.",
+        ],
         name=f"{section.id}_headline_kpis",
+        appendix=numbers,
     )
 
 

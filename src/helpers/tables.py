@@ -57,8 +57,46 @@ def format_number(value: float, decimals: int | None = None) -> str:
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 1
     # Half away from zero (12.25 -> 12.3), as readers expect; float formatting would give 12.2.
-    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return f"{exact:,.{decimals}f}"
+    return f"{_half_up(value, decimals):,.{decimals}f}"
+
+
+MONEY_UNITS = ("GBP", "£")
+
+
+def is_money_unit(unit: str | None) -> bool:
+    """A unit such as ``GBP`` or ``GBP, rolling 12 months``: its values are shown by :func:`format_money`."""
+    return isinstance(unit, str) and unit.strip().startswith(MONEY_UNITS)
+
+
+def _half_up(value: float, decimals: int) -> Decimal:
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_money(value: float) -> str:
+    """The pack's one money rule: ``£3.94m`` from £1m (2 decimals), ``£88k`` from £1k (whole
+    thousands), ``£850`` below £1k (whole pounds; "£0.85k" would read as a typing slip).
+
+    The scale is chosen after rounding, so no amount reads ``£1,000k`` or ``£1,000``: 999,499 is
+    ``£999k`` and 999,500 is ``£1.00m``. Negative amounts read ``-£88k``.
+    """
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise ValueError(f"format_money: {value!r} is not a finite number")
+    size = abs(float(value))
+    sign = "-" if float(value) < 0 else ""
+    pounds = _half_up(size, 0)
+    if pounds < 1000:
+        return f"{sign if pounds else ''}£{pounds:,.0f}"
+    thousands = _half_up(size / 1000, 0)
+    if thousands < 1000:
+        return f"{sign}£{thousands:,.0f}k"
+    return f"{sign}£{_half_up(size / 1_000_000, 2):,.2f}m"
+
+
+def round_shown(value: float, decimals: int) -> int | float:
+    """``value`` rounded half away from zero to ``decimals`` places as the tables show it, without
+    float noise (848377.4500000001 -> 848377.45); an int when ``decimals`` is 0."""
+    exact = _half_up(value, decimals)
+    return int(exact) if decimals <= 0 else float(exact)
 
 
 def format_date(value: dt.date | np.datetime64) -> str:
@@ -134,6 +172,8 @@ def format_table(
     index: bool = False,
     row_headers: bool = True,
     name: str | None = None,
+    appendix: pd.DataFrame | None = None,
+    row_units: str | None = None,
 ) -> Table:
     """Render ``frame`` in the house style.
 
@@ -142,6 +182,13 @@ def format_table(
     rounding note. ``index=True`` keeps the index as the first column (only when meaningful).
     ``row_headers``: the first column's cells are row headers (``<th scope="row">``).
     ``name``: the table's file name in the appendix (default: from the caption).
+
+    Money columns (unit ``GBP``, see :func:`is_money_unit`) show :func:`format_money` (``£3.94m``,
+    ``£88k``). The appendix rows hold numbers rounded as shown (money to whole pounds), so no
+    CSV cell carries float noise. ``appendix``: a frame written to the appendix instead of the
+    shown one, when the table shows words but an analyst needs numbers (its floats are rounded
+    the same way, by ``decimals`` or each column's own precision). ``row_units``: a column giving
+    each row's unit (e.g. benefits in GBP, hours, patients); rows in GBP follow the money rule.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"format_table: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -161,16 +208,22 @@ def format_table(
     suppressed_cells: set[tuple[int, str]] = set()
     numeric_column: dict[str, bool] = {}
     suppressed_any = missing_any = False
+    if row_units is not None and row_units not in columns:
+        raise ValueError(f"format_table: row_units column {row_units!r} not in the table")
+    money_rows = (
+        frozenset(i for i, unit in enumerate(data[row_units].tolist()) if is_money_unit(unit))
+        if row_units is not None
+        else frozenset()
+    )
+    places_of: dict[str, int] = {}
     for name, original in zip(columns, data.columns):
         series = data[original]
-        if isinstance(decimals, Mapping):
-            places = decimals.get(name)
-        else:
-            places = decimals
-        if places is None:
-            places = _column_decimals(series)
+        money_column = is_money_unit(units.get(name))
+        places = _places(series, name, decimals)
+        places_of[name] = 0 if money_column else places
         cells = []
         for row, value in enumerate(series.tolist()):
+            money = money_column or row in money_rows
             if isinstance(value, str) and value == suppressed_marker:
                 cells.append(suppressed_marker)
                 suppressed_cells.add((row, name))
@@ -181,7 +234,7 @@ def format_table(
             elif isinstance(value, (dt.date, np.datetime64)):
                 cells.append(format_date(value))
             elif _is_number(value):
-                cells.append(format_number(value, places))
+                cells.append(format_money(value) if money else format_number(value, places))
             else:
                 cells.append(str(value))
         shown[name] = cells
@@ -235,13 +288,31 @@ def format_table(
         caption=str(caption),
         footnotes=tuple(notes),
         name=table_name or _slug(str(caption)).removeprefix("tbl-"),
-        columns=tuple(headers),
-        rows=tuple(tuple(_json_value(v) for v in row) for row in data.itertuples(index=False, name=None)),
+        columns=tuple(headers) if appendix is None else tuple(str(c) for c in appendix.columns),
+        rows=_appendix_rows(data, places_of, money_rows) if appendix is None else _appendix_rows(appendix, decimals),
     )
 
 
-def _json_value(value: object) -> object:
-    """A cell as JSON: numbers stay numbers, missing is None, dates are ISO text."""
+def _places(series: pd.Series, name: str, decimals: int | Mapping[str, int] | None) -> int:
+    places = decimals.get(name) if isinstance(decimals, Mapping) else decimals
+    return _column_decimals(series) if places is None else places
+
+
+def _appendix_rows(
+    frame: pd.DataFrame, decimals: int | Mapping[str, int] | None, money_rows: frozenset = frozenset()
+) -> tuple[tuple, ...]:
+    """The rows as JSON values, each number rounded to its column's places (``decimals``: a
+    number, column -> places, or None for each column's shown precision); money rows to pounds."""
+    places = [_places(frame[c], str(c), decimals) for c in frame.columns]
+    return tuple(
+        tuple(_json_value(v, 0 if i in money_rows else p) for v, p in zip(row, places))
+        for i, row in enumerate(frame.itertuples(index=False, name=None))
+    )
+
+
+def _json_value(value: object, decimals: int | None = None) -> object:
+    """A cell as JSON: numbers stay numbers (rounded to ``decimals`` places as shown, when given),
+    missing is None, dates are ISO text."""
     if _is_missing(value):
         return None
     if isinstance(value, (dt.date, np.datetime64)):
@@ -252,7 +323,9 @@ def _json_value(value: object) -> object:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return float(value) if math.isfinite(float(value)) else None
+        if not math.isfinite(float(value)):
+            return None
+        return float(value) if decimals is None else round_shown(float(value), decimals)
     return str(value)
 
 
