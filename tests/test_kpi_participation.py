@@ -94,6 +94,13 @@ def test_participants_not_on_the_portfolio_are_counted_apart(mixed_portfolio):
     assert list(shown["Participants"]) == [40, 0, 10, 0] and shown["Rolling12Months"].iloc[-1] == 50
 
 
+def test_participants_with_non_portfolio_side_by_side(mixed_portfolio):
+    out = kp.participants_with_non_portfolio(mixed_portfolio, "2019-20-Q4", "QWU")
+    assert list(out["Participants"]) == [100, 50, 0, 200]
+    assert list(out["NotPortfolioParticipants"]) == [40, 0, 10, 0]  # 12 published as 10
+    assert out["Rolling12Months"].iloc[-1] == 350 and out["NotPortfolioRolling12Months"].iloc[-1] == 50
+
+
 def test_non_portfolio_only_history_starts_with_the_first_recruitment(mixed_portfolio):
     # Portfolio recruitment starts in Q1 too, but a scope with none there still lists Q1 as 0.
     data = make_data(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -36,6 +37,9 @@ from matplotlib.ticker import FuncFormatter
 
 from helpers import spc as spc_module
 from helpers.tables import format_number
+
+if TYPE_CHECKING:
+    from helpers.targets import PlanBaseline
 
 NHS_COLOURS = {
     "nhs_blue": "#005EB8",
@@ -294,11 +298,14 @@ def spc_chart(
     unit: str,
     improvement_direction: str,
     target: float | None = None,
+    plan_baseline: PlanBaseline | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
     Points coloured by point type, mean (solid), process limits (dashed; dotted when trial
     limits), target (red, dashed). ``target`` defaults to the frame's ``target`` column.
+    ``plan_baseline`` (:func:`helpers.targets.plan_baseline`): the plan's starting point, drawn as
+    a labelled dark blue diamond at its quarter on a thin dotted line across the chart.
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     """
     where = "spc_chart"
@@ -374,6 +381,13 @@ def spc_chart(
                     label=f"Target {_number(target, decimals)}",
                 )
             )
+        if plan_baseline is not None:
+            colour = NHS_COLOURS["dark_blue"]
+            ax.axhline(plan_baseline.value, color=colour, linestyle=":", linewidth=1.0, zorder=1)
+            ax.scatter([plan_baseline.date], [plan_baseline.value], marker="D", s=40, color=colour, zorder=4)
+            handles.append(
+                Line2D([], [], color=colour, linestyle=":", marker="D", markersize=6, label=plan_baseline.label)
+            )
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
@@ -415,6 +429,8 @@ def spc_chart(
             f"Target {_number(target, decimals)}"
             + (f": {spc_module.ASSURANCE_WORDS[assurance]}." if assurance else ".")
         )
+    if plan_baseline is not None:
+        parts.append(f"{plan_baseline.label}.")
     return Chart(figure=figure, title=title, alt_text=" ".join(parts))
 
 

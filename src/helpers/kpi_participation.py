@@ -57,6 +57,17 @@ def participants(data, quarter, icb: str, disclosed: bool = True, scope: str = "
     return kc.published_counts(out, ["Participants", "Rolling12Months"]) if disclosed else out
 
 
+def participants_with_non_portfolio(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+    """NIHR portfolio participants (the headline) with, beside them and apart, participants in
+    studies not on the portfolio, per quarter and rolling 12 months. Columns: Quarter,
+    Participants, Rolling12Months, NotPortfolioParticipants, NotPortfolioRolling12Months."""
+    portfolio = participants(data, quarter, icb, disclosed=disclosed)
+    apart = participants(data, quarter, icb, disclosed=disclosed, scope="not_portfolio")
+    portfolio["NotPortfolioParticipants"] = apart["Participants"].to_numpy()
+    portfolio["NotPortfolioRolling12Months"] = apart["Rolling12Months"].to_numpy()
+    return portfolio
+
+
 def participants_per_10k(
     data, quarter, icb: str, population: int | None = None, disclosed: bool = True
 ) -> pd.DataFrame:
