@@ -111,6 +111,16 @@ def test_non_portfolio_only_history_starts_with_the_first_recruitment(mixed_port
     assert list(out["Quarter"]) == ["2019-20-Q1", "2019-20-Q2"] and list(out["Participants"]) == [0, 9]
 
 
+def test_by_place_and_type_count_portfolio_studies_like_the_headline(mixed_portfolio):
+    place = kp.participants_by_place(mixed_portfolio, "2019-20-Q4", "QWU", "rolling_12_months", disclosed=False)
+    # RKB (Coventry) 100 + 200; RJC (South Warwickshire) 50 in study q; study n's 40 and 12 left out.
+    assert list(place["Participants"]) == [300, 50, 0]
+    everyone = kp.participants_by_organisation_type(
+        mixed_portfolio, "2019-20-Q4", "QWU", "rolling_12_months", disclosed=False, scope="all"
+    )
+    assert list(everyone["Participants"]) == [402, 0]  # acute: 140 + 50 + 12 + 200; gp_practice: 0
+
+
 def test_unknown_scope_is_a_clear_error(mixed_portfolio):
     with pytest.raises(ValueError, match="scope must be one of portfolio, not_portfolio, all"):
         kp.participants(mixed_portfolio, "2019-20-Q4", "QWU", scope="commercial")

@@ -89,18 +89,21 @@ def participants_per_10k(
     return out
 
 
-def _recruitment_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
+def _recruitment_in_window(data, quarter, icb: str, window: str, scope: str) -> pd.DataFrame:
     quarter = parse(quarter)
     first, last = kc.window_ordinals(quarter, window)
     recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
     ordinals = kc.frame_ordinals(recruitment, "Month")
-    return recruitment[(ordinals >= first) & (ordinals <= last)]
+    in_window = recruitment[(ordinals >= first) & (ordinals <= last)]
+    return _portfolio_recruitment(in_window, kc.table(data, "studies"), scope)
 
 
-def _by_organisation_column(data, quarter, icb: str, column: str, window: str, disclosed: bool) -> pd.DataFrame:
+def _by_organisation_column(
+    data, quarter, icb: str, column: str, window: str, disclosed: bool, scope: str
+) -> pd.DataFrame:
     sliced = kc.icb_slice(data, icb)
     organisations = kc.table(sliced, "organisations")
-    recruitment = _recruitment_in_window(data, quarter, icb, window)
+    recruitment = _recruitment_in_window(data, quarter, icb, window, scope)
     totals = recruitment.groupby("OrganisationCode", observed=True)["Participants"].sum()
     lookup = organisations.set_index("OrganisationCode")[column]
     every_label = sorted(organisations[column].dropna().unique())  # every place / type listed, 0 when none
@@ -116,18 +119,21 @@ def _by_organisation_column(data, quarter, icb: str, column: str, window: str, d
     return kc.published_breakdown(out, ["Participants"], column, shares={"Pct": "Participants"})
 
 
-def participants_by_place(data, quarter, icb: str, window: str = "quarter", disclosed: bool = True) -> pd.DataFrame:
-    """Participants by place of the recruiting organisation. ``window``: ``quarter`` or
-    ``rolling_12_months``. Columns: Quarter, Window, Place, Participants, Pct."""
-    return _by_organisation_column(data, quarter, icb, "Place", window, disclosed)
+def participants_by_place(
+    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True, scope: str = "portfolio"
+) -> pd.DataFrame:
+    """Participants by place of the recruiting organisation (NIHR portfolio studies by default, so
+    the places add up to the headline; ``scope`` as :func:`participants`). ``window``: ``quarter``
+    or ``rolling_12_months``. Columns: Quarter, Window, Place, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "Place", window, disclosed, scope)
 
 
 def participants_by_organisation_type(
-    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True
+    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True, scope: str = "portfolio"
 ) -> pd.DataFrame:
-    """Participants by type of the recruiting organisation. Columns: Quarter, Window,
-    OrganisationType, Participants, Pct."""
-    return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed)
+    """Participants by type of the recruiting organisation (NIHR portfolio studies by default, as
+    :func:`participants_by_place`). Columns: Quarter, Window, OrganisationType, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed, scope)
 
 
 def _imd_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
