@@ -97,40 +97,53 @@ def test_gp_practices_recruiting(data):
 # -- participation ----------------------------------------------------------------------------------
 def test_participants_raw_and_disclosed(data):
     raw = kpi_participation.participants(data, QUARTER, ICB, disclosed=False)
-    check(raw, "Participants", [20, 18, 7, 25, 31, 47])
-    check(raw, "Rolling12Months", [NAN, NAN, NAN, 70, 81, 110])
+    check(raw, "Participants", [20, 8, 7, 25, 31, 38])
+    check(raw, "Rolling12Months", [NAN, NAN, NAN, 60, 71, 101])
     shown = kpi_participation.participants(data, QUARTER, ICB)
-    check(shown, "Participants", [20, 20, "*", 25, 30, 45])
-    check(shown, "Rolling12Months", [NAN, NAN, NAN, 70, 80, 110])
+    check(shown, "Participants", [20, 10, "*", 25, 30, 40])
+    check(shown, "Rolling12Months", [NAN, NAN, NAN, 60, 70, 100])
+
+
+def test_participants_not_on_the_portfolio(data):
+    raw = kpi_participation.participants(data, QUARTER, ICB, disclosed=False, scope="not_portfolio")
+    check(raw, "Participants", [0, 10, 0, 0, 0, 9])
+    check(raw, "Rolling12Months", [NAN, NAN, NAN, 10, 10, 9])
+    shown = kpi_participation.participants(data, QUARTER, ICB, scope="not_portfolio")
+    check(shown, "Participants", [0, 10, 0, 0, 0, 10])
+    check(shown, "Rolling12Months", [NAN, NAN, NAN, 10, 10, 10])
+    everyone = kpi_participation.participants(data, QUARTER, ICB, disclosed=False, scope="all")
+    check(everyone, "Participants", [20, 18, 7, 25, 31, 47])
 
 
 def test_participants_per_10k(data):
     raw = kpi_participation.participants_per_10k(data, QUARTER, ICB, disclosed=False)
-    check(raw, "Population", [963173] * 6)
-    check(raw, "Per10000", [NAN, NAN, NAN, 0.7267645584, 0.8409704176, 1.142058592])
+    check(raw, "Population", [963204] * 6)
+    check(raw, "Per10000", [NAN, NAN, NAN, 0.6229210012, 0.7371231847, 1.048583685])
     shown = kpi_participation.participants_per_10k(data, QUARTER, ICB)
-    check(shown, "Rolling12Months", [NAN, NAN, NAN, 70, 80, 110])
-    check(shown, "Per10000", [NAN, NAN, NAN, 0.7267645584, 0.8305880667, 1.142058592])
+    check(shown, "Rolling12Months", [NAN, NAN, NAN, 60, 70, 100])
+    check(shown, "Per10000", [NAN, NAN, NAN, 0.6229210012, 0.7267411680, 1.038201669])
 
 
 def test_participants_by_place(data):
     raw = kpi_participation.participants_by_place(data, QUARTER, ICB, disclosed=False)
     check(raw, "Place", ["Coventry", "South Warwickshire", "Warwickshire North"])
-    check(raw, "Participants", [12, 5, 30])
-    check(raw, "Pct", [25.5319148936, 10.6382978723, 63.8297872340])
+    check(raw, "Participants", [12, 5, 21])
+    check(raw, "Pct", [31.5789473684, 13.1578947368, 55.2631578947])
     shown = kpi_participation.participants_by_place(data, QUARTER, ICB)
     check(shown, "Place", ["Coventry", "South Warwickshire", "Warwickshire North", "Total"])
-    check(shown, "Participants", ["*", "*", 30, 45])
-    check(shown, "Pct", ["*", "*", 66.6666666667, 100.0])
+    check(shown, "Participants", ["*", "*", 20, 40])
+    check(shown, "Pct", ["*", "*", 50.0, 100.0])
+    everyone = kpi_participation.participants_by_place(data, QUARTER, ICB, disclosed=False, scope="all")
+    check(everyone, "Participants", [12, 5, 30])
 
 
 def test_participants_by_organisation_type(data):
     shown = kpi_participation.participants_by_organisation_type(data, QUARTER, ICB)
     check(shown, "OrganisationType", ["acute", "gp_practice", "mental_health_community", "Total"])
-    check(shown, "Participants", ["*", "*", 30, 45])
-    check(shown, "Pct", ["*", "*", 66.6666666667, 100.0])
+    check(shown, "Participants", ["*", "*", 20, 40])
+    check(shown, "Pct", ["*", "*", 50.0, 100.0])
     raw = kpi_participation.participants_by_organisation_type(data, QUARTER, ICB, disclosed=False)
-    check(raw, "Participants", [17, 1, 29])
+    check(raw, "Participants", [17, 1, 20])
 
 
 def test_participants_by_imd_quintile(data):
@@ -162,9 +175,9 @@ def test_participants_core20(data):
 def test_core20_history(data):
     out = kpi_participation.core20_history(data, QUARTER, ICB)
     check(out, "Quarter", QUARTERS)
-    check(out, "Core20Pct", [100.0, NAN, 32.0, NAN, NAN, 6.578947368])
+    check(out, "Core20Pct", [NAN, NAN, NAN, 66.0, 32.0, 16.6666666667])
     check(out, "PopulationPct", [14.2454159325] * 6)
-    check(out, "RepresentationRatio", [7.019802052, NAN, 2.246336657, NAN, NAN, 0.4618290824])
+    check(out, "RepresentationRatio", [NAN, NAN, NAN, 4.633069355, 2.246336657, 1.169967009])
 
 
 def test_participants_by_ethnicity(data):
@@ -176,6 +189,17 @@ def test_participants_by_ethnicity(data):
     check(shown, "EthnicGroup", ["Asian", "Black", "Mixed", "White", "Other", "Total (known)", "Not stated"])
     check(shown, "Participants", [20, "*", "*", 70, 0, 100, 10])
     check(shown, "Pct", [20.0, "*", "*", 70.0, 0.0, 100.0, NAN])
+
+
+def test_ethnicity_representation(data):
+    raw = kpi_participation.ethnicity_representation(data, QUARTER, ICB, disclosed=False)
+    check(raw, "EthnicGroup", ["Asian", "Black", "Mixed", "White", "Other", "Not stated"])
+    check(raw, "Population", [101265, 38732, 25261, 757912, 18910, NAN])
+    check(raw, "PopulationPct", [10.7490871264, 4.1113281250, 2.6814070992, 80.4509171196, 2.0072605299, NAN])
+    check(raw, "RepresentationRatio", [1.898595018, 1.489165738, 0.7610990241, 0.8878527926, 0.0, NAN])
+    shown = kpi_participation.ethnicity_representation(data, QUARTER, ICB)
+    check(shown, "ParticipantPct", [20.0, "*", "*", 70.0, 0.0, 100.0, NAN])
+    check(shown, "RepresentationRatio", [1.860623118, "*", "*", 0.8700957367, 0.0, NAN, NAN])
 
 
 # -- commercial --------------------------------------------------------------------------------------
@@ -333,7 +357,7 @@ def test_scorecard(data):
         # kpi: (value, previous, change, last year, change on last year)
         "studies_open_pct_precovid": (177.777777778, 133.333333333, 44.4444444444, 88.8888888889, 88.8888888889),
         "new_studies": (2, 1, 1, 1, 1),
-        "participants": (45, 30, 15, 20, 25),
+        "participants": (40, 30, 10, 10, 30),
         "commercial_participants": (15, "*", "*", "*", "*"),
         "commercial_income": (55500.25, 45000.5, 10499.75, NAN, NAN),
         "cross_system_studies": (3, 3, 0, 1, 2),

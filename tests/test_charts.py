@@ -35,6 +35,7 @@ from helpers.charts import (
 )
 from helpers.paths import PROJ_ROOT
 from helpers.spc import spc
+from helpers.targets import PlanBaseline
 
 RNORM_20 = [
     -0.56047565,
@@ -277,6 +278,22 @@ def test_spc_chart_alt_text_states_the_key_values(rqm_frame):
         "hit and miss",
     ]:
         assert fragment in alt
+
+
+def test_spc_chart_draws_the_plan_baseline_labelled(rqm_frame):
+    baseline = PlanBaseline(pd.Timestamp("2016-07-01"), 1500.0, "Plan baseline 1500 (2016/17 Q2)")
+    chart = spc_chart(rqm_frame, "Stable", "4-hour breaches", "decrease", plan_baseline=baseline)
+    ax = chart.figure.axes[0]
+    dark_blue = charts.NHS_COLOURS["dark_blue"]
+    lines = [line for line in ax.get_lines() if mcolors.to_hex(line.get_color()) == dark_blue.lower()]
+    assert len(lines) == 1 and lines[0].get_linestyle() == ":" and set(lines[0].get_ydata()) == {1500}
+    points = [c for c in ax.collections if mcolors.to_hex(c.get_facecolors()[0]) == dark_blue.lower()]
+    assert len(points) == 1 and list(points[0].get_offsets()[0])[1] == 1500
+    labels = [text.get_text() for text in chart.figure.legends[0].get_texts()]
+    assert "Plan baseline 1500 (2016/17 Q2)" in labels
+    assert chart.alt_text.endswith("Plan baseline 1500 (2016/17 Q2).")
+    plain = spc_chart(rqm_frame, "Stable", "4-hour breaches", "decrease")
+    assert "Plan baseline" not in plain.alt_text and len(plain.figure.axes[0].get_lines()) == len(ax.get_lines()) - 1
 
 
 def test_spc_chart_notes_trial_limits():

@@ -55,7 +55,7 @@ def test_target_trajectory_and_rag_at_the_quarter(data):
     # Cross-system: 0 at 2022/23 Q4 to 5 by 2025/26 Q4 (12 quarters): 5/12 at 2023/24 Q1; 1 study -> green.
     assert card.at["cross_system_studies", "Target"] == pytest.approx(5 / 12)
     assert card.at["cross_system_studies", "Rag"] == "green"
-    # About 490 participants a year in 963,173 people is far below 210 per 10,000: red.
+    # About 490 participants a year in 963,204 people (mid-2022) is far below 210 per 10,000: red.
     assert card.at["participants_per_10k", "Rag"] == "red"
     assert card.at["new_studies", "Target"] != card.at["new_studies", "Target"]  # no target: NaN
     assert pd.isna(card.at["new_studies", "Rag"])

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -38,6 +39,9 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncForma
 from helpers import spc as spc_module
 from helpers.quarters import Quarter
 from helpers.tables import format_money, format_number, is_money_unit
+
+if TYPE_CHECKING:
+    from helpers.targets import PlanBaseline
 
 NHS_COLOURS = {
     "nhs_blue": "#005EB8",
@@ -373,12 +377,15 @@ def spc_chart(
     improvement_direction: str,
     target: float | None = None,
     rebase: Mapping | None = None,
+    plan_baseline: PlanBaseline | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
     Points coloured by point type, mean (solid), process limits (dashed; dotted when trial
     limits), target (red, dashed). ``target`` defaults to the frame's ``target`` column.
     ``rebase``: date -> reason, drawn as labelled vertical lines where the limits were recalculated.
+    ``plan_baseline`` (:func:`helpers.targets.plan_baseline`): the plan's starting point, drawn as
+    a labelled dark blue diamond at its quarter on a thin dotted line across the chart.
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     """
     where = "spc_chart"
@@ -468,6 +475,13 @@ def spc_chart(
                 fontsize=9,
                 color=NHS_COLOURS["dark_grey"],
             )
+        if plan_baseline is not None:
+            colour = NHS_COLOURS["dark_blue"]
+            ax.axhline(plan_baseline.value, color=colour, linestyle=":", linewidth=1.0, zorder=1)
+            ax.scatter([plan_baseline.date], [plan_baseline.value], marker="D", s=40, color=colour, zorder=4)
+            handles.append(
+                Line2D([], [], color=colour, linestyle=":", marker="D", markersize=6, label=plan_baseline.label)
+            )
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
@@ -506,6 +520,8 @@ def spc_chart(
         parts.append("Every point shows common cause variation.")
     if target is not None:
         parts.append(f"Target {say(target)}" + (f": {spc_module.ASSURANCE_WORDS[assurance]}." if assurance else "."))
+    if plan_baseline is not None:
+        parts.append(f"{plan_baseline.label}.")
     return Chart(figure=figure, title=title, alt_text=" ".join(parts))
 
 

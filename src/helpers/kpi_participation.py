@@ -1,6 +1,9 @@
 """Participation and equity KPIs: participants per quarter and rolling 12 months, per 10,000
 population, by place and organisation type, by IMD quintile and Core20, by ethnic group.
 
+Participants and the rate per 10,000 count NIHR portfolio studies only by default, as every
+study KPI does (recruitment to a study not on the portfolio is shown apart, ``scope``).
+
 Breakdowns of people counts are disclosure-controlled by default (``disclosed=True``, see
 :func:`helpers.kpi_common.published`); pass ``disclosed=False`` only for calculation.
 """
@@ -13,35 +16,63 @@ import pandas as pd
 from helpers import kpi_common as kc
 from helpers.contract import ETHNIC_GROUPS
 from helpers.disclosure import SUPPRESSED
-from helpers.population import icb_population, icb_population_by_imd_decile
+from helpers.population import icb_population, icb_population_by_ethnic_group, icb_population_by_imd_decile
 from helpers.quarters import parse
 
 CORE20_DECILES = (1, 2)  # Core20: the most deprived 20% nationally = IMD deciles 1 and 2
 UNKNOWN = "Unknown"
 NOT_STATED = "Not stated"
+SCOPES = ("portfolio", "not_portfolio", "all")  # which studies' recruitment counts
 
 
 class ZeroPopulationError(ValueError):
     """A rate per population was asked for with a population of zero."""
 
 
-def participants(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+def _portfolio_recruitment(recruitment: pd.DataFrame, studies: pd.DataFrame, scope: str) -> pd.DataFrame:
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    if scope == "all":
+        return recruitment
+    on_portfolio = kc.isin(recruitment["StudyId"], kc.portfolio(studies)["StudyId"])
+    return recruitment[on_portfolio if scope == "portfolio" else ~on_portfolio]
+
+
+def participants(data, quarter, icb: str, disclosed: bool = True, scope: str = "portfolio") -> pd.DataFrame:
     """Participants recruited at the ICB's organisations per quarter and in the rolling 12 months
     to each quarter (NaN until four quarters exist). Columns: Quarter, Participants, Rolling12Months.
+
+    ``scope``: ``portfolio`` (default: NIHR portfolio studies, the headline), ``not_portfolio``
+    (studies not on the portfolio, shown apart) or ``all``. The quarters run from the first
+    quarter with any recruitment whatever the scope, so the scopes line up row by row.
     """
     quarter = parse(quarter)
     recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
-    per_quarter = kc.by_quarter(recruitment, "Participants", quarter).astype("int64")
+    # A site may recruit to a study led in another ICB, so portfolio status comes from every study.
+    in_scope = _portfolio_recruitment(recruitment, kc.table(data, "studies"), scope)
+    first = int(kc.by_quarter(recruitment, "Participants", quarter).index[0])
+    per_quarter = kc.by_quarter(in_scope, "Participants", quarter, first=first).astype("int64")
     out = kc.history_frame(per_quarter, "Participants")
     out["Rolling12Months"] = kc.rolling_sum(out["Participants"]).astype("Int64")
     return kc.published_counts(out, ["Participants", "Rolling12Months"]) if disclosed else out
 
 
+def participants_with_non_portfolio(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
+    """NIHR portfolio participants (the headline) with, beside them and apart, participants in
+    studies not on the portfolio, per quarter and rolling 12 months. Columns: Quarter,
+    Participants, Rolling12Months, NotPortfolioParticipants, NotPortfolioRolling12Months."""
+    portfolio = participants(data, quarter, icb, disclosed=disclosed)
+    apart = participants(data, quarter, icb, disclosed=disclosed, scope="not_portfolio")
+    portfolio["NotPortfolioParticipants"] = apart["Participants"].to_numpy()
+    portfolio["NotPortfolioRolling12Months"] = apart["Rolling12Months"].to_numpy()
+    return portfolio
+
+
 def participants_per_10k(
     data, quarter, icb: str, population: int | None = None, disclosed: bool = True
 ) -> pd.DataFrame:
-    """Participants in the rolling 12 months per 10,000 population (default: the ICB's ONS mid-2020
-    population). Columns: Quarter, Rolling12Months, Population, Per10000.
+    """NIHR portfolio participants in the rolling 12 months per 10,000 population (default: the
+    ICB's ONS mid-2022 population). Columns: Quarter, Rolling12Months, Population, Per10000.
 
     Disclosed (default): the count is published rounded (``*`` for 1-7) and the rate is computed
     from the rounded count, so the exact count cannot be recovered from rate x population.
@@ -58,18 +89,21 @@ def participants_per_10k(
     return out
 
 
-def _recruitment_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
+def _recruitment_in_window(data, quarter, icb: str, window: str, scope: str) -> pd.DataFrame:
     quarter = parse(quarter)
     first, last = kc.window_ordinals(quarter, window)
     recruitment = kc.table(kc.icb_slice(data, icb), "recruitment")
     ordinals = kc.frame_ordinals(recruitment, "Month")
-    return recruitment[(ordinals >= first) & (ordinals <= last)]
+    in_window = recruitment[(ordinals >= first) & (ordinals <= last)]
+    return _portfolio_recruitment(in_window, kc.table(data, "studies"), scope)
 
 
-def _by_organisation_column(data, quarter, icb: str, column: str, window: str, disclosed: bool) -> pd.DataFrame:
+def _by_organisation_column(
+    data, quarter, icb: str, column: str, window: str, disclosed: bool, scope: str
+) -> pd.DataFrame:
     sliced = kc.icb_slice(data, icb)
     organisations = kc.table(sliced, "organisations")
-    recruitment = _recruitment_in_window(data, quarter, icb, window)
+    recruitment = _recruitment_in_window(data, quarter, icb, window, scope)
     totals = recruitment.groupby("OrganisationCode", observed=True)["Participants"].sum()
     lookup = organisations.set_index("OrganisationCode")[column]
     every_label = sorted(organisations[column].dropna().unique())  # every place / type listed, 0 when none
@@ -85,18 +119,21 @@ def _by_organisation_column(data, quarter, icb: str, column: str, window: str, d
     return kc.published_breakdown(out, ["Participants"], column, shares={"Pct": "Participants"})
 
 
-def participants_by_place(data, quarter, icb: str, window: str = "quarter", disclosed: bool = True) -> pd.DataFrame:
-    """Participants by place of the recruiting organisation. ``window``: ``quarter`` or
-    ``rolling_12_months``. Columns: Quarter, Window, Place, Participants, Pct."""
-    return _by_organisation_column(data, quarter, icb, "Place", window, disclosed)
+def participants_by_place(
+    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True, scope: str = "portfolio"
+) -> pd.DataFrame:
+    """Participants by place of the recruiting organisation (NIHR portfolio studies by default, so
+    the places add up to the headline; ``scope`` as :func:`participants`). ``window``: ``quarter``
+    or ``rolling_12_months``. Columns: Quarter, Window, Place, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "Place", window, disclosed, scope)
 
 
 def participants_by_organisation_type(
-    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True
+    data, quarter, icb: str, window: str = "quarter", disclosed: bool = True, scope: str = "portfolio"
 ) -> pd.DataFrame:
-    """Participants by type of the recruiting organisation. Columns: Quarter, Window,
-    OrganisationType, Participants, Pct."""
-    return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed)
+    """Participants by type of the recruiting organisation (NIHR portfolio studies by default, as
+    :func:`participants_by_place`). Columns: Quarter, Window, OrganisationType, Participants, Pct."""
+    return _by_organisation_column(data, quarter, icb, "OrganisationType", window, disclosed, scope)
 
 
 def _imd_in_window(data, quarter, icb: str, window: str) -> pd.DataFrame:
@@ -185,9 +222,16 @@ def participants_core20(
 
 
 def core20_history(data, quarter, icb: str) -> pd.DataFrame:
-    """Core20 share of participants with a known decile, per quarter, and its representation ratio
-    (for SPC). Columns: Quarter, Core20Pct, PopulationPct, RepresentationRatio. Shares only, so no
-    counts of people are shown."""
+    """Core20 share of participants with a known decile in the rolling 12 months to each quarter
+    (NaN until four quarters exist), and its representation ratio (for the scorecard and SPC).
+    Columns: Quarter, Core20Pct, PopulationPct, RepresentationRatio. Shares only, so no counts of
+    people are shown.
+
+    Rolling 12 months, not the quarter, so the headline is the same figure as the Core20 table and
+    narrative (:func:`participants_core20`, rolling 12 months by default) and shares the period of
+    the plan's participation measure (people taking part per 10,000 in a year); a quarter's few
+    hundred participants give a noisy share.
+    """
     quarter = parse(quarter)
     imd = kc.table(kc.icb_slice(data, icb), "recruitment_imd")
     known = imd[imd["ImdDecile"].notna()]
@@ -197,7 +241,7 @@ def core20_history(data, quarter, icb: str) -> pd.DataFrame:
     population = icb_population_by_imd_decile(icb)
     population_pct = 100.0 * population.loc[population["ImdDecile"].isin(CORE20_DECILES), "Share"].sum()
     out = kc.history_frame(total, "_known")
-    out["Core20Pct"] = kc.share(core.to_numpy(), total.to_numpy())
+    out["Core20Pct"] = kc.share(kc.rolling_sum(core).to_numpy(), kc.rolling_sum(total).to_numpy())
     out["PopulationPct"] = population_pct
     out["RepresentationRatio"] = out["Core20Pct"] / population_pct if population_pct > 0 else np.nan
     return out.drop(columns="_known")
@@ -228,3 +272,38 @@ def participants_by_ethnicity(
     return kc.published_breakdown(
         out, ["Participants"], "EthnicGroup", shares={"Pct": "Participants"}, unknown_label=NOT_STATED
     )
+
+
+def ethnicity_representation(
+    data, quarter, icb: str, window: str = "rolling_12_months", disclosed: bool = True
+) -> pd.DataFrame:
+    """Participants by ethnic group against the ICB's Census 2021 population: representation
+    ratio = share of participants with a stated ethnic group / share of the ICB's residents (1 = as
+    the population). ``Not stated`` is left out of the shares and ratios.
+
+    Disclosed (default): counts rounded or suppressed as :func:`participants_by_ethnicity`, and the
+    share and ratio computed from the rounded figures; a suppressed share gives a suppressed ratio.
+
+    Columns: Quarter, Window, EthnicGroup, Participants, ParticipantPct, Population,
+    PopulationPct, RepresentationRatio (rows: the five groups, then ``Total (known)`` when
+    disclosed, then ``Not stated``).
+    """
+    out = participants_by_ethnicity(data, quarter, icb, window, disclosed).rename(columns={"Pct": "ParticipantPct"})
+    census = icb_population_by_ethnic_group(icb).set_index("EthnicGroup")
+    groups = out["EthnicGroup"]
+    in_census = groups.isin(census.index).to_numpy()
+    population = census["Population"].reindex(groups).to_numpy(dtype="float64", copy=True)
+    population_pct = 100.0 * census["Share"].reindex(groups).to_numpy(dtype="float64", copy=True)
+    total_known = (groups == kc.TOTAL_KNOWN).to_numpy()
+    population[total_known] = census["Population"].sum()
+    population_pct[total_known] = 100.0
+    out["Population"] = pd.array(np.where(np.isnan(population), pd.NA, population), dtype="Int64")
+    out["PopulationPct"] = population_pct
+    pct = out["ParticipantPct"]
+    suppressed = pct.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    ratio = pd.to_numeric(pct.where(~suppressed), errors="coerce").to_numpy(dtype="float64") / population_pct
+    ratio = np.where(in_census, ratio, np.nan)
+    out["RepresentationRatio"] = pd.Series(ratio, index=out.index, dtype=object).where(~suppressed, SUPPRESSED)
+    if not disclosed:
+        out["RepresentationRatio"] = out["RepresentationRatio"].astype("float64")
+    return out

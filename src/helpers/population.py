@@ -1,7 +1,12 @@
-"""ICB population denominators from the shipped ONS mid-2020 reference tables.
+"""ICB population denominators from the shipped ONS reference tables.
+
+- Rates per 10,000 use the ONS mid-2022 ICB estimates (``icb_population``).
+- Deprivation shares use the mid-2020 population by IMD 2019 decile: ONS publish no mid-2022
+  estimates by decile, and a share changes little in two years (``icb_population_by_imd_decile``).
+- Ethnic-group shares use Census 2021 usual residents (``icb_population_by_ethnic_group``).
 
 Codes are ICB ODS codes (e.g. ``QWU``); see ``icb_codes()`` or
-``src/helpers/reference_data/icb22_population_mid2020.csv`` (column ``icb22_code_h``).
+``src/helpers/reference_data/icb22_population_mid2022.csv`` (column ``icb22_code_h``).
 """
 
 from __future__ import annotations
@@ -12,9 +17,20 @@ import pandas as pd
 
 from helpers.paths import REFERENCE_DATA_DIR
 
-POPULATION_FILE = REFERENCE_DATA_DIR / "icb22_population_mid2020.csv"
+POPULATION_FILE = REFERENCE_DATA_DIR / "icb22_population_mid2022.csv"
+POPULATION_YEAR = "mid-2022"  # for labels: "ONS mid-2022 population"
 POPULATION_BY_IMD_FILE = REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv"
+POPULATION_BY_ETHNIC_GROUP_FILE = REFERENCE_DATA_DIR / "icb22_ethnicity_census2021.csv"
 IMD_DECILES = list(range(1, 11))
+# The data contract's ethnic groups (helpers.contract.ETHNIC_GROUPS, "Not stated" aside) are the
+# Census 2021 high-level groups (TS021) under short names.
+CENSUS_ETHNIC_GROUPS = {
+    "Asian": "Asian, Asian British or Asian Welsh",
+    "Black": "Black, Black British, Black Welsh, Caribbean or African",
+    "Mixed": "Mixed or Multiple ethnic groups",
+    "White": "White",
+    "Other": "Other ethnic group",
+}
 
 
 class UnknownIcbError(ValueError):
@@ -25,6 +41,11 @@ class UnknownIcbError(ValueError):
 def _populations() -> pd.DataFrame:
     table = pd.read_csv(POPULATION_FILE, dtype={"icb22_code_h": "string", "icb22_name": "string"})
     return table.set_index("icb22_code_h")
+
+
+@lru_cache(maxsize=1)
+def _populations_by_ethnic_group() -> pd.DataFrame:
+    return pd.read_csv(POPULATION_BY_ETHNIC_GROUP_FILE, dtype={"icb22_code_h": "string", "ethnic_group": "string"})
 
 
 @lru_cache(maxsize=1)
@@ -54,12 +75,14 @@ def icb_name(icb: str) -> str:
 
 
 def icb_population(icb: str) -> int:
-    """ONS mid-2020 population of the ICB, all ages."""
-    return int(_populations().at[_checked(icb), "pop_mid2020"])
+    """ONS mid-2022 population of the ICB, all ages (the denominator of rates per 10,000)."""
+    return int(_populations().at[_checked(icb), "population"])
 
 
 def icb_population_by_imd_decile(icb: str) -> pd.DataFrame:
-    """The ICB's population by national IMD 2019 decile (1 = most deprived).
+    """The ICB's ONS mid-2020 population by national IMD 2019 decile (1 = most deprived): there is
+    no mid-2022 table by decile, so deprivation shares keep mid-2020 (its total is not
+    :func:`icb_population`).
 
     Columns ``ImdDecile`` (1-10, every decile present; a decile with no residents has 0),
     ``Population`` and ``Share`` (of the ICB total).
@@ -69,5 +92,24 @@ def icb_population_by_imd_decile(icb: str) -> pd.DataFrame:
     rows = table[table["icb22_code_h"] == code]
     population = rows.set_index("imd19_decile")["pop_mid2020"].reindex(IMD_DECILES, fill_value=0).astype("int64")
     out = pd.DataFrame({"ImdDecile": IMD_DECILES, "Population": population.to_numpy()})
+    out["Share"] = out["Population"] / out["Population"].sum()
+    return out
+
+
+def icb_population_by_ethnic_group(icb: str) -> pd.DataFrame:
+    """The ICB's Census 2021 usual residents by high-level ethnic group.
+
+    Columns ``EthnicGroup`` (the data contract's short names, in the order of
+    :data:`CENSUS_ETHNIC_GROUPS`), ``CensusGroup`` (the Census name), ``Population`` and ``Share``
+    (of the ICB's residents; the five shares sum to 1).
+    """
+    code = _checked(icb)
+    table = _populations_by_ethnic_group()
+    rows = table[table["icb22_code_h"] == code].set_index("ethnic_group")
+    census = list(CENSUS_ETHNIC_GROUPS.values())
+    population = rows["residents"].reindex(census, fill_value=0).astype("int64")
+    out = pd.DataFrame(
+        {"EthnicGroup": list(CENSUS_ETHNIC_GROUPS), "CensusGroup": census, "Population": population.to_numpy()}
+    )
     out["Share"] = out["Population"] / out["Population"].sum()
     return out

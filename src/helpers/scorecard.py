@@ -138,7 +138,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Participation",
             "participants",
-            "Participants recruited in the quarter",
+            "NIHR portfolio participants recruited in the quarter",
             "count",
             "increase",
             lambda d, q, i, **_: _column(p.participants(d, q, i, disclosed=False), "Participants"),
@@ -147,7 +147,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Participation",
             "participants_per_10k",
-            "Participants per 10,000 population (rolling 12 months)",
+            "NIHR portfolio participants per 10,000 population, rolling 12 months",
             "per_10000",
             "increase",
             lambda d, q, i, **_: _column(p.participants_per_10k(d, q, i), "Per10000"),
@@ -155,7 +155,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Participation",
             "core20_pct",
-            "Participants from Core20 areas, % of known",
+            "Participants from Core20 areas, % of known, rolling 12 months",
             "percent",
             "increase",
             lambda d, q, i, **_: _column(p.core20_history(d, q, i), "Core20Pct"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import pandas as pd
 import yaml
@@ -151,6 +151,25 @@ def trajectory_series(
     quarters = [parse(q) for q in quarters]
     values = [float("nan") if q < target.baseline.quarter else target.value_at(q, baseline_value) for q in quarters]
     return pd.Series(values, index=pd.Index([q.id for q in quarters], name="Quarter"), name=target.kpi, dtype="float64")
+
+
+class PlanBaseline(NamedTuple):
+    """The plan's own starting point for a KPI, to draw on its chart."""
+
+    date: pd.Timestamp  # the baseline quarter's first day (charts date each quarter at its start)
+    value: float
+    label: str  # e.g. "Plan baseline 210 (2022/23 Q2)"
+
+
+def plan_baseline(targets: dict[str, Target] | None, kpi: str) -> PlanBaseline | None:
+    """The plan's starting point for ``kpi`` when the targets file gives it as a figure (None when
+    there is no target or its baseline is derived from the data, so not a figure from the plan)."""
+    target = (targets or {}).get(kpi)
+    if target is None or target.baseline.value is None:
+        return None
+    quarter = target.baseline.quarter
+    value = float(target.baseline.value)
+    return PlanBaseline(pd.Timestamp(quarter.start), value, f"Plan baseline {value:g} ({quarter.label})")
 
 
 def rag(value: float, target: Target, quarter: str | Quarter, baseline_value: float | None = None) -> Rag:
