@@ -67,6 +67,6 @@ def test_definitions_table_has_every_kpi_its_target_and_the_plans_words():
     assert income["Chart"] == "against trajectory, no icons" and income["Rebased"] == "-"
     assert by_kpi["new_studies"]["Target"] == "no target in the plan"
     cross = by_kpi["cross_system_studies"]
-    assert cross["TargetSource"].startswith("Deliver at least 5 Clinical Research Network (now the NIHR RDN) Portfolio")
+    assert cross["TargetSource"].startswith("Deliver at least 5 Clinical Research Network (now the RDN) Portfolio")
     assert by_kpi["participants_per_10k"]["Target"].startswith("240.0 per 10,000 by 2027/28 Q4")
     assert studies["Scope"] == "NIHR portfolio studies" and studies["Chart"] == "XmR, icons"

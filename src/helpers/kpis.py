@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from helpers import spc as spc_module
-from helpers.narrative import format_value
+from helpers.narrative import format_value, plan_words
 from helpers.quarters import parse
 
 
@@ -316,7 +316,7 @@ def definitions_table(labels: Mapping[str, tuple[str, str]], targets: Mapping | 
                 "Chart": CHART_KINDS[d.chart],
                 "Rebased": "; ".join(f"{parse(r.quarter).label} ({r.reason})" for r in d.rebase) or "-",
                 "Target": _target_words(target) if target else "no target in the plan",
-                "TargetSource": _plan_words(target.source) if target else "-",
+                "TargetSource": plan_words(" ".join(target.source.split())) if target else "-",
             }
         )
     return pd.DataFrame(rows)
@@ -334,9 +334,3 @@ def _target_words(target) -> str:
         else f"; the plan's starting point {format_value(target.baseline.value, target.unit)}"
     )
     return f"{figure} by {target.by.label} ({target.trajectory} trajectory from {target.baseline.quarter.label}{start})"
-
-
-def _plan_words(source: str) -> str:
-    """The plan's words, on one line; its "Clinical Research Network" is now the RDN."""
-    words = " ".join(source.split())
-    return words.replace("Clinical Research Network", "Clinical Research Network (now the NIHR RDN)")

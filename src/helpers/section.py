@@ -240,7 +240,7 @@ def kpi_chart(
         drawn = section.spc_frames[kpi].copy()
         drawn["value"] = [shown.get(Quarter.of_date(d.date()).id, float("nan")) for d in drawn["date"]]
         starts = set(drawn.groupby("group")["date"].first().iloc[1:])
-        rebase = {parse(r.quarter).start: f"{parse(r.quarter).label}: {r.reason}" for r in definition.rebase}
+        rebase = {parse(r.quarter).start: r.reason for r in definition.rebase}
         return charts.spc_chart(
             drawn,
             title,
