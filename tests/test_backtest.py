@@ -206,13 +206,20 @@ def test_commercial_income(data):
 
 
 def test_setup_times(data):
-    per_study = kpi_commercial.setup_times(data, QUARTER, ICB)
+    # Every study here was costed before NCVR began (1 October 2022): none counts by default.
+    assert kpi_commercial.setup_times(data, QUARTER, ICB).empty
+    by_default = kpi_commercial.setup_time_summary(data, QUARTER, ICB)
+    check(by_default, "Quarter", [QUARTER])
+    check(by_default, "Studies", [0])
+    check(by_default, "MedianDays", [NAN])
+    per_study = kpi_commercial.setup_times(data, QUARTER, ICB, ncvr_from="2019-04-01")
     check(per_study, "StudyId", ["S2", "S12", "S5"])
     check(per_study, "SetupDays", [158, 130, 154])
-    summary = kpi_commercial.setup_time_summary(data, QUARTER, ICB)
+    summary = kpi_commercial.setup_time_summary(data, QUARTER, ICB, ncvr_from="2019-04-01")
     check(summary, "Quarter", QUARTERS[1:])
     check(summary, "Studies", [1, 0, 1, 0, 1])
     check(summary, "MedianDays", [158.0, NAN, 130.0, NAN, 154.0])
+    check(summary, "NationalTargetDays", [150.0] * 5)
 
 
 def test_recruitment_to_time_and_target(data):

@@ -496,3 +496,11 @@ def test_spc_chart_leaves_a_gap_for_a_missing_value():
     assert np.isnan(ax.get_lines()[0].get_ydata()[5])
     assert sum(len(c.get_offsets()) for c in ax.collections) == 19
     assert "19 points from April 2024 to November 2025" in chart.alt_text
+
+
+def test_spc_chart_target_label_names_the_target_line(rqm_frame):
+    default = spc_chart(rqm_frame, "Stable", "4-hour breaches", "decrease")
+    assert "Target 1,200" in [t.get_text() for t in default.figure.legends[0].get_texts()]
+    named = spc_chart(rqm_frame, "Stable", "days", "decrease", target=150, target_label="National target: 150 days")
+    labels = [t.get_text() for t in named.figure.legends[0].get_texts()]
+    assert "National target: 150 days" in labels and "Target 150" not in labels

@@ -102,10 +102,33 @@ def test_setup_time_median_of_an_even_number_of_studies():
             ),  # later
         ]
     )
-    per_study = kc.setup_times(data, "2020-21-Q1", "QWU")
+    # These studies predate NCVR (1 October 2022): ncvr_from moves the start to test the arithmetic.
+    per_study = kc.setup_times(data, "2020-21-Q1", "QWU", ncvr_from="2019-01-01")
     assert list(per_study["SetupDays"]) == [130, 121]
-    summary = kc.setup_time_summary(data, "2020-21-Q1", "QWU")
+    summary = kc.setup_time_summary(data, "2020-21-Q1", "QWU", ncvr_from="2019-01-01")
     assert summary["Studies"].iloc[-1] == 2 and summary["MedianDays"].iloc[-1] == 125.5
+    assert kc.setup_times(data, "2020-21-Q1", "QWU").empty  # by default: none costed under NCVR
+
+
+def test_setup_time_counts_only_studies_costed_from_the_start_of_ncvr():
+    def costed(study_id, costing, first):
+        return study(study_id, first, route="Commercial", CostingSubmittedDate=costing, FirstParticipantDate=first)
+
+    data = make_data(
+        studies=[
+            costed("before", "2022-09-30", "2023-01-10"),  # costed the day before NCVR: not NCVR set-up
+            costed("first_day", "2022-10-01", "2023-02-28"),  # 150 days
+            costed("later", "2023-01-01", "2023-04-10"),  # 99 days
+        ]
+    )
+    per_study = kc.setup_times(data, "2023-24-Q1", "QWU")
+    assert list(per_study["StudyId"]) == ["first_day", "later"]
+    assert list(per_study["SetupDays"]) == [150, 99]
+    summary = kc.setup_time_summary(data, "2023-24-Q1", "QWU")
+    # The chart starts with the first NCVR study's quarter (2022/23 Q4), not with older set-ups.
+    assert list(summary["Quarter"]) == ["2022-23-Q4", "2023-24-Q1"]
+    assert list(summary["MedianDays"]) == [150.0, 99.0]
+    assert list(summary["NationalTargetDays"]) == [150.0, 150.0]
 
 
 def test_setup_time_summary_with_no_study_is_one_empty_quarter():

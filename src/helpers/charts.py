@@ -294,11 +294,13 @@ def spc_chart(
     unit: str,
     improvement_direction: str,
     target: float | None = None,
+    target_label: str | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
     Points coloured by point type, mean (solid), process limits (dashed; dotted when trial
-    limits), target (red, dashed). ``target`` defaults to the frame's ``target`` column.
+    limits), target (red, dashed). ``target`` defaults to the frame's ``target`` column;
+    ``target_label`` names its line in the legend (default "Target <value>").
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     """
     where = "spc_chart"
@@ -371,7 +373,7 @@ def spc_chart(
                     color=MDC_COLOURS["target"],
                     linestyle="--",
                     linewidth=1.4,
-                    label=f"Target {_number(target, decimals)}",
+                    label=target_label or f"Target {_number(target, decimals)}",
                 )
             )
         ax.set_ylabel(unit)

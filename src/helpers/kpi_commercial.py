@@ -17,6 +17,10 @@ from helpers.targets import trajectory_series
 COMMERCIAL = "Commercial"
 COMMERCIAL_INCOME = "commercial_contract"
 DEFAULT_INCOME_BASELINE_YEAR = "2022/23"
+# The National Contract Value Review began on 1 October 2022: set-up before it is not NCVR set-up.
+NCVR_START = "2022-10-01"
+# UK clinical research delivery KPI: commercial clinical trials set up within 150 days.
+NATIONAL_SETUP_TARGET_DAYS = 150
 
 
 def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
@@ -105,15 +109,20 @@ def commercial_income(
     return out
 
 
-def setup_times(data, quarter, icb: str) -> pd.DataFrame:
+def setup_times(data, quarter, icb: str, ncvr_from: str = NCVR_START) -> pd.DataFrame:
     """NCVR set-up time of each commercial study whose first participant came by the quarter's end:
-    days from ``CostingSubmittedDate`` to ``FirstParticipantDate``. Studies missing either date are
-    left out. Columns: StudyId, Quarter (of first participant), SetupDays."""
+    days from ``CostingSubmittedDate`` to ``FirstParticipantDate``.
+
+    Only set-up under NCVR counts: studies whose costing was submitted on or after ``ncvr_from``
+    (NCVR began on 1 October 2022; a study costed before then was not set up under it, even if its
+    first participant came later). Studies missing either date are left out.
+    Columns: StudyId, Quarter (of first participant), SetupDays."""
     quarter = parse(quarter)
     studies = kc.table(kc.icb_slice(data, icb), "studies")
     studies = studies[
         (studies["StudyRoute"] == COMMERCIAL)
         & studies["CostingSubmittedDate"].notna()
+        & (studies["CostingSubmittedDate"] >= pd.Timestamp(ncvr_from))
         & studies["FirstParticipantDate"].notna()
         & (studies["FirstParticipantDate"] <= pd.Timestamp(quarter.end))
     ]
@@ -130,13 +139,15 @@ def setup_times(data, quarter, icb: str) -> pd.DataFrame:
     return out.sort_values(["Quarter", "StudyId"], ignore_index=True)
 
 
-def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
-    """NCVR set-up time by quarter of first participant: studies, median, quartiles, minimum and
-    maximum days (medians of a few studies are fine: these are studies, not people). Quarters with
-    no study have Studies 0 and NaN statistics. Columns: Quarter, Studies, MedianDays,
-    LowerQuartileDays, UpperQuartileDays, MinDays, MaxDays."""
+def setup_time_summary(data, quarter, icb: str, ncvr_from: str = NCVR_START) -> pd.DataFrame:
+    """NCVR set-up time by quarter of first participant (studies costed from ``ncvr_from``, see
+    :func:`setup_times`): studies, median, quartiles, minimum and maximum days (medians of a few
+    studies are fine: these are studies, not people). Rows from the first quarter with a study;
+    quarters with no study have Studies 0 and NaN statistics. Columns: Quarter, Studies,
+    MedianDays, LowerQuartileDays, UpperQuartileDays, MinDays, MaxDays, NationalTargetDays (the
+    150-day national set-up target)."""
     quarter = parse(quarter)
-    per_study = setup_times(data, quarter, icb)
+    per_study = setup_times(data, quarter, icb, ncvr_from=ncvr_from)
     grouped = per_study.groupby("Quarter")["SetupDays"]
     summary = pd.DataFrame(
         {
@@ -157,6 +168,7 @@ def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
     summary["Studies"] = summary["Studies"].fillna(0).astype("int64")
     out = summary.rename_axis("Quarter").reset_index()
     out["Quarter"] = out["Quarter"].astype("string")
+    out["NationalTargetDays"] = float(NATIONAL_SETUP_TARGET_DAYS)
     return out
 
 

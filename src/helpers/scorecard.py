@@ -189,7 +189,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "setup_median_days",
-            "NCVR set-up time, median days",
+            "NCVR set-up time, median days in the quarter (studies costed from 1 October 2022)",
             "days",
             "decrease",
             lambda d, q, i, **_: _column(c.setup_time_summary(d, q, i), "MedianDays"),
