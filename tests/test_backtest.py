@@ -62,6 +62,7 @@ def test_open_studies_against_baseline(data):
     out = kpi_activity.open_studies(data, QUARTER, ICB)
     check(out, "Quarter", QUARTERS)
     check(out, "OpenStudies", [2, 2, 2, 3, 3, 4])
+    check(out, "OpenAtQuarterEnd", [1, 2, 2, 2, 2, 4])
     check(out, "BaselineMean", [2.25] * 6)
     check(
         out, "PctOfBaseline", [88.8888888889, 88.8888888889, 88.8888888889, 133.333333333, 133.333333333, 177.777777778]

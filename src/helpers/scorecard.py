@@ -102,7 +102,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Research activity",
             "studies_open_pct_precovid",
-            "NIHR studies open, % of pre-Covid levels",
+            "NIHR studies open at any time in the quarter, % of pre-Covid levels",
             "percent",
             "increase",
             lambda d, q, i, baseline_quarters, **_: _column(
