@@ -331,6 +331,8 @@ def test_deliverables(data):
     check(rag, "Rag", ["overdue", "at_risk", "on_track", "complete", "complete"])
     check(rag, "Colour", ["red", "amber", "green", "blue", "blue"])
     assert list(rag["Late"].iloc[3:]) == [True, False]
+    check(rag, "CompletedQuarter", [NAN, NAN, NAN, "2020-21-Q2", "2020-21-Q1"])
+    check(rag, "StatusShown", ["on_track", "delayed", "not_started", "complete, late", "complete"])
     assert rag["Late"].iloc[:3].isna().all()
     summary = kpi_deliverables.deliverables_summary(data, QUARTER, ICB)
     check(summary, "Deliverables", [1, 1, 1, 2])
