@@ -166,3 +166,41 @@ def test_rtt_exactly_on_schedule_is_on_track():
     )
     out = kc.recruitment_to_time_and_target(data, "2020-21-Q1", "QWU")
     assert out["Rtt"].iloc[0] == 0 and out["OnTrack"].iloc[0]
+
+
+def test_commercial_share_is_of_trials_when_the_study_design_is_given():
+    data = make_data(
+        studies=[
+            study("trial_c", "2020-04-01", route="Commercial", StudyDesign="Interventional"),
+            study("both_c", "2020-04-01", route="Commercial", StudyDesign="Both"),
+            study("obs_c", "2020-04-01", route="Commercial", StudyDesign="Observational"),  # not a trial
+            study("trial_n", "2020-04-01", StudyDesign="Interventional"),
+            study("obs_n1", "2020-04-01", StudyDesign="Observational"),
+            study("obs_n2", "2020-04-01", StudyDesign="Observational"),
+            study("blank", "2020-04-01"),  # design not given: left out of the trial share
+        ]
+    )
+    out = kc.commercial_share_of_open_studies(data, "2020-21-Q1", "QWU")
+    # Trials: trial_c, both_c (commercial) and trial_n: 2 of 3.
+    assert list(out["OpenStudies"]) == [3] and list(out["CommercialOpenStudies"]) == [2]
+    assert out["CommercialPct"].iloc[-1] == pytest.approx(200 / 3)
+    assert out["TrialsOnly"].all()
+    assert kc.commercial_share_label(out) == "Commercial trials, % of open trials"
+
+
+def test_commercial_share_is_of_all_open_studies_without_the_study_design():
+    data = make_data(
+        studies=[
+            study("c", "2020-04-01", route="Commercial"),
+            study("n1", "2020-04-01"),
+            study("n2", "2020-04-01"),
+            study("n3", "2020-04-01"),
+        ]
+    )
+    out = kc.commercial_share_of_open_studies(data, "2020-21-Q1", "QWU")
+    assert list(out["OpenStudies"]) == [4] and out["CommercialPct"].iloc[-1] == 25.0
+    assert not out["TrialsOnly"].any()
+    assert kc.commercial_share_label(out) == "Commercial studies, % of all open studies"
+    # A frame with no StudyDesign column at all reads the same way.
+    without = make_data(studies=data.studies.drop(columns="StudyDesign"))
+    assert not kc.commercial_share_of_open_studies(without, "2020-21-Q1", "QWU")["TrialsOnly"].any()

@@ -115,3 +115,15 @@ def test_sample_pack_studies_open_above_target_is_not_a_consistent_fail(qwu_samp
     row = build_scorecard(data, "2026-27-Q2", "QWU", load_targets()).set_index("Kpi").loc["studies_open_pct_precovid"]
     assert row["Value"] > row["Target"] == 100
     assert row["Assurance"] != "consistent_fail"
+
+
+def test_commercial_share_label_says_trials_or_studies():
+    def card_label(**design):
+        data = make_data(
+            studies=[study("a", "2019-04-01", route="Commercial", **design), study("b", "2019-04-01", **design)]
+        )
+        card = build_scorecard(data, "2020-21-Q1", "QWU", None).set_index("Kpi")
+        return card.at["commercial_pct_open_studies", "Label"]
+
+    assert card_label() == "Commercial studies, % of all open studies"
+    assert card_label(StudyDesign="Interventional") == "Commercial trials, % of open trials"

@@ -19,24 +19,49 @@ COMMERCIAL_INCOME = "commercial_contract"
 DEFAULT_INCOME_BASELINE_YEAR = "2022/23"
 # The National Contract Value Review began on 1 October 2022: set-up before it is not NCVR set-up.
 NCVR_START = "2022-10-01"
+# Trials: interventional studies (CPMS design Interventional, or Both interventional and observational).
+TRIAL_DESIGNS = ("Interventional", "Both")
 # UK clinical research delivery KPI: commercial clinical trials set up within 150 days.
 NATIONAL_SETUP_TARGET_DAYS = 150
 
 
-def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
-    """Commercial studies as % of studies open in each quarter, from the first quarter of the
-    supplied data (:func:`helpers.kpi_common.study_history_index`).
+def has_study_design(studies: pd.DataFrame) -> bool:
+    """True when the studies table gives a ``StudyDesign`` (the optional column) for any study."""
+    return "StudyDesign" in studies.columns and bool(studies["StudyDesign"].notna().any())
 
-    Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct.
+
+def commercial_share_label(frame: pd.DataFrame) -> str:
+    """The label of :func:`commercial_share_of_open_studies`' ``CommercialPct``: of open trials
+    when the study design was given, else of all open studies."""
+    if bool(frame["TrialsOnly"].any()):
+        return "Commercial trials, % of open trials"
+    return "Commercial studies, % of all open studies"
+
+
+def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
+    """Commercial share of the (NIHR portfolio) studies open at any time in each quarter, from the
+    first quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`).
+
+    The plan states the share of *trials*: when the studies table gives ``StudyDesign`` (optional,
+    CPMS-style), only trials count, i.e. studies whose design is ``Interventional`` or ``Both``
+    (observational studies and studies with a blank design are left out of both counts) and
+    ``TrialsOnly`` is True; without it, the share is of all open studies (TrialsOnly False). The
+    label says which (:func:`commercial_share_label`).
+
+    Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct, TrialsOnly.
     """
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    trials_only = has_study_design(studies)
+    if trials_only:
+        studies = studies[studies["StudyDesign"].isin(TRIAL_DESIGNS).fillna(False).to_numpy(dtype=bool)]
     ordinals = kc.study_history_index(data, studies, quarter)
     matrix = kc.open_matrix(studies, ordinals)
     commercial = (studies["StudyRoute"] == COMMERCIAL).to_numpy(dtype=bool)
     out = kc.history_frame(pd.Series(matrix.sum(axis=0).astype("int64"), index=ordinals), "OpenStudies")
     out["CommercialOpenStudies"] = matrix[commercial].sum(axis=0).astype("int64")
     out["CommercialPct"] = kc.share(out["CommercialOpenStudies"], out["OpenStudies"])
+    out["TrialsOnly"] = trials_only
     return out
 
 

@@ -83,6 +83,13 @@ def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     )
 
 
+def _commercial_share(data, quarter, icb, **_) -> pd.Series:
+    frame = kpi_commercial.commercial_share_of_open_studies(data, quarter, icb)
+    series = _column(frame, "CommercialPct")
+    series.attrs["label"] = kpi_commercial.commercial_share_label(frame)
+    return series
+
+
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
     frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
     value = frame["BaselineGBP"].iloc[-1]
@@ -161,10 +168,10 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "commercial_pct_open_studies",
-            "Commercial studies, % of open studies",
+            "Commercial studies, % of all open studies",
             "percent",
             "increase",
-            lambda d, q, i, **_: _column(c.commercial_share_of_open_studies(d, q, i), "CommercialPct"),
+            _commercial_share,
         ),
         Headline(
             "Commercial",
@@ -324,6 +331,7 @@ def build_scorecard(
             series = headline.series(data, quarter, icb, **params)
         except kc.MissingTableError:
             continue
+        label = series.attrs.get("label", headline.label)  # a series may say what it counts (trials or studies)
         series = series[[parse(q) <= quarter for q in series.index]]
         latest = series.get(quarter.id, np.nan)
         previous = series.get(quarter.previous().id, np.nan)
@@ -349,7 +357,7 @@ def build_scorecard(
             {
                 "Section": headline.section,
                 "Kpi": headline.kpi,
-                "Label": headline.label,
+                "Label": label,
                 "Unit": headline.unit,
                 "Direction": headline.direction,
                 "Quarter": quarter.id,
