@@ -56,6 +56,9 @@ def test_target_trajectory_and_rag_at_the_quarter(data):
     assert card.at["cross_system_studies", "Target"] == pytest.approx(5 / 12)
     assert card.at["cross_system_studies", "Value"] == 0
     assert card.at["cross_system_studies", "Rag"] == "red"
+    assert (
+        card.at["cross_system_studies", "Label"] == "Cross-system portfolio studies opened since 2023/24 Q1, cumulative"
+    )
     # About 490 participants a year in 963,173 people is far below 210 per 10,000: red.
     assert card.at["participants_per_10k", "Rag"] == "red"
     assert card.at["new_studies", "Target"] != card.at["new_studies", "Target"]  # no target: NaN

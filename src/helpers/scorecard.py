@@ -90,6 +90,13 @@ def _commercial_share(data, quarter, icb, **_) -> pd.Series:
     return series
 
 
+def _cross_system(data, quarter, icb, **_) -> pd.Series:
+    series = _column(kpi_partnerships.cross_system_studies(data, quarter, icb), "CumulativeCrossSystemStudies")
+    start = kpi_partnerships.cross_system_rule()[0]
+    series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    return series
+
+
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
     frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
     value = frame["BaselineGBP"].iloc[-1]
@@ -204,7 +211,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "rtt_pct_on_track",
-            "Studies on track for recruitment to time and target, %",
+            "Studies open at the quarter's end on track for recruitment to time and target, %",
             "percent",
             "increase",
             lambda d, q, i, **_: _rtt_all(c.rtt_summary(d, q, i)),
@@ -212,10 +219,10 @@ def headlines() -> list[Headline]:
         Headline(
             "Partnerships and workforce",
             "cross_system_studies",
-            "Cross-system portfolio studies opened, cumulative",
+            "Cross-system portfolio studies opened since the plan's start, cumulative",
             "count",
             "increase",
-            lambda d, q, i, **_: _column(w.cross_system_studies(d, q, i), "CumulativeCrossSystemStudies"),
+            _cross_system,
         ),
         Headline(
             "Partnerships and workforce",
