@@ -62,6 +62,7 @@ def test_open_studies_against_baseline(data):
     out = kpi_activity.open_studies(data, QUARTER, ICB)
     check(out, "Quarter", QUARTERS)
     check(out, "OpenStudies", [2, 2, 2, 3, 3, 4])
+    check(out, "OpenAtQuarterEnd", [1, 2, 2, 2, 2, 4])
     check(out, "BaselineMean", [2.25] * 6)
     check(
         out, "PctOfBaseline", [88.8888888889, 88.8888888889, 88.8888888889, 133.333333333, 133.333333333, 177.777777778]
@@ -230,13 +231,20 @@ def test_commercial_income(data):
 
 
 def test_setup_times(data):
-    per_study = kpi_commercial.setup_times(data, QUARTER, ICB)
+    # Every study here was costed before NCVR began (1 October 2022): none counts by default.
+    assert kpi_commercial.setup_times(data, QUARTER, ICB).empty
+    by_default = kpi_commercial.setup_time_summary(data, QUARTER, ICB)
+    check(by_default, "Quarter", [QUARTER])
+    check(by_default, "Studies", [0])
+    check(by_default, "MedianDays", [NAN])
+    per_study = kpi_commercial.setup_times(data, QUARTER, ICB, ncvr_from="2019-04-01")
     check(per_study, "StudyId", ["S2", "S12", "S5"])
     check(per_study, "SetupDays", [158, 130, 154])
-    summary = kpi_commercial.setup_time_summary(data, QUARTER, ICB)
+    summary = kpi_commercial.setup_time_summary(data, QUARTER, ICB, ncvr_from="2019-04-01")
     check(summary, "Quarter", QUARTERS[1:])
     check(summary, "Studies", [1, 0, 1, 0, 1])
     check(summary, "MedianDays", [158.0, NAN, 130.0, NAN, 154.0])
+    check(summary, "NationalTargetDays", [150.0] * 5)
 
 
 def test_recruitment_to_time_and_target(data):
@@ -259,9 +267,16 @@ def test_rtt_summary(data):
 
 # -- partnerships and workforce ------------------------------------------------------------------------
 def test_cross_system_studies(data):
-    out = kpi_partnerships.cross_system_studies(data, QUARTER, ICB, target=5, target_quarter="2020-21-Q2")
+    # The targets file's rule counts from 2023/24 Q1: nothing in this data counts.
+    by_rule = kpi_partnerships.cross_system_studies(data, QUARTER, ICB)
+    check(by_rule, "NewCrossSystemStudies", [1, 0, 0, 1, 1, 0])
+    check(by_rule, "CumulativeCrossSystemStudies", [0] * 6)
+    check(by_rule, "Target", [NAN] * 6)
+    out = kpi_partnerships.cross_system_studies(
+        data, QUARTER, ICB, target=5, target_quarter="2020-21-Q2", counts_from="2019-20-Q4"
+    )
     check(out, "NewCrossSystemStudies", [1, 0, 0, 1, 1, 0])
-    check(out, "CumulativeCrossSystemStudies", [1, 1, 1, 2, 3, 3])
+    check(out, "CumulativeCrossSystemStudies", [0, 0, 0, 1, 2, 2])
     check(out, "Target", [NAN] * 5 + [5.0])
     assert not out["TargetMet"].iloc[-1]
 
@@ -340,6 +355,8 @@ def test_deliverables(data):
     check(rag, "Rag", ["overdue", "at_risk", "on_track", "complete", "complete"])
     check(rag, "Colour", ["red", "amber", "green", "blue", "blue"])
     assert list(rag["Late"].iloc[3:]) == [True, False]
+    check(rag, "CompletedQuarter", [NAN, NAN, NAN, "2020-21-Q2", "2020-21-Q1"])
+    check(rag, "StatusShown", ["on_track", "delayed", "not_started", "complete, late", "complete"])
     assert rag["Late"].iloc[:3].isna().all()
     summary = kpi_deliverables.deliverables_summary(data, QUARTER, ICB)
     check(summary, "Deliverables", [1, 1, 1, 2])
@@ -360,7 +377,7 @@ def test_scorecard(data):
         "participants": (40, 30, 10, 10, 30),
         "commercial_participants": (15, "*", "*", "*", "*"),
         "commercial_income": (55500.25, 45000.5, 10499.75, NAN, NAN),
-        "cross_system_studies": (3, 3, 0, 1, 2),
+        "cross_system_studies": (0, 0, 0, 0, 0),
         "joint_appointments": (10, 10, 0, "*", "*"),
         "research_active_staff": (160, 130, 30, 135, 25),
         "rtt_pct_on_track": (75.0, 100.0, -25.0, 100.0, -25.0),

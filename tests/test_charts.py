@@ -601,3 +601,11 @@ def test_money_bar_chart_labels_bars_in_pounds():
     chart = bar_chart(frame, "Trust", "Income", None, unit="GBP")
     assert chart.alt_text.endswith("B £1.23m; A £848k.")
     assert chart.title == "B has the highest GBP: £1.23m"
+
+
+def test_spc_chart_target_label_names_the_target_line(rqm_frame):
+    default = spc_chart(rqm_frame, "Stable", "4-hour breaches", "decrease")
+    assert "Target 1,200" in [t.get_text() for t in default.figure.legends[0].get_texts()]
+    named = spc_chart(rqm_frame, "Stable", "days", "decrease", target=150, target_label="National target: 150 days")
+    labels = [t.get_text() for t in named.figure.legends[0].get_texts()]
+    assert "National target: 150 days" in labels and "Target 150" not in labels

@@ -31,6 +31,24 @@ def test_open_studies_history_and_percentage_of_baseline():
     assert all_studies["OpenStudies"].iloc[-1] == 2
 
 
+def test_open_at_any_time_in_the_quarter_and_open_at_its_end():
+    data = make_data(
+        studies=[
+            study("a", "2019-04-01"),  # open throughout
+            study("mid", "2019-05-01", "2019-08-15"),  # closes mid-Q2: open in Q2, not at its end
+            study("last_day", "2019-04-01", "2019-06-30"),  # closes on Q1's last day: not open at its end
+            study("first_day", "2019-07-01", "2019-10-01"),  # closes on Q3's first day: in Q3, not at its end
+            study("late", "2019-12-31"),  # opens on Q3's last day: open at its end
+            study("never"),  # not opened
+        ]
+    )
+    out = ka.open_studies(data, "2019-20-Q4", "QWU")
+    # Q1: a, mid, last_day | Q2: a, mid, first_day | Q3: a, first_day, late | Q4: a, late.
+    assert list(out["OpenStudies"]) == [3, 3, 3, 2]
+    # Ends: 30 Jun a, mid | 30 Sep a, first_day | 31 Dec a, late | 31 Mar a, late.
+    assert list(out["OpenAtQuarterEnd"]) == [2, 2, 2, 2]
+
+
 def test_baseline_quarters_are_a_parameter():
     data = make_data(studies=[study("a", "2019-04-01"), study("b", "2020-04-01")])
     out = ka.open_studies(data, "2020-21-Q1", "QWU", baseline_quarters=["2020-21-Q1"])

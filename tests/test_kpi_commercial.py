@@ -102,10 +102,33 @@ def test_setup_time_median_of_an_even_number_of_studies():
             ),  # later
         ]
     )
-    per_study = kc.setup_times(data, "2020-21-Q1", "QWU")
+    # These studies predate NCVR (1 October 2022): ncvr_from moves the start to test the arithmetic.
+    per_study = kc.setup_times(data, "2020-21-Q1", "QWU", ncvr_from="2019-01-01")
     assert list(per_study["SetupDays"]) == [130, 121]
-    summary = kc.setup_time_summary(data, "2020-21-Q1", "QWU")
+    summary = kc.setup_time_summary(data, "2020-21-Q1", "QWU", ncvr_from="2019-01-01")
     assert summary["Studies"].iloc[-1] == 2 and summary["MedianDays"].iloc[-1] == 125.5
+    assert kc.setup_times(data, "2020-21-Q1", "QWU").empty  # by default: none costed under NCVR
+
+
+def test_setup_time_counts_only_studies_costed_from_the_start_of_ncvr():
+    def costed(study_id, costing, first):
+        return study(study_id, first, route="Commercial", CostingSubmittedDate=costing, FirstParticipantDate=first)
+
+    data = make_data(
+        studies=[
+            costed("before", "2022-09-30", "2023-01-10"),  # costed the day before NCVR: not NCVR set-up
+            costed("first_day", "2022-10-01", "2023-02-28"),  # 150 days
+            costed("later", "2023-01-01", "2023-04-10"),  # 99 days
+        ]
+    )
+    per_study = kc.setup_times(data, "2023-24-Q1", "QWU")
+    assert list(per_study["StudyId"]) == ["first_day", "later"]
+    assert list(per_study["SetupDays"]) == [150, 99]
+    summary = kc.setup_time_summary(data, "2023-24-Q1", "QWU")
+    # The chart starts with the first NCVR study's quarter (2022/23 Q4), not with older set-ups.
+    assert list(summary["Quarter"]) == ["2022-23-Q4", "2023-24-Q1"]
+    assert list(summary["MedianDays"]) == [150.0, 99.0]
+    assert list(summary["NationalTargetDays"]) == [150.0, 150.0]
 
 
 def test_setup_time_summary_with_no_study_is_one_empty_quarter():
@@ -143,3 +166,41 @@ def test_rtt_exactly_on_schedule_is_on_track():
     )
     out = kc.recruitment_to_time_and_target(data, "2020-21-Q1", "QWU")
     assert out["Rtt"].iloc[0] == 0 and out["OnTrack"].iloc[0]
+
+
+def test_commercial_share_is_of_trials_when_the_study_design_is_given():
+    data = make_data(
+        studies=[
+            study("trial_c", "2020-04-01", route="Commercial", StudyDesign="Interventional"),
+            study("both_c", "2020-04-01", route="Commercial", StudyDesign="Both"),
+            study("obs_c", "2020-04-01", route="Commercial", StudyDesign="Observational"),  # not a trial
+            study("trial_n", "2020-04-01", StudyDesign="Interventional"),
+            study("obs_n1", "2020-04-01", StudyDesign="Observational"),
+            study("obs_n2", "2020-04-01", StudyDesign="Observational"),
+            study("blank", "2020-04-01"),  # design not given: left out of the trial share
+        ]
+    )
+    out = kc.commercial_share_of_open_studies(data, "2020-21-Q1", "QWU")
+    # Trials: trial_c, both_c (commercial) and trial_n: 2 of 3.
+    assert list(out["OpenStudies"]) == [3] and list(out["CommercialOpenStudies"]) == [2]
+    assert out["CommercialPct"].iloc[-1] == pytest.approx(200 / 3)
+    assert out["TrialsOnly"].all()
+    assert kc.commercial_share_label(out) == "Commercial trials, % of open trials"
+
+
+def test_commercial_share_is_of_all_open_studies_without_the_study_design():
+    data = make_data(
+        studies=[
+            study("c", "2020-04-01", route="Commercial"),
+            study("n1", "2020-04-01"),
+            study("n2", "2020-04-01"),
+            study("n3", "2020-04-01"),
+        ]
+    )
+    out = kc.commercial_share_of_open_studies(data, "2020-21-Q1", "QWU")
+    assert list(out["OpenStudies"]) == [4] and out["CommercialPct"].iloc[-1] == 25.0
+    assert not out["TrialsOnly"].any()
+    assert kc.commercial_share_label(out) == "Commercial studies, % of all open studies"
+    # A frame with no StudyDesign column at all reads the same way.
+    without = make_data(studies=data.studies.drop(columns="StudyDesign"))
+    assert not kc.commercial_share_of_open_studies(without, "2020-21-Q1", "QWU")["TrialsOnly"].any()

@@ -51,6 +51,10 @@ def test_rag_rules(data):
     assert out.at["late", "Colour"] == "red" and out.at["risky", "Colour"] == "amber"
     assert out.at["done_late", "Late"] and not out.at["done_early", "Late"]
     assert out.at["done_early", "CompletedQuarter"] == "2020-21-Q1"
+    assert out.at["done_late", "CompletedQuarter"] == "2020-21-Q2"  # due 2020/21 Q1
+    assert out.at["done_late", "StatusShown"] == "complete, late"
+    assert out.at["done_early", "StatusShown"] == "complete"
+    assert out.at["risky", "StatusShown"] == "delayed"
     assert list(out.index[:2]) == ["late", "overdue_at_risk"]  # red first
 
 

@@ -940,3 +940,17 @@ def test_any_excel_cells_give_a_report_never_a_crash(tmp_path, cells):
     for problem in problems:
         assert problem.row is None or 1 <= problem.row <= len(cells) + 1
     assert (loaded.recruitment is None) == any(p.severity == "error" and p.file == "recruitment.xlsx" for p in problems)
+
+
+def test_the_optional_study_design_column_may_be_left_out_or_given(tmp_path):
+    without = load_data(write_folder(tmp_path / "without"), QUARTER)
+    assert without.warnings == []
+    assert without.studies["StudyDesign"].isna().all()
+    assert pd.api.types.is_string_dtype(without.studies["StudyDesign"])
+    tables = valid_tables()
+    tables["studies"]["StudyDesign"] = ["interventional", ""]  # capitalisation as the contract's; blank allowed
+    given = load_data(write_folder(tmp_path / "given", tables), QUARTER)
+    assert list(given.studies["StudyDesign"].fillna("-")) == ["Interventional", "-"]
+    tables["studies"]["StudyDesign"] = ["RCT", "Observational"]
+    bad = only(problems_of(write_folder(tmp_path / "bad", tables)), file="studies.csv", column="StudyDesign")
+    assert bad.severity == "error" and "Interventional" in bad.message

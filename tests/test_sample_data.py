@@ -333,10 +333,12 @@ def test_specialties_settings_and_statuses(qwu):
     } <= set(studies["StudyStatus"])
 
 
-def share_on_track(tables, label: str) -> float:
-    """Share of studies open at the quarter's end with RTT >= 0 (NIHR: RTT = % of target recruited /
-    % of planned time elapsed - 1, days counted inclusively)."""
+def share_on_track(tables, label: str, route: str | None = None) -> float:
+    """Share of studies (of ``route``, or all) open at the quarter's end with RTT >= 0 (NIHR: RTT =
+    % of target recruited / % of planned time elapsed - 1, days counted inclusively)."""
     studies = tables["studies"]
+    if route is not None:
+        studies = studies[studies["StudyRoute"] == route]
     recruitment = tables["recruitment"].astype({"StudyId": str, "Month": str})
     end = pd.Timestamp(parse(label).end)
     opened = pd.to_datetime(studies["ActualOpeningDate"])
@@ -354,11 +356,39 @@ def share_on_track(tables, label: str) -> float:
 
 
 def test_most_open_studies_on_track_for_time_and_target(qwu):
-    # NIHR 2018/19: 82% of non-commercial, 69% of commercial studies to time and target. The sample
-    # aims at 60-80% in every quarter of the plan, with a dip when Covid paused recruitment.
+    # NIHR 2018/19: 82% of non-commercial, 69% of commercial studies to time and target; UK KPI:
+    # 83% of open studies in September 2025. The sample aims at 60-80% in every quarter of the plan
+    # (up to 85%: issue 13 raised commercial studies to the national level, which lifts the total
+    # to about 80% in two quarters), with a dip when Covid paused recruitment.
     for quarter in quarter_range("2022/23 Q3", TO):
-        assert 0.6 <= share_on_track(qwu, quarter.label) <= 0.8, quarter.label
+        assert 0.6 <= share_on_track(qwu, quarter.label) <= 0.85, quarter.label
     assert share_on_track(qwu, "2020/21 Q1") < share_on_track(qwu, "2019/20 Q4") - 0.1
+
+
+def test_commercial_studies_on_track_near_the_national_level(qwu):
+    # UK clinical research delivery KPI: 83% of open studies on track in September 2025 (target 80%).
+    shares = [share_on_track(qwu, q.label, "Commercial") for q in quarter_range("2024/25 Q3", TO)]
+    assert all(0.7 <= share <= 0.9 for share in shares), shares
+    assert 0.75 <= np.mean(shares) <= 0.88
+
+
+def gp_practices_recruiting_share(tables, label: str) -> float:
+    """Share of the GP practices listed that recruited in the 12 months to the quarter's end."""
+    orgs = tables["organisations"]
+    practices = set(orgs.loc[orgs["OrganisationType"] == "gp_practice", "OrganisationCode"])
+    recruitment = tables["recruitment"].astype({"OrganisationCode": str, "Month": str})
+    end = parse(label)
+    months = {f"{m.year}-{m.month:02d}" for m in pd.date_range(end.shift(-3).start, end.end, freq="MS")}
+    rows = recruitment[recruitment["Month"].str[:7].isin(months) & (recruitment["Participants"] > 0)]
+    return len(set(rows["OrganisationCode"]) & practices) / len(practices)
+
+
+def test_not_every_gp_practice_recruits(qwu):
+    # NIHR 2016/17: 48% of GP practices research active; the sample aims at 30-50% in a rolling year.
+    shares = [gp_practices_recruiting_share(qwu, q.label) for q in quarter_range("2024/25 Q3", TO)]
+    assert 0.3 <= shares[-1] <= 0.5, shares
+    assert all(0.25 <= share <= 0.55 for share in shares), shares
+    assert len(set(shares)) > 1  # not pinned: practices come and go
 
 
 def test_cross_system_partnership_studies_reach_five_in_2025_26(qwu):

@@ -52,9 +52,14 @@ def test_target_trajectory_and_rag_at_the_quarter(data):
     assert card.at["studies_open_pct_precovid", "Target"] == pytest.approx(94.5)
     assert card.at["studies_open_pct_precovid", "Value"] == 150.0
     assert card.at["studies_open_pct_precovid", "Rag"] == "green"
-    # Cross-system: 0 at 2022/23 Q4 to 5 by 2025/26 Q4 (12 quarters): 5/12 at 2023/24 Q1; 1 study -> green.
+    # Cross-system: 0 at 2022/23 Q4 to 5 by 2025/26 Q4 (12 quarters): 5/12 at 2023/24 Q1. Study c
+    # opened in 2021/22 Q1, before the count starts (2023/24 Q1), so 0 studies count -> red.
     assert card.at["cross_system_studies", "Target"] == pytest.approx(5 / 12)
-    assert card.at["cross_system_studies", "Rag"] == "green"
+    assert card.at["cross_system_studies", "Value"] == 0
+    assert card.at["cross_system_studies", "Rag"] == "red"
+    assert (
+        card.at["cross_system_studies", "Label"] == "Cross-system portfolio studies opened since 2023/24 Q1, cumulative"
+    )
     # About 490 participants a year in 963,204 people (mid-2022) is far below 210 per 10,000: red.
     assert card.at["participants_per_10k", "Rag"] == "red"
     assert card.at["new_studies", "Target"] != card.at["new_studies", "Target"]  # no target: NaN
@@ -163,3 +168,15 @@ def test_sample_packs_have_no_headline_whose_rag_and_assurance_contradict(icb, t
     ]
     assert contradictions.empty, contradictions[["Kpi", "Value", "Target", "Rag", "Assurance"]].to_string()
     assert card["Rag"].notna().sum() >= 3  # the check compares something
+
+
+def test_commercial_share_label_says_trials_or_studies():
+    def card_label(**design):
+        data = make_data(
+            studies=[study("a", "2019-04-01", route="Commercial", **design), study("b", "2019-04-01", **design)]
+        )
+        card = build_scorecard(data, "2020-21-Q1", "QWU", None).set_index("Kpi")
+        return card.at["commercial_pct_open_studies", "Label"]
+
+    assert card_label() == "Commercial studies, % of all open studies"
+    assert card_label(StudyDesign="Interventional") == "Commercial trials, % of open trials"

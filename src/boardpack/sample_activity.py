@@ -7,6 +7,7 @@ target curve relative to the 2019/20 baseline; monthly participants follow a tar
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,14 @@ QWU_BASELINE_OPEN = 420
 # Participants per person per year in 2022/23 (plan: 210 per 10,000).
 PARTICIPANTS_PER_PERSON_2022 = 0.0210
 COMMERCIAL_PARTICIPANT_SHARE = 0.045  # of non-Covid participants (NIHR: 4-5%)
+# GP practices' research activity: not every practice recruits (NIHR 2016/17: 48% of practices
+# research active). Per practice, the chance it recruits in a quarter: a core of practices recruits
+# most quarters, some now and then, the rest never: about 40% recruit in a rolling 12 months.
+GP_ACTIVITY = ((0.28, 0.7), (0.30, 0.12), (0.42, 0.0))  # (share of practices, chance a quarter)
+# Commercial studies set on track for recruitment to time and target (national: 83% of open studies
+# in September 2025, target 80%). Set a little above 83% because studies with no participants yet
+# at a quarter end are behind whatever their target: about 80% of those assessed come out on track.
+COMMERCIAL_ON_TRACK = 0.88
 
 # Open studies as a fraction of the 2019/20 baseline, per quarter from 2018/19 Q1 (then +0.8 points a quarter).
 OPEN_LEVEL = [
@@ -207,6 +216,9 @@ class Density:
 
     extra_sites: float = 1.0  # multiplies the number of recruiting sites beyond the lead
     participants: float = 1.0  # multiplies the participant rate
+    # Move GP practices' recruitment to the practices research active in the quarter (GP_ACTIVITY).
+    # The national benchmark keeps every practice, for its row count; it is not for figures.
+    concentrate_gp: bool = True
 
 
 def month_index(day) -> int:
@@ -327,12 +339,16 @@ def _targets(
     end: int,
     off_track_share: np.ndarray,
     jitter: np.ndarray,
+    latest_factor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Local targets (SampleSize) putting each study on track in about ``1 - off_track_share`` of the
     quarter ends it is open at; NaN where the study has no such quarter end with recruitment.
 
     At a quarter end the pace ``recruited / fraction of planned time elapsed`` (NIHR RTT, days counted
     inclusively) is the target the study is on track for; the target is a low quantile of its paces.
+    Where ``latest_factor`` is a number, the target is set from it instead: below 1, that share of
+    the study's lowest pace (on track at every quarter end); above 1, that multiple of its pace at
+    its latest quarter end with recruitment (behind then).
     """
     n = len(open_date)
     first_q = quarter_of_month(np.array([HISTORY_START]))[0]
@@ -351,6 +367,9 @@ def _targets(
     )[:, None]
     open_at_end = (open_date[:, None] <= ends[None, :]) & ~(closed[:, None] & (close_date[:, None] <= ends[None, :]))
     pace = np.where(open_at_end & (recruited > 0), recruited / np.maximum(elapsed, 1e-9), np.nan)
+    has_pace = ~np.isnan(pace)
+    last = n_q - 1 - np.argmax(has_pace[:, ::-1], axis=1)
+    latest_pace = pace[np.arange(n), last]
     pace.sort(axis=1)  # NaN last
     valid = (~np.isnan(pace)).sum(axis=1)
     # Randomised rounding keeps the expected off-track share right for studies open at few quarter ends;
@@ -359,6 +378,10 @@ def _targets(
     behind_throughout = position >= valid
     target = np.take_along_axis(pace, np.minimum(position, np.maximum(valid - 1, 0))[:, None], axis=1)[:, 0]
     target = np.where(behind_throughout, target * 1.3 + 1, target)
+    if latest_factor is not None:
+        lowest_pace = pace[:, 0]  # sorted, NaN last
+        chosen = np.where(latest_factor < 1, lowest_pace, latest_pace) * latest_factor
+        target = np.where(np.isnan(latest_factor), target, chosen)
     return np.where(valid > 0, target, np.nan)
 
 
@@ -636,6 +659,61 @@ def _draw_recruitment(
     }
 
 
+def _hashed_uniform(*parts) -> float:
+    """A number in [0, 1) fixed by ``parts`` (no draw from the generator, so the other tables'
+    random streams stay as they are)."""
+    return zlib.crc32("|".join(map(str, parts)).encode("ascii")) / 2**32
+
+
+def _gp_practice_activity(orgs: pd.DataFrame, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where a GP practice's recruitment goes in each quarter: itself when it is active in the
+    quarter (:data:`GP_ACTIVITY`), else an active practice of the same place (so place totals do not
+    change).
+
+    Returns ``redirect`` (organisation position x quarter offset from ``HISTORY_START`` ->
+    organisation position) and the ``is_practice`` mask.
+    """
+    codes = orgs["OrganisationCode"].to_numpy()
+    places = orgs["Place"].to_numpy()
+    is_practice = orgs["OrganisationType"].to_numpy() == "gp_practice"
+    practices = np.flatnonzero(is_practice)
+    quarters = (end - HISTORY_START) // 3 + 1
+    shares = np.cumsum([share for share, _ in GP_ACTIVITY])
+    groups = [int(np.searchsorted(shares, _hashed_uniform("gp-class", codes[i]), side="right")) for i in practices]
+    chance = np.array([GP_ACTIVITY[min(g, len(GP_ACTIVITY) - 1)][1] for g in groups])
+    redirect = np.tile(np.arange(len(codes))[:, None], (1, quarters))
+    for quarter in range(quarters):
+        draws = np.array([_hashed_uniform("gp-quarter", codes[i], quarter) for i in practices])
+        active = np.zeros(len(codes), dtype=bool)
+        active[practices[draws < chance]] = True
+        for i in practices[draws >= chance]:
+            same_place = np.flatnonzero(active & (places == places[i]))
+            if len(same_place) == 0:
+                same_place = np.flatnonzero(active)
+            if len(same_place):
+                redirect[i, quarter] = same_place[int(_hashed_uniform("gp-to", codes[i], quarter) * len(same_place))]
+    return redirect, is_practice
+
+
+def _concentrate_gp_recruitment(rows: dict[str, np.ndarray], orgs: pd.DataFrame, end: int) -> dict[str, np.ndarray]:
+    """Recruitment rows with GP practices' participants moved to the practices active in the
+    quarter (:func:`_gp_practice_activity`); rows falling on the same (study, practice, month) are
+    added up. Participants per study, month and place are unchanged."""
+    redirect, is_practice = _gp_practice_activity(orgs, end)
+    org, month = rows["org"], rows["month"]
+    quarter = np.clip((month - HISTORY_START) // 3, 0, redirect.shape[1] - 1)
+    moved = np.where(is_practice[org], redirect[org, quarter], org)
+    n_orgs, n_months = len(orgs), end + 1 - HISTORY_START
+    key = (rows["study"].astype(np.int64) * n_orgs + moved) * n_months + (month - HISTORY_START)
+    unique, inverse = np.unique(key, return_inverse=True)
+    out = dict(rows)
+    out["count"] = np.bincount(inverse, weights=rows["count"]).astype(rows["count"].dtype)
+    out["month"] = (unique % n_months + HISTORY_START).astype(month.dtype)
+    out["org"] = ((unique // n_months) % n_orgs).astype(org.dtype)
+    out["study"] = (unique // (n_months * n_orgs)).astype(rows["study"].dtype)
+    return out
+
+
 def _titles(s: _Studies, rng: np.random.Generator) -> list[str]:
     """Synthetic short titles: an invented acronym, a design and a topic."""
     n = s.n
@@ -677,6 +755,8 @@ def studies_and_recruitment(
     n, commercial, opened, setup, withdrawn = s.n, s.commercial, s.opened, s.setup, s.withdrawn
     lead, *pairs = _lead_and_sites(icb, orgs, s, rng, density.extra_sites)
     rows = _draw_recruitment(icb, s, lead, tuple(pairs), end, rng, density.participants)
+    if density.concentrate_gp:
+        rows = _concentrate_gp_recruitment(rows, orgs, end)
     study_rows, month_rows, count_rows = rows["study"], rows["month"], rows["count"]
     recruited_total = np.bincount(study_rows, weights=count_rows, minlength=n)
     first_month = np.full(n, np.iinfo(np.int64).max)
@@ -699,6 +779,12 @@ def studies_and_recruitment(
     # -- local recruitment targets: about 70% of open studies on track (RTT >= 0) each quarter -----
     # NIHR 2018/19: 82% of non-commercial and 69% of commercial studies to time and target; locally lower.
     off_track_share = np.where(commercial, rng.uniform(0.08, 0.62, n), rng.uniform(0.04, 0.50, n))
+    jitter = rng.random(n)
+    # Commercial studies: on track at their latest quarter end about as often as nationally
+    # (COMMERCIAL_ON_TRACK), the margin taken from the draws above (no new draws).
+    spread = (off_track_share - 0.08) / 0.54
+    on_track_now = jitter >= 1 - COMMERCIAL_ON_TRACK
+    latest_factor = np.where(commercial, np.where(on_track_now, 0.7 + 0.28 * spread, 1.05 + 0.4 * spread), np.nan)
     sample_size = _targets(
         open_date,
         planned_close,
@@ -709,7 +795,8 @@ def studies_and_recruitment(
         count_rows,
         end,
         off_track_share,
-        rng.random(n),
+        jitter,
+        latest_factor,
     )
     expected_total = rows["expected_monthly"] * s.planned_m
     no_pace = np.isnan(sample_size)

@@ -40,7 +40,7 @@ FIRST_TO = parse("2022/23 Q3")  # the plan's first quarter: deliverables are rep
 LAST_TO = parse("2035/36 Q4")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
 # sites per study and three times the participants of a realistic ICB (see docs/sample_data.md).
-NATIONAL_DENSITY = Density(extra_sites=8.0, participants=3.0)
+NATIONAL_DENSITY = Density(extra_sites=8.0, participants=3.0, concentrate_gp=False)
 
 
 class SampleDataParams(BaseModel):

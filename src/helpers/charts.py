@@ -378,6 +378,7 @@ def spc_chart(
     target: float | None = None,
     rebase: Mapping | None = None,
     plan_baseline: PlanBaseline | None = None,
+    target_label: str | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
@@ -386,6 +387,7 @@ def spc_chart(
     ``rebase``: date -> reason, drawn as labelled vertical lines where the limits were recalculated.
     ``plan_baseline`` (:func:`helpers.targets.plan_baseline`): the plan's starting point, drawn as
     a labelled dark blue diamond at its quarter on a thin dotted line across the chart.
+    ``target_label`` names its line in the legend (default "Target <value>").
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     """
     where = "spc_chart"
@@ -459,7 +461,7 @@ def spc_chart(
                     color=MDC_COLOURS["target"],
                     linestyle="--",
                     linewidth=1.4,
-                    label=f"Target {say(target)}",
+                    label=target_label or f"Target {say(target)}",
                 )
             )
         for when, reason in sorted((rebase or {}).items()):

@@ -47,6 +47,7 @@ class Column:
     people: bool = False  # a count of people: disclosure control applies
     future_allowed: bool = False  # plans and due dates may lie after the quarter reported
     references: str | None = None  # "table.Column" that must hold every value, or ICB_REFERENCE
+    may_be_absent: bool = False  # an optional column: a file may leave it out (loaded as all blank)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ ORGANISATION_TYPES = (
     "other",
 )
 STUDY_ROUTES = ("Commercial", "Non-commercial")
+# CPMS records whether a study is interventional (a trial), observational or both.
+STUDY_DESIGNS = ("Interventional", "Observational", "Both")
 CARE_SETTINGS = ("acute", "primary_care", "community", "mental_health", "social_care", "public_health")
 ETHNIC_GROUPS = ("Asian", "Black", "Mixed", "White", "Other", "Not stated")
 INCOME_STREAMS = ("commercial_contract", "nihr_infrastructure", "grants", "other")
@@ -151,6 +154,7 @@ _TABLE_LIST = (
             Column("CostingSubmittedDate", "date", required=False),
             Column("SiteSelectedDate", "date", required=False),
             Column("FirstParticipantDate", "date", required=False),
+            Column("StudyDesign", "category", required=False, allowed=STUDY_DESIGNS, may_be_absent=True),
         ),
         key=("StudyId",),
     ),
@@ -316,7 +320,8 @@ def _schema(table: Table, with_dtypes: bool) -> pa.DataFrameSchema:
                 _checks(c),
                 # While loading, blanks in required columns are reported by loading.py (fast on huge files).
                 nullable=not with_dtypes or not c.required or c.kind == "decile",
-                required=True,
+                # Typed frames always have every column; a file may leave out an optional one.
+                required=with_dtypes or not c.may_be_absent,
             )
             for c in table.columns
         },

@@ -24,12 +24,18 @@ class BaselineError(ValueError):
 def open_studies(
     data, quarter, icb: str, baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS, portfolio_only: bool = True
 ) -> pd.DataFrame:
-    """NIHR portfolio studies open in each quarter, and as % of the baseline (mean of the
-    ``baseline_quarters``' open counts).
+    """NIHR portfolio studies open to recruitment at any time in each quarter, and as % of the
+    baseline (mean of the ``baseline_quarters``' open counts), with the count still open on the
+    quarter's last day beside it.
 
+    Open at any time in the quarter: opened by its last day and not closed to recruitment before
+    its first day (:func:`helpers.kpi_common.open_matrix`; the headline and the baseline use this).
+    Open at the quarter's end: opened by its last day and not closed on or before it (as
+    :func:`helpers.kpi_common.open_at_end`), so a study closing during the quarter counts in the
+    first and not in the second.
     History from the first quarter of the supplied data (:func:`helpers.kpi_common.history_start`),
     or the baseline's first quarter when that is earlier.
-    Columns: Quarter, OpenStudies, BaselineMean, PctOfBaseline.
+    Columns: Quarter, OpenStudies, BaselineMean, PctOfBaseline, OpenAtQuarterEnd.
     """
     quarter = parse(quarter)
     baseline = sorted(parse(q).ordinal for q in baseline_quarters)
@@ -53,7 +59,18 @@ def open_studies(
     out = kc.history_frame(series, "OpenStudies")
     out["BaselineMean"] = baseline_mean
     out["PctOfBaseline"] = 100.0 * out["OpenStudies"] / baseline_mean
+    out["OpenAtQuarterEnd"] = _open_at_quarter_ends(studies, ordinals)
     return out
+
+
+def _open_at_quarter_ends(studies: pd.DataFrame, ordinals: np.ndarray) -> np.ndarray:
+    """Studies open on each quarter's last day (opened by it, not closed on or before it)."""
+    ends = np.array([np.datetime64(Quarter.from_ordinal(int(o)).end, "ns") for o in ordinals])
+    opened = studies["ActualOpeningDate"].to_numpy(dtype="datetime64[ns]")
+    closed = studies["ActualClosureToRecruitmentDate"].to_numpy(dtype="datetime64[ns]")
+    # NaT compares False: an unopened study is never open; a study not closed is open.
+    is_open = (opened[:, None] <= ends[None, :]) & (np.isnat(closed)[:, None] | (closed[:, None] > ends[None, :]))
+    return is_open.sum(axis=0).astype("int64")
 
 
 def new_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:

@@ -17,22 +17,51 @@ from helpers.targets import trajectory_series
 COMMERCIAL = "Commercial"
 COMMERCIAL_INCOME = "commercial_contract"
 DEFAULT_INCOME_BASELINE_YEAR = "2022/23"
+# The National Contract Value Review began on 1 October 2022: set-up before it is not NCVR set-up.
+NCVR_START = "2022-10-01"
+# Trials: interventional studies (CPMS design Interventional, or Both interventional and observational).
+TRIAL_DESIGNS = ("Interventional", "Both")
+# UK clinical research delivery KPI: commercial clinical trials set up within 150 days.
+NATIONAL_SETUP_TARGET_DAYS = 150
+
+
+def has_study_design(studies: pd.DataFrame) -> bool:
+    """True when the studies table gives a ``StudyDesign`` (the optional column) for any study."""
+    return "StudyDesign" in studies.columns and bool(studies["StudyDesign"].notna().any())
+
+
+def commercial_share_label(frame: pd.DataFrame) -> str:
+    """The label of :func:`commercial_share_of_open_studies`' ``CommercialPct``: of open trials
+    when the study design was given, else of all open studies."""
+    if bool(frame["TrialsOnly"].any()):
+        return "Commercial trials, % of open trials"
+    return "Commercial studies, % of all open studies"
 
 
 def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bool = True) -> pd.DataFrame:
-    """Commercial studies as % of studies open in each quarter, from the first quarter of the
-    supplied data (:func:`helpers.kpi_common.study_history_index`).
+    """Commercial share of the (NIHR portfolio) studies open at any time in each quarter, from the
+    first quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`).
 
-    Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct.
+    The plan states the share of *trials*: when the studies table gives ``StudyDesign`` (optional,
+    CPMS-style), only trials count, i.e. studies whose design is ``Interventional`` or ``Both``
+    (observational studies and studies with a blank design are left out of both counts) and
+    ``TrialsOnly`` is True; without it, the share is of all open studies (TrialsOnly False). The
+    label says which (:func:`commercial_share_label`).
+
+    Columns: Quarter, OpenStudies, CommercialOpenStudies, CommercialPct, TrialsOnly.
     """
     quarter = parse(quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
+    trials_only = has_study_design(studies)
+    if trials_only:
+        studies = studies[studies["StudyDesign"].isin(TRIAL_DESIGNS).fillna(False).to_numpy(dtype=bool)]
     ordinals = kc.study_history_index(data, studies, quarter)
     matrix = kc.open_matrix(studies, ordinals)
     commercial = (studies["StudyRoute"] == COMMERCIAL).to_numpy(dtype=bool)
     out = kc.history_frame(pd.Series(matrix.sum(axis=0).astype("int64"), index=ordinals), "OpenStudies")
     out["CommercialOpenStudies"] = matrix[commercial].sum(axis=0).astype("int64")
     out["CommercialPct"] = kc.share(out["CommercialOpenStudies"], out["OpenStudies"])
+    out["TrialsOnly"] = trials_only
     return out
 
 
@@ -105,15 +134,20 @@ def commercial_income(
     return out
 
 
-def setup_times(data, quarter, icb: str) -> pd.DataFrame:
+def setup_times(data, quarter, icb: str, ncvr_from: str = NCVR_START) -> pd.DataFrame:
     """NCVR set-up time of each commercial study whose first participant came by the quarter's end:
-    days from ``CostingSubmittedDate`` to ``FirstParticipantDate``. Studies missing either date are
-    left out. Columns: StudyId, Quarter (of first participant), SetupDays."""
+    days from ``CostingSubmittedDate`` to ``FirstParticipantDate``.
+
+    Only set-up under NCVR counts: studies whose costing was submitted on or after ``ncvr_from``
+    (NCVR began on 1 October 2022; a study costed before then was not set up under it, even if its
+    first participant came later). Studies missing either date are left out.
+    Columns: StudyId, Quarter (of first participant), SetupDays."""
     quarter = parse(quarter)
     studies = kc.table(kc.icb_slice(data, icb), "studies")
     studies = studies[
         (studies["StudyRoute"] == COMMERCIAL)
         & studies["CostingSubmittedDate"].notna()
+        & (studies["CostingSubmittedDate"] >= pd.Timestamp(ncvr_from))
         & studies["FirstParticipantDate"].notna()
         & (studies["FirstParticipantDate"] <= pd.Timestamp(quarter.end))
     ]
@@ -130,13 +164,15 @@ def setup_times(data, quarter, icb: str) -> pd.DataFrame:
     return out.sort_values(["Quarter", "StudyId"], ignore_index=True)
 
 
-def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
-    """NCVR set-up time by quarter of first participant: studies, median, quartiles, minimum and
-    maximum days (medians of a few studies are fine: these are studies, not people). Quarters with
-    no study have Studies 0 and NaN statistics. Columns: Quarter, Studies, MedianDays,
-    LowerQuartileDays, UpperQuartileDays, MinDays, MaxDays."""
+def setup_time_summary(data, quarter, icb: str, ncvr_from: str = NCVR_START) -> pd.DataFrame:
+    """NCVR set-up time by quarter of first participant (studies costed from ``ncvr_from``, see
+    :func:`setup_times`): studies, median, quartiles, minimum and maximum days (medians of a few
+    studies are fine: these are studies, not people). Rows from the first quarter with a study;
+    quarters with no study have Studies 0 and NaN statistics. Columns: Quarter, Studies,
+    MedianDays, LowerQuartileDays, UpperQuartileDays, MinDays, MaxDays, NationalTargetDays (the
+    150-day national set-up target)."""
     quarter = parse(quarter)
-    per_study = setup_times(data, quarter, icb)
+    per_study = setup_times(data, quarter, icb, ncvr_from=ncvr_from)
     grouped = per_study.groupby("Quarter")["SetupDays"]
     summary = pd.DataFrame(
         {
@@ -157,6 +193,7 @@ def setup_time_summary(data, quarter, icb: str) -> pd.DataFrame:
     summary["Studies"] = summary["Studies"].fillna(0).astype("int64")
     out = summary.rename_axis("Quarter").reset_index()
     out["Quarter"] = out["Quarter"].astype("string")
+    out["NationalTargetDays"] = float(NATIONAL_SETUP_TARGET_DAYS)
     return out
 
 

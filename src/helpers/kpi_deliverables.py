@@ -18,8 +18,11 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
     Rules, first match wins: status complete -> ``complete`` (``Late`` when first reported complete
     after its due quarter); due quarter before the quarter reported -> ``overdue`` (red); status
     at_risk or delayed -> ``at_risk`` (amber); otherwise ``on_track`` (green).
+    CompletedQuarter is the first quarter the deliverable was reported complete (from the history
+    of statuses), Late whether that is after its due quarter, and StatusShown the status for the
+    board: ``complete, late`` for a late completion, otherwise the status.
     Columns: DeliverableId, Deliverable, Owner, DueQuarter, StatusQuarter, Status, Rag, Colour,
-    CompletedQuarter, Late.
+    CompletedQuarter, Late, StatusShown.
     """
     quarter = parse(quarter)
     rows = kc.table(kc.icb_slice(data, icb), "deliverables")
@@ -47,6 +50,7 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
     out["Colour"] = out["Rag"].map(RAG_COLOUR)
     out["CompletedQuarter"] = [kc.quarter_ids([o])[0] if np.isfinite(o) else pd.NA for o in completed_ordinal]
     out["Late"] = pd.array(np.where(is_complete, completed_ordinal > due, pd.NA), dtype="boolean")
+    out["StatusShown"] = np.where(out["Late"].fillna(False).to_numpy(dtype=bool), "complete, late", status)
     for column in (
         "DeliverableId",
         "Deliverable",
@@ -57,6 +61,7 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
         "Rag",
         "Colour",
         "CompletedQuarter",
+        "StatusShown",
     ):
         out[column] = out[column].astype("string")
     order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})

@@ -8,23 +8,51 @@ import numpy as np
 import pandas as pd
 
 from helpers import kpi_common as kc
-from helpers.quarters import parse
+from helpers.quarters import Quarter, parse
+from helpers.targets import load_targets
 
-CROSS_SYSTEM_TARGET = 5  # at least 5 portfolio studies needing cross-system partnership ...
-CROSS_SYSTEM_TARGET_QUARTER = "2025-26-Q4"  # ... by the end of 2025/26
+CROSS_SYSTEM_KPI = "cross_system_studies"  # the target's id in params/targets.yml
+
+
+def cross_system_rule(targets=None) -> tuple[Quarter, float, Quarter]:
+    """The cross-system rule from the targets file: (first quarter counted, target, due quarter).
+
+    The count starts the quarter after the target's baseline quarter (the file's baseline is 0 at
+    2022/23 Q4, so studies count from 2023/24 Q1, the plan's first quarter); the target (at least
+    5) is due by its ``by`` quarter (2025/26 Q4). ``targets``: KPI id -> Target, as from
+    :func:`helpers.targets.load_targets`; None reads ``params/targets.yml``.
+    """
+    # A targets dict without this KPI (or none) falls back to the project's file: the rule is the plan's.
+    target = (targets or {}).get(CROSS_SYSTEM_KPI) or load_targets()[CROSS_SYSTEM_KPI]
+    return target.baseline.quarter.shift(1), float(target.target_value()), target.by
 
 
 def cross_system_studies(
-    data, quarter, icb: str, target: int = CROSS_SYSTEM_TARGET, target_quarter: str = CROSS_SYSTEM_TARGET_QUARTER
+    data,
+    quarter,
+    icb: str,
+    target: float | None = None,
+    target_quarter: str | None = None,
+    counts_from: str | None = None,
+    targets=None,
 ) -> pd.DataFrame:
-    """NIHR portfolio studies needing cross-system partnership opened per quarter and cumulatively
-    to date, with the target (applies from ``target_quarter`` on; NaN before). Rows from the first
-    quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`); the total to date
-    includes studies opened before it.
+    """NIHR portfolio studies needing cross-system partnership opened per quarter, and the
+    cumulative count of those opened from ``counts_from`` (0 before it), with the target (applies
+    from ``target_quarter`` on; NaN before). ``target``, ``target_quarter`` and ``counts_from``
+    default to the rule in the targets file (:func:`cross_system_rule`). Rows from the first
+    quarter of the supplied data (:func:`helpers.kpi_common.study_history_index`), or from
+    ``counts_from`` when the data start later.
 
-    Columns: Quarter, NewCrossSystemStudies, CumulativeCrossSystemStudies, Target, TargetMet.
+    Columns: Quarter, NewCrossSystemStudies (every opening in the quarter),
+    CumulativeCrossSystemStudies (openings from ``counts_from``), Target, TargetMet.
     """
     quarter = parse(quarter)
+    if target is None or target_quarter is None or counts_from is None:
+        rule_start, rule_target, rule_due = cross_system_rule(targets)
+        counts_from = rule_start if counts_from is None else counts_from
+        target = rule_target if target is None else target
+        target_quarter = rule_due if target_quarter is None else target_quarter
+    start = parse(counts_from).ordinal
     studies = kc.table(kc.icb_slice(data, icb), "studies")
     chosen = studies[
         studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
@@ -33,14 +61,59 @@ def cross_system_studies(
     counts = kc.by_quarter(
         chosen.assign(_one=1), "_one", quarter, date_column="ActualOpeningDate", first=int(ordinals[0])
     ).astype("int64")
-    # The total to date counts every opening, also those before the history shown starts.
-    cumulative = counts.cumsum().reindex(ordinals)
+    # Only openings from the rule's start quarter count towards the target (the plan's rule).
+    counted = counts.where(counts.index >= start, 0)
+    cumulative = counted.cumsum().reindex(ordinals)
     out = kc.history_frame(counts.reindex(ordinals), "NewCrossSystemStudies")
     out["CumulativeCrossSystemStudies"] = cumulative.to_numpy()
     due = kc.quarter_id_ordinals(out["Quarter"]) >= parse(target_quarter).ordinal
     out["Target"] = np.where(due, float(target), np.nan)
     out["TargetMet"] = out["CumulativeCrossSystemStudies"] >= target
     return out
+
+
+def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
+    """Where the cross-system count stands against the plan's rule, today and at the due quarter.
+
+    Keys: CountsFrom, DueQuarter (quarter ids), Target, CountNow, MetNow, CountAtDue and MetAtDue
+    (None while the due quarter is after the quarter reported).
+    """
+    quarter = parse(quarter)
+    counts_from, target, due = cross_system_rule(targets)
+    frame = cross_system_studies(data, quarter, icb, targets=targets).set_index("Quarter")
+    now = int(frame["CumulativeCrossSystemStudies"].iloc[-1])
+    at_due = int(frame.at[due.id, "CumulativeCrossSystemStudies"]) if due <= quarter and due.id in frame.index else None
+    return {
+        "CountsFrom": counts_from.id,
+        "DueQuarter": due.id,
+        "Target": target,
+        "CountNow": now,
+        "MetNow": now >= target,
+        "CountAtDue": at_due,
+        "MetAtDue": None if at_due is None else at_due >= target,
+    }
+
+
+def cross_system_target_words(status: dict, quarter) -> list[str]:
+    """The :func:`cross_system_target_status` in words for the board: the rule, today's count and,
+    once due, met or missed at the due quarter."""
+    start, due = parse(status["CountsFrom"]).label, parse(status["DueQuarter"]).label
+    target, now = f"{status['Target']:g}", status["CountNow"]
+    words = [
+        f"Cross-system portfolio studies are counted from {start}, as the plan's target does: "
+        f"at least {target} are due by the end of {due}"
+    ]
+    if status["CountAtDue"] is None:
+        words.append(
+            f"{now} opened to {parse(quarter).label}: {'target reached' if status['MetNow'] else 'not yet met'}"
+        )
+    else:
+        at_due = "met" if status["MetAtDue"] else "missed"
+        words.append(f"At {due}, the due quarter, {status['CountAtDue']} had opened: target {at_due}")
+        words.append(
+            f"{now} opened to {parse(quarter).label}: {'at or above' if status['MetNow'] else 'below'} the target today"
+        )
+    return words
 
 
 def _workforce_total(data, quarter, icb: str, column: str, disclosed: bool) -> pd.DataFrame:

@@ -616,7 +616,7 @@ def _match_columns(
             problems.add(file, header_row, target, f"column {target} appears more than once")
             continue
         matched[target] = pos
-    missing = [c for c in table.column_names if c not in matched]
+    missing = [c.name for c in table.columns if c.name not in matched and not c.may_be_absent]
     for name in missing:
         problems.add(
             file, header_row, name, f"missing column {name} (expected columns: {', '.join(table.column_names)})"
@@ -1297,7 +1297,14 @@ def _check_history_reaches(item: _Loaded, quarter: Quarter, problems: _Problems)
 
 def _typed(table: Table, loaded: _Loaded) -> pd.DataFrame:
     """The frame in the typed-frame convention (only called for a table with no errors)."""
+    source = loaded.frame
     frame = pd.DataFrame(
-        {c.name: loaded.frame[c.name].astype(contract.typed_dtype(c)) for c in table.columns}
+        {
+            # An optional column the file left out is all blank.
+            c.name: source[c.name].astype(contract.typed_dtype(c))
+            if c.name in source.columns
+            else pd.Series([None] * len(source), index=source.index, dtype=object).astype(contract.typed_dtype(c))
+            for c in table.columns
+        }
     ).reset_index(drop=True)
     return contract.SCHEMAS[table.name].validate(frame, inplace=True)

@@ -85,6 +85,20 @@ def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     )
 
 
+def _commercial_share(data, quarter, icb, **_) -> pd.Series:
+    frame = kpi_commercial.commercial_share_of_open_studies(data, quarter, icb)
+    series = _column(frame, "CommercialPct")
+    series.attrs["label"] = kpi_commercial.commercial_share_label(frame)
+    return series
+
+
+def _cross_system(data, quarter, icb, **_) -> pd.Series:
+    series = _column(kpi_partnerships.cross_system_studies(data, quarter, icb), "CumulativeCrossSystemStudies")
+    start = kpi_partnerships.cross_system_rule()[0]
+    series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    return series
+
+
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
     frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
     value = frame["BaselineGBP"].iloc[-1]
@@ -104,7 +118,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Research activity",
             "studies_open_pct_precovid",
-            "NIHR studies open, % of pre-Covid levels",
+            "NIHR studies open at any time in the quarter, % of pre-Covid levels",
             "percent",
             "increase",
             lambda d, q, i, baseline_quarters, **_: _column(
@@ -163,10 +177,10 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "commercial_pct_open_studies",
-            "Commercial studies, % of open studies",
+            "Commercial studies, % of all open studies",
             "percent",
             "increase",
-            lambda d, q, i, **_: _column(c.commercial_share_of_open_studies(d, q, i), "CommercialPct"),
+            _commercial_share,
         ),
         Headline(
             "Commercial",
@@ -191,7 +205,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "setup_median_days",
-            "NCVR set-up time, median days",
+            "NCVR set-up time, median days in the quarter (studies costed from 1 October 2022)",
             "days",
             "decrease",
             lambda d, q, i, **_: _column(c.setup_time_summary(d, q, i), "MedianDays"),
@@ -199,7 +213,7 @@ def headlines() -> list[Headline]:
         Headline(
             "Commercial",
             "rtt_pct_on_track",
-            "Studies on track for recruitment to time and target, %",
+            "Studies open at the quarter's end on track for recruitment to time and target, %",
             "percent",
             "increase",
             lambda d, q, i, **_: _rtt_all(c.rtt_summary(d, q, i)),
@@ -207,10 +221,10 @@ def headlines() -> list[Headline]:
         Headline(
             "Partnerships and workforce",
             "cross_system_studies",
-            "Cross-system portfolio studies opened, cumulative",
+            "Cross-system portfolio studies opened since the plan's start, cumulative",
             "count",
             "increase",
-            lambda d, q, i, **_: _column(w.cross_system_studies(d, q, i), "CumulativeCrossSystemStudies"),
+            _cross_system,
         ),
         Headline(
             "Partnerships and workforce",
@@ -328,6 +342,7 @@ def build_scorecard(
             series = headline.series(data, quarter, icb, **params)
         except kc.MissingTableError:
             continue
+        label = series.attrs.get("label", headline.label)  # a series may say what it counts (trials or studies)
         series = series[[parse(q) <= quarter for q in series.index]]
         latest = series.get(quarter.id, np.nan)
         previous = series.get(quarter.previous().id, np.nan)
@@ -356,7 +371,7 @@ def build_scorecard(
             {
                 "Section": headline.section,
                 "Kpi": headline.kpi,
-                "Label": headline.label,
+                "Label": label,
                 "Unit": headline.unit,
                 "Direction": headline.direction,
                 "Quarter": quarter.id,
