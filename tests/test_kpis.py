@@ -3,26 +3,24 @@
 import numpy as np
 import pandas as pd
 
-from helpers.kpis import CHART_KINDS, DEFINITIONS, definitions_table, kpi_spc
+from helpers.kpis import CHART_KINDS, KPIS, REGISTRY, SECTION_GROUPS, definitions_table, kpi_spc
 from helpers.quarters import parse, quarter_range
-from helpers.scorecard import headlines
 from helpers.spc import spc, variation
 from helpers.targets import load_targets
 
 
 def test_every_headline_is_defined_with_a_chart_kind_and_rebase_reasons():
-    assert [h.kpi for h in headlines()] == list(DEFINITIONS)  # the same KPIs, in board order
-    for kpi, definition in DEFINITIONS.items():
+    assert len(KPIS) == len(REGISTRY) == 19  # ids are unique
+    for kpi, definition in KPIS.items():
         assert definition.chart in CHART_KINDS and definition.why, kpi
         assert definition.chart == "xmr" or not definition.rebase, kpi  # rebasing only matters to XmR
         assert all(r.reason and parse(r.quarter) for r in definition.rebase), kpi
         assert definition.period and definition.scope and definition.numerator and definition.denominator, kpi
-        assert definition.tables, kpi
+        assert definition.tables and definition.section in SECTION_GROUPS and definition.label, kpi
+        assert definition.unit in ("percent", "count", "GBP", "per_10000", "days"), kpi
     # cumulative and stock KPIs are never XmR charts
-    assert DEFINITIONS["cross_system_studies"].chart == "progress"
-    assert {DEFINITIONS[k].chart for k in ("joint_appointments", "research_active_staff", "innovations_adopted")} == {
-        "run"
-    }
+    assert KPIS["cross_system_studies"].chart == "progress"
+    assert {KPIS[k].chart for k in ("joint_appointments", "research_active_staff", "innovations_adopted")} == {"run"}
 
 
 def test_rebase_takes_the_icons_from_the_current_period():
@@ -52,10 +50,9 @@ def test_rebase_points_outside_the_series_are_ignored_and_run_kpis_have_no_spc()
 
 
 def test_definitions_table_has_every_kpi_its_target_and_the_plans_words():
-    labels = {h.kpi: (h.section, h.label) for h in headlines()}
-    table = definitions_table(labels, load_targets())
-    assert table["KPI"].tolist() == [label for _, label in labels.values()]
-    by_kpi = dict(zip(labels, table.to_dict("records"), strict=True))
+    table = definitions_table(load_targets())
+    assert table["KPI"].tolist() == [k.label for k in REGISTRY]
+    by_kpi = dict(zip(KPIS, table.to_dict("records"), strict=True))
     studies = by_kpi["studies_open_pct_precovid"]
     assert studies["Target"] == (
         "100.0% by 2023/24 Q4 (linear trajectory from 2022/23 Q2; the plan's starting point 89.0%)"

@@ -226,10 +226,10 @@ def test_runs_standalone_with_title_and_the_helpers_figures_in_words(section_id,
             assert not (out.output_type == "stream" and out.name == "stderr"), f"{cell.id} printed: {out.text[:200]}"
     text = summary_text(nb)
     if section_id == "80_definitions":  # no figures: every headline KPI's definition
-        from helpers.scorecard import headlines
+        from helpers.kpis import REGISTRY
 
         shown = " ".join(o.get("data", {}).get("text/html", "") for o in outputs(nb))
-        assert all(html.escape(h.label) in shown for h in headlines())
+        assert all(html.escape(k.label) in shown for k in REGISTRY)
         return
     section = expected_section(section_id, standalone_root)
     assert len(section.scorecard) > 0

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from backtest.frames import make_data, study
 
+from helpers.kpis import KPIS, REGISTRY
 from helpers.quarters import parse
-from helpers.scorecard import COLUMNS, build_scorecard, headlines
+from helpers.scorecard import COLUMNS, build_scorecard
 from helpers.spc import ASSURANCES, VARIATIONS
 from helpers.targets import load_targets
 
@@ -43,7 +44,7 @@ def test_one_row_per_loaded_headline_with_the_documented_columns(data):
         "rtt_pct_on_track",
         "cross_system_studies",
     }
-    assert len(headlines()) > len(card)
+    assert len(REGISTRY) > len(card)
 
 
 def test_target_trajectory_and_rag_at_the_quarter(data):
@@ -119,7 +120,7 @@ def test_scorecard_icons_are_those_of_the_kpis_spc_frame(data):
     from helpers.spc import assurance, variation
 
     card = build_scorecard(data, "2023-24-Q1", "QWU", load_targets()).set_index("Kpi")
-    series = next(h for h in headlines() if h.kpi == "participants").series(
+    series = KPIS["participants"].series(
         data, parse("2023-24-Q1"), "QWU", baseline_quarters=None, income_baseline_year="2022/23"
     )
     frame = kpi_spc("participants", series, "increase")

@@ -1,19 +1,31 @@
-"""The headline KPIs' definitions: what each one counts, over which period and scope, from which
-tables, how it is charted (Making Data Count) and where its target comes from.
+"""The KPI registry: the one place each headline KPI is declared.
 
-``helpers.scorecard`` computes the KPIs, their SPC frames and icons from this registry; the pack's
-Definitions section prints it (:func:`definitions_table`). Adding a KPI: docs/adding_a_kpi.md.
+Each :class:`Kpi` says what the KPI counts (period, scope, numerator and denominator, input tables),
+which helper computes its quarterly series, how it is shown (unit, improvement direction, chart kind
+and SPC rebase points with their reasons) and which section shows it; its target is the entry with
+the same id in ``params/targets.yml``. The scorecard (:mod:`helpers.scorecard`), the sections'
+headline rows and charts (:mod:`helpers.section`) and the pack's Definitions section
+(:func:`definitions_table`) all read it. Adding a KPI: docs/adding_a_kpi.md.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers import spc as spc_module
+from helpers import (
+    kpi_activity,
+    kpi_commercial,
+    kpi_deliverables,
+    kpi_engagement,
+    kpi_innovation,
+    kpi_participation,
+    kpi_partnerships,
+    spc as spc_module,
+)
 from helpers.narrative import format_value, plan_words
 from helpers.quarters import parse
 
@@ -35,239 +47,467 @@ CHART_KINDS = {
     "run": "run chart, no icons",
     "progress": "against trajectory, no icons",
 }
+# The scorecard's group of each section that shows headline KPIs (the summary shows them all).
+SECTION_GROUPS = {
+    "10_research_activity": "Research activity",
+    "20_participation_equity": "Participation",
+    "30_commercial": "Commercial",
+    "40_partnerships_workforce": "Partnerships and workforce",
+    "50_innovation": "Innovation",
+    "60_engagement": "Engagement",
+    "70_deliverables": "Deliverables",
+}
 
 
 @dataclass(frozen=True)
-class Definition:
-    """One headline KPI, in words, and how it is charted.
+class Kpi:
+    """One headline KPI.
 
-    ``chart``: ``xmr`` (an XmR chart, icons from the period after the last rebase), ``run`` (no
-    process limits: a stock at quarter end, a rolling 12-month figure whose consecutive points share
-    9 of their 12 months, a share of a changing list) or ``progress`` (a cumulative count or a rolling
-    total against its trajectory: RAG, no icons)."""
+    ``series(data, quarter, icb, baseline_quarters=..., income_baseline_year=...)`` gives its exact
+    quarterly values indexed by quarter id (a series may set ``attrs["label"]`` when its label
+    depends on the data). ``chart``: ``xmr`` (an XmR chart, icons from the period after the last
+    rebase), ``run`` (no process limits: a stock at quarter end, a rolling 12-month figure whose
+    consecutive points share 9 of their 12 months, a share of a changing list) or ``progress`` (a
+    cumulative count or a rolling total against its trajectory: RAG, no icons)."""
 
-    kpi: str
+    id: str
+    section: str  # the section that shows it (a key of SECTION_GROUPS)
+    label: str
+    unit: str  # percent, count, GBP, per_10000, days
+    direction: str  # increase, decrease, neutral: which way is better
+    series: Callable[..., pd.Series]
     period: str
     scope: str
     numerator: str
     denominator: str
     tables: tuple[str, ...]
     chart: str
-    why: str
+    why: str  # why this chart kind
     rebase: tuple[Rebase, ...] = ()
+    people: bool = False  # a count of people: value and changes are published disclosed
+    baseline: Callable[..., float | None] | None = None  # a target baseline derived from the data
+
+    @property
+    def group(self) -> str:
+        return SECTION_GROUPS[self.section]
+
+
+def _column(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.Series(frame[column].astype("float64").to_numpy(), index=frame["Quarter"].astype(str).to_numpy())
+
+
+def _studies_open(data, quarter, icb, baseline_quarters, **_) -> pd.Series:
+    return _column(kpi_activity.open_studies(data, quarter, icb, baseline_quarters=baseline_quarters), "PctOfBaseline")
+
+
+def _new_studies(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_activity.new_studies(data, quarter, icb), "NewStudies")
+
+
+def _recruiting_organisations(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_activity.recruiting_organisations(data, quarter, icb), "RecruitingOrganisations")
+
+
+def _gp_practices_recruiting(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_activity.gp_practices_recruiting(data, quarter, icb), "PctRecruiting")
+
+
+def _participants(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_participation.participants(data, quarter, icb, disclosed=False), "Participants")
+
+
+def _participants_per_10k(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_participation.participants_per_10k(data, quarter, icb), "Per10000")
+
+
+def _core20(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_participation.core20_history(data, quarter, icb), "Core20Pct")
+
+
+def _commercial_share(data, quarter, icb, **_) -> pd.Series:
+    frame = kpi_commercial.commercial_share_of_open_studies(data, quarter, icb)
+    series = _column(frame, "CommercialPct")
+    series.attrs["label"] = kpi_commercial.commercial_share_label(frame)
+    return series
+
+
+def _commercial_participants(data, quarter, icb, **_) -> pd.Series:
+    frame = kpi_commercial.commercial_participants(data, quarter, icb, disclosed=False)
+    return _column(frame, "CommercialParticipants")
+
+
+def _commercial_income(data, quarter, icb, income_baseline_year, **_) -> pd.Series:
+    frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
+    return _column(frame, "Rolling12MonthsGBP")
+
+
+def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
+    frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
+    value = frame["BaselineGBP"].iloc[-1]
+    return None if pd.isna(value) else float(value)
+
+
+def _setup_days(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_commercial.setup_time_summary(data, quarter, icb), "MedianDays")
+
+
+def _rtt_on_track(data, quarter, icb, **_) -> pd.Series:
+    summary = kpi_commercial.rtt_summary(data, quarter, icb)
+    rows = summary[summary["StudyRoute"] == "All"]
+    return pd.Series(rows["PctOnTrack"].to_numpy(dtype="float64"), index=rows["Quarter"].astype(str).to_numpy())
+
+
+def _cross_system(data, quarter, icb, **_) -> pd.Series:
+    series = _column(kpi_partnerships.cross_system_studies(data, quarter, icb), "CumulativeCrossSystemStudies")
+    start = kpi_partnerships.cross_system_rule()[0]
+    series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    return series
+
+
+def _joint_appointments(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_partnerships.joint_appointments(data, quarter, icb, disclosed=False), "JointAppointments")
+
+
+def _research_active_staff(data, quarter, icb, **_) -> pd.Series:
+    frame = kpi_partnerships.research_active_staff(data, quarter, icb, disclosed=False)
+    return _column(frame, "ResearchActiveStaff")
+
+
+def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
+    history = kpi_innovation.pipeline_history(data, quarter, icb)
+    adopted = history[history["Stage"].isin(["adopting", "business_as_usual"])]
+    return adopted.groupby("Quarter", sort=False)["Innovations"].sum().astype("float64")
+
+
+def _ppie_activities(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_engagement.engagement(data, quarter, icb, disclosed=False), "ppie_activities")
+
+
+def _bpor_registrations(data, quarter, icb, **_) -> pd.Series:
+    return _column(kpi_engagement.engagement(data, quarter, icb, disclosed=False), "bpor_registrations")
+
+
+def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
+    history = kpi_deliverables.deliverables_history(data, quarter, icb)
+    good = history[history["Rag"].isin(["on_track", "complete"])]
+    return pd.Series(
+        good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(), index=good["Quarter"].unique().astype(str)
+    )
 
 
 PORTFOLIO = "NIHR portfolio studies"
 QUARTERLY = "a value for each quarter"
 ROLLING = "rolling 12 months: consecutive points share 9 of their 12 months, too alike for XmR limits"
 STOCK = "a stock at the quarter's end: it accumulates, it is not a process that varies around a mean"
-_STUDY_TABLES = ("organisations", "studies")
-_RECRUITMENT_TABLES = ("organisations", "studies", "recruitment")
+_STUDIES = ("organisations", "studies")
+_RECRUITMENT = ("organisations", "studies", "recruitment")
+ACTIVITY, PARTICIPATION, COMMERCIAL = "10_research_activity", "20_participation_equity", "30_commercial"
+PARTNERSHIPS = "40_partnerships_workforce"
 
-REGISTRY: tuple[Definition, ...] = (
-    Definition(
-        "studies_open_pct_precovid",
-        "quarter: open to recruitment at any time in the quarter",
-        PORTFOLIO,
-        "studies open to recruitment at any time in the quarter",
-        "the mean number open per quarter in the pre-Covid baseline year (2019/20)",
-        _STUDY_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+REGISTRY: tuple[Kpi, ...] = (
+    Kpi(
+        id="studies_open_pct_precovid",
+        section=ACTIVITY,
+        label="NIHR studies open at any time in the quarter, % of pre-Covid levels",
+        unit="percent",
+        direction="increase",
+        series=_studies_open,
+        period="quarter: open to recruitment at any time in the quarter",
+        scope=PORTFOLIO,
+        numerator="studies open to recruitment at any time in the quarter",
+        denominator="the mean number open per quarter in the pre-Covid baseline year (2019/20)",
+        tables=_STUDIES,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
     ),
-    Definition(
-        "new_studies",
-        "quarter",
-        PORTFOLIO,
-        "studies whose actual opening date falls in the quarter",
-        "none (a count)",
-        _STUDY_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="new_studies",
+        section=ACTIVITY,
+        label="NIHR studies opened in the quarter",
+        unit="count",
+        direction="increase",
+        series=_new_studies,
+        period="quarter",
+        scope=PORTFOLIO,
+        numerator="studies whose actual opening date falls in the quarter",
+        denominator="none (a count)",
+        tables=_STUDIES,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
     ),
-    Definition(
-        "recruiting_organisations",
-        "quarter",
-        "the ICB's organisations, any study",
-        "organisations that recruited at least one participant in the quarter",
-        "none (a count)",
-        _RECRUITMENT_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="recruiting_organisations",
+        section=ACTIVITY,
+        label="Organisations recruiting in the quarter",
+        unit="count",
+        direction="increase",
+        series=_recruiting_organisations,
+        period="quarter",
+        scope="the ICB's organisations, any study",
+        numerator="organisations that recruited at least one participant in the quarter",
+        denominator="none (a count)",
+        tables=_RECRUITMENT,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
     ),
-    Definition(
-        "gp_practices_recruiting_pct",
-        "rolling 12 months",
-        "GP practices listed in the organisations table",
-        "GP practices that recruited at least one participant in the 12 months",
-        "GP practices listed",
-        _RECRUITMENT_TABLES,
-        "run",
-        ROLLING,
+    Kpi(
+        id="gp_practices_recruiting_pct",
+        section=ACTIVITY,
+        label="GP practices recruiting, % (rolling 12 months)",
+        unit="percent",
+        direction="increase",
+        series=_gp_practices_recruiting,
+        period="rolling 12 months",
+        scope="GP practices listed in the organisations table",
+        numerator="GP practices that recruited at least one participant in the 12 months",
+        denominator="GP practices listed",
+        tables=_RECRUITMENT,
+        chart="run",
+        why=ROLLING,
     ),
-    Definition(
-        "participants",
-        "quarter",
-        "participants recruited at the ICB's organisations",
-        "participants recruited in the quarter (date of consent)",
-        "none (a count of people, rounded to 5)",
-        _RECRUITMENT_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="participants",
+        section=PARTICIPATION,
+        label="NIHR portfolio participants recruited in the quarter",
+        unit="count",
+        direction="increase",
+        series=_participants,
+        period="quarter",
+        scope="participants in NIHR portfolio studies recruited at the ICB's organisations",
+        numerator="participants recruited in the quarter (date of consent)",
+        denominator="none (a count of people, published rounded to 5)",
+        tables=_RECRUITMENT,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
+        people=True,
     ),
-    Definition(
-        "participants_per_10k",
-        "rolling 12 months",
-        "participants recruited at the ICB's organisations",
-        "participants recruited in the 12 months (rounded to 5 before dividing)",
-        "the ICB's population (ONS), per 10,000",
-        _RECRUITMENT_TABLES,
-        "run",
-        ROLLING,
+    Kpi(
+        id="participants_per_10k",
+        section=PARTICIPATION,
+        label="NIHR portfolio participants per 10,000 population, rolling 12 months",
+        unit="per_10000",
+        direction="increase",
+        series=_participants_per_10k,
+        period="rolling 12 months",
+        scope="participants in NIHR portfolio studies recruited at the ICB's organisations",
+        numerator="participants recruited in the 12 months (rounded to 5 before dividing)",
+        denominator="the ICB's population, ONS mid-2022 estimate, per 10,000",
+        tables=_RECRUITMENT,
+        chart="run",
+        why=ROLLING,
     ),
-    Definition(
-        "core20_pct",
-        "quarter",
-        "participants whose home area's IMD decile is known",
-        "participants living in the 20% most deprived areas of England (IMD 2019 deciles 1-2)",
-        "participants with a known IMD decile",
-        ("recruitment_imd",),
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="core20_pct",
+        section=PARTICIPATION,
+        label="Participants from Core20 areas, % of known, rolling 12 months",
+        unit="percent",
+        direction="increase",
+        series=_core20,
+        period="rolling 12 months",
+        scope="participants whose home area's IMD decile is known (all studies: the table has no study)",
+        numerator="participants living in the 20% most deprived areas of England (IMD 2019 deciles 1-2)",
+        denominator="participants with a known IMD decile",
+        tables=("recruitment_imd",),
+        chart="run",
+        why=ROLLING,
     ),
-    Definition(
-        "commercial_pct_open_studies",
-        "quarter: open at any time in the quarter",
-        PORTFOLIO,
-        "commercial studies open",
-        "all studies open",
-        _STUDY_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="commercial_pct_open_studies",
+        section=COMMERCIAL,
+        label="Commercial studies, % of all open studies",
+        unit="percent",
+        direction="increase",
+        series=_commercial_share,
+        period="quarter: open at any time in the quarter",
+        scope=PORTFOLIO + " (interventional trials only when the studies table gives StudyDesign)",
+        numerator="commercial studies (trials) open",
+        denominator="all studies (trials) open",
+        tables=_STUDIES,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
     ),
-    Definition(
-        "commercial_participants",
-        "quarter",
-        "participants recruited at the ICB's organisations",
-        "participants recruited to commercial studies in the quarter",
-        "none (a count of people, rounded to 5)",
-        _RECRUITMENT_TABLES,
-        "xmr",
-        QUARTERLY,
-        (COVID, PLAN),
+    Kpi(
+        id="commercial_participants",
+        section=COMMERCIAL,
+        label="Participants in commercial studies in the quarter",
+        unit="count",
+        direction="increase",
+        series=_commercial_participants,
+        period="quarter",
+        scope="participants recruited at the ICB's organisations",
+        numerator="participants recruited to commercial studies in the quarter",
+        denominator="none (a count of people, published rounded to 5)",
+        tables=_RECRUITMENT,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(COVID, PLAN),
+        people=True,
     ),
-    Definition(
-        "commercial_income",
-        "rolling 12 months",
-        "the ICB's organisations",
-        "commercial contract income received in the 12 months (GBP)",
-        "none (money)",
-        ("organisations", "finance"),
-        "progress",
-        "rolling 12-month income against the doubling trajectory",
+    Kpi(
+        id="commercial_income",
+        section=COMMERCIAL,
+        label="Commercial contract income, rolling 12 months",
+        unit="GBP",
+        direction="increase",
+        series=_commercial_income,
+        period="rolling 12 months",
+        scope="the ICB's organisations",
+        numerator="commercial contract income received in the 12 months (GBP)",
+        denominator="none (money)",
+        tables=("organisations", "finance"),
+        chart="progress",
+        why="rolling 12-month income against the doubling trajectory",
+        baseline=_income_baseline,
     ),
-    Definition(
-        "setup_median_days",
-        "quarter of the first participant",
-        "commercial studies set up under NCVR",
-        "median days from costing submitted to first participant",
-        "none (days)",
-        _STUDY_TABLES,
-        "xmr",
-        QUARTERLY,
-        (NCVR,),
+    Kpi(
+        id="setup_median_days",
+        section=COMMERCIAL,
+        label="NCVR set-up time, median days in the quarter (studies costed from 1 October 2022)",
+        unit="days",
+        direction="decrease",
+        series=_setup_days,
+        period="quarter of the first participant",
+        scope="commercial studies costed from 1 October 2022, when NCVR began",
+        numerator="median days from costing submitted to first participant (national target: 150 days)",
+        denominator="none (days)",
+        tables=_STUDIES,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(NCVR,),
     ),
-    Definition(
-        "rtt_pct_on_track",
-        "at the quarter's end",
-        "open " + PORTFOLIO,
-        "studies on track for recruitment to time and target (RTT >= 0)",
-        "studies assessed",
-        _RECRUITMENT_TABLES,
-        "xmr",
-        QUARTERLY,
-        (PLAN,),
+    Kpi(
+        id="rtt_pct_on_track",
+        section=COMMERCIAL,
+        label="Studies open at the quarter's end on track for recruitment to time and target, %",
+        unit="percent",
+        direction="increase",
+        series=_rtt_on_track,
+        period="at the quarter's end",
+        scope="open " + PORTFOLIO,
+        numerator="studies on track for recruitment to time and target (RTT >= 0)",
+        denominator="studies assessed",
+        tables=_RECRUITMENT,
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(PLAN,),
     ),
-    Definition(
-        "cross_system_studies",
-        "cumulative from 2023/24 Q1",
-        PORTFOLIO,
-        "studies needing cross-system partnership (NHS and social care) opened since the plan began",
-        "none (a count)",
-        _STUDY_TABLES,
-        "progress",
-        "a cumulative count against its target",
+    Kpi(
+        id="cross_system_studies",
+        section=PARTNERSHIPS,
+        label="Cross-system portfolio studies opened since the plan's start, cumulative",
+        unit="count",
+        direction="increase",
+        series=_cross_system,
+        period="cumulative from the target's start quarter (params/targets.yml)",
+        scope=PORTFOLIO,
+        numerator="studies needing cross-system partnership (NHS and social care) opened since the start",
+        denominator="none (a count)",
+        tables=_STUDIES,
+        chart="progress",
+        why="a cumulative count against its target",
     ),
-    Definition(
-        "joint_appointments",
-        "at the quarter's end",
-        "the ICB's organisations",
-        "joint NHS/university clinical academic appointments in post",
-        "none (a count of people, rounded to 5)",
-        ("organisations", "workforce"),
-        "run",
-        STOCK,
+    Kpi(
+        id="joint_appointments",
+        section=PARTNERSHIPS,
+        label="Joint NHS/university appointments",
+        unit="count",
+        direction="increase",
+        series=_joint_appointments,
+        period="at the quarter's end",
+        scope="the ICB's organisations",
+        numerator="joint NHS/university clinical academic appointments in post",
+        denominator="none (a count of people, published rounded to 5)",
+        tables=("organisations", "workforce"),
+        chart="run",
+        why=STOCK,
+        people=True,
     ),
-    Definition(
-        "research_active_staff",
-        "at the quarter's end",
-        "the ICB's organisations",
-        "research-active staff",
-        "none (a count of people, rounded to 5)",
-        ("organisations", "workforce"),
-        "run",
-        STOCK,
+    Kpi(
+        id="research_active_staff",
+        section=PARTNERSHIPS,
+        label="Research-active staff",
+        unit="count",
+        direction="increase",
+        series=_research_active_staff,
+        period="at the quarter's end",
+        scope="the ICB's organisations",
+        numerator="research-active staff",
+        denominator="none (a count of people, published rounded to 5)",
+        tables=("organisations", "workforce"),
+        chart="run",
+        why=STOCK,
+        people=True,
     ),
-    Definition(
-        "innovations_adopted",
-        "at the quarter's end",
-        "the ICB's innovation pipeline",
-        "innovations at the adopting or business-as-usual stage",
-        "none (a count)",
-        ("organisations", "innovations"),
-        "run",
-        STOCK,
+    Kpi(
+        id="innovations_adopted",
+        section="50_innovation",
+        label="Innovations adopting or business as usual",
+        unit="count",
+        direction="increase",
+        series=_innovations_adopted,
+        period="at the quarter's end",
+        scope="the ICB's innovation pipeline",
+        numerator="innovations at the adopting or business-as-usual stage",
+        denominator="none (a count)",
+        tables=("organisations", "innovations"),
+        chart="run",
+        why=STOCK,
     ),
-    Definition(
-        "ppie_activities",
-        "quarter",
-        "the ICS's public involvement programme",
-        "public and patient involvement and engagement activities held",
-        "none (a count)",
-        ("engagement",),
-        "xmr",
-        QUARTERLY,
-        (PLAN,),
+    Kpi(
+        id="ppie_activities",
+        section="60_engagement",
+        label="PPIE activities in the quarter",
+        unit="count",
+        direction="increase",
+        series=_ppie_activities,
+        period="quarter",
+        scope="the ICS's public involvement programme",
+        numerator="public and patient involvement and engagement activities held",
+        denominator="none (a count)",
+        tables=("engagement",),
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(PLAN,),
     ),
-    Definition(
-        "bpor_registrations",
-        "quarter",
-        "residents of the ICB",
-        "new Be Part of Research registrations",
-        "none (a count of people, rounded to 5)",
-        ("engagement",),
-        "xmr",
-        QUARTERLY,
-        (PLAN,),
+    Kpi(
+        id="bpor_registrations",
+        section="60_engagement",
+        label="Be Part of Research registrations in the quarter",
+        unit="count",
+        direction="increase",
+        series=_bpor_registrations,
+        period="quarter",
+        scope="residents of the ICB",
+        numerator="new Be Part of Research registrations",
+        denominator="none (a count of people, published rounded to 5)",
+        tables=("engagement",),
+        chart="xmr",
+        why=QUARTERLY,
+        rebase=(PLAN,),
+        people=True,
     ),
-    Definition(
-        "deliverables_on_track_pct",
-        "at the quarter's end",
-        "the plan's deliverables due so far or later",
-        "deliverables complete or on track",
-        "deliverables listed",
-        ("deliverables",),
-        "run",
-        "a share of the plan's deliverables, a list that changes",
+    Kpi(
+        id="deliverables_on_track_pct",
+        section="70_deliverables",
+        label="Deliverables complete or on track, %",
+        unit="percent",
+        direction="increase",
+        series=_deliverables_on_track,
+        period="at the quarter's end",
+        scope="the plan's deliverables",
+        numerator="deliverables complete or on track",
+        denominator="deliverables listed",
+        tables=("deliverables",),
+        chart="run",
+        why="a share of the plan's deliverables, a list that changes",
     ),
 )
-DEFINITIONS: Mapping[str, Definition] = {d.kpi: d for d in REGISTRY}
+KPIS: Mapping[str, Kpi] = {k.id: k for k in REGISTRY}
 
 
 def kpi_spc(kpi: str, series: pd.Series, direction: str, target: float | None = None) -> pd.DataFrame | None:
@@ -276,12 +516,12 @@ def kpi_spc(kpi: str, series: pd.Series, direction: str, target: float | None = 
     ``series``: values indexed by quarter id. None unless the KPI is charted as ``xmr`` and has a
     value; rebased at each of its rebase quarters that falls inside the series.
     """
-    definition = DEFINITIONS[kpi]
+    entry = KPIS[kpi]
     values = series.astype("float64")
-    if definition.chart != "xmr" or values.notna().sum() == 0:
+    if entry.chart != "xmr" or values.notna().sum() == 0:
         return None
     dates = [parse(q).start for q in values.index]
-    starts = [parse(r.quarter).start for r in definition.rebase]
+    starts = [parse(r.quarter).start for r in entry.rebase]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", spc_module.TrialLimitsWarning)  # reported as trial limits instead
         return spc_module.spc(
@@ -293,28 +533,26 @@ def kpi_spc(kpi: str, series: pd.Series, direction: str, target: float | None = 
         )
 
 
-def definitions_table(labels: Mapping[str, tuple[str, str]], targets: Mapping | None = None) -> pd.DataFrame:
+def definitions_table(targets: Mapping | None = None) -> pd.DataFrame:
     """The Definitions section's table: one row per headline KPI, in board order.
 
-    ``labels``: KPI id -> (section, label), in board order (from :func:`helpers.scorecard.headlines`).
     ``targets``: KPI id -> :class:`helpers.targets.Target`. Columns: Section, KPI, Period, Scope,
     Numerator, Denominator, Tables, Chart, Rebased, Target, TargetSource."""
     targets = targets or {}
     rows = []
-    for kpi, (section, label) in labels.items():
-        d = DEFINITIONS[kpi]
-        target = targets.get(kpi)
+    for kpi in REGISTRY:
+        target = targets.get(kpi.id)
         rows.append(
             {
-                "Section": section,
-                "KPI": label,
-                "Period": d.period,
-                "Scope": d.scope,
-                "Numerator": d.numerator,
-                "Denominator": d.denominator,
-                "Tables": ", ".join(d.tables),
-                "Chart": CHART_KINDS[d.chart],
-                "Rebased": "; ".join(f"{parse(r.quarter).label} ({r.reason})" for r in d.rebase) or "-",
+                "Section": kpi.group,
+                "KPI": kpi.label,
+                "Period": kpi.period,
+                "Scope": kpi.scope,
+                "Numerator": kpi.numerator,
+                "Denominator": kpi.denominator,
+                "Tables": ", ".join(kpi.tables),
+                "Chart": CHART_KINDS[kpi.chart],
+                "Rebased": "; ".join(f"{parse(r.quarter).label} ({r.reason})" for r in kpi.rebase) or "-",
                 "Target": _target_words(target) if target else "no target in the plan",
                 "TargetSource": plan_words(" ".join(target.source.split())) if target else "-",
             }

@@ -20,6 +20,7 @@ import pandas as pd
 
 from helpers import paths
 from helpers.commentary import Commentary, load_commentary
+from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
 from helpers.population import icb_name
 from helpers.quarters import Quarter, latest_complete, parse, parse_range
@@ -30,18 +31,9 @@ from helpers.targets import Target, load_targets
 
 DEFAULT_BASELINE_PERIOD = "2019-20-Q1..2019-20-Q4"
 
-# Each section's rows of the scorecard (its Section column); the summary shows every row.
-SCORECARD_SECTIONS = {
-    "10_research_activity": ("Research activity",),
-    "20_participation_equity": ("Participation",),
-    "30_commercial": ("Commercial",),
-    "40_partnerships_workforce": ("Partnerships and workforce",),
-    "50_innovation": ("Innovation",),
-    "60_engagement": ("Engagement",),
-    "70_deliverables": ("Deliverables",),
-    "80_definitions": (),  # shows no KPI values: every KPI's definition
-}
-SUMMARY_SECTION = "00_summary"
+SUMMARY_SECTION = "00_summary"  # shows every headline KPI
+DEFINITIONS_SECTION = "80_definitions"  # shows no KPI values: every headline KPI's definition
+SECTION_IDS = (SUMMARY_SECTION, *SECTION_GROUPS, DEFINITIONS_SECTION)
 
 
 class SectionInputError(FileNotFoundError):
@@ -135,9 +127,10 @@ def open_section(
         spc_frames: dict[str, pd.DataFrame] = {}
         scorecard = build_scorecard(data, quarter, icb, targets, baseline_quarters=baseline, spc_frames=spc_frames)
     if section_id != SUMMARY_SECTION:
-        if section_id not in SCORECARD_SECTIONS:
-            raise ValueError(f"unknown section {section_id!r}: one of {[SUMMARY_SECTION, *SCORECARD_SECTIONS]}")
-        scorecard = scorecard[scorecard["Section"].isin(SCORECARD_SECTIONS[section_id])].reset_index(drop=True)
+        if section_id not in SECTION_IDS:
+            raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
+        shown = [k.id for k in REGISTRY if k.section == section_id]
+        scorecard = scorecard[scorecard["Kpi"].isin(shown)].reset_index(drop=True)
     commentary = None
     if commentary_dir not in (None, ""):
         commentary = load_commentary(_project_path(commentary_dir), quarter, section_id)
@@ -182,9 +175,8 @@ def definitions(section: Section) -> tuple[Table, Table]:
     """Every headline KPI's definition (:func:`helpers.kpis.definitions_table`) as two tables that
     fit a page: what each KPI counts; how it is charted and its target."""
     from helpers.kpis import definitions_table
-    from helpers.scorecard import headlines
 
-    frame = definitions_table({h.kpi: (h.section, h.label) for h in headlines()}, section.targets)
+    frame = definitions_table(section.targets)
     counts = table(
         frame,
         "What each headline KPI counts",
@@ -222,35 +214,58 @@ def kpi_chart(
     unit: str,
     *,
     trajectory: str | None = None,
-    trajectory_label: str = "Trajectory",
+    trajectory_label: str | None = None,
+    target: float | None = None,
+    target_label: str | None = None,
 ):
     """A headline KPI's chart, as :mod:`helpers.kpis` says it is charted.
 
     ``xmr``: the SPC frame behind the scorecard's icons (same limits, same icons), rebase points drawn
-    as labelled lines, and the values of ``frame[column]`` drawn (counts of people as published,
-    while the limits come from the exact counts). ``run``/``progress``: a line of ``frame[column]``,
-    with ``trajectory`` (a column of ``frame``) drawn as the target line when given.
+    as labelled lines, the plan's starting point when the targets file gives one, and the values of
+    ``frame[column]`` drawn (counts of people as published, while the limits come from the exact
+    counts); ``target``/``target_label``: another line to draw (e.g. a national target).
+    ``run``/``progress``: a line of ``frame[column]`` with the plan's trajectory: ``trajectory`` (a
+    column of ``frame``), or the KPI's target in the targets file from its starting point.
     """
-    from helpers import charts, kpis
+    from helpers import charts, kpis, targets
 
-    definition = kpis.DEFINITIONS[kpi]
+    definition = kpis.KPIS[kpi]
     row = section.kpi(kpi)
     if definition.chart == "xmr" and kpi in section.spc_frames:
         shown = pd.to_numeric(frame.set_index(frame["Quarter"].astype(str))[column], errors="coerce")
         drawn = section.spc_frames[kpi].copy()
         drawn["value"] = [shown.get(Quarter.of_date(d.date()).id, float("nan")) for d in drawn["date"]]
         starts = set(drawn.groupby("group")["date"].first().iloc[1:])
-        rebase = {parse(r.quarter).start: r.reason for r in definition.rebase}
+        rebase = {pd.Timestamp(parse(r.quarter).start): r.reason for r in definition.rebase}
         return charts.spc_chart(
             drawn,
             title,
             unit,
             row["Direction"],
-            rebase={when: reason for when, reason in rebase.items() if pd.Timestamp(when) in starts},
+            target=target,
+            target_label=target_label,
+            rebase={when: reason for when, reason in rebase.items() if when in starts},
+            plan_baseline=targets.plan_baseline(section.targets, kpi),
         )
     dated = with_dates(observed(frame, column))
+    plan = section.targets.get(kpi)
+    if trajectory is None and plan is not None and plan.baseline.value is not None:
+        quarters = [parse(q) for q in dated["Quarter"].astype(str)]
+        dated = dated.assign(
+            PlanTrajectory=[plan.value_at(q) if q >= plan.baseline.quarter else float("nan") for q in quarters]
+        )
+        trajectory = "PlanTrajectory"
+        trajectory_label = (
+            trajectory_label or f"Plan trajectory, from {plan.baseline.value:g} in {plan.baseline.quarter.label}"
+        )
     return charts.line_chart(
-        dated, "QuarterStart", column, title, unit=unit, target=trajectory, target_label=trajectory_label
+        dated,
+        "QuarterStart",
+        column,
+        title,
+        unit=unit,
+        target=trajectory,
+        target_label=trajectory_label or "Trajectory",
     )
 
 
@@ -323,7 +338,7 @@ def headline_table(section: Section) -> Table:
         view = view.drop(columns="Section")
         numbers = numbers.drop(columns="Section")
         # A caption of its own: table ids come from captions and must differ across the pack.
-        caption = f"Headline KPIs: {' and '.join(SCORECARD_SECTIONS[section.id]).lower()}, {section.quarter.label}"
+        caption = f"Headline KPIs: {SECTION_GROUPS[section.id].lower()}, {section.quarter.label}"
     return format_table(
         view,
         caption=caption,
