@@ -609,3 +609,22 @@ def test_spc_chart_target_label_names_the_target_line(rqm_frame):
     named = spc_chart(rqm_frame, "Stable", "days", "decrease", target=150, target_label="National target: 150 days")
     labels = [t.get_text() for t in named.figure.legends[0].get_texts()]
     assert "National target: 150 days" in labels and "Target 150" not in labels
+
+
+def test_spc_chart_dots_only_the_limits_of_a_period_under_12_points():
+    """Rebased after 8 points: the first period's limits are trial limits (dotted), the current
+    period's 14 points have process limits (dashed); the legend names both."""
+    dates = pd.date_range("2018-04-01", periods=22, freq="QS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = spc(
+            [10.0, 12, 11, 13, 12, 11, 10, 12] + [20.0, 22, 21, 23, 22, 21, 20, 22, 21, 23, 22, 21, 20, 22],
+            dates,
+            rebase=[dates[8]],
+        )
+    chart = spc_chart(frame, None, "studies", "increase")
+    styles = {line.get_linestyle() for line in chart.figure.axes[0].get_lines()}
+    assert {"--", ":"} <= styles
+    labels = [t.get_text() for t in chart.figure.legends[0].get_texts()]
+    assert "Process limits" in labels and "Trial limits (under 12 points)" in labels
+    assert "process limits" in chart.alt_text and "trial process limits" not in chart.alt_text  # the current period

@@ -241,6 +241,9 @@ def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu
     rate = kpi_participation.participants_per_10k(summary.data, quarter, icb)
     run = section.kpi_chart(summary, "participants_per_10k", rate, "Per10000", "t", "per 10,000")
     assert run.alt_text.startswith("Line chart") and "process limits" not in run.alt_text
+    legend = [t.get_text() for t in run.figure.legends[0].get_texts()] if run.figure.legends else []
+    assert "Per10000" not in legend and "per 10,000" in legend  # named by its axis label
+    assert any(text.startswith("Plan trajectory, from 210") for text in legend)  # the plan's starting point
 
 
 def qwu_sample_tables():

@@ -401,7 +401,6 @@ def spc_chart(
     data = frame.sort_values("date").reset_index(drop=True)
     dates = pd.to_datetime(data["date"])
     groups = data["group"] if "group" in data.columns else pd.Series(0, index=data.index)
-    trial = bool(data["trial_limits"].any()) if "trial_limits" in data.columns else False
     observed = data["value"].notna()
     decimals = _decimals_for(list(data["value"].dropna()) + list(data[["mean", "lpl", "upl"]].stack()))
 
@@ -417,30 +416,23 @@ def spc_chart(
         ax = figure.add_subplot()
         # Missing values stay NaN so the line breaks at a gap instead of bridging it.
         ax.plot(dates, data["value"], color=NHS_COLOURS["mid_grey"], linewidth=1.2, zorder=2)
-        limit_style = ":" if trial else "--"
+        # Each period's limits in its own style: dotted where that period has fewer than 12 points.
+        styles = set()
         for _, part in data.groupby(groups, sort=True):
             part_dates = pd.to_datetime(part["date"])
+            style = ":" if "trial_limits" in part.columns and bool(part["trial_limits"].any()) else "--"
+            styles.add(style)
             ax.plot(part_dates, part["mean"], color=NHS_COLOURS["dark_grey"], linewidth=1.3, zorder=1)
             for column in ("lpl", "upl"):
                 ax.plot(
-                    part_dates,
-                    part[column],
-                    color=NHS_COLOURS["mid_grey"],
-                    linewidth=1.1,
-                    linestyle=limit_style,
-                    zorder=1,
+                    part_dates, part[column], color=NHS_COLOURS["mid_grey"], linewidth=1.1, linestyle=style, zorder=1
                 )
-        handles = [
-            Line2D([], [], color=NHS_COLOURS["dark_grey"], linewidth=1.3, label="Mean"),
-            Line2D(
-                [],
-                [],
-                color=NHS_COLOURS["mid_grey"],
-                linewidth=1.1,
-                linestyle=limit_style,
-                label="Trial limits (under 12 points)" if trial else "Process limits",
-            ),
-        ]
+        handles = [Line2D([], [], color=NHS_COLOURS["dark_grey"], linewidth=1.3, label="Mean")]
+        for style, label in (("--", "Process limits"), (":", "Trial limits (under 12 points)")):
+            if style in styles:
+                handles.append(
+                    Line2D([], [], color=NHS_COLOURS["mid_grey"], linewidth=1.1, linestyle=style, label=label)
+                )
         for point_type in spc_module.POINT_TYPES:
             mask = observed & (data["point_type"] == point_type)
             if not mask.any():

@@ -247,7 +247,8 @@ def kpi_chart(
             rebase={when: reason for when, reason in rebase.items() if when in starts},
             plan_baseline=targets.plan_baseline(section.targets, kpi),
         )
-    dated = with_dates(observed(frame, column))
+    # The line is named by the axis label in the legend, not by the frame's column name.
+    dated = with_dates(observed(frame, column)).rename(columns={column: unit})
     plan = section.targets.get(kpi)
     if trajectory is None and plan is not None and plan.baseline.value is not None:
         quarters = [parse(q) for q in dated["Quarter"].astype(str)]
@@ -261,7 +262,7 @@ def kpi_chart(
     return charts.line_chart(
         dated,
         "QuarterStart",
-        column,
+        unit,
         title,
         unit=unit,
         target=trajectory,
