@@ -67,3 +67,27 @@ def test_definitions_table_has_every_kpi_its_target_and_the_plans_words():
     assert cross["TargetSource"].startswith("Deliver at least 5 Clinical Research Network (now the RDN) Portfolio")
     assert by_kpi["participants_per_10k"]["Target"].startswith("240.0 per 10,000 by 2027/28 Q4")
     assert studies["Scope"] == "NIHR portfolio studies" and studies["Chart"] == "XmR, icons"
+
+
+def test_the_plans_starting_points_are_in_the_registry_and_agree_with_the_targets_file():
+    """The plan's August 2022 mapping: 89% of pre-Covid, 210 per 10,000, 11.5% commercial. Where the
+    targets file starts a trajectory from a plan figure, it is the same figure at the same quarter."""
+    from helpers.kpis import plan_start_marker
+
+    starts = {k.id: (k.plan_start.quarter, k.plan_start.value) for k in REGISTRY if k.plan_start}
+    assert starts == {
+        "studies_open_pct_precovid": ("2022-23-Q2", 89),
+        "participants_per_10k": ("2022-23-Q2", 210),
+        "commercial_pct_open_studies": ("2022-23-Q2", 11.5),
+    }
+    for kpi, target in load_targets().items():
+        if target.baseline.value is not None and kpi in starts:
+            assert (target.baseline.quarter.id, target.baseline.value) == starts[kpi], kpi
+    marker = plan_start_marker("commercial_pct_open_studies")
+    assert marker.date == pd.Timestamp("2022-07-01") and marker.value == 11.5  # 2022/23 Q2 starts 1 July 2022
+    assert marker.label == "Plan's starting point 11.5 (2022/23 Q2)"
+    assert plan_start_marker("new_studies") is None
+    table = definitions_table(load_targets()).set_index("KPI")
+    assert table.at[KPIS["commercial_pct_open_studies"].label, "PlanStart"] == (
+        "11.5% of all trials commercially funded in 2022/23 Q2 (system-wide mapping, August 2022)"
+    )

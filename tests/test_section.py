@@ -212,7 +212,7 @@ def test_section_ids_match_the_build_registry_and_each_kpis_tables_are_read_by_i
 def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu_sample):
     """Each XmR KPI's chart is drawn from the SPC frame behind its scorecard icons: the alt text
     states the scorecard's variation; rebased charts say where and why; run KPIs get a line chart."""
-    from helpers import kpi_activity, kpi_participation, kpis
+    from helpers import kpi_activity, kpi_commercial, kpi_participation, kpis
     from helpers.spc import VARIATION_WORDS
 
     summary = section.open_section(
@@ -238,6 +238,10 @@ def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu
     assert VARIATION_WORDS[summary.kpi("participants")["Variation"]] in people.alt_text
     drawn = people.figure.axes[0].lines[0].get_ydata()
     assert all(v % 5 == 0 for v in drawn if v == v)  # drawn as published
+    share = kpi_commercial.commercial_share_of_open_studies(summary.data, quarter, icb)
+    commercial = section.kpi_chart(summary, "commercial_pct_open_studies", share, "CommercialPct", "t", "%")
+    assert "Plan's starting point 11.5 (2022/23 Q2)" in [t.get_text() for t in commercial.figure.legends[0].get_texts()]
+    assert "Plan's starting point 11.5 (2022/23 Q2)." in commercial.alt_text
     rate = kpi_participation.participants_per_10k(summary.data, quarter, icb)
     run = section.kpi_chart(summary, "participants_per_10k", rate, "Per10000", "t", "per 10,000")
     assert run.alt_text.startswith("Line chart") and "process limits" not in run.alt_text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import math
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -16,7 +15,6 @@ from helpers.targets import (
     Target,
     TargetsError,
     load_targets,
-    plan_baseline,
     rag,
     rag_label,
     trajectory_series,
@@ -241,19 +239,3 @@ def test_unreadable_or_missing_file(tmp_path):
         load_targets(tmp_path / "nowhere.yml")
     with pytest.raises(TargetsError, match=r"targets: Field required"):
         load_targets(write(tmp_path, "kpis: []\n"))
-
-
-def test_plan_baseline_is_the_plans_figure_at_its_quarter():
-    baseline = plan_baseline(load_targets(TARGETS_FILE), "participants_per_10k")
-    assert baseline.value == 210
-    assert baseline.date == pd.Timestamp("2022-07-01")  # 2022/23 Q2 starts on 1 July 2022
-    assert baseline.label == "Plan baseline 210 (2022/23 Q2)"
-
-
-def test_no_plan_baseline_without_a_target_or_for_a_derived_baseline():
-    derived = make_target(
-        baseline={"quarter": "2022/23 Q4", "derived": "mean of 2022/23"}, target={"times_baseline": 2}
-    )
-    assert plan_baseline({"example": derived}, "example") is None
-    assert plan_baseline({}, "participants_per_10k") is None
-    assert plan_baseline(None, "participants_per_10k") is None

@@ -28,6 +28,7 @@ from helpers import (
 )
 from helpers.narrative import format_value, plan_words
 from helpers.quarters import parse
+from helpers.targets import PlanBaseline
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class Rebase:
 COVID = Rebase("2020-21-Q1", "Covid-19 pause and restart")
 PLAN = Rebase("2023-24-Q1", "the plan starts")
 NCVR = Rebase("2022-23-Q3", "NCVR from 1 Oct 2022")
+
+
+@dataclass(frozen=True)
+class PlanStart:
+    """The plan's own starting point for a KPI, from its system-wide mapping of August 2022."""
+
+    quarter: str
+    value: float
+    words: str  # the plan's figure in words
+
+
+# The plan: "In August 2022 we completed a system wide mapping exercise ..." (2022/23 Q2).
+MAPPING = "2022-23-Q2"
 
 CHART_KINDS = {
     "xmr": "XmR, icons",
@@ -86,6 +100,7 @@ class Kpi:
     rebase: tuple[Rebase, ...] = ()
     people: bool = False  # a count of people: value and changes are published disclosed
     baseline: Callable[..., float | None] | None = None  # a target baseline derived from the data
+    plan_start: PlanStart | None = None  # the plan's starting point, drawn on the chart
 
     @property
     def group(self) -> str:
@@ -220,6 +235,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(COVID, PLAN),
+        plan_start=PlanStart(MAPPING, 89, "89% of pre-Covid levels"),
     ),
     Kpi(
         id="new_studies",
@@ -299,6 +315,7 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=_RECRUITMENT,
         chart="run",
         why=ROLLING,
+        plan_start=PlanStart(MAPPING, 210, "210 people taking part in research per 10,000 population"),
     ),
     Kpi(
         id="core20_pct",
@@ -330,6 +347,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(COVID, PLAN),
+        plan_start=PlanStart(MAPPING, 11.5, "11.5% of all trials commercially funded"),
     ),
     Kpi(
         id="commercial_participants",
@@ -510,6 +528,17 @@ REGISTRY: tuple[Kpi, ...] = (
 KPIS: Mapping[str, Kpi] = {k.id: k for k in REGISTRY}
 
 
+def plan_start_marker(kpi: str) -> PlanBaseline | None:
+    """The plan's starting point of ``kpi`` as its chart draws it (None when the plan gives none)."""
+    start = KPIS[kpi].plan_start
+    if start is None:
+        return None
+    quarter = parse(start.quarter)
+    return PlanBaseline(
+        pd.Timestamp(quarter.start), float(start.value), f"Plan's starting point {start.value:g} ({quarter.label})"
+    )
+
+
 def kpi_spc(kpi: str, series: pd.Series, direction: str, target: float | None = None) -> pd.DataFrame | None:
     """The one SPC frame of a headline KPI, for its chart and its scorecard icons alike.
 
@@ -537,7 +566,7 @@ def definitions_table(targets: Mapping | None = None) -> pd.DataFrame:
     """The Definitions section's table: one row per headline KPI, in board order.
 
     ``targets``: KPI id -> :class:`helpers.targets.Target`. Columns: Section, KPI, Period, Scope,
-    Numerator, Denominator, Tables, Chart, Rebased, Target, TargetSource."""
+    Numerator, Denominator, Tables, Chart, Rebased, Target, TargetSource, PlanStart."""
     targets = targets or {}
     rows = []
     for kpi in REGISTRY:
@@ -555,6 +584,11 @@ def definitions_table(targets: Mapping | None = None) -> pd.DataFrame:
                 "Rebased": "; ".join(f"{parse(r.quarter).label} ({r.reason})" for r in kpi.rebase) or "-",
                 "Target": _target_words(target) if target else "no target in the plan",
                 "TargetSource": plan_words(" ".join(target.source.split())) if target else "-",
+                "PlanStart": (
+                    f"{kpi.plan_start.words} in {parse(kpi.plan_start.quarter).label} (system-wide mapping, August 2022)"
+                    if kpi.plan_start
+                    else "-"
+                ),
             }
         )
     return pd.DataFrame(rows)

@@ -199,6 +199,7 @@ def definitions(section: Section) -> tuple[Table, Table]:
             "Rebased": "SPC rebased at",
             "Target": "Target",
             "TargetSource": "Target's source (the plan's words)",
+            "PlanStart": "The plan's starting point",
         },
         name="definitions_charts_and_targets",
     )
@@ -227,7 +228,7 @@ def kpi_chart(
     ``run``/``progress``: a line of ``frame[column]`` with the plan's trajectory: ``trajectory`` (a
     column of ``frame``), or the KPI's target in the targets file from its starting point.
     """
-    from helpers import charts, kpis, targets
+    from helpers import charts, kpis
 
     definition = kpis.KPIS[kpi]
     row = section.kpi(kpi)
@@ -245,7 +246,7 @@ def kpi_chart(
             target=target,
             target_label=target_label,
             rebase={when: reason for when, reason in rebase.items() if when in starts},
-            plan_baseline=targets.plan_baseline(section.targets, kpi),
+            plan_baseline=kpis.plan_start_marker(kpi),
         )
     # The line is named by the axis label in the legend, not by the frame's column name.
     dated = with_dates(observed(frame, column)).rename(columns={column: unit})

@@ -158,18 +158,7 @@ class PlanBaseline(NamedTuple):
 
     date: pd.Timestamp  # the baseline quarter's first day (charts date each quarter at its start)
     value: float
-    label: str  # e.g. "Plan baseline 210 (2022/23 Q2)"
-
-
-def plan_baseline(targets: dict[str, Target] | None, kpi: str) -> PlanBaseline | None:
-    """The plan's starting point for ``kpi`` when the targets file gives it as a figure (None when
-    there is no target or its baseline is derived from the data, so not a figure from the plan)."""
-    target = (targets or {}).get(kpi)
-    if target is None or target.baseline.value is None:
-        return None
-    quarter = target.baseline.quarter
-    value = float(target.baseline.value)
-    return PlanBaseline(pd.Timestamp(quarter.start), value, f"Plan baseline {value:g} ({quarter.label})")
+    label: str  # e.g. "Plan's starting point 210 (2022/23 Q2)"
 
 
 def rag(value: float, target: Target, quarter: str | Quarter, baseline_value: float | None = None) -> Rag:
