@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from helpers import paths, quarters
+from helpers.kpi_activity import BASELINE_PERIOD
 
 DEFAULTS_FILE_NAME = "defaults.yml"
 
@@ -40,7 +41,7 @@ class PackParams(BaseModel):
     )
     targets_file: str | None = Field(None, description="YAML of KPI targets, inside the project or data folder.")
     commentary_dir: str = Field("params/commentary", description="Analyst commentary: <dir>/<quarter id>/<section>.md.")
-    baseline_period: str = Field("2019-20-Q1..2019-20-Q4", description="Pre-Covid baseline quarters.")
+    baseline_period: str = Field(BASELINE_PERIOD, description="Pre-Covid baseline quarters.")
     execution_timeout: int = Field(600, gt=0, description="Seconds one cell may run.")
     run_timeout: int = Field(
         3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too)."

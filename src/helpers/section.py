@@ -20,6 +20,7 @@ import pandas as pd
 
 from helpers import paths
 from helpers.commentary import Commentary, load_commentary
+from helpers.kpi_activity import BASELINE_PERIOD
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
 from helpers.population import icb_name
@@ -28,8 +29,6 @@ from helpers.scorecard import build_scorecard
 from helpers.spc import TrialLimitsWarning
 from helpers.tables import Table, format_table
 from helpers.targets import Target, load_targets
-
-DEFAULT_BASELINE_PERIOD = "2019-20-Q1..2019-20-Q4"
 
 SUMMARY_SECTION = "00_summary"  # shows every headline KPI
 DEFINITIONS_SECTION = "80_definitions"  # shows no KPI values: every headline KPI's definition
@@ -102,7 +101,7 @@ def open_section(
     tables: Sequence[str],
     targets_file: str | Path | None = None,
     commentary_dir: str | Path | None = None,
-    baseline_period: str = DEFAULT_BASELINE_PERIOD,
+    baseline_period: str | None = None,
     sample_data: bool | None = None,
 ) -> Section:
     """Load one section's inputs from the notebook's parameters.
@@ -121,7 +120,7 @@ def open_section(
         if not targets_path.is_file():
             raise SectionInputError(f"parameter targets_file: no such file {targets_path}")
         targets = load_targets(targets_path)
-    baseline = tuple(q.id for q in parse_range(baseline_period))
+    baseline = tuple(q.id for q in parse_range(baseline_period or BASELINE_PERIOD))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
         spc_frames: dict[str, pd.DataFrame] = {}
