@@ -2,8 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from helpers.kpis import CHART_KINDS, KPIS, REGISTRY, SECTION_GROUPS, definitions_table, kpi_spc
+from helpers.paths import PARAMS_DIR
 from helpers.quarters import parse, quarter_range
 from helpers.spc import spc, variation
 from helpers.targets import load_targets
@@ -57,14 +59,14 @@ def test_definitions_table_has_every_kpi_its_target_and_the_plans_words():
     assert studies["Target"] == (
         "100.0% by 2023/24 Q4 (linear trajectory from 2022/23 Q2; the plan's starting point 89.0%)"
     )
-    assert studies["TargetSource"].startswith("Increase the number of NIHR Studies currently open")
+    assert studies["TargetSource"].startswith("The plan: Increase the number of NIHR Studies currently open")
     assert studies["Rebased"] == "2020/21 Q1 (Covid-19 pause and restart); 2023/24 Q1 (the plan starts)"
     income = by_kpi["commercial_income"]
     assert income["Target"].startswith("2 times the 2022/23 Q4 baseline by 2027/28 Q4")
     assert income["Chart"] == "against trajectory, no icons" and income["Rebased"] == "-"
     assert by_kpi["new_studies"]["Target"] == "no target in the plan"
     cross = by_kpi["cross_system_studies"]
-    assert cross["TargetSource"].startswith("Deliver at least 5 Clinical Research Network (now the RDN) Portfolio")
+    assert cross["TargetSource"].startswith("The plan: Deliver at least 5 Clinical Research Network (now the RDN)")
     assert by_kpi["participants_per_10k"]["Target"].startswith("240.0 per 10,000 by 2027/28 Q4")
     assert studies["Scope"] == "NIHR portfolio studies" and studies["Chart"] == "XmR, icons"
 
@@ -90,4 +92,27 @@ def test_the_plans_starting_points_are_in_the_registry_and_agree_with_the_target
     table = definitions_table(load_targets()).set_index("KPI")
     assert table.at[KPIS["commercial_pct_open_studies"].label, "PlanStart"] == (
         "11.5% of all trials commercially funded in 2022/23 Q2 (system-wide mapping, August 2022)"
+    )
+
+
+def test_a_working_assumption_says_who_set_it(tmp_path):
+    from helpers.targets import TargetsError
+
+    text = (PARAMS_DIR / "targets.yml").read_text()
+    assumed = text.replace(
+        "    source: Double income from commercial research by 2028.",
+        "    source: Double income from commercial research by 2028.\n    basis: working assumption",
+    )
+    (tmp_path / "targets.yml").write_text(assumed)
+    with pytest.raises(TargetsError, match="set_by"):
+        load_targets(tmp_path / "targets.yml")
+    (tmp_path / "targets.yml").write_text(
+        assumed.replace("    basis: working assumption", "    basis: working assumption\n    set_by: ICS R&I board")
+    )
+    row = (
+        definitions_table(load_targets(tmp_path / "targets.yml")).set_index("KPI").loc[KPIS["commercial_income"].label]
+    )
+    assert (
+        row["TargetSource"]
+        == "Working assumption set by ICS R&I board: Double income from commercial research by 2028."
     )

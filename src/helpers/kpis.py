@@ -583,7 +583,7 @@ def definitions_table(targets: Mapping | None = None) -> pd.DataFrame:
                 "Chart": CHART_KINDS[kpi.chart],
                 "Rebased": "; ".join(f"{parse(r.quarter).label} ({r.reason})" for r in kpi.rebase) or "-",
                 "Target": _target_words(target) if target else "no target in the plan",
-                "TargetSource": plan_words(" ".join(target.source.split())) if target else "-",
+                "TargetSource": _target_source(target) if target else "-",
                 "PlanStart": (
                     f"{kpi.plan_start.words} in {parse(kpi.plan_start.quarter).label} (system-wide mapping, August 2022)"
                     if kpi.plan_start
@@ -592,6 +592,13 @@ def definitions_table(targets: Mapping | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _target_source(target) -> str:
+    words = plan_words(" ".join(target.source.split()))
+    if target.basis == "working assumption":
+        return f"Working assumption set by {target.set_by}: {words}"
+    return f"The plan: {words}"
 
 
 def _target_words(target) -> str:

@@ -197,7 +197,7 @@ def definitions(section: Section) -> tuple[Table, Table]:
             "Chart": "Chart",
             "Rebased": "SPC rebased at",
             "Target": "Target",
-            "TargetSource": "Target's source (the plan's words)",
+            "TargetSource": "Target's source",
             "PlanStart": "The plan's starting point",
         },
         name="definitions_charts_and_targets",

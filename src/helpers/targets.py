@@ -92,12 +92,18 @@ class Target(_Strict):
     trajectory: Literal["linear", "step"]
     amber_tolerance: float = Field(ge=0, lt=1)
     source: str = Field(min_length=1)
+    # Where the target comes from: the plan (source holds its words), or a working assumption that
+    # someone set where the plan gives no figure (set_by names who; source says what was assumed).
+    basis: Literal["plan", "working assumption"] = "plan"
+    set_by: str = ""
     note: str = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
         if self.by <= self.baseline.quarter:
             raise ValueError(f"'by' ({self.by}) must be after the baseline quarter ({self.baseline.quarter})")
+        if self.basis == "working assumption" and not self.set_by.strip():
+            raise ValueError("a working assumption names who set it: give 'set_by'")
         if isinstance(self.target, TimesBaseline) and self.baseline.derived is None:
             raise ValueError(
                 "target 'times_baseline' needs a derived baseline; with a baseline value, give the target figure"
