@@ -344,7 +344,9 @@ def headline_table(section: Section) -> Table:
         view,
         caption=caption,
         footnotes=[
-            "Variation and assurance: Making Data Count SPC over each KPI's quarterly history.",
+            "Variation and assurance: Making Data Count icons from the current period of each KPI charted "
+            "as an XmR chart (since its last rebase, see Definitions); '–' for a KPI shown as a run chart "
+            "or against its trajectory, which has no process limits.",
             "The appendix file holds these figures as numbers in each row's unit; "
             "changes of a percentage are in percentage points.",
         ],
