@@ -18,6 +18,7 @@ import pytest
 from bs4 import BeautifulSoup
 from matplotlib.text import Text
 from PIL import Image
+from test_spc import RNORM_20  # R: set.seed(123); rnorm(20), the NHSRplotthedots test series
 
 from helpers import charts
 from helpers.charts import (
@@ -37,28 +38,6 @@ from helpers.paths import PROJ_ROOT
 from helpers.spc import spc
 from helpers.targets import PlanBaseline
 
-RNORM_20 = [
-    -0.56047565,
-    -0.23017749,
-    1.55870831,
-    0.07050839,
-    0.12928774,
-    1.71506499,
-    0.46091621,
-    -1.26506123,
-    -0.68685285,
-    -0.44566197,
-    1.22408180,
-    0.35981383,
-    0.40077145,
-    0.11068272,
-    -0.55584113,
-    1.78691314,
-    0.49785048,
-    -1.96661716,
-    0.70135590,
-    -0.47279141,
-]
 MONTHS_20 = pd.date_range("2024-04-01", periods=20, freq="MS")
 
 
