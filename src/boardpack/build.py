@@ -203,6 +203,7 @@ class PackBuild:
                 cwd=str(Path(plan.section.notebook).resolve().parent),
                 cell_timeout=self.params.execution_timeout,
                 deadline=self.deadline,
+                engine=self.params.engine,
             )
         return None
 
@@ -585,9 +586,11 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
     """The local executor: ``workers`` processes from a forkserver (workers fork from a clean server,
-    not from a driver with threads, and preload the worker module instead of the caller's __main__)."""
+    not from a driver with threads, and preload the worker module instead of the caller's __main__).
+    The server preloads the fork engine's warm set (pandas, matplotlib, the helpers) once, while the
+    driver validates, so every worker starts warm."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["boardpack.execute"])
+    context.set_forkserver_preload(["boardpack.execute", "boardpack.inprocess"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

@@ -91,6 +91,11 @@ def build(
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Sections run at once. Default: the machine's cores."),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="fork (default): each section in a child of a warm worker; kernel: one Jupyter kernel per section.",
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -110,6 +115,8 @@ def build(
     console = Console(stderr=True)
     try:
         values = build_params.parse_assignments(param or [])
+        if engine:
+            values["engine"] = engine
         values.update(
             {
                 "quarter": quarter,
@@ -171,6 +178,11 @@ def batch(
     ),
     force: bool = typer.Option(False, "--force", help="Ignore the cache: run every section of every pack."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip board_pack.pdf."),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="fork (default): each section in a child of a warm worker; kernel: one Jupyter kernel per section.",
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -196,6 +208,8 @@ def batch(
         icbs = batching.parse_icbs(icb)
         chosen = batching.parse_quarters(quarters)
         values = build_params.parse_assignments(param or [])
+        if engine:
+            values["engine"] = engine
         for name in ("icb", "quarter", "data_dir", "out_dir"):
             if name in values:
                 raise build_params.ParamsError(f"--param {name}: use the batch option for it")

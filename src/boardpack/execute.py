@@ -10,7 +10,9 @@ the cache, the manifest or the published folder; the driver does that with the r
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ class SectionTask:
     cell_timeout: int  # seconds per cell
     deadline: float  # wall-clock time (epoch s) after which no cell may still be running
     kernel_name: str = KERNEL_NAME
+    engine: str = "fork"  # fork: a child of this warm worker (boardpack.inprocess); kernel: a Jupyter kernel
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,21 @@ class KernelStartError(RuntimeError):
     """The kernel did not start (e.g. a port collision, papermill issue #511)."""
 
 
+ENGINES = ("fork", "kernel")
+FORK_GRACE_S = 10  # after the pack's run limit, a section's process gets this long before it is killed
+
+
 def execute_section(task: SectionTask) -> SectionResult:
-    """Execute ``task.prepared_notebook`` with papermill; retry only when the kernel fails to start."""
-    # One thread per kernel: sections already run in parallel.
+    """Execute ``task.prepared_notebook`` with papermill, in a forked child of this worker or in a
+    kernel (retried only when the kernel fails to start)."""
+    # One thread per section: sections already run in parallel.
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     Path(task.output_notebook).parent.mkdir(parents=True, exist_ok=True)
+    if task.engine == "fork":
+        return _execute_forked(task)
+    if task.engine != "kernel":
+        raise ValueError(f"unknown engine {task.engine!r}: one of {', '.join(ENGINES)}")
     started = time.monotonic()
     attempts = 0
     error: BaseException | None = None
@@ -110,6 +122,75 @@ def execute_section(task: SectionTask) -> SectionResult:
             time.sleep(START_BACKOFF_S * attempts)
     duration = time.monotonic() - started
     return _result(task, error, attempts, duration)
+
+
+class SectionProcessError(RuntimeError):
+    """What the forked section process reported, or how it ended (the message is the whole story)."""
+
+
+def _execute_forked(task: SectionTask) -> SectionResult:
+    """Fork a child of this (warm) process that runs the section in-process, and wait for it.
+
+    The child reports its exception, if any, through a pipe and leaves with ``os._exit`` (no
+    inherited clean-up runs twice). A child that ends without a report died in a cell (e.g.
+    ``os._exit``); one still running when the pack's run limit has passed is killed.
+    """
+    from boardpack import inprocess  # the warm set: already imported in a preloaded worker
+
+    started = time.monotonic()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the section's process
+        os.close(read_end)
+        report = ""
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            papermill.execute_notebook(
+                task.prepared_notebook,
+                task.output_notebook,
+                engine_name=inprocess.ENGINE_NAME,
+                kernel_name=task.kernel_name,
+                execution_timeout=max(1, min(task.cell_timeout, int(task.deadline - time.time()))),
+                progress_bar=False,
+                cwd=task.cwd,
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which makes the record
+            report = f"{type(exc).__name__}: {exc}" or type(exc).__name__
+        finally:
+            os.write(write_end, (report or "ok").encode("utf-8", "replace")[: 1 << 15])
+            os._exit(0)
+    os.close(write_end)
+    report = _read_report(read_end, pid, task.deadline + FORK_GRACE_S)
+    _, status = os.waitpid(pid, 0)
+    error: BaseException | None = None
+    if report is None:
+        error = SectionProcessError("timed out: the pack's run limit passed while a cell ran")
+    elif report == "":
+        error = SectionProcessError(f"the section's process ended ({_how(status)}) while a cell ran")
+    elif report != "ok":
+        error = SectionProcessError(report)
+    return _result(task, error, 1, time.monotonic() - started)
+
+
+def _read_report(fd: int, pid: int, deadline: float) -> str | None:
+    """The child's report ('' when it ended without one); None when killed at ``deadline``."""
+    chunks = []
+    with os.fdopen(fd, "rb") as pipe:
+        while True:
+            ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.time()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                return None
+            chunk = os.read(pipe.fileno(), 1 << 16)
+            if not chunk:
+                return b"".join(chunks).decode("utf-8", "replace")
+            chunks.append(chunk)
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
@@ -169,12 +250,12 @@ def _result(task: SectionTask, error: BaseException | None, attempts: int, durat
         return SectionResult(task.section_id, True, task.output_notebook, duration, attempts)
 
     index, source, reason = failure if failure else (None, "", "")
-    message = f"{type(error).__name__}: {error}".strip() if error is not None else reason
+    message = _describe(error) if error is not None else reason
     if error is not None and reason and reason not in message:
         message = f"{reason} ({message.splitlines()[0][:300]})"
     if error is not None and _is_timeout(error):
         message = f"timed out after {task.cell_timeout} s in one cell, or the pack's run limit passed ({message.splitlines()[0][:300]})"
-    if error is not None and nb is None:
+    if error is not None and nb is None and task.engine == "kernel":
         message = f"the kernel did not start after {attempts} attempt(s): {message}"
 
     kept = ""
@@ -193,6 +274,12 @@ def _result(task: SectionTask, error: BaseException | None, attempts: int, durat
         failed_cell_source=_excerpt(source),
         kept_notebook=kept,
     )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SectionProcessError):
+        return str(error)
+    return f"{type(error).__name__}: {error}".strip()
 
 
 def _has_error_output(nb: nbformat.NotebookNode) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -45,6 +45,11 @@ class PackParams(BaseModel):
     execution_timeout: int = Field(600, gt=0, description="Seconds one cell may run.")
     run_timeout: int = Field(
         3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too)."
+    )
+    engine: Literal["fork", "kernel"] = Field(
+        "fork",
+        description="How sections run: fork (a child of a warm worker, in-process IPython) or kernel "
+        "(a Jupyter kernel per section). Both give the same pack.",
     )
 
     @field_validator("quarter")
@@ -86,6 +91,7 @@ class ResolvedParams(BaseModel):
     baseline_period: str
     execution_timeout: int
     run_timeout: int
+    engine: str
     root: Path
     sources: list[str] = Field(default_factory=list, description="Files the values were read from.")
 
@@ -111,10 +117,11 @@ class ResolvedParams(BaseModel):
 
 
 def _icb_codes() -> set[str]:
-    import pandas as pd
+    # csv, not pandas: resolving parameters must stay fast for an unchanged rebuild
+    import csv
 
-    table = pd.read_csv(paths.REFERENCE_DATA_DIR / "icb22_population_mid2020.csv", dtype=str)
-    return set(table["icb22_code_h"])
+    with open(paths.REFERENCE_DATA_DIR / "icb22_population_mid2020.csv", encoding="utf-8", newline="") as handle:
+        return {row["icb22_code_h"] for row in csv.DictReader(handle)}
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -228,6 +235,7 @@ def resolve(
         baseline_period=given.baseline_period,
         execution_timeout=given.execution_timeout,
         run_timeout=given.run_timeout,
+        engine=given.engine,
         root=root,
         sources=sources,
     )
