@@ -20,13 +20,15 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-
-from boardpack import cache as section_cache, extracts, manifest as pack_manifest, publish as publishing, render
+from boardpack import cache as section_cache, extracts, manifest as pack_manifest, publish as publishing
 from boardpack.execute import AssembleResult, AssembleTask, SectionResult, SectionTask, assemble_pack, execute_section
 from boardpack.params import ResolvedParams
 from boardpack.sections import SECTIONS, Section
+
+if TYPE_CHECKING:  # nbformat is imported where a pack is built: an unchanged rebuild needs none of it
+    import nbformat
 
 Progress = Callable[[str, str, str], None]  # (section id, state, detail)
 log = logging.getLogger("boardpack.build")
@@ -73,9 +75,10 @@ class BuildResult:
 @dataclass
 class _Planned:
     section: Section
-    prepared: nbformat.NotebookNode
+    parameters: dict  # injected into the notebook (data_dir: the pack's store)
     fingerprint: str
     inputs: dict[str, dict[str, str]]  # name -> {path, sha256}
+    prepared: nbformat.NotebookNode | None = None  # set once the pack is known to be stale
     cached: nbformat.NotebookNode | None = None
 
 
@@ -133,6 +136,8 @@ class PackBuild:
         self.log = log
         self.started = time.monotonic()
         self.pack_key = ""
+        self.store_dir: Path | None = None
+        self.on_stale: Callable[[], None] = lambda: None  # the driver's hook: this pack has work to run
         self._lock = None
         self._work: Path | None = None
 
@@ -142,7 +147,9 @@ class PackBuild:
 
     # step 1
     def start(self) -> None:
-        """Take the pack's lock, validate the inputs, plan the sections; finish early when nothing is stale."""
+        """Take the pack's lock and fingerprint the sections: finish at once when the published pack
+        was built from the same fingerprints (nothing validated, imported or looked up); else
+        validate the data and compute the KPIs once into the pack's store, and plan the sections."""
         self.log_file, self.log = _start_log(self.params, self.built_at)
         lock = publishing.pack_lock(self.params.cache_dir / "locks", self.params.icb, self.params.quarter_id)
         try:
@@ -153,19 +160,18 @@ class PackBuild:
         # Per pack, from its start: a batch starts packs only as workers free up, so a long batch
         # is not cut off, while a hung pack still is.
         self.deadline = time.time() + self.params.run_timeout
-        problem = self._check_inputs()
+        problem = self._find_inputs()
         if problem:
             return self._finish(BuildResult(2, problem))
-        self.plans = [_plan(self.params, s, self.force) for s in self.sections]
+        self.store_dir = _store_dir(self.params, self.sections)
+        self.plans = [_plan(self.params, s, self.store_dir) for s in self.sections]
         self.pack_key = _pack_key(self.params, self.plans, self.pdf)
         current = _current_manifest(self.location)
-        if (
-            not self.force
-            and current.get("pack_key") == self.pack_key
-            and all(p.cached is not None for p in self.plans)
-        ):
+        if not self.force and current.get("pack_key") == self.pack_key:
+            published = {s.get("id"): s for s in current.get("sections", [])}
             for plan in self.plans:
                 self.notify(plan.section.id, "cached", "")
+            self.data_warnings = list(current.get("data_warnings", []))
             link = self.location.link
             return self._finish(
                 BuildResult(
@@ -173,10 +179,17 @@ class PackBuild:
                     f"already up to date: {link / 'board_pack.html'}",
                     html=link / "board_pack.html",
                     version_dir=link.resolve(),
-                    sections=[_record(p, "cached", True, 0.0, p.cached) for p in self.plans],
+                    sections=[
+                        _record(p, "cached", True, 0.0, None, published.get(p.section.id, {}).get("content_hash", ""))
+                        for p in self.plans
+                    ],
                     up_to_date=True,
                 )
             )
+        self.on_stale()
+        problem = self._store()
+        if problem:
+            return self._finish(BuildResult(2, problem))
         self._work = (
             self.params.cache_dir
             / "work"
@@ -188,13 +201,15 @@ class PackBuild:
         failed_dir = self.params.cache_dir / "failed" / self.params.icb / self.params.quarter_id
         for plan in self.plans:
             sid = plan.section.id
+            plan.prepared = section_cache.prepare_notebook(Path(plan.section.notebook), plan.parameters)
+            plan.cached = None if self.force else _cache(self.params).lookup(plan.prepared)
             if plan.cached is not None:
                 self.notify(sid, "cached", "")
                 self.records[sid] = _record(plan, "cached", True, 0.0, plan.cached)
                 self.notebooks[sid] = plan.cached
                 continue
             prepared_path = self._work / f"{sid}.prepared.ipynb"
-            nbformat.write(plan.prepared, prepared_path)
+            _nbformat().write(plan.prepared, prepared_path)
             self.tasks[sid] = SectionTask(
                 section_id=sid,
                 prepared_notebook=str(prepared_path),
@@ -207,8 +222,9 @@ class PackBuild:
             )
         return None
 
-    def _check_inputs(self) -> str:
-        """'' when the notebooks and data can be used; switches to the ICB's extract of a many-ICB folder."""
+    def _find_inputs(self) -> str:
+        """'' when the notebooks and data folder can be used; switches to the ICB's extract of a
+        many-ICB folder (validated there, once for every ICB)."""
         params = self.params
         problem = _check_notebooks(self.sections)
         if not problem and params.sample_data and not params.data_dir.is_dir():
@@ -223,12 +239,43 @@ class PackBuild:
             return str(exc)
         if self.data.folder != params.data_dir:
             self.log.info("reading %s's rows of %s from %s", params.icb, params.data_dir, self.data.folder)
-            self.params = params = params.model_copy(update={"data_dir": self.data.folder})
-        if self.data.validated:  # cut from a folder that passed every check for this quarter
-            self.data_warnings = list(self.data.source.get("warnings", []))
+            self.params = params.model_copy(update={"data_dir": self.data.folder})
+        return ""
+
+    def _store(self) -> str:
+        """The KPI stage: validate the pack's tables once and compute every headline KPI once, into
+        the pack's store (kept by input fingerprint, so a rebuild of the same inputs reuses it).
+        Returns '' when fine, or the data's problems (file, row, column)."""
+        from helpers import store
+
+        if store.is_store(self.store_dir) and not self.force:
+            self.data_warnings = list(store.read_meta(self.store_dir)["warnings"])
             return ""
-        problem, self.data_warnings = _validate(params, self.sections, self.log)
-        return problem
+        from helpers import extract, section as opened, targets as targets_file
+        from helpers.loading import DataError, load_data
+        from helpers.quarters import parse, parse_range
+
+        params = self.params
+        tables = sorted({t for s in self.sections for t in s.tables})
+        try:
+            if self.data.validated:  # cut from a folder that passed every check for this quarter
+                data = extract.read_icb_tables(params.data_dir, tables)
+                warnings = list(self.data.source.get("warnings", []))
+            else:
+                data = load_data(params.data_dir, params.quarter, tables=tables)
+                warnings = [str(w) for w in data.warnings]
+        except DataError as exc:
+            return str(exc)
+        for warning in warnings:
+            self.log.warning("data: %s", warning)
+        baseline = tuple(q.id for q in parse_range(params.baseline_period))
+        targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
+        kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
+        kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
+        store.write_store(self.store_dir, data, kpi_inputs, kpis, warnings)
+        self.data_warnings = warnings
+        self.log.info("validated the data and computed the KPIs into %s", self.store_dir)
+        return ""
 
     # step 2
     def section_finished(self, section_id: str, result: SectionResult) -> None:
@@ -289,7 +336,7 @@ class PackBuild:
         parts = []
         for plan in self.plans:
             path = self._work / f"{plan.section.id}.final.ipynb"
-            nbformat.write(self.notebooks[plan.section.id], path)
+            _nbformat().write(self.notebooks[plan.section.id], path)
             parts.append((plan.section.id, plan.section.title, str(path)))
         return AssembleTask(
             icb=self.params.icb,
@@ -398,6 +445,9 @@ def run_builds(
                 on_finished(pack)
 
     to_start = list(builds)
+    if executor is None:
+        for pack in builds:
+            pack.on_stale = warm_local_workers
     waiting: list[tuple[PackBuild, str]] = []  # stale sections not yet submitted
     ready: list[PackBuild] = []  # packs whose sections are all done: assemble next
 
@@ -504,44 +554,15 @@ def _expire(futures: dict, waiting: list, own_pool: ProcessPoolExecutor | None, 
         _stop_pool(own_pool)
 
 
+def _nbformat():
+    import nbformat
+
+    return nbformat
+
+
 def _check_notebooks(sections: list[Section]) -> str:
     missing = [str(s.notebook) for s in sections if not Path(s.notebook).is_file()]
     return "section notebook(s) not found: " + ", ".join(missing) if missing else ""
-
-
-def _validate(params: ResolvedParams, sections: list[Section], pack_log: logging.Logger) -> tuple[str, list[str]]:
-    """Validate the data before any kernel starts: ('' when fine, or the report; the warnings).
-    Remembered per files, quarter and code, warnings included."""
-    tables = sorted({t for s in sections for t in s.tables})
-    inputs = section_cache.table_files(params.data_dir, tables)
-    key = hashlib.sha256(
-        json.dumps(
-            {
-                "quarter": params.quarter,
-                "tables": tables,
-                "files": {t: section_cache.sha256_file(p) for t, p in inputs.items()},
-                "code": section_cache.code_hashes(),
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
-    marker = params.cache_dir / "validated" / key
-    try:  # these exact files already passed these exact checks
-        return "", json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    from helpers.loading import DataError, load_data  # pandera is slow to import: only when needed
-
-    try:
-        data = load_data(params.data_dir, params.quarter, tables=tables)
-    except DataError as exc:
-        return str(exc), []
-    warnings = [str(w) for w in data.warnings]
-    for warning in warnings:
-        pack_log.warning("data: %s", warning)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(warnings) + "\n", encoding="utf-8")
-    return "", warnings
 
 
 def _generate_sample(params: ResolvedParams) -> str:
@@ -562,14 +583,29 @@ def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]
     return inputs
 
 
-def _plan(params: ResolvedParams, section: Section, force: bool) -> _Planned:
-    values = params.notebook_parameters()
+def _store_dir(params: ResolvedParams, sections: list[Section]) -> Path:
+    """The pack's store folder, named by everything its content depends on: the tables' files, the
+    quarter, ICB, targets, baseline and the helpers' code."""
+    tables = sorted({t for s in sections for t in s.tables})
+    material = {
+        "quarter": params.quarter,
+        "icb": params.icb,
+        "files": {t: section_cache.sha256_file(p) for t, p in section_cache.table_files(params.data_dir, tables).items()},
+        "tables": tables,
+        "targets": section_cache.sha256_file(params.targets_file) if params.targets_file else "",
+        "baseline": params.baseline_period,
+        "code": section_cache.code_hashes(),
+    }
+    key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return params.cache_dir / "store" / params.icb / params.quarter_id / key[:32]
+
+
+def _plan(params: ResolvedParams, section: Section, store_dir: Path) -> _Planned:
+    values = {**params.notebook_parameters(), "data_dir": str(store_dir)}
     inputs = _section_inputs(params, section)
     key, hashes = section_cache.fingerprint(Path(section.notebook), values, inputs)
-    prepared = section_cache.prepare_notebook(Path(section.notebook), {**values, "fingerprint": key})
-    cached = None if force else _cache(params).lookup(prepared)
     files = {name: {"path": str(path), "sha256": hashes[str(path)]} for name, path in inputs.items()}
-    return _Planned(section, prepared, key, files, cached)
+    return _Planned(section, {**values, "fingerprint": key}, key, files)
 
 
 _caches: dict[Path, section_cache.SectionCache] = {}
@@ -584,13 +620,25 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
         return _caches[params.cache_dir]
 
 
+WARM_MODULES = ["boardpack.execute", "boardpack.inprocess"]  # what every local worker starts with
+
+
+def warm_local_workers() -> None:
+    """Start the forkserver now, so it imports the warm set while the driver validates: the
+    workers forked from it later start warm. Returns at once."""
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(WARM_MODULES)
+    forkserver.ensure_running()
+
+
 def local_pool(workers: int) -> ProcessPoolExecutor:
     """The local executor: ``workers`` processes from a forkserver (workers fork from a clean server,
     not from a driver with threads, and preload the worker module instead of the caller's __main__).
     The server preloads the fork engine's warm set (pandas, matplotlib, the helpers) once, while the
     driver validates, so every worker starts warm."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["boardpack.execute", "boardpack.inprocess"])
+    context.set_forkserver_preload(WARM_MODULES)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -614,7 +662,7 @@ def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Lo
             failed_cell_source=result.failed_cell_source,
             kept_notebook=result.kept_notebook,
         ), None
-    executed = section_cache.strip_volatile(nbformat.read(result.output_notebook, as_version=4))
+    executed = section_cache.strip_volatile(_nbformat().read(result.output_notebook, as_version=4))
     cache = _cache(params)
     cache.store(plan.prepared, executed, uri=str(plan.section.notebook))
     merged = cache.lookup(plan.prepared)
@@ -624,7 +672,9 @@ def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Lo
     return _record(plan, "executed", False, result.duration_s, merged), merged
 
 
-def _record(plan: _Planned, status: str, hit: bool, duration: float, nb, **failure) -> SectionRecord:
+def _record(
+    plan: _Planned, status: str, hit: bool, duration: float, nb, content_hash: str = "", **failure
+) -> SectionRecord:
     return SectionRecord(
         id=plan.section.id,
         title=plan.section.title,
@@ -632,7 +682,7 @@ def _record(plan: _Planned, status: str, hit: bool, duration: float, nb, **failu
         cache_hit=hit,
         duration_s=round(duration, 3),
         fingerprint=plan.fingerprint,
-        content_hash=section_cache.content_hash(nb) if nb is not None else "",
+        content_hash=section_cache.content_hash(nb) if nb is not None else content_hash,
         **failure,
     )
 
@@ -659,7 +709,7 @@ def _write_manifest(pack: PackBuild) -> None:
 
 def _pack_key(params: ResolvedParams, plans, pdf: bool) -> str:
     """Everything the published files depend on besides the build date."""
-    package_dir = Path(render.__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent
     code = {
         str(p.relative_to(package_dir)): section_cache.sha256_file(p)
         for p in sorted(package_dir.rglob("*"))

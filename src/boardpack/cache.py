@@ -16,12 +16,13 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 import helpers
 from helpers import paths
+
+if TYPE_CHECKING:  # imported where notebooks are handled: an unchanged rebuild needs none of it
+    import nbformat
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
 INJECTED_CELL_ID = "injected-parameters"
@@ -71,9 +72,17 @@ def code_files() -> list[Path]:
 
 
 def notebook_source_hash(notebook: Path) -> str:
-    """Hash of the cells' types and sources only (not outputs, ids or execution metadata)."""
-    nb = nbformat.read(notebook, as_version=4)
-    material = [(c.cell_type, c.source, sorted(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+    """Hash of the cells' types and sources only (not outputs, ids or execution metadata). Read as
+    JSON, not with nbformat: an unchanged rebuild fingerprints every section without importing it."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    material = [
+        (
+            c["cell_type"],
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"],
+            sorted(c.get("metadata", {}).get("tags", [])),
+        )
+        for c in cells
+    ]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

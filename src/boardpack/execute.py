@@ -16,10 +16,10 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-import papermill  # imported here so a forkserver preloading this module gives workers it ready-made
-from papermill.exceptions import PapermillExecutionError
+if TYPE_CHECKING:  # imported where a section runs (the driver imports this module for its task types)
+    import nbformat
 
 KERNEL_NAME = "python3"
 START_ATTEMPTS = 3
@@ -96,6 +96,8 @@ def execute_section(task: SectionTask) -> SectionResult:
         return _execute_forked(task)
     if task.engine != "kernel":
         raise ValueError(f"unknown engine {task.engine!r}: one of {', '.join(ENGINES)}")
+    import papermill
+
     started = time.monotonic()
     attempts = 0
     error: BaseException | None = None
@@ -135,6 +137,8 @@ def _execute_forked(task: SectionTask) -> SectionResult:
     inherited clean-up runs twice). A child that ends without a report died in a cell (e.g.
     ``os._exit``); one still running when the pack's run limit has passed is killed.
     """
+    import papermill
+
     from boardpack import inprocess  # the warm set: already imported in a preloaded worker
 
     started = time.monotonic()
@@ -194,6 +198,8 @@ def _how(status: int) -> str:
 
 
 def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
+    from papermill.exceptions import PapermillExecutionError
+
     if isinstance(exc, (PapermillExecutionError, KeyboardInterrupt)):
         return False
     nb = _read(output_notebook)
@@ -208,6 +214,8 @@ def _kernel_never_started(exc: BaseException, output_notebook: str) -> bool:
 
 
 def _read(path: str) -> nbformat.NotebookNode | None:
+    import nbformat
+
     try:
         return nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - missing or half-written: treated as no notebook
@@ -326,6 +334,8 @@ class AssembleResult:
 
 def assemble_pack(task: AssembleTask) -> AssembleResult:
     """Render the HTML, the PDF and the appendix into ``task.staging``; never raises."""
+    import nbformat
+
     from boardpack import render
 
     started = time.monotonic()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boardpack.cache import code_hashes, sha256_file, table_files
-from helpers.contract import TABLES
+from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, without importing pandas
 
 log = logging.getLogger("boardpack.extracts")
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from helpers import paths, quarters
-from helpers.kpi_activity import BASELINE_PERIOD
+from helpers.quarters import BASELINE_PERIOD
 
 DEFAULTS_FILE_NAME = "defaults.yml"
 

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from helpers import kpi_common as kc
-from helpers.quarters import Quarter, parse, parse_range
+from helpers.quarters import BASELINE_PERIOD, Quarter, parse, parse_range
 
 # Pre-Covid baseline: the four quarters of 2019/20 (the one place it is set; a build may pass another).
-BASELINE_PERIOD = "2019-20-Q1..2019-20-Q4"
 DEFAULT_BASELINE_QUARTERS = tuple(q.id for q in parse_range(BASELINE_PERIOD))
 
 

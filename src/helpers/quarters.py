@@ -11,8 +11,10 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a function needs it: the build tool reads quarters fast
+    import pandas as pd
 
 ACCEPTED_FORMS = "'2026/27 Q2', '2026/27Q2', 'FY2026/27 Q2' or '2026-27-Q2'"
 
@@ -20,6 +22,11 @@ _LABEL = re.compile(
     r"""^\s*(?:FY\s*)?(?P<start>\d{4})\s*[/-]\s*(?P<end>\d{2})\s*[-\s]?\s*Q(?P<q>[1-4])\s*$""",
     re.IGNORECASE,
 )
+
+
+# The pre-Covid baseline (studies open against it): the quarters of 2019/20. Defined here, not with
+# the KPIs, so the build tool reads it without importing pandas.
+BASELINE_PERIOD = "2019-20-Q1..2019-20-Q4"
 
 
 class QuarterError(ValueError):
@@ -108,17 +115,23 @@ class Quarter:
         return [Quarter(self.fy_start, q) for q in range(1, 5)]
 
     def contains(self, day: dt.date | pd.Timestamp) -> bool:
-        day = pd.Timestamp(day).date()
+        day = _as_date(day)
         return self.start <= day <= self.end
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
     def of_date(cls, day: dt.date | pd.Timestamp | str) -> Quarter:
         """The quarter a date falls in."""
-        day = pd.Timestamp(day).date()
+        day = _as_date(day)
         fy_start = day.year if day.month >= 4 else day.year - 1
         q = ((day.month - 4) % 12) // 3 + 1
         return cls(fy_start, q)
+
+
+def _as_date(day: dt.date | pd.Timestamp | str) -> dt.date:
+    import pandas as pd
+
+    return pd.Timestamp(day).date()
 
 
 def parse(label: str | Quarter) -> Quarter:
@@ -175,6 +188,8 @@ def latest_complete(today: dt.date | None = None) -> Quarter:
 
 def quarter_of_dates(dates: pd.Series) -> pd.Series:
     """Vectorised: the quarter id (``2026-27-Q2``) of each date in a Series."""
+    import pandas as pd
+
     dates = pd.to_datetime(dates)
     fy_start = dates.dt.year - (dates.dt.month < 4).astype(int)
     q = ((dates.dt.month - 4) % 12) // 3 + 1

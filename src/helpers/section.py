@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import paths
+from helpers import paths, store
 from helpers.commentary import Commentary, load_commentary
-from helpers.kpi_activity import BASELINE_PERIOD
+from helpers.quarters import BASELINE_PERIOD
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
 from helpers.population import icb_name
@@ -113,18 +113,23 @@ def open_section(
     quarter = resolve_quarter(quarter)
     icb = str(icb).strip().upper()
     folder = resolve_data_dir(data_dir, icb, quarter)
-    data = load_data(folder, quarter, tables=list(tables))
     targets: dict[str, Target] = {}
+    targets_path = None
     if targets_file not in (None, ""):
         targets_path = _project_path(targets_file)
         if not targets_path.is_file():
             raise SectionInputError(f"parameter targets_file: no such file {targets_path}")
         targets = load_targets(targets_path)
     baseline = tuple(q.id for q in parse_range(baseline_period or BASELINE_PERIOD))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
-        spc_frames: dict[str, pd.DataFrame] = {}
-        scorecard = build_scorecard(data, quarter, icb, targets, baseline_quarters=baseline, spc_frames=spc_frames)
+    kpis = None
+    if store.is_store(folder):  # the build's validated tables and computed KPIs
+        data = store.read_tables(folder, tables)
+        kpis = store.read_kpis(folder, store.KpiInputs.of(quarter.label, icb, targets_path, baseline))
+    else:
+        data = load_data(folder, quarter, tables=list(tables))
+    if kpis is None:
+        kpis = compute_kpis(data, quarter, icb, targets, baseline)
+    scorecard, spc_frames = kpis.scorecard, kpis.spc_frames
     if section_id != SUMMARY_SECTION:
         if section_id not in SECTION_IDS:
             raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
@@ -148,6 +153,21 @@ def open_section(
         data_dir=folder,
         spc_frames=spc_frames,
     )
+
+
+def compute_kpis(
+    data: Data, quarter: Quarter, icb: str, targets: Mapping[str, Target], baseline_quarters: Sequence[str]
+) -> store.Kpis:
+    """Every headline KPI whose tables ``data`` holds: the scorecard and the SPC frames behind its
+    icons. The build computes this once per pack (into the store); a section opened on a plain data
+    folder computes it here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
+        spc_frames: dict[str, pd.DataFrame] = {}
+        scorecard = build_scorecard(
+            data, quarter, icb, dict(targets), baseline_quarters=tuple(baseline_quarters), spc_frames=spc_frames
+        )
+    return store.Kpis(scorecard, spc_frames)
 
 
 def table(

@@ -1,0 +1,156 @@
+"""A pack's validated data and computed KPIs, written once by the build and read by every section.
+
+The build validates a quarter's tables once (:func:`helpers.loading.load_data`), computes every
+headline KPI once (:func:`helpers.scorecard.build_scorecard` with its SPC frames), and writes both
+here with :func:`write_store`: typed Parquet per table (dtypes, categories included, come back
+exactly as validated) and the scorecard with its SPC frames. A section given a store folder as its
+``data_dir`` reads the tables without validating them again and takes the KPIs as computed
+(:func:`helpers.section.open_section`); a section opened on a plain data folder (JupyterLab, the
+sample data) validates and computes on the fly, with the same functions.
+
+``store.json`` records what the store was made from (quarter, ICB, targets file hash, baseline
+period); a section asks for the KPIs only when its own parameters match, else it computes them.
+The folder is written under a temporary name and renamed into place, so no reader sees half of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.loading import Data
+
+STORE_FILE = "store.json"
+KPIS_FILE = "kpis.pickle"
+FORMAT = 1
+
+
+class StoreError(ValueError):
+    """A store folder that cannot serve the request (the message says why)."""
+
+
+def file_sha256(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class KpiInputs:
+    """What the KPIs depend on besides the tables: a section uses stored KPIs only when these match."""
+
+    quarter: str  # label, e.g. '2026/27 Q2'
+    icb: str
+    targets_sha256: str  # '' when no targets file
+    baseline_quarters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, quarter: str, icb: str, targets_file: Path | str | None, baseline_quarters: Iterable[str]):
+        targets = file_sha256(targets_file) if targets_file else ""
+        return cls(str(quarter), str(icb), targets, tuple(baseline_quarters))
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "baseline_quarters": list(self.baseline_quarters)}
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Every headline KPI of the pack: the scorecard and the SPC frame behind each XmR KPI's icons."""
+
+    scorecard: pd.DataFrame
+    spc_frames: dict[str, pd.DataFrame]
+
+
+def is_store(folder: Path | str) -> bool:
+    return (Path(folder) / STORE_FILE).is_file()
+
+
+def read_meta(folder: Path | str) -> dict:
+    path = Path(folder) / STORE_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: not a readable store record ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise StoreError(f"{path}: store format {meta.get('format')!r}, this code reads {FORMAT}; rebuild the pack")
+    return meta
+
+
+def write_store(
+    folder: Path | str, data: Data, kpi_inputs: KpiInputs, kpis: Kpis | None, warnings: Iterable[str] = ()
+) -> Path:
+    """Write ``data``'s loaded tables, ``kpis`` and the record into ``folder`` (replaced atomically
+    if it exists: same inputs give the same content)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        tables = {}
+        for name, frame in _tables(data).items():
+            frame.to_parquet(staging / f"{name}.parquet", index=False, engine="pyarrow")
+            tables[name] = f"{name}.parquet"
+        if kpis is not None:
+            with open(staging / KPIS_FILE, "wb") as handle:
+                pickle.dump((kpis.scorecard, dict(kpis.spc_frames)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        meta = {
+            "format": FORMAT,
+            "tables": tables,
+            "kpis": kpi_inputs.as_dict() if kpis is not None else None,
+            "warnings": list(warnings),
+        }
+        (staging / STORE_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if folder.exists():  # a rebuild of the same inputs, e.g. --force: swap in the new copy
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another build wrote the same store first
+            if not is_store(folder):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def read_tables(folder: Path | str, tables: Iterable[str]) -> Data:
+    """The typed tables named (as validated when the store was written); the rest None."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    wanted = list(tables)
+    missing = [t for t in wanted if t not in meta["tables"]]
+    if missing:
+        raise StoreError(
+            f"{folder}: the store holds {', '.join(sorted(meta['tables'])) or 'no table'}, not {', '.join(missing)}"
+        )
+    data = Data()
+    for name in wanted:
+        path = folder / meta["tables"][name]
+        setattr(data, name, pd.read_parquet(path, engine="pyarrow"))
+        data.files[name] = path
+    return data
+
+
+def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
+    """The stored KPIs when they were computed from the same inputs, else None."""
+    meta = read_meta(folder)
+    if meta.get("kpis") != kpi_inputs.as_dict():
+        return None
+    with open(Path(folder) / KPIS_FILE, "rb") as handle:
+        scorecard, spc_frames = pickle.load(handle)  # noqa: S301 - written by this project's build
+    return Kpis(scorecard, spc_frames)
+
+
+def _tables(data: Data) -> dict[str, pd.DataFrame]:
+    from helpers.contract import TABLES
+
+    return {name: getattr(data, name) for name in TABLES if getattr(data, name) is not None}
