@@ -51,11 +51,11 @@ def _timed(label: str, action) -> float:
 
 
 def main() -> int:
-    from boardpack import sample_data
     from boardpack.build import build_pack
     from boardpack.params import resolve
     from boardpack.sections import SECTIONS
     from helpers import paths, quarters
+    from sampledata import generate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--icb", default="QWU")
@@ -68,7 +68,7 @@ def main() -> int:
         (root / "params").mkdir()
         shutil.copy(paths.PARAMS_DIR / "targets.yml", root / "params" / "targets.yml")
         data = root / "data"
-        if sample_data.run(out=data, icb=args.icb, to=args.quarter, scale="icb", seed=20221) not in (0, None):
+        if generate.run(out=data, icb=args.icb, to=args.quarter, scale="icb", seed=20221) not in (0, None):
             raise SystemExit("could not generate sample data")
         params = resolve(
             {

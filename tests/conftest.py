@@ -122,7 +122,7 @@ def pytest_runtest_call(item):
 def qwu_sample(tmp_path_factory) -> Path:
     """The QWU sample data to 2026/27 Q2 (seed 20221, as `make pack` writes it), generated once,
     in-process. Read-only: a test that changes data copies the folder first."""
-    from boardpack.sample_data import generate, write
+    from sampledata.generate import generate, write
 
     folder = tmp_path_factory.mktemp("qwu-sample") / QUARTER_ID
     write(generate(ICB, QUARTER_LABEL, seed=20221), folder, "csv")
@@ -135,7 +135,7 @@ def three_icb_sample(tmp_path_factory) -> Path:
     extract's layout at 1/24 of its size), to 2026/27 Q2, generated once, in-process. Read-only."""
     import pandas as pd
 
-    from boardpack.sample_data import TABLES, generate, write
+    from sampledata.generate import TABLES, generate, write
 
     per_icb = [generate(icb, QUARTER_LABEL, seed=20221) for icb in NATIONAL_ICBS]
     folder = tmp_path_factory.mktemp("three-icbs") / QUARTER_ID

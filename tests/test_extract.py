@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from boardpack.sample_data import generate, write
 from helpers import paths
 from helpers.extract import icb_tables, icbs_in, write_icb_tables
 from helpers.loading import load_data
 from helpers.scorecard import build_scorecard
 from helpers.targets import load_targets
+from sampledata.generate import generate, write
 
 QUARTER = "2026/27 Q2"
 ICBS = ["QWU", "QOX"]

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from boardpack import extracts
-from boardpack.sample_data import generate, write
 from helpers.loading import DataError
+from sampledata.generate import generate, write
 
 QUARTER = "2026/27 Q2"
 

@@ -13,18 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from helpers.checks import nhs_number_valid
 from helpers.contract import CONTRACT, TABLES
-from helpers.loading import (
-    MAX_MESSAGES,
-    Data,
-    DataError,
-    Problem,
-    check_data,
-    find_table_files,
-    format_report,
-    load_data,
-    nhs_number_valid,
-)
+from helpers.loading import Data, DataError, Problem, check_data, format_report, load_data
+from helpers.problems import MAX_MESSAGES
+from helpers.readers import find_table_files
 
 QUARTER = "2026/27 Q2"  # July-September 2026
 MONTHS = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 9)]

@@ -158,8 +158,8 @@ def test_sample_pack_studies_open_above_target_is_not_a_consistent_fail(qwu_samp
 def test_sample_packs_have_no_headline_whose_rag_and_assurance_contradict(icb, tmp_path):
     """On track with "consistently missed", or off track with "consistently passed", would tell a
     board two things at once: never on the sample data of QWU and two other ICBs."""
-    from boardpack.sample_data import generate, write
     from helpers.loading import load_data
+    from sampledata.generate import generate, write
 
     write(generate(icb, "2026/27 Q2"), tmp_path)
     card = build_scorecard(load_data(tmp_path, "2026/27 Q2"), "2026/27 Q2", icb, load_targets())

@@ -118,7 +118,7 @@ def test_console_script_exit_codes(tmp_path):
 
 
 def test_sample_data_generator_output_validates(tmp_path):
-    from boardpack.sample_data import run as sample_data
+    from sampledata.generate import run as sample_data
 
     out = tmp_path / "sample"
     assert sample_data(out=out, icb="QWU", to=QUARTER, scale="icb", seed=20221) == 0

@@ -1,6 +1,7 @@
-"""The board-pack build tool: validation, sample data, the build and publishing.
+"""The board-pack build tool: validation, the build and publishing.
 
-Imports :mod:`helpers`; ``helpers`` never imports this package.
+Imports :mod:`helpers` (and :mod:`sampledata` for ``boardpack sample-data``); neither imports this
+package.
 """
 
 import sys

@@ -126,9 +126,9 @@ def data_folder(data: Path | None, quarter: Quarter, root: Path) -> tuple[Path, 
     if data is None:
         folder = root / "data" / "sample" / "national" / quarter.id
         if not folder.is_dir():
-            from boardpack import sample_data
+            from sampledata import generate
 
-            code = sample_data.run(out=folder, to=quarter.label, scale="national")
+            code = generate.run(out=folder, to=quarter.label, scale="national")
             if code != 0:
                 raise BatchError(f"could not generate the national sample data for {quarter} in {folder}")
         return folder, True

@@ -566,10 +566,10 @@ def _check_notebooks(sections: list[Section]) -> str:
 
 
 def _generate_sample(params: ResolvedParams) -> str:
-    from boardpack import sample_data
+    from sampledata import generate
 
     log.info("generating sample data in %s", params.data_dir)
-    code = sample_data.run(out=params.data_dir, icb=params.icb, to=params.quarter, scale="icb", seed=20221)
+    code = generate.run(out=params.data_dir, icb=params.icb, to=params.quarter, scale="icb", seed=20221)
     return "" if code in (0, None) else f"could not generate sample data in {params.data_dir} (exit {code})"
 
 

@@ -47,7 +47,7 @@ def sample_data(
     ),
 ) -> None:
     """Write deterministic, realistic, synthetic sample data."""
-    from boardpack.sample_data import run
+    from sampledata.generate import run
 
     chosen = [c for c in (icbs or "").split(",") if c.strip()] or None
     raise typer.Exit(run(out=out, icb=icb, to=to, scale=scale, seed=seed, icbs=chosen))

@@ -290,7 +290,7 @@ def typed_dtype(column: Column) -> str | pd.api.extensions.ExtensionDtype:
 
 
 def _checks(column: Column) -> list[pa.Check]:
-    """The value rules; each ``error`` is the message loading.py shows for a failing row."""
+    """The value rules; each ``error`` is the message checks.py shows for a failing row."""
     cap = {"n_failure_cases": FAILURE_CASES_CAP}
     if column.kind == "category":
         return [pa.Check.isin(column.allowed, error=f"must be one of: {', '.join(column.allowed)}", **cap)]
@@ -318,7 +318,7 @@ def _schema(table: Table, with_dtypes: bool) -> pa.DataFrameSchema:
             c.name: pa.Column(
                 typed_dtype(c) if with_dtypes else None,
                 _checks(c),
-                # While loading, blanks in required columns are reported by loading.py (fast on huge files).
+                # While loading, blanks in required columns are reported by checks.py (fast on huge files).
                 nullable=not with_dtypes or not c.required or c.kind == "decile",
                 # Typed frames always have every column; a file may leave out an optional one.
                 required=with_dtypes or not c.may_be_absent,

@@ -6,6 +6,7 @@ so a KPI bug cannot hide a generator bug or the other way round.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -16,11 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from boardpack import sample_data
-from boardpack.sample_data import TABLES, generate, run, write
+import helpers
+import sampledata
 from helpers.loading import check_data
 from helpers.paths import REFERENCE_DATA_DIR
 from helpers.quarters import Quarter, latest_complete, parse, quarter_range
+from sampledata.generate import TABLES, SampleDataParams, generate, run, write
 
 TO = "2026/27 Q2"
 QWU_POPULATION = 963_173
@@ -488,5 +490,23 @@ def test_write_refuses_a_folder_holding_another_format(tmp_path):
 
 
 def test_default_quarter_is_the_latest_complete():
-    params = sample_data.SampleDataParams()
+    params = SampleDataParams()
     assert params.to == latest_complete() and params.icb == "QWU" and params.scale == "icb"
+
+
+def imported_packages(package) -> set[str]:
+    """Top-level names of every package the modules of ``package`` import."""
+    names = set()
+    for module in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_sampledata_uses_helpers_never_boardpack_and_helpers_neither():
+    assert "helpers" in imported_packages(sampledata)
+    assert "boardpack" not in imported_packages(sampledata)
+    assert not {"boardpack", "sampledata"} & imported_packages(helpers)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from boardpack.sample_orgs import Icb
 from helpers.paths import REFERENCE_DATA_DIR
 from helpers.quarters import Quarter, parse
+from sampledata.orgs import Icb
 
 HISTORY_START = 2018 * 12 + 3  # April 2018 (2018/19 Q1)
 FIRST_QUARTER = Quarter(2018, 1)

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from boardpack import sample_programme as programme
-from boardpack.sample_activity import Density, studies_and_recruitment
-from boardpack.sample_orgs import get_icb, icb_codes, organisations
 from helpers.extract import write_parquet
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
+from sampledata import programme
+from sampledata.activity import Density, studies_and_recruitment
+from sampledata.orgs import get_icb, icb_codes, organisations
 
 TABLES = (
     "organisations",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from boardpack.sample_orgs import Icb
 from helpers.quarters import Quarter, parse, quarter_range
+from sampledata.orgs import Icb
 
 FIRST_QUARTER = parse("2018/19 Q1")
 PLAN_START = parse("2022/23 Q3")  # first quarter the plan's deliverables are reported
