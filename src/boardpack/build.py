@@ -590,7 +590,9 @@ def _store_dir(params: ResolvedParams, sections: list[Section]) -> Path:
     material = {
         "quarter": params.quarter,
         "icb": params.icb,
-        "files": {t: section_cache.sha256_file(p) for t, p in section_cache.table_files(params.data_dir, tables).items()},
+        "files": {
+            t: section_cache.sha256_file(p) for t, p in section_cache.table_files(params.data_dir, tables).items()
+        },
         "tables": tables,
         "targets": section_cache.sha256_file(params.targets_file) if params.targets_file else "",
         "baseline": params.baseline_period,

@@ -99,8 +99,6 @@ def write_icb_tables(tables: dict[str, pd.DataFrame], folder: Path | str) -> lis
     return [write_parquet(tables[name], folder / f"{name}.parquet") for name in TABLES if name in tables]
 
 
-
-
 def read_icb_tables(folder: Path | str, tables: list[str] | tuple[str, ...]) -> Data:
     """The tables of an extract written by :func:`write_icb_tables`, typed as the contract types
     them (the inverse of :func:`write_parquet`'s plain strings): no check runs again, because the

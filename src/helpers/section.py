@@ -20,11 +20,10 @@ import pandas as pd
 
 from helpers import paths, store
 from helpers.commentary import Commentary, load_commentary
-from helpers.quarters import BASELINE_PERIOD
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
 from helpers.population import icb_name
-from helpers.quarters import Quarter, latest_complete, parse, parse_range
+from helpers.quarters import BASELINE_PERIOD, Quarter, latest_complete, parse, parse_range
 from helpers.scorecard import build_scorecard
 from helpers.spc import TrialLimitsWarning
 from helpers.tables import Table, format_table
