@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from helpers import paths
-from helpers.extract import icb_tables, icbs_in, write_icb_tables
+from helpers.contract import TABLES
+from helpers.extract import icb_tables, icbs_in, read_icb_tables, write_icb_tables
 from helpers.loading import load_data
 from helpers.scorecard import build_scorecard
 from helpers.targets import load_targets
@@ -50,6 +51,17 @@ def test_extract_written_and_read_back_equals_the_cut_tables(national, icb, tmp_
     for name, frame in tables.items():
         pd.testing.assert_frame_equal(frame, reread.table(name))
     assert set(reread.organisations["IcbCode"]) >= {icb}
+
+
+@pytest.mark.parametrize("icb", ICBS[:1])
+def test_extract_read_without_checks_equals_the_extract_loaded_with_them(national, icb, tmp_path):
+    """The build reads an extract typed, without validating it again (it was cut from a validated
+    folder): the frames are exactly what load_data gives."""
+    write_icb_tables(icb_tables(national["data"], icb), tmp_path)
+    checked = load_data(tmp_path, QUARTER)
+    read = read_icb_tables(tmp_path, list(TABLES))
+    for name in TABLES:
+        pd.testing.assert_frame_equal(read.table(name), checked.table(name), check_exact=True)
 
 
 def test_extract_keeps_a_study_led_elsewhere_that_recruits_here(national):

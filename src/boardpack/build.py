@@ -75,7 +75,8 @@ class BuildResult:
 @dataclass
 class _Planned:
     section: Section
-    parameters: dict  # injected into the notebook (data_dir: the pack's store)
+    parameters: dict  # injected into the notebook (store_dir: the section's validated tables and KPIs)
+    store_dir: Path
     fingerprint: str
     inputs: dict[str, dict[str, str]]  # name -> {path, sha256}
     prepared: nbformat.NotebookNode | None = None  # set once the pack is known to be stale
@@ -136,7 +137,6 @@ class PackBuild:
         self.log = log
         self.started = time.monotonic()
         self.pack_key = ""
-        self.store_dir: Path | None = None
         self.on_stale: Callable[[], None] = lambda: None  # the driver's hook: this pack has work to run
         self._lock = None
         self._work: Path | None = None
@@ -163,8 +163,7 @@ class PackBuild:
         problem = self._find_inputs()
         if problem:
             return self._finish(BuildResult(2, problem))
-        self.store_dir = _store_dir(self.params, self.sections)
-        self.plans = [_plan(self.params, s, self.store_dir) for s in self.sections]
+        self.plans = [_plan(self.params, s) for s in self.sections]
         self.pack_key = _pack_key(self.params, self.plans, self.pdf)
         current = _current_manifest(self.location)
         if not self.force and current.get("pack_key") == self.pack_key:
@@ -243,13 +242,15 @@ class PackBuild:
         return ""
 
     def _store(self) -> str:
-        """The KPI stage: validate the pack's tables once and compute every headline KPI once, into
-        the pack's store (kept by input fingerprint, so a rebuild of the same inputs reuses it).
+        """The KPI stage: validate the pack's tables once, compute every headline KPI once, and write
+        each section's store (its tables as typed Parquet, its KPIs), kept by the section's input
+        fingerprint, so a rebuild reuses them and a changed table renews only its sections' stores.
         Returns '' when fine, or the data's problems (file, row, column)."""
         from helpers import store
 
-        if store.is_store(self.store_dir) and not self.force:
-            self.data_warnings = list(store.read_meta(self.store_dir)["warnings"])
+        missing = [p for p in self.plans if self.force or not store.is_store(p.store_dir)]
+        if not missing:
+            self.data_warnings = list(store.read_meta(self.plans[0].store_dir)["warnings"]) if self.plans else []
             return ""
         from helpers import extract, section as opened, targets as targets_file
         from helpers.loading import DataError, load_data
@@ -272,9 +273,23 @@ class PackBuild:
         targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
         kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
         kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
-        store.write_store(self.store_dir, data, kpi_inputs, kpis, warnings)
+        files = section_cache.table_files(params.data_dir, tables)
+        table_paths = {
+            name: store.write_table(data.table(name), _table_path(params, name, files[name]))
+            for name in tables
+            if data.table(name) is not None
+        }
+        for plan in missing:
+            store.write_store(
+                plan.store_dir,
+                {name: table_paths[name] for name in plan.section.tables},
+                kpi_inputs,
+                # a section the helpers do not know (a project's own notebook) shows no headline KPI
+                opened.section_kpis(kpis, plan.section.id) if plan.section.id in opened.SECTION_IDS else kpis.only(()),
+                warnings,
+            )
         self.data_warnings = warnings
-        self.log.info("validated the data and computed the KPIs into %s", self.store_dir)
+        self.log.info("validated the data and computed the KPIs once for %d section store(s)", len(missing))
         return ""
 
     # step 2
@@ -583,31 +598,48 @@ def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]
     return inputs
 
 
-def _store_dir(params: ResolvedParams, sections: list[Section]) -> Path:
-    """The pack's store folder, named by everything its content depends on: the tables' files, the
-    quarter, ICB, targets, baseline and the helpers' code."""
-    tables = sorted({t for s in sections for t in s.tables})
-    material = {
+def _store_material(params: ResolvedParams) -> dict:
+    """What every store depends on besides its tables' files: quarter, ICB, targets, baseline, code."""
+    return {
         "quarter": params.quarter,
         "icb": params.icb,
-        "files": {
-            t: section_cache.sha256_file(p) for t, p in section_cache.table_files(params.data_dir, tables).items()
-        },
-        "tables": tables,
         "targets": section_cache.sha256_file(params.targets_file) if params.targets_file else "",
         "baseline": params.baseline_period,
         "code": section_cache.code_hashes(),
     }
-    key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
-    return params.cache_dir / "store" / params.icb / params.quarter_id / key[:32]
 
 
-def _plan(params: ResolvedParams, section: Section, store_dir: Path) -> _Planned:
-    values = {**params.notebook_parameters(), "data_dir": str(store_dir)}
+def _key(material: dict) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _table_path(params: ResolvedParams, table: str, source: Path) -> Path:
+    """A validated table's Parquet file, named by its source file, the quarter and the code."""
+    key = _key(
+        {"file": section_cache.sha256_file(source), "quarter": params.quarter, "code": section_cache.code_hashes()}
+    )
+    return params.cache_dir / "store" / "tables" / f"{table}-{key}.parquet"
+
+
+def _store_dir(params: ResolvedParams, section: Section) -> Path:
+    """A section's store, named by everything its content depends on: its tables' files, the
+    quarter, ICB, targets, baseline and the helpers' code."""
+    files = section_cache.table_files(params.data_dir, section.tables)
+    material = {
+        **_store_material(params),
+        "section": section.id,
+        "files": {t: section_cache.sha256_file(p) for t, p in files.items()},
+    }
+    return params.cache_dir / "store" / params.icb / params.quarter_id / f"{section.id}-{_key(material)}"
+
+
+def _plan(params: ResolvedParams, section: Section) -> _Planned:
+    store_dir = _store_dir(params, section)
+    values = {**params.notebook_parameters(), "store_dir": str(store_dir)}
     inputs = _section_inputs(params, section)
     key, hashes = section_cache.fingerprint(Path(section.notebook), values, inputs)
     files = {name: {"path": str(path), "sha256": hashes[str(path)]} for name, path in inputs.items()}
-    return _Planned(section, {**values, "fingerprint": key}, key, files)
+    return _Planned(section, {**values, "fingerprint": key}, store_dir, key, files)
 
 
 _caches: dict[Path, section_cache.SectionCache] = {}

@@ -102,8 +102,13 @@ def open_section(
     commentary_dir: str | Path | None = None,
     baseline_period: str | None = None,
     sample_data: bool | None = None,
+    store_dir: str | Path | None = None,
 ) -> Section:
     """Load one section's inputs from the notebook's parameters.
+
+    ``store_dir``: the build's store of this pack (:mod:`helpers.store`): the tables as validated
+    and the KPIs as computed, once for every section. ``None`` or ``''`` (a notebook opened in
+    JupyterLab): read and validate ``data_dir`` and compute the KPIs here.
 
     ``tables``: exactly the tables the section reads (the build's cache keys on them).
     ``targets_file``/``commentary_dir``: ``None`` or ``''`` means none. Relative paths are read
@@ -121,19 +126,17 @@ def open_section(
         targets = load_targets(targets_path)
     baseline = tuple(q.id for q in parse_range(baseline_period or BASELINE_PERIOD))
     kpis = None
-    if store.is_store(folder):  # the build's validated tables and computed KPIs
-        data = store.read_tables(folder, tables)
-        kpis = store.read_kpis(folder, store.KpiInputs.of(quarter.label, icb, targets_path, baseline))
+    if store_dir not in (None, ""):  # the build's validated tables and computed KPIs
+        if not store.is_store(store_dir):
+            raise SectionInputError(f"parameter store_dir: {store_dir} is not a pack store (no {store.STORE_FILE})")
+        data = store.read_tables(store_dir, tables)
+        kpis = store.read_kpis(store_dir, store.KpiInputs.of(quarter.label, icb, targets_path, baseline))
     else:
         data = load_data(folder, quarter, tables=list(tables))
     if kpis is None:
         kpis = compute_kpis(data, quarter, icb, targets, baseline)
-    scorecard, spc_frames = kpis.scorecard, kpis.spc_frames
-    if section_id != SUMMARY_SECTION:
-        if section_id not in SECTION_IDS:
-            raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
-        shown = [k.id for k in REGISTRY if k.section == section_id]
-        scorecard = scorecard[scorecard["Kpi"].isin(shown)].reset_index(drop=True)
+    shown = section_kpis(kpis, section_id)
+    scorecard, spc_frames = shown.scorecard, shown.spc_frames
     commentary = None
     if commentary_dir not in (None, ""):
         commentary = load_commentary(_project_path(commentary_dir), quarter, section_id)
@@ -167,6 +170,15 @@ def compute_kpis(
             data, quarter, icb, dict(targets), baseline_quarters=tuple(baseline_quarters), spc_frames=spc_frames
         )
     return store.Kpis(scorecard, spc_frames)
+
+
+def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:
+    """The KPIs a section shows: every one in the summary; its own in the others."""
+    if section_id == SUMMARY_SECTION:
+        return kpis
+    if section_id not in SECTION_IDS:
+        raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
+    return kpis.only(k.id for k in REGISTRY if k.section == section_id)
 
 
 def table(

@@ -1,12 +1,14 @@
 """A pack's validated data and computed KPIs, written once by the build and read by every section.
 
 The build validates a quarter's tables once (:func:`helpers.loading.load_data`), computes every
-headline KPI once (:func:`helpers.scorecard.build_scorecard` with its SPC frames), and writes both
-here with :func:`write_store`: typed Parquet per table (dtypes, categories included, come back
-exactly as validated) and the scorecard with its SPC frames. A section given a store folder as its
-``data_dir`` reads the tables without validating them again and takes the KPIs as computed
-(:func:`helpers.section.open_section`); a section opened on a plain data folder (JupyterLab, the
-sample data) validates and computes on the fly, with the same functions.
+headline KPI once (:func:`helpers.scorecard.build_scorecard` with its SPC frames), and writes them
+as typed Parquet per table (:func:`write_table`: dtypes, categories included, come back exactly as
+validated) and one small store per section (:func:`write_store`): which table files it reads, and
+its rows of the scorecard with their SPC frames. A section's store is named by that section's own
+inputs, so a changed table changes the stores (and so the cache keys) of the sections reading it
+only. A section given its store (``store_dir``) reads the tables without validating them again and
+takes the KPIs as computed (:func:`helpers.section.open_section`); a section opened on a plain data
+folder (JupyterLab, the sample data) validates and computes on the fly, with the same functions.
 
 ``store.json`` records what the store was made from (quarter, ICB, targets file hash, baseline
 period); a section asks for the KPIs only when its own parameters match, else it computes them.
@@ -71,6 +73,12 @@ class Kpis:
     scorecard: pd.DataFrame
     spc_frames: dict[str, pd.DataFrame]
 
+    def only(self, kpi_ids: Iterable[str]) -> Kpis:
+        """These KPIs' rows and SPC frames."""
+        keep = set(kpi_ids)
+        rows = self.scorecard[self.scorecard["Kpi"].isin(keep)].reset_index(drop=True)
+        return Kpis(rows, {k: v for k, v in self.spc_frames.items() if k in keep})
+
 
 def is_store(folder: Path | str) -> bool:
     return (Path(folder) / STORE_FILE).is_file()
@@ -87,25 +95,37 @@ def read_meta(folder: Path | str) -> dict:
     return meta
 
 
+def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write one typed table as Parquet (atomically; kept when already there: the path is named by
+    the table's inputs)."""
+    path = Path(path)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        frame.to_parquet(temporary, index=False, engine="pyarrow")
+        os.replace(temporary, path)
+    return path
+
+
 def write_store(
-    folder: Path | str, data: Data, kpi_inputs: KpiInputs, kpis: Kpis | None, warnings: Iterable[str] = ()
+    folder: Path | str,
+    tables: dict[str, Path],
+    kpi_inputs: KpiInputs,
+    kpis: Kpis | None,
+    warnings: Iterable[str] = (),
 ) -> Path:
-    """Write ``data``'s loaded tables, ``kpis`` and the record into ``folder`` (replaced atomically
-    if it exists: same inputs give the same content)."""
+    """Write a section's store into ``folder`` (replaced atomically if it exists): the table files
+    it reads (from :func:`write_table`), its KPIs and the record."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        tables = {}
-        for name, frame in _tables(data).items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False, engine="pyarrow")
-            tables[name] = f"{name}.parquet"
         if kpis is not None:
             with open(staging / KPIS_FILE, "wb") as handle:
                 pickle.dump((kpis.scorecard, dict(kpis.spc_frames)), handle, protocol=pickle.HIGHEST_PROTOCOL)
         meta = {
             "format": FORMAT,
-            "tables": tables,
+            "tables": {name: str(Path(path).resolve()) for name, path in sorted(tables.items())},
             "kpis": kpi_inputs.as_dict() if kpis is not None else None,
             "warnings": list(warnings),
         }
@@ -134,7 +154,7 @@ def read_tables(folder: Path | str, tables: Iterable[str]) -> Data:
         )
     data = Data()
     for name in wanted:
-        path = folder / meta["tables"][name]
+        path = Path(meta["tables"][name])
         setattr(data, name, pd.read_parquet(path, engine="pyarrow"))
         data.files[name] = path
     return data
@@ -148,9 +168,3 @@ def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
     with open(Path(folder) / KPIS_FILE, "rb") as handle:
         scorecard, spc_frames = pickle.load(handle)  # noqa: S301 - written by this project's build
     return Kpis(scorecard, spc_frames)
-
-
-def _tables(data: Data) -> dict[str, pd.DataFrame]:
-    from helpers.contract import TABLES
-
-    return {name: getattr(data, name) for name in TABLES if getattr(data, name) is not None}
