@@ -278,7 +278,7 @@ def main() -> int:
         print(
             f"Build benchmark: {args.icb} {args.quarter}, engines {', '.join(engines)}, jobs {args.jobs or 'default'}, "
             f"cpu count {os.cpu_count()}, load average before {load_before:.2f}\n"
-            f"python {sys.executable}\ndata {args.data}",
+            f"python {sys.executable}\ndata {args.data}\n(ratios as they run are to T before; the table's to T)",
             flush=True,
         )
         t_before = measure_t(args.t_runs)
