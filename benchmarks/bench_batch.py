@@ -1,7 +1,7 @@
 """Time `boardpack batch` for many ICBs x 1 quarter: serial, a local process pool, a Dask LocalCluster.
 
     .venv/bin/python benchmarks/bench_batch.py [--icbs ALL] [--quarter '2026/27 Q2'] [--workers 2]
-        [--runs pool,dask,serial] [--sizes 1,6] [--pdf]
+        [--runs pool,dask,serial] [--sizes 1,6] [--engine fork|kernel] [--pdf] [--data FOLDER]
 
 Generates the national sample once (or reuses --data), then runs the real command line in a fresh
 temporary project root per run (cold cache, own reports/), one run at a time:
@@ -10,7 +10,13 @@ temporary project root per run (cold cache, own reports/), one run at a time:
   with the number of packs.
 Reports wall time, packs per minute, seconds per pack and peak memory (resident set of the command
 and every process under it: workers and kernels), sampled every 0.25 s. Packs are built without the
-PDF unless --pdf. Prints a table and writes benchmarks/results/bench_batch-<time>.json.
+PDF unless --pdf. Every run uses the same --engine (default fork, the build's default).
+
+Goals (issue 14), checked on the full runs: 42 ICBs x 1 quarter on `local:2` (pool) in at most
+6 minutes with peak memory at most 3 GB; `dask-local:2` (dask) within 1.2x the pool's wall time (needs
+both runs in the same invocation). A verdict on a run that is not the goal's configuration (another
+ICB count or worker count) is shown in brackets, as an indication only.
+Prints a table and writes benchmarks/results/bench_batch-<time>.json.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ import psutil
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results"
 BOARDPACK = [sys.executable, "-m", "boardpack"]
+GOAL_ICBS, GOAL_WORKERS = 42, 2
+GOAL_POOL_S = 360.0  # 6 minutes
+GOAL_PEAK_GB = 3.0
+GOAL_DASK_OVER_POOL = 1.2
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -44,7 +54,7 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pdf: bool) -> dict:
+def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pdf: bool, engine: str) -> dict:
     root = Path(tempfile.mkdtemp(prefix="boardpack-bench-batch-"))
     try:
         for folder in ("notebooks", "params"):
@@ -61,6 +71,8 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
             str(data),
             "--executor",
             executor,
+            "--engine",
+            engine,
         ] + ([] if pdf else ["--no-pdf"])
         env = dict(os.environ, BOARDPACK_ROOT=str(root), COLUMNS="200")
         started = time.perf_counter()
@@ -95,6 +107,7 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
         result = {
             "run": label,
             "executor": executor,
+            "engine": engine,
             "packs": packs,
             "wall_s": round(elapsed, 1),
             "packs_per_minute": round(60.0 * packs / elapsed, 2),
@@ -106,13 +119,43 @@ def run(label: str, icbs: list[str], quarter: str, data: Path, executor: str, pd
             "finished_after_s": sorted(p["finished_after_s"] for p in record["packs"]),
         }
         print(
-            f"  {label:<22} {packs:>4} packs {elapsed:8.1f} s {result['packs_per_minute']:7.2f} packs/min "
+            f"  {label:<26} {packs:>4} packs {elapsed:8.1f} s {result['packs_per_minute']:7.2f} packs/min "
             f"{result['s_per_pack']:6.2f} s/pack  peak {result['peak_memory_gb']:5.2f} GB",
             flush=True,
         )
         return result
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def check_goals(by_name: dict[str, dict], in_goal_configuration: bool) -> list[dict]:
+    """Print and return the goal rows for the full runs made (pool: time and memory; dask: ratio to pool)."""
+    rows = []
+    pool, dask = by_name.get("pool"), by_name.get("dask")
+    if pool:
+        rows.append({"goal": "pool wall time", "value": pool["wall_s"], "limit": GOAL_POOL_S, "unit": "s"})
+        rows.append({"goal": "pool peak memory", "value": pool["peak_memory_gb"], "limit": GOAL_PEAK_GB, "unit": "GB"})
+    if pool and dask:
+        ratio = round(dask["wall_s"] / pool["wall_s"], 3)
+        rows.append({"goal": "dask / pool wall time", "value": ratio, "limit": GOAL_DASK_OVER_POOL, "unit": "x"})
+    print(f"\n  {'goal':<24} {'value':>10} {'limit':>10}  verdict")
+    for row in rows:
+        row["pass"] = row["value"] <= row["limit"]
+        row["goal_configuration"] = in_goal_configuration
+        verdict = "PASS" if row["pass"] else "FAIL"
+        if not in_goal_configuration:
+            verdict = f"({verdict})"
+        print(
+            f"  {row['goal']:<24} {row['value']:>8g} {row['unit']:<2}{row['limit']:>7g} {row['unit']:<2}  {verdict}",
+            flush=True,
+        )
+    if pool and not dask:
+        print("  dask / pool wall time: n/a (run pool and dask in the same invocation: --runs pool,dask)")
+    if not rows:
+        print("  none checked: the goals need the full runs pool and dask (--runs pool,dask)")
+    if rows and not in_goal_configuration:
+        print(f"  (verdicts in brackets: not the goal's configuration, {GOAL_ICBS} ICBs on {GOAL_WORKERS} workers)")
+    return rows
 
 
 def main() -> int:
@@ -126,6 +169,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=None, help="national data folder (default: generate it)")
     parser.add_argument("--runs", default="pool,dask,serial", help="which full runs: serial, pool, dask")
     parser.add_argument("--pdf", action="store_true")
+    parser.add_argument("--engine", default="fork", choices=("fork", "kernel"), help="--engine for every run")
     args = parser.parse_args()
 
     icbs = parse_icbs(args.icbs)
@@ -159,9 +203,10 @@ def main() -> int:
         n = args.workers
         print(
             f"Batch benchmark: {len(icbs)} ICBs x {args.quarter}, {n} workers, cpu count {os.cpu_count()}, "
-            f"load average before {os.getloadavg()[0]:.2f}, PDF {'on' if args.pdf else 'off'}"
+            f"load average before {os.getloadavg()[0]:.2f}, PDF {'on' if args.pdf else 'off'}, engine {args.engine}"
         )
         results = []
+        by_name: dict[str, dict] = {}
         full = {
             "serial": ("serial", "local:1"),
             "pool": ("pool", f"local:{n}"),
@@ -169,14 +214,28 @@ def main() -> int:
         }
         for name in [r.strip() for r in args.runs.split(",") if r.strip()]:
             label, executor = full[name]
-            results.append(run(f"{label}, all {len(icbs)}", icbs, args.quarter, data, executor, args.pdf))
+            by_name[name] = run(f"{label}, all {len(icbs)}", icbs, args.quarter, data, executor, args.pdf, args.engine)
+            results.append(by_name[name])
         for size in [int(k) for k in args.sizes.split(",") if k.strip()]:
-            results.append(run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf))
+            results.append(
+                run(f"pool, first {size}", icbs[:size], args.quarter, data, f"local:{n}", args.pdf, args.engine)
+            )
+        goals = check_goals(by_name, in_goal_configuration=len(icbs) == GOAL_ICBS and n == GOAL_WORKERS)
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"bench_batch-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
         path.write_text(
             json.dumps(
-                {"icbs": len(icbs), "quarter": args.quarter, "workers": n, "pdf": args.pdf, "results": results},
+                {
+                    "icbs": len(icbs),
+                    "quarter": args.quarter,
+                    "workers": n,
+                    "pdf": args.pdf,
+                    "engine": args.engine,
+                    "cpu_count": os.cpu_count(),
+                    "load_average_after": os.getloadavg()[0],
+                    "results": results,
+                    "goals": goals,
+                },
                 indent=2,
             )
             + "\n",
