@@ -81,16 +81,22 @@ data = load_data(params.data_dir, params.quarter, tables=tables)
 baseline = tuple(q.id for q in parse_range(params.baseline_period))
 targets = load_targets(params.targets_file) if params.targets_file else {}
 kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
-store_dir = out / "store"
 kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
-store.write_store(store_dir, data, kpi_inputs, kpis, [str(w) for w in data.warnings])
+paths = {t: store.write_table(data.table(t), out / "store" / f"{t}.parquet") for t in tables}
+for section in SECTIONS:  # one store per section, as the build writes them
+    store.write_store(
+        out / "store" / section.id,
+        {t: paths[t] for t in section.tables},
+        kpi_inputs,
+        opened.section_kpis(kpis, section.id),
+        [str(w) for w in data.warnings],
+    )
 data_done = time.perf_counter()
-
-values = {**params.notebook_parameters(), "data_dir": str(store_dir), "fingerprint": ""}
 shell = inprocess._shell()
 parts, section_s = [], {}
 for section in SECTIONS:
     began = time.perf_counter()
+    values = {**params.notebook_parameters(), "store_dir": str(out / "store" / section.id), "fingerprint": ""}
     nb = parameterize_notebook(load_notebook_node(str(section.notebook)), values)
     shell.reset(new_session=False)
     os.chdir(section.notebook.parent)

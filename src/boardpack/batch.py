@@ -195,8 +195,8 @@ def run_batch(
     on_pack: Callable[[PackOutcome], None] | None = None,
 ) -> BatchResult:
     """Build every (ICB, quarter) pack and write the batch index; never raises for a failed pack."""
-    from helpers.loading import DataError
     from helpers.population import icb_name
+    from helpers.problems import DataError
 
     root = Path(root or paths.PROJ_ROOT)
     started_wall = dt.datetime.now(dt.UTC).replace(microsecond=0)

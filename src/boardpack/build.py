@@ -160,6 +160,8 @@ class PackBuild:
         # Per pack, from its start: a batch starts packs only as workers free up, so a long batch
         # is not cut off, while a hung pack still is.
         self.deadline = time.time() + self.params.run_timeout
+        if self.force or not _current_manifest(self.location):
+            self.on_stale()  # nothing published (or --force): sections will run; warm the workers now
         problem = self._find_inputs()
         if problem:
             return self._finish(BuildResult(2, problem))
@@ -200,25 +202,33 @@ class PackBuild:
         failed_dir = self.params.cache_dir / "failed" / self.params.icb / self.params.quarter_id
         for plan in self.plans:
             sid = plan.section.id
-            plan.prepared = section_cache.prepare_notebook(Path(plan.section.notebook), plan.parameters)
-            plan.cached = None if self.force else _cache(self.params).lookup(plan.prepared)
+            if not self.force and _stored(self.params, plan.fingerprint):  # else not in the cache: no lookup
+                plan.prepared = section_cache.prepare_notebook(Path(plan.section.notebook), plan.parameters)
+                plan.cached = _cache(self.params).lookup(plan.prepared)
             if plan.cached is not None:
                 self.notify(sid, "cached", "")
                 self.records[sid] = _record(plan, "cached", True, 0.0, plan.cached)
                 self.notebooks[sid] = plan.cached
                 continue
-            prepared_path = self._work / f"{sid}.prepared.ipynb"
-            _nbformat().write(plan.prepared, prepared_path)
             self.tasks[sid] = SectionTask(
                 section_id=sid,
-                prepared_notebook=str(prepared_path),
+                prepared_notebook=str(self._work / f"{sid}.prepared.ipynb"),
                 output_notebook=str(self._work / f"{sid}.ipynb"),
                 failed_dir=str(failed_dir),
                 cwd=str(Path(plan.section.notebook).resolve().parent),
                 cell_timeout=self.params.execution_timeout,
                 deadline=self.deadline,
                 engine=self.params.engine,
+                # the worker (warm: papermill imported) injects the parameters
+                source_notebook=str(Path(plan.section.notebook).resolve()),
+                parameters=plan.parameters,
             )
+        self.log.info(
+            "%d section(s) to run, %d from the cache (%.2f s into the build)",
+            len(self.tasks),
+            len(self.plans) - len(self.tasks),
+            time.monotonic() - self.started,
+        )
         return None
 
     def _find_inputs(self) -> str:
@@ -230,7 +240,7 @@ class PackBuild:
             problem = _generate_sample(params)
         if problem:
             return problem
-        from helpers.loading import DataError
+        from helpers.problems import DataError
 
         try:
             self.data = extracts.data_for_pack(params.data_dir, params.icb, params.quarter, params.cache_dir)
@@ -253,7 +263,8 @@ class PackBuild:
             self.data_warnings = list(store.read_meta(self.plans[0].store_dir)["warnings"]) if self.plans else []
             return ""
         from helpers import extract, section as opened, targets as targets_file
-        from helpers.loading import DataError, load_data
+        from helpers.loading import load_data
+        from helpers.problems import DataError
         from helpers.quarters import parse, parse_range
 
         params = self.params
@@ -289,7 +300,11 @@ class PackBuild:
                 warnings,
             )
         self.data_warnings = warnings
-        self.log.info("validated the data and computed the KPIs once for %d section store(s)", len(missing))
+        self.log.info(
+            "validated the data and computed the KPIs once for %d section store(s) (%.2f s into the build)",
+            len(missing),
+            time.monotonic() - self.started,
+        )
         return ""
 
     # step 2
@@ -646,6 +661,17 @@ _caches: dict[Path, section_cache.SectionCache] = {}
 _caches_lock = threading.Lock()
 
 
+def _stored(params: ResolvedParams, fingerprint: str, mark: bool = False) -> bool:
+    """Whether this build's driver stored a section of ``fingerprint`` in the cache (a marker file;
+    ``mark`` writes it). Only a marked fingerprint is looked up: a cold build never opens the cache
+    before its sections run (jupyter-cache and papermill load in ~2 s)."""
+    marker = params.cache_dir / "sections" / fingerprint
+    if mark:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return marker.is_file()
+
+
 def _cache(params: ResolvedParams) -> section_cache.SectionCache:
     """One cache object per cache folder in this driver process (shared by builds in threads)."""
     with _caches_lock:
@@ -654,12 +680,13 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
         return _caches[params.cache_dir]
 
 
-WARM_MODULES = ["boardpack.execute", "boardpack.inprocess"]  # what every local worker starts with
+# What every local worker starts with: the fork engine's warm set and the renderer (assemble tasks).
+WARM_MODULES = ["boardpack.execute", "boardpack.inprocess", "boardpack.render"]
 
 
 def warm_local_workers() -> None:
     """Start the forkserver now, so it imports the warm set while the driver validates: the
-    workers forked from it later start warm. Returns at once."""
+    workers forked from it later start warm. Returns at once; a no-op once it runs."""
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(WARM_MODULES)
@@ -696,12 +723,15 @@ def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Lo
             failed_cell_source=result.failed_cell_source,
             kept_notebook=result.kept_notebook,
         ), None
-    executed = section_cache.strip_volatile(_nbformat().read(result.output_notebook, as_version=4))
+    nbformat = _nbformat()
+    executed = section_cache.strip_volatile(nbformat.read(result.output_notebook, as_version=4))
+    prepared = nbformat.read(result.prepared_notebook, as_version=4)  # as the worker parameterised it
     cache = _cache(params)
-    cache.store(plan.prepared, executed, uri=str(plan.section.notebook))
-    merged = cache.lookup(plan.prepared)
+    cache.store(prepared, executed, uri=str(plan.section.notebook))
+    merged = cache.lookup(prepared)
     if merged is None:  # the cache must give back what it was given
         raise RuntimeError(f"section {plan.section.id}: cache did not return the notebook just stored")
+    _stored(params, plan.fingerprint, mark=True)
     pack_log.info("section %s executed in %.1f s", plan.section.id, result.duration_s)
     return _record(plan, "executed", False, result.duration_s, merged), merged
 

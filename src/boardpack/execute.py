@@ -40,6 +40,9 @@ class SectionTask:
     deadline: float  # wall-clock time (epoch s) after which no cell may still be running
     kernel_name: str = KERNEL_NAME
     engine: str = "fork"  # fork: a child of this warm worker (boardpack.inprocess); kernel: a Jupyter kernel
+    # When set, the worker writes prepared_notebook: source_notebook with ``parameters`` injected.
+    source_notebook: str = ""
+    parameters: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class SectionResult:
     failed_cell_index: int | None = None
     failed_cell_source: str = ""
     kept_notebook: str = ""
+    prepared_notebook: str = ""  # the notebook as parameterised (what the cache keys on)
 
 
 def _ipc_kernel_manager_class():
@@ -92,6 +96,12 @@ def execute_section(task: SectionTask) -> SectionResult:
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     Path(task.output_notebook).parent.mkdir(parents=True, exist_ok=True)
+    if task.source_notebook:
+        import nbformat
+
+        from boardpack.cache import prepare_notebook
+
+        nbformat.write(prepare_notebook(Path(task.source_notebook), task.parameters or {}), task.prepared_notebook)
     if task.engine == "fork":
         return _execute_forked(task)
     if task.engine != "kernel":
@@ -255,7 +265,9 @@ def _result(task: SectionTask, error: BaseException | None, attempts: int, durat
         # status papermill's clean-up gave it.
         failure = _last_started(nb) or failure
     if error is None and failure is None:
-        return SectionResult(task.section_id, True, task.output_notebook, duration, attempts)
+        return SectionResult(
+            task.section_id, True, task.output_notebook, duration, attempts, prepared_notebook=task.prepared_notebook
+        )
 
     index, source, reason = failure if failure else (None, "", "")
     message = _describe(error) if error is not None else reason

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbconvert import HTMLExporter  # at import: workers preload this module (build.WARM_MODULES)
+from traitlets.config import Config
 
 from helpers.tables import neutralise_formula
 
@@ -279,8 +281,6 @@ def merge(cover: Cover, sections: list[SectionNotebook]) -> nbformat.NotebookNod
 # -- HTML --------------------------------------------------------------------------------------
 def render_html(nb: nbformat.NotebookNode) -> str:
     """Export the merged notebook to one self-contained HTML document."""
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
 
     config = Config()
     config.HTMLExporter.exclude_input = True

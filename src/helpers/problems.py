@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the build tool catches DataError without loading pandas
+    import numpy as np
 
 MAX_MESSAGES = 20  # per (file, column, kind of problem); the rest are counted
 
@@ -101,6 +101,8 @@ class ProblemList:
 
         ``at_least``: ``rows`` is a capped list, so the count of the rest is a lower bound.
         """
+        import numpy as np
+
         rows = np.asarray(rows)
         if rows.size == 0:
             return
@@ -120,6 +122,10 @@ class ProblemList:
 
 def plain(value: object) -> str:
     """A value as a message shows it (dates as YYYY-MM-DD)."""
-    if isinstance(value, (pd.Timestamp, dt.date)):
+    if isinstance(value, dt.date):  # pandas Timestamps too (a datetime subclass)
+        return value.strftime("%Y-%m-%d")
+    if type(value).__name__ == "datetime64":  # a numpy date
+        import pandas as pd
+
         return pd.Timestamp(value).strftime("%Y-%m-%d")
     return str(value)

@@ -129,7 +129,11 @@ class Quarter:
 
 
 def _as_date(day: dt.date | pd.Timestamp | str) -> dt.date:
-    import pandas as pd
+    if isinstance(day, dt.datetime):  # pandas Timestamps too
+        return day.date()
+    if isinstance(day, dt.date):
+        return day
+    import pandas as pd  # any other form pandas reads (text, numpy datetimes)
 
     return pd.Timestamp(day).date()
 
