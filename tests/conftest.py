@@ -190,3 +190,30 @@ def sample_pack(tmp_path_factory, qwu_sample) -> dict:
         "before": before,
         "data": data,
     }
+
+
+FIXTURE_NOTEBOOK = Path(__file__).parent / "notebooks" / "engagement_section.ipynb"
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Path:
+    """A data folder of two small tables and a file that is not a table (fixture notebooks read it)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "engagement.csv").write_text("IcbCode,Quarter,Measure,Value\nQWU,2026-27-Q2,events,15\n")
+    (folder / "deliverables.csv").write_text("IcbCode\nQWU\n")
+    (folder / "notes.txt").write_text("not a table")
+    return folder
+
+
+def fixture_parameters(data: Path) -> dict:
+    """The parameters the build injects, for a fixture notebook reading ``data``."""
+    return {
+        "quarter": "2026/27 Q2",
+        "icb": "QWU",
+        "data_dir": str(data),
+        "targets_file": "",
+        "commentary_dir": str(data),
+        "baseline_period": "2019-20-Q1..2019-20-Q4",
+        "sample_data": False,
+    }

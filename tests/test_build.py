@@ -16,7 +16,7 @@ import pytest
 
 from boardpack import publish
 from boardpack.build import build_pack
-from boardpack.cache import sha256_file
+from boardpack.hashing import sha256_file
 from boardpack.params import resolve
 from boardpack.sections import Section
 from helpers import paths

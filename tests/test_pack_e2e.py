@@ -670,7 +670,7 @@ def test_two_builds_of_the_same_pack_at_once_one_publishes_the_other_exits_4(pac
     folder = pack["root"] / "concurrent" / ICB / QUARTER.id
     assert folder.resolve() == (versions / "1").resolve()
     manifest = json.loads((folder / "manifest.json").read_text())
-    from boardpack.cache import sha256_file
+    from boardpack.hashing import sha256_file
 
     published = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
     assert published == set(manifest["outputs"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from boardpack import publish
-from boardpack.cache import sha256_file
+from boardpack.hashing import sha256_file
 
 
 def _files(folder: Path) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """``boardpack batch``: many (ICB, quarter) packs over one executor, on a laptop or a Dask cluster.
 
 Every pack is a :class:`boardpack.build.PackBuild`, exactly as ``boardpack build`` makes it (same
-validation, cache, atomic publish, manifest); :func:`boardpack.build.run_builds` drives them all
+validation, cache, atomic publish, manifest); :func:`boardpack.scheduler.run_builds` drives them all
 over one ``concurrent.futures`` executor: one task per stale section, one assemble task per pack.
 The executor is a local process pool (``local:N``), a Dask LocalCluster (``dask-local:N``) or an
 existing Dask scheduler (``dask:ADDRESS``), through ``client.get_executor()``: Dask schedules,
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boardpack import extracts, params as build_params
-from boardpack.build import BuildResult, PackBuild, RunSummary, local_pool, run_builds
+from boardpack.build import BuildResult, PackBuild
+from boardpack.scheduler import RunSummary, local_pool, run_builds
 from helpers import paths
 from helpers.quarters import Quarter, parse, parse_range
 

@@ -1,6 +1,7 @@
-"""Build one pack: validate, run stale sections (any Executor), render, publish atomically.
+"""One pack's build as steps: lock, fingerprint, the KPI stage, the stale sections' tasks, assemble, publish.
 
-:func:`build_pack` is what ``boardpack build`` and a batch command call. Exit codes in
+:class:`PackBuild` holds the steps; :func:`boardpack.scheduler.run_builds` drives any number of
+them over one executor; :func:`build_pack` is one pack, what ``boardpack build`` calls. Exit codes in
 :class:`BuildResult`: 0 published (or already up to date), 1 the pack could not be rendered or
 published, 2 invalid parameters or data (nothing run), 3 a section failed, 4 the pack is locked.
 """
@@ -11,19 +12,25 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from boardpack import cache as section_cache, extracts, manifest as pack_manifest, publish as publishing
-from boardpack.execute import AssembleResult, AssembleTask, SectionResult, SectionTask, assemble_pack, execute_section
+from boardpack import (
+    cache as section_cache,
+    extracts,
+    hashing,
+    kpi_stage,
+    manifest as pack_manifest,
+    publish as publishing,
+)
+from boardpack.execute import AssembleResult, AssembleTask, SectionResult, SectionTask
 from boardpack.params import ResolvedParams
 from boardpack.sections import SECTIONS, Section
 
@@ -95,6 +102,8 @@ def build_pack(
     built_at: dt.datetime | None = None,
 ) -> BuildResult:
     """Build and publish the pack described by ``params``; never raises for expected failures."""
+    from boardpack.scheduler import run_builds
+
     pack = PackBuild(params, sections=sections, force=force, pdf=pdf, progress=progress, built_at=built_at)
     return run_builds([pack], executor=executor, jobs=jobs).results[0]
 
@@ -252,60 +261,19 @@ class PackBuild:
         return ""
 
     def _store(self) -> str:
-        """The KPI stage: validate the pack's tables once, compute every headline KPI once, and write
-        each section's store (its tables as typed Parquet, its KPIs), kept by the section's input
-        fingerprint, so a rebuild reuses them and a changed table renews only its sections' stores.
-        Returns '' when fine, or the data's problems (file, row, column)."""
-        from helpers import store
+        """The KPI stage (:func:`boardpack.kpi_stage.write_stores`); '' or the data's problems."""
+        from boardpack import kpi_stage
 
-        missing = [p for p in self.plans if self.force or not store.is_store(p.store_dir)]
-        if not missing:
-            self.data_warnings = list(store.read_meta(self.plans[0].store_dir)["warnings"]) if self.plans else []
-            return ""
-        from helpers import extract, section as opened, targets as targets_file
-        from helpers.loading import load_data
-        from helpers.problems import DataError
-        from helpers.quarters import parse, parse_range
-
-        params = self.params
-        tables = sorted({t for s in self.sections for t in s.tables})
-        try:
-            if self.data.validated:  # cut from a folder that passed every check for this quarter
-                data = extract.read_icb_tables(params.data_dir, tables)
-                warnings = list(self.data.source.get("warnings", []))
-            else:
-                data = load_data(params.data_dir, params.quarter, tables=tables)
-                warnings = [str(w) for w in data.warnings]
-        except DataError as exc:
-            return str(exc)
-        for warning in warnings:
-            self.log.warning("data: %s", warning)
-        baseline = tuple(q.id for q in parse_range(params.baseline_period))
-        targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
-        kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
-        kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
-        files = section_cache.table_files(params.data_dir, tables)
-        table_paths = {
-            name: store.write_table(data.table(name), _table_path(params, name, files[name]))
-            for name in tables
-            if data.table(name) is not None
-        }
-        for plan in missing:
-            store.write_store(
-                plan.store_dir,
-                {name: table_paths[name] for name in plan.section.tables},
-                kpi_inputs,
-                # a section the helpers do not know (a project's own notebook) shows no headline KPI
-                opened.section_kpis(kpis, plan.section.id) if plan.section.id in opened.SECTION_IDS else kpis.only(()),
-                warnings,
-            )
-        self.data_warnings = warnings
-        self.log.info(
-            "validated the data and computed the KPIs once for %d section store(s) (%.2f s into the build)",
-            len(missing),
-            time.monotonic() - self.started,
+        problem, self.data_warnings, written = kpi_stage.write_stores(
+            self.params, self.data, {p.section: p.store_dir for p in self.plans}, self.force, self.log
         )
-        return ""
+        if written:
+            self.log.info(
+                "validated the data and computed the KPIs once for %d section store(s) (%.2f s into the build)",
+                written,
+                time.monotonic() - self.started,
+            )
+        return problem
 
     # step 2
     def section_finished(self, section_id: str, result: SectionResult) -> None:
@@ -441,149 +409,6 @@ class AssembleFailed(RuntimeError):
     """The assemble task reported a failure (its message says which step and why)."""
 
 
-# -- the driver: many packs over one executor --------------------------------------------------
-@dataclass
-class RunSummary:
-    """Every pack's result, in the order given, and what was submitted to the executor."""
-
-    results: list[BuildResult]
-    submitted_sections: int = 0
-    submitted_assembles: int = 0
-
-
-def run_builds(
-    builds: list[PackBuild],
-    *,
-    executor: Executor | None = None,
-    jobs: int | None = None,
-    slots: int | None = None,
-    on_finished: Callable[[PackBuild], None] | None = None,
-) -> RunSummary:
-    """Drive ``builds`` to the end over ``executor`` (default: a process pool of ``jobs`` workers).
-
-    One task per stale section, and one assemble task per pack once its sections are done. At most
-    ``slots`` tasks are in flight (default: twice the pool's workers; for an executor given without
-    ``slots``, no limit), assemble tasks first, so packs publish as they finish, not all at the end.
-    """
-    summary = RunSummary(results=[])
-    done_packs: set[int] = set()
-
-    def finished(pack: PackBuild) -> None:
-        if id(pack) not in done_packs:
-            done_packs.add(id(pack))
-            if on_finished:
-                on_finished(pack)
-
-    to_start = list(builds)
-    if executor is None:
-        for pack in builds:
-            pack.on_stale = warm_local_workers
-    waiting: list[tuple[PackBuild, str]] = []  # stale sections not yet submitted
-    ready: list[PackBuild] = []  # packs whose sections are all done: assemble next
-
-    def start_next() -> None:
-        """Start one more pack (lock, validate, plan): packs start as capacity frees, not all at once."""
-        pack = to_start.pop(0)
-        pack.start()
-        if pack.done:
-            finished(pack)
-        elif pack.tasks:
-            waiting.extend((pack, sid) for sid in pack.tasks)
-        else:
-            ready.append(pack)  # every section was cached
-
-    if executor is None:  # our own pool, sized by the first pack's stale sections
-        while to_start and not (waiting or ready):
-            start_next()
-    own_pool = executor is None and bool(waiting or ready)
-    if own_pool:
-        workers = jobs or os.cpu_count() or 1
-        if len(builds) == 1:  # one pack: no more workers than its stale sections
-            workers = min(workers, max(1, len(waiting)))
-        executor = local_pool(workers)
-        slots = slots or 2 * workers
-    limit = slots or 1 << 30
-    futures: dict[Future, tuple[PackBuild, str]] = {}  # (pack, section id), "" for the assemble task
-
-    def fill() -> None:
-        while len(futures) < limit and (ready or waiting or to_start):
-            if not (ready or waiting):
-                start_next()
-                continue
-            if ready:
-                pack = ready.pop(0)
-                task = pack.assemble_task()
-                if task is None:
-                    finished(pack)
-                    continue
-                futures[executor.submit(assemble_pack, task)] = (pack, "")
-                summary.submitted_assembles += 1
-            else:
-                pack, sid = waiting.pop(0)
-                pack.notify(sid, "running", "")
-                futures[executor.submit(execute_section, pack.tasks[sid])] = (pack, sid)
-                summary.submitted_sections += 1
-
-    try:
-        fill()
-        while futures:
-            deadline = min(p.deadline for p, _ in futures.values())
-            done, _ = wait(list(futures), timeout=max(0.0, deadline - time.time()) + 5, return_when=FIRST_COMPLETED)
-            if not done:
-                _expire(futures, waiting, executor if own_pool else None, finished)
-            for future in done:
-                pack, sid = futures.pop(future)
-                if sid:
-                    try:
-                        result: SectionResult = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost worker is a failed section
-                        pack.section_lost(sid, f"worker failed: {exc!r}")
-                    else:
-                        pack.section_finished(sid, result)
-                    if pack.sections_done and not pack.done:
-                        ready.append(pack)
-                else:
-                    try:
-                        assembled: AssembleResult = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost worker
-                        assembled = AssembleResult(False, 0.0, f"the assemble task failed: {exc!r}")
-                    pack.assembled(assembled)
-                    finished(pack)
-            fill()
-    except BaseException as exc:  # interrupted: end every open build cleanly; nothing half-done is published
-        for pack in builds:
-            if not pack.done:
-                pack.abandon(f"the run was interrupted ({type(exc).__name__})")
-        raise
-    finally:
-        if own_pool:
-            executor.shutdown(wait=True, cancel_futures=True)
-    summary.results = [pack.result for pack in builds]
-    return summary
-
-
-def _expire(futures: dict, waiting: list, own_pool: ProcessPoolExecutor | None, finished) -> None:
-    """Fail the unfinished sections of builds whose run limit (run_timeout from their start) has passed."""
-    now = time.time()
-    expired = {id(p): p for p, _ in futures.values() if p.deadline <= now}
-    for future, (pack, sid) in list(futures.items()):
-        if id(pack) in expired:
-            future.cancel()
-            del futures[future]
-            if sid:
-                pack.section_lost(sid, f"still running when the pack's run limit ({pack.params.run_timeout} s) passed")
-            else:
-                pack.abandon(f"still rendering when the pack's run limit ({pack.params.run_timeout} s) passed")
-    for item in [w for w in waiting if id(w[0]) in expired]:
-        waiting.remove(item)
-        item[0].section_lost(item[1], "not started before the pack's run limit passed")
-    for pack in expired.values():
-        pack.end_if_a_section_failed()
-        finished(pack)
-    if own_pool is not None and expired:
-        _stop_pool(own_pool)
-
-
 def _nbformat():
     import nbformat
 
@@ -604,7 +429,7 @@ def _generate_sample(params: ResolvedParams) -> str:
 
 
 def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]:
-    inputs = section_cache.table_files(params.data_dir, section.tables)
+    inputs = hashing.table_files(params.data_dir, section.tables)
     commentary = params.commentary_dir / params.quarter_id / f"{section.id}.md"
     if commentary.is_file():
         inputs["commentary"] = commentary
@@ -613,46 +438,11 @@ def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]
     return inputs
 
 
-def _store_material(params: ResolvedParams) -> dict:
-    """What every store depends on besides its tables' files: quarter, ICB, targets, baseline, code."""
-    return {
-        "quarter": params.quarter,
-        "icb": params.icb,
-        "targets": section_cache.sha256_file(params.targets_file) if params.targets_file else "",
-        "baseline": params.baseline_period,
-        "code": section_cache.code_hashes(),
-    }
-
-
-def _key(material: dict) -> str:
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _table_path(params: ResolvedParams, table: str, source: Path) -> Path:
-    """A validated table's Parquet file, named by its source file, the quarter and the code."""
-    key = _key(
-        {"file": section_cache.sha256_file(source), "quarter": params.quarter, "code": section_cache.code_hashes()}
-    )
-    return params.cache_dir / "store" / "tables" / f"{table}-{key}.parquet"
-
-
-def _store_dir(params: ResolvedParams, section: Section) -> Path:
-    """A section's store, named by everything its content depends on: its tables' files, the
-    quarter, ICB, targets, baseline and the helpers' code."""
-    files = section_cache.table_files(params.data_dir, section.tables)
-    material = {
-        **_store_material(params),
-        "section": section.id,
-        "files": {t: section_cache.sha256_file(p) for t, p in files.items()},
-    }
-    return params.cache_dir / "store" / params.icb / params.quarter_id / f"{section.id}-{_key(material)}"
-
-
 def _plan(params: ResolvedParams, section: Section) -> _Planned:
-    store_dir = _store_dir(params, section)
+    store_dir = kpi_stage.store_dir(params, section)
     values = {**params.notebook_parameters(), "store_dir": str(store_dir)}
     inputs = _section_inputs(params, section)
-    key, hashes = section_cache.fingerprint(Path(section.notebook), values, inputs)
+    key, hashes = hashing.fingerprint(Path(section.notebook), values, inputs)
     files = {name: {"path": str(path), "sha256": hashes[str(path)]} for name, path in inputs.items()}
     return _Planned(section, {**values, "fingerprint": key}, store_dir, key, files)
 
@@ -681,34 +471,6 @@ def _cache(params: ResolvedParams) -> section_cache.SectionCache:
 
 
 # What every local worker starts with: the fork engine's warm set and the renderer (assemble tasks).
-WARM_MODULES = ["boardpack.execute", "boardpack.inprocess", "boardpack.render"]
-
-
-def warm_local_workers() -> None:
-    """Start the forkserver now, so it imports the warm set while the driver validates: the
-    workers forked from it later start warm. Returns at once; a no-op once it runs."""
-    from multiprocessing import forkserver
-
-    multiprocessing.get_context("forkserver").set_forkserver_preload(WARM_MODULES)
-    forkserver.ensure_running()
-
-
-def local_pool(workers: int) -> ProcessPoolExecutor:
-    """The local executor: ``workers`` processes from a forkserver (workers fork from a clean server,
-    not from a driver with threads, and preload the worker module instead of the caller's __main__).
-    The server preloads the fork engine's warm set (pandas, matplotlib, the helpers) once, while the
-    driver validates, so every worker starts warm."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WARM_MODULES)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    # Only the pool this build created: its worker processes (kernels watch their parent and exit).
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.kill()
-
-
 def _collect(params, plan: _Planned, result: SectionResult, pack_log: logging.Logger):
     if not result.ok:
         pack_log.error("section %s failed: %s", plan.section.id, result.error)
@@ -746,7 +508,7 @@ def _record(
         cache_hit=hit,
         duration_s=round(duration, 3),
         fingerprint=plan.fingerprint,
-        content_hash=section_cache.content_hash(nb) if nb is not None else content_hash,
+        content_hash=hashing.content_hash(nb) if nb is not None else content_hash,
         **failure,
     )
 
@@ -775,7 +537,7 @@ def _pack_key(params: ResolvedParams, plans, pdf: bool) -> str:
     """Everything the published files depend on besides the build date."""
     package_dir = Path(__file__).resolve().parent
     code = {
-        str(p.relative_to(package_dir)): section_cache.sha256_file(p)
+        str(p.relative_to(package_dir)): hashing.sha256_file(p)
         for p in sorted(package_dir.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts
     }

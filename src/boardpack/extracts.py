@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boardpack.cache import code_hashes, sha256_file, table_files
+from boardpack.hashing import code_hashes, sha256_file, table_files
 from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, without importing pandas
 
 log = logging.getLogger("boardpack.extracts")

@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from boardpack.cache import sha256_file
+from boardpack.hashing import sha256_file
 from helpers import paths
 
 PACKAGES = (

@@ -1,0 +1,104 @@
+"""The KPI stage: a pack's tables validated once, its headline KPIs computed once, one store per section.
+
+The driver runs it before any section: :func:`write_stores` reads and validates the tables the
+pack's sections read (or, for an extract of a validated many-ICB folder, reads them typed), computes
+the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`) and writes each
+section's store (:mod:`helpers.store`): the tables as typed Parquet, shared by file, and the
+section's rows of the KPIs. A store is named by its section's own inputs (:func:`store_dir`), so a
+rebuild reuses it and a changed table renews only the stores of the sections reading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from boardpack import hashing
+from boardpack.extracts import PackData
+from boardpack.params import ResolvedParams
+from boardpack.sections import Section
+
+
+def write_stores(
+    params: ResolvedParams, data: PackData, stores: dict[Section, Path], force: bool, log: logging.Logger
+) -> tuple[str, list[str], int]:
+    """(problem or '', the data's warnings, how many stores were written). Stores already there
+    are kept unless ``force``."""
+    from helpers import store
+
+    missing = {section: folder for section, folder in stores.items() if force or not store.is_store(folder)}
+    if not missing:
+        first = next(iter(stores.values()), None)
+        return "", list(store.read_meta(first)["warnings"]) if first else [], 0
+    from helpers import extract, section as opened, targets as targets_file
+    from helpers.loading import load_data
+    from helpers.problems import DataError
+    from helpers.quarters import parse, parse_range
+
+    tables = sorted({t for section in stores for t in section.tables})
+    try:
+        if data.validated:  # cut from a folder that passed every check for this quarter
+            frames = extract.read_icb_tables(params.data_dir, tables)
+            warnings = list(data.source.get("warnings", []))
+        else:
+            frames = load_data(params.data_dir, params.quarter, tables=tables)
+            warnings = [str(w) for w in frames.warnings]
+    except DataError as exc:
+        return str(exc), [], 0
+    for warning in warnings:
+        log.warning("data: %s", warning)
+    baseline = tuple(q.id for q in parse_range(params.baseline_period))
+    targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
+    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline)
+    kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
+    files = hashing.table_files(params.data_dir, tables)
+    table_paths = {
+        name: store.write_table(frames.table(name), table_path(params, name, files[name]))
+        for name in tables
+        if frames.table(name) is not None
+    }
+    for section, folder in missing.items():
+        store.write_store(
+            folder,
+            {name: table_paths[name] for name in section.tables},
+            kpi_inputs,
+            # a section the helpers do not know (a project's own notebook) shows no headline KPI
+            opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(()),
+            warnings,
+        )
+    return "", warnings, len(missing)
+
+
+def _store_material(params: ResolvedParams) -> dict:
+    """What every store depends on besides its tables' files: quarter, ICB, targets, baseline, code."""
+    return {
+        "quarter": params.quarter,
+        "icb": params.icb,
+        "targets": hashing.sha256_file(params.targets_file) if params.targets_file else "",
+        "baseline": params.baseline_period,
+        "code": hashing.code_hashes(),
+    }
+
+
+def _key(material: dict) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def table_path(params: ResolvedParams, table: str, source: Path) -> Path:
+    """A validated table's Parquet file, named by its source file, the quarter and the code."""
+    key = _key({"file": hashing.sha256_file(source), "quarter": params.quarter, "code": hashing.code_hashes()})
+    return params.cache_dir / "store" / "tables" / f"{table}-{key}.parquet"
+
+
+def store_dir(params: ResolvedParams, section: Section) -> Path:
+    """A section's store, named by everything its content depends on: its tables' files, the
+    quarter, ICB, targets, baseline and the helpers' code."""
+    files = hashing.table_files(params.data_dir, section.tables)
+    material = {
+        **_store_material(params),
+        "section": section.id,
+        "files": {t: hashing.sha256_file(p) for t, p in files.items()},
+    }
+    return params.cache_dir / "store" / params.icb / params.quarter_id / f"{section.id}-{_key(material)}"
