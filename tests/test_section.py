@@ -250,6 +250,14 @@ def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu
     assert any(text.startswith("Plan trajectory, from 210") for text in legend)  # the plan's starting point
 
 
+def test_the_build_tools_table_list_is_the_contracts():
+    """boardpack.sections lists the tables literally (the command line reads it without pandas)."""
+    from boardpack.sections import ALL_TABLES
+    from helpers.contract import TABLES
+
+    assert ALL_TABLES == TABLES
+
+
 def qwu_sample_tables():
     from boardpack.sections import ALL_TABLES
 

@@ -17,25 +17,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from helpers import contract
 from helpers.extract import write_parquet
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
 from sampledata import programme
 from sampledata.activity import Density, studies_and_recruitment
 from sampledata.orgs import get_icb, icb_codes, organisations
 
-TABLES = (
-    "organisations",
-    "studies",
-    "recruitment",
-    "recruitment_imd",
-    "recruitment_ethnicity",
-    "finance",
-    "workforce",
-    "innovations",
-    "innovation_benefits",
-    "engagement",
-    "deliverables",
-)
+TABLES = contract.TABLES  # every table of the data contract
 FIRST_TO = parse("2022/23 Q3")  # the plan's first quarter: deliverables are reported from then
 LAST_TO = parse("2035/36 Q4")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
