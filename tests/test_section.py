@@ -250,12 +250,19 @@ def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu
     assert any(text.startswith("Plan trajectory, from 210") for text in legend)  # the plan's starting point
 
 
-def test_the_build_tools_table_list_is_the_contracts():
-    """boardpack.sections lists the tables literally (the command line reads it without pandas)."""
-    from boardpack.sections import ALL_TABLES
+def test_the_sections_table_list_is_the_contracts():
+    """helpers.pack_sections lists the tables literally (the command line reads it without pandas)."""
     from helpers.contract import TABLES
+    from helpers.pack_sections import ALL_TABLES
 
     assert ALL_TABLES == TABLES
+
+
+def test_a_section_loads_its_declared_tables_unless_told_otherwise():
+    opened = section.open_section("60_engagement", quarter=QUARTER, data_dir=BACKTEST)
+    assert opened.data.engagement is not None and opened.data.studies is None
+    with pytest.raises(ValueError, match="unknown section 'nope'"):
+        section.open_section("nope", quarter=QUARTER, data_dir=BACKTEST)
 
 
 def qwu_sample_tables():

@@ -1,7 +1,8 @@
-"""The pack's sections in plan order: notebook, title and the input tables each one reads.
+"""The pack's sections in plan order: each one's notebook, title and the tables it reads.
 
-The tables listed are what the cache keys on: changing one input file re-runs exactly the sections
-whose ``tables`` include it. Keep them in step with the notebooks' ``load_data(..., tables=...)``.
+Declared once in :mod:`helpers.pack_sections`; this adds each section's notebook. The tables are
+what the cache keys on: changing one input file re-runs exactly the sections whose ``tables``
+include it, and :func:`helpers.section.open_section` loads the same tables.
 """
 
 from __future__ import annotations
@@ -10,20 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import paths
-
-ALL_TABLES: tuple[str, ...] = (
-    "organisations",
-    "studies",
-    "recruitment",
-    "recruitment_imd",
-    "recruitment_ethnicity",
-    "finance",
-    "workforce",
-    "innovations",
-    "innovation_benefits",
-    "engagement",
-    "deliverables",
-)
+from helpers.pack_sections import ALL_TABLES, PACK_SECTIONS
 
 
 @dataclass(frozen=True)
@@ -36,46 +24,10 @@ class Section:
     tables: tuple[str, ...]
 
 
-def _nb(name: str) -> Path:
-    return paths.NOTEBOOKS_DIR / f"{name}.ipynb"
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section("00_summary", "Summary scorecard", _nb("00_summary"), ALL_TABLES),
-    Section(
-        "10_research_activity",
-        "Research activity",
-        _nb("10_research_activity"),
-        ("organisations", "studies", "recruitment"),
-    ),
-    Section(
-        "20_participation_equity",
-        "Participation and equity",
-        _nb("20_participation_equity"),
-        ("organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity"),
-    ),
-    Section(
-        "30_commercial",
-        "Commercial research",
-        _nb("30_commercial"),
-        ("organisations", "studies", "recruitment", "finance"),
-    ),
-    Section(
-        "40_partnerships_workforce",
-        "Partnerships and workforce",
-        _nb("40_partnerships_workforce"),
-        ("organisations", "studies", "workforce", "finance"),
-    ),
-    Section(
-        "50_innovation",
-        "Innovation adoption",
-        _nb("50_innovation"),
-        ("organisations", "innovations", "innovation_benefits"),
-    ),
-    Section("60_engagement", "Engagement and involvement", _nb("60_engagement"), ("engagement",)),
-    Section("70_deliverables", "Deliverables", _nb("70_deliverables"), ("deliverables",)),
-    Section("80_definitions", "Definitions", _nb("80_definitions"), ()),
+SECTIONS: tuple[Section, ...] = tuple(
+    Section(s.id, s.title, paths.NOTEBOOKS_DIR / f"{s.id}.ipynb", s.tables) for s in PACK_SECTIONS
 )
+__all__ = ["ALL_TABLES", "SECTIONS", "Section", "select"]
 
 
 def select(ids: list[str] | None, registry: tuple[Section, ...] = SECTIONS) -> list[Section]:

@@ -27,6 +27,7 @@ from helpers import (
     spc as spc_module,
 )
 from helpers.narrative import format_value, plan_words
+from helpers.pack_sections import PACK_SECTIONS
 from helpers.quarters import parse
 from helpers.targets import PlanBaseline
 
@@ -62,15 +63,7 @@ CHART_KINDS = {
     "progress": "against trajectory, no icons",
 }
 # The scorecard's group of each section that shows headline KPIs (the summary shows them all).
-SECTION_GROUPS = {
-    "10_research_activity": "Research activity",
-    "20_participation_equity": "Participation",
-    "30_commercial": "Commercial",
-    "40_partnerships_workforce": "Partnerships and workforce",
-    "50_innovation": "Innovation",
-    "60_engagement": "Engagement",
-    "70_deliverables": "Deliverables",
-}
+SECTION_GROUPS = {s.id: s.group for s in PACK_SECTIONS if s.group}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from helpers import paths, store
 from helpers.commentary import Commentary, load_commentary
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
+from helpers.pack_sections import PACK_SECTIONS, tables_of
 from helpers.population import icb_name
 from helpers.quarters import BASELINE_PERIOD, Quarter, latest_complete, parse, parse_range
 from helpers.scorecard import build_scorecard
@@ -31,7 +32,7 @@ from helpers.targets import Target, load_targets
 
 SUMMARY_SECTION = "00_summary"  # shows every headline KPI
 DEFINITIONS_SECTION = "80_definitions"  # shows no KPI values: every headline KPI's definition
-SECTION_IDS = (SUMMARY_SECTION, *SECTION_GROUPS, DEFINITIONS_SECTION)
+SECTION_IDS = tuple(s.id for s in PACK_SECTIONS)
 
 
 class SectionInputError(FileNotFoundError):
@@ -97,7 +98,7 @@ def open_section(
     quarter: str | Quarter | None = None,
     icb: str = "QWU",
     data_dir: str | Path | None = None,
-    tables: Sequence[str],
+    tables: Sequence[str] | None = None,
     targets_file: str | Path | None = None,
     commentary_dir: str | Path | None = None,
     baseline_period: str | None = None,
@@ -110,10 +111,14 @@ def open_section(
     and the KPIs as computed, once for every section. ``None`` or ``''`` (a notebook opened in
     JupyterLab): read and validate ``data_dir`` and compute the KPIs here.
 
-    ``tables``: exactly the tables the section reads (the build's cache keys on them).
+    ``tables``: the tables to load; default: the section's own (:mod:`helpers.pack_sections`, what
+    the build's cache keys on).
     ``targets_file``/``commentary_dir``: ``None`` or ``''`` means none. Relative paths are read
     from the project root. The scorecard rows are those whose tables were loaded.
     """
+    if section_id not in SECTION_IDS:
+        raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
+    tables = tables_of(section_id) if tables is None else tuple(tables)
     quarter = resolve_quarter(quarter)
     icb = str(icb).strip().upper()
     folder = resolve_data_dir(data_dir, icb, quarter)
