@@ -181,3 +181,25 @@ def test_commercial_share_label_says_trials_or_studies():
 
     assert card_label() == "Commercial studies, % of all open studies"
     assert card_label(StudyDesign="Interventional") == "Commercial trials, % of open trials"
+
+
+def test_cross_system_count_starts_where_the_targets_given_say(data):
+    """The cross-system KPI counts from the quarter after its target's baseline quarter, in the
+    targets passed (a project's own targets file), not the project's default file."""
+    default = load_targets()
+    rule = default["cross_system_studies"]
+    earlier = {
+        **default,
+        "cross_system_studies": rule.model_copy(
+            update={"baseline": rule.baseline.model_copy(update={"quarter": parse("2020/21 Q4")})}
+        ),
+    }
+
+    def value(targets):
+        card = build_scorecard(data, "2023/24 Q1", "QWU", targets)
+        row = card[card["Kpi"] == "cross_system_studies"].iloc[0]
+        return row["Value"], row["Label"]
+
+    assert value(default)[0] == 0  # study c opened in 2021/22 Q1, before the plan's 2023/24 Q1
+    counted, label = value(earlier)
+    assert counted == 1 and "since 2021/22 Q1" in label

@@ -70,7 +70,7 @@ SECTION_GROUPS = {s.id: s.group for s in PACK_SECTIONS if s.group}
 class Kpi:
     """One headline KPI.
 
-    ``series(data, quarter, icb, baseline_quarters=..., income_baseline_year=...)`` gives its exact
+    ``series(data, quarter, icb, baseline_quarters=..., income_baseline_year=..., targets=...)`` gives its exact
     quarterly values indexed by quarter id (a series may set ``attrs["label"]`` when its label
     depends on the data). ``chart``: ``xmr`` (an XmR chart, icons from the period after the last
     rebase), ``run`` (no process limits: a stock at quarter end, a rolling 12-month figure whose
@@ -165,9 +165,10 @@ def _rtt_on_track(data, quarter, icb, **_) -> pd.Series:
     return pd.Series(rows["PctOnTrack"].to_numpy(dtype="float64"), index=rows["Quarter"].astype(str).to_numpy())
 
 
-def _cross_system(data, quarter, icb, **_) -> pd.Series:
-    series = _column(kpi_partnerships.cross_system_studies(data, quarter, icb), "CumulativeCrossSystemStudies")
-    start = kpi_partnerships.cross_system_rule()[0]
+def _cross_system(data, quarter, icb, targets=None, **_) -> pd.Series:
+    frame = kpi_partnerships.cross_system_studies(data, quarter, icb, targets=targets)
+    series = _column(frame, "CumulativeCrossSystemStudies")
+    start = kpi_partnerships.cross_system_rule(targets)[0]
     series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
     return series
 

@@ -95,7 +95,8 @@ def build_scorecard(
     """
     quarter = parse(quarter)
     targets = targets or {}
-    params = {"baseline_quarters": baseline_quarters, "income_baseline_year": income_baseline_year}
+    # targets too: a KPI counted from its target's start (cross-system studies) follows the file given
+    params = {"baseline_quarters": baseline_quarters, "income_baseline_year": income_baseline_year, "targets": targets}
     rows = []
     for kpi in kpis.REGISTRY:
         try:
