@@ -3,6 +3,9 @@ cell, sys.exit(0), a dead process, a timeout; and the fork engine's isolation be
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -197,3 +200,35 @@ def test_fork_engine_outputs_are_what_a_kernel_gives(tmp_path):
         ]
     assert outputs["fork"] == outputs["kernel"]
     assert outputs["fork"][2] == (3, [{"output_type": "execute_result", "data": {"text/plain": "6"}}])
+
+
+def test_fork_engine_section_dies_with_its_worker(tmp_path):
+    """A worker stopped mid-section (as at the pack's run limit) takes its section's process with it."""
+    pid_file = tmp_path / "section.pid"
+    task = _notebook(
+        tmp_path, "lingers", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)"
+    )
+    pool = ProcessPoolExecutor(max_workers=1)
+    section_pid = None
+    try:
+        pool.submit(execute_section, task)
+        for _ in range(600):
+            if pid_file.is_file() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        section_pid = int(pid_file.read_text())
+        for worker in list(pool._processes.values()):
+            worker.kill()
+        for _ in range(100):
+            try:
+                os.kill(section_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the section's process {section_pid} outlived its worker")
+    finally:
+        if section_pid is not None:  # on failure: no orphan left holding the pool's pipes
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(section_pid, signal.SIGKILL)
+        pool.shutdown(wait=False, cancel_futures=True)

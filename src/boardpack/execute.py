@@ -159,6 +159,7 @@ def _execute_forked(task: SectionTask) -> SectionResult:
         report = ""
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with_parent()
             papermill.execute_notebook(
                 task.prepared_notebook,
                 task.output_notebook,
@@ -184,6 +185,19 @@ def _execute_forked(task: SectionTask) -> SectionResult:
     elif report != "ok":
         error = SectionProcessError(report)
     return _result(task, error, 1, time.monotonic() - started)
+
+
+def _die_with_parent() -> None:
+    """Linux: this process is killed when the worker that forked it dies (e.g. stopped at the pack's
+    run limit), as a kernel exits when its parent does; elsewhere a no-op."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _read_report(fd: int, pid: int, deadline: float) -> str | None:
