@@ -12,7 +12,7 @@ denominators, never a mean of values.
 - Quartile (1 = best) from rank r of n peers: the share of the other peers ranked strictly
   better, ``(r - 1) / (n - 1)``: under 25% quartile 1, 25% to under 50% quartile 2, 50% to under
   75% quartile 3, 75% or more quartile 4; that is ``min(4, 1 + floor(4 (r - 1) / (n - 1)))``, and
-  1 for a group of one. The best is always in quartile 1 and the worst in quartile 4. For 42 ICBs:
+  1 for a group of one. The top-ranked ICB is in quartile 1, one ranked alone last in 4. For 42 ICBs:
   ranks 1-11, 12-21, 22-31 and 32-42.
 - Peer group: ``"england"`` (every ICB in the frame), ``"region"`` (the ICB's NHS England region,
   from :func:`helpers.population.icb_regions`) or an explicit list of ICB codes (the ICB itself
