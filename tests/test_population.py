@@ -75,3 +75,39 @@ def test_every_icb_has_the_five_census_groups():
 def test_unknown_icb_is_a_clear_error(call):
     with pytest.raises(population.UnknownIcbError, match=r"unknown ICB code 'XYZ'.*icb_codes\(\)"):
         call("XYZ")
+
+
+def test_coventry_and_warwickshire_is_in_the_midlands():
+    region = population.icb_region("QWU")
+    assert region == population.Region(code="E40000011", ods_code="Y60", name="Midlands")
+    assert population.icb_region(" qwu ") == region
+
+
+def test_regions_cover_the_42_icbs_in_7_regions():
+    regions = population.icb_regions()
+    assert list(regions.columns) == ["IcbCode", "IcbName", "RegionCode", "RegionOdsCode", "RegionName"]
+    assert regions["IcbCode"].tolist() == population.icb_codes()  # the same 42 codes, sorted
+    # Counts as in reference_data/README.md (ONS LOC22_ICB22_NHSER22_EN_LU, July 2022).
+    assert regions.groupby("RegionName").size().to_dict() == {
+        "London": 5,
+        "South East": 6,
+        "South West": 7,
+        "East of England": 6,
+        "North West": 3,
+        "Midlands": 11,
+        "North East and Yorkshire": 4,
+    }
+    # Each region name has one ONS code and one ODS code.
+    assert regions.groupby("RegionName")[["RegionCode", "RegionOdsCode"]].nunique().eq(1).all().all()
+    assert sorted(regions["RegionOdsCode"].unique()) == ["Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63"]
+
+
+def test_region_names_of_icbs_agree_with_the_population_table():
+    regions = population.icb_regions().set_index("IcbCode")
+    for code in ("QWU", "QHL", "QRV"):
+        assert regions.at[code, "IcbName"] == population.icb_name(code)
+
+
+def test_region_of_an_unknown_icb_is_an_error_naming_it():
+    with pytest.raises(population.UnknownIcbError, match="'XXX'"):
+        population.icb_region("XXX")

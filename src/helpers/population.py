@@ -4,6 +4,8 @@
 - Deprivation shares use the mid-2020 population by IMD 2019 decile: ONS publish no mid-2022
   estimates by decile, and a share changes little in two years (``icb_population_by_imd_decile``).
 - Ethnic-group shares use Census 2021 usual residents (``icb_population_by_ethnic_group``).
+- Peer groups use each ICB's NHS England region, from the ONS July 2022 lookup (``icb_region``,
+  ``icb_regions``).
 
 Codes are ICB ODS codes (e.g. ``QWU``); see ``icb_codes()`` or
 ``src/helpers/reference_data/icb22_population_mid2022.csv`` (column ``icb22_code_h``).
@@ -11,6 +13,7 @@ Codes are ICB ODS codes (e.g. ``QWU``); see ``icb_codes()`` or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
@@ -21,6 +24,7 @@ POPULATION_FILE = REFERENCE_DATA_DIR / "icb22_population_mid2022.csv"
 POPULATION_YEAR = "mid-2022"  # for labels: "ONS mid-2022 population"
 POPULATION_BY_IMD_FILE = REFERENCE_DATA_DIR / "icb22_population_by_imd19_decile_mid2020.csv"
 POPULATION_BY_ETHNIC_GROUP_FILE = REFERENCE_DATA_DIR / "icb22_ethnicity_census2021.csv"
+REGIONS_FILE = REFERENCE_DATA_DIR / "icb22_nhser22.csv"
 IMD_DECILES = list(range(1, 11))
 # The data contract's ethnic groups (helpers.contract.ETHNIC_GROUPS, "Not stated" aside) are the
 # Census 2021 high-level groups (TS021) under short names.
@@ -37,6 +41,15 @@ class UnknownIcbError(ValueError):
     """An ICB code that is not one of the 42 ICBs in the reference data."""
 
 
+@dataclass(frozen=True)
+class Region:
+    """An NHS England region (July 2022): ONS (GSS) code, NHS England ODS code and name."""
+
+    code: str  # e.g. E40000011
+    ods_code: str  # e.g. Y60
+    name: str  # e.g. Midlands
+
+
 @lru_cache(maxsize=1)
 def _populations() -> pd.DataFrame:
     table = pd.read_csv(POPULATION_FILE, dtype={"icb22_code_h": "string", "icb22_name": "string"})
@@ -46,6 +59,11 @@ def _populations() -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def _populations_by_ethnic_group() -> pd.DataFrame:
     return pd.read_csv(POPULATION_BY_ETHNIC_GROUP_FILE, dtype={"icb22_code_h": "string", "ethnic_group": "string"})
+
+
+@lru_cache(maxsize=1)
+def _regions() -> pd.DataFrame:
+    return pd.read_csv(REGIONS_FILE, dtype="string").set_index("icb22_code_h")
 
 
 @lru_cache(maxsize=1)
@@ -113,3 +131,27 @@ def icb_population_by_ethnic_group(icb: str) -> pd.DataFrame:
     )
     out["Share"] = out["Population"] / out["Population"].sum()
     return out
+
+
+def icb_region(icb: str) -> Region:
+    """The ICB's NHS England region, e.g. ``Region("E40000011", "Y60", "Midlands")`` for ``QWU``."""
+    row = _regions().loc[_checked(icb)]
+    return Region(str(row["nhser22_code"]), str(row["nhser22_code_h"]), str(row["nhser22_name"]))
+
+
+def icb_regions() -> pd.DataFrame:
+    """Every ICB with its NHS England region, one row per ICB sorted by ``IcbCode``.
+
+    Columns ``IcbCode`` (ODS), ``IcbName``, ``RegionCode`` (ONS, ``E40...``), ``RegionOdsCode``
+    (``Y56``-``Y63``) and ``RegionName``.
+    """
+    table = _regions().sort_index()
+    return pd.DataFrame(
+        {
+            "IcbCode": table.index.astype(str),
+            "IcbName": table["icb22_name"].astype(str).to_numpy(),
+            "RegionCode": table["nhser22_code"].astype(str).to_numpy(),
+            "RegionOdsCode": table["nhser22_code_h"].astype(str).to_numpy(),
+            "RegionName": table["nhser22_name"].astype(str).to_numpy(),
+        }
+    )
