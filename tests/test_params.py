@@ -189,3 +189,10 @@ def test_build_command_exits_2_before_anything_runs(args):
     assert result.exit_code == 2, result.output
     assert "Invalid parameters" in result.output
     assert _log_files() == before  # no build was started, so no kernel either
+
+
+def test_engine_is_fork_by_default_kernel_on_request_and_nothing_else(root):
+    assert resolve({"quarter": "2026/27 Q2"}, root=root).engine == "fork"
+    assert resolve({"quarter": "2026/27 Q2", "engine": "kernel"}, root=root).engine == "kernel"
+    with pytest.raises(ParamsError, match="'engine'"):
+        resolve({"quarter": "2026/27 Q2", "engine": "thread"}, root=root)
