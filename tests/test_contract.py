@@ -10,9 +10,11 @@ import pandera.pandas as pa
 import pytest
 
 from helpers.contract import (
+    COMPARABLE_KPIS,
     CONTRACT,
     ENGAGEMENT_MEASURES,
     ICB_REFERENCE,
+    OPTIONAL_TABLES,
     PEOPLE_COUNT_MEASURES,
     SCHEMAS,
     TABLES,
@@ -59,7 +61,7 @@ def test_tables_in_order():
 
 def test_the_document_lists_the_same_tables_columns_and_keys():
     sections = _doc_sections()
-    assert [name for name in sections if name in CONTRACT] == list(TABLES)
+    assert [name for name in sections if name in CONTRACT] == list(CONTRACT) == [*TABLES, *OPTIONAL_TABLES]
     for name, table in CONTRACT.items():
         assert _doc_columns(sections[name]) == list(table.column_names), name
         assert _doc_key(sections[name]) == table.key, name
@@ -81,6 +83,16 @@ def test_keys_and_references_name_real_columns():
                 parent, parent_column = column.references.split(".")
                 assert parent_column in CONTRACT[parent].column_names
                 assert TABLES.index(parent) < TABLES.index(table.name)  # parents are read first
+
+
+def test_benchmarks_is_the_one_optional_table_and_no_section_reads_it():
+    from helpers.pack_sections import ALL_TABLES, PACK_SECTIONS
+
+    assert OPTIONAL_TABLES == ("benchmarks",) and "benchmarks" not in TABLES
+    assert CONTRACT["benchmarks"].optional and not any(CONTRACT[t].optional for t in TABLES)
+    assert CONTRACT["benchmarks"].key == ("IcbCode", "Quarter", "Kpi")
+    assert CONTRACT["benchmarks"].column("Kpi").allowed == COMPARABLE_KPIS
+    assert "benchmarks" not in ALL_TABLES and not any("benchmarks" in s.tables for s in PACK_SECTIONS)
 
 
 def test_column_facts():

@@ -947,3 +947,71 @@ def test_the_optional_study_design_column_may_be_left_out_or_given(tmp_path):
     tables["studies"]["StudyDesign"] = ["RCT", "Observational"]
     bad = only(problems_of(write_folder(tmp_path / "bad", tables)), file="studies.csv", column="StudyDesign")
     assert bad.severity == "error" and "Interventional" in bad.message
+
+
+# -- the optional benchmarks table -----------------------------------------------------------
+
+
+def benchmarks_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "IcbCode": ["QWU", "QWU", "QHG"],
+            "Quarter": ["2026-27-Q2"] * 3,
+            "Kpi": ["core20_pct", "participants_per_10k", "core20_pct"],
+            "Numerator": ["2236", "20945", "1500"],
+            "Denominator": ["22106", "963204", "12000"],
+        }
+    )
+
+
+def with_benchmarks(tmp_path: Path, frame: pd.DataFrame | None = None) -> Path:
+    folder = write_folder(tmp_path / "data")
+    (frame if frame is not None else benchmarks_rows()).to_csv(folder / "benchmarks.csv", index=False)
+    return folder
+
+
+def test_a_folder_without_benchmarks_loads_as_before_and_one_with_it_loads_it_too(tmp_path):
+    without = load_data(write_folder(tmp_path / "plain"), QUARTER)
+    assert without.benchmarks is None and "benchmarks" not in without.files
+    folder = with_benchmarks(tmp_path)
+    data = load_data(folder, QUARTER)
+    assert data.files["benchmarks"] == folder / "benchmarks.csv"
+    assert list(data.benchmarks.columns) == ["IcbCode", "Quarter", "Kpi", "Numerator", "Denominator"]
+    assert data.benchmarks["Numerator"].tolist() == [2236, 20945, 1500]
+    assert data.benchmarks["Denominator"].dtype == "int64"
+    assert load_data(folder, QUARTER, tables=["benchmarks"]).benchmarks.equals(data.benchmarks)
+    for table in TABLES:  # the other tables are read exactly as without it
+        pd.testing.assert_frame_equal(data.table(table), without.table(table))
+    # Asked for by name, a missing benchmarks file is an error.
+    with pytest.raises(DataError, match="no file for table benchmarks"):
+        load_data(tmp_path / "plain", QUARTER, tables=["benchmarks"])
+
+
+@pytest.mark.parametrize(
+    ("index", "column", "value", "expected"),
+    [
+        (1, "Kpi", "participants", "'participants' must be one of: gp_practices_recruiting_pct"),
+        (2, "IcbCode", "QZZ", "'QZZ'"),
+        (0, "Quarter", "2026-27-Q3", "after the end of the quarter reported"),
+        (0, "Numerator", "-1", "negative"),
+        (0, "Denominator", "12.5", "not a whole number"),
+        (2, "Numerator", "12001", "'12001' is more than the Denominator (12000)"),
+        (2, "Denominator", "0", "must be more than 0"),
+        (1, "Denominator", "", "missing value"),
+    ],
+)
+def test_bad_benchmarks_are_reported_with_file_row_and_column(tmp_path, index, column, value, expected):
+    frame = benchmarks_rows()
+    frame.loc[index, column] = value
+    problems = problems_of(with_benchmarks(tmp_path, frame))
+    problem = only(problems, file="benchmarks.csv", row=index + 2, column=column)
+    assert expected in problem.message and problem.severity == "error"
+    assert [p for p in problems if p.severity == "error"] == [problem]
+
+
+def test_a_repeated_benchmarks_key_is_an_error(tmp_path):
+    frame = pd.concat([benchmarks_rows(), benchmarks_rows().iloc[[0]]], ignore_index=True)
+    problems = problems_of(with_benchmarks(tmp_path, frame))
+    errors = [p for p in problems if p.severity == "error"]
+    assert errors and all(p.file == "benchmarks.csv" for p in errors)
+    assert any("IcbCode" in str(p.column) or "duplicate" in p.message.lower() for p in errors)

@@ -186,6 +186,41 @@ def check_values(loaded: Loaded, problems: ProblemList) -> None:
         loaded.bad[column][positions] = True
 
 
+def check_counts_within(loaded: Loaded, problems: ProblemList) -> None:
+    """Rows whose ``Numerator`` and ``Denominator`` cannot make a proportion (the ``benchmarks``
+    table): a denominator of 0 (no value: leave the row out), or a numerator above its denominator.
+    Rows already reported in either column are skipped."""
+    columns = loaded.table.column_names
+    if "Numerator" not in columns or "Denominator" not in columns:
+        return
+    if "Numerator" not in loaded.frame.columns or "Denominator" not in loaded.frame.columns:
+        return
+    numerator = pd.to_numeric(loaded.frame["Numerator"], errors="coerce").to_numpy(dtype="float64")
+    denominator = pd.to_numeric(loaded.frame["Denominator"], errors="coerce").to_numpy(dtype="float64")
+    clean = ~loaded.bad["Numerator"] & ~loaded.bad["Denominator"] & ~np.isnan(numerator) & ~np.isnan(denominator)
+    zero = clean & (denominator == 0)
+    problems.add_rows(
+        loaded.file,
+        loaded.rows[zero],
+        "Denominator",
+        numerator[zero],
+        lambda _: "'0' must be more than 0: a KPI with no denominator has no value (leave the row out)",
+        "denominators of 0",
+    )
+    above = clean & ~zero & (numerator > denominator)
+    pairs = [(n, d) for n, d in zip(numerator[above], denominator[above])]
+    problems.add_rows(
+        loaded.file,
+        loaded.rows[above],
+        "Numerator",
+        pairs,
+        lambda pair: f"'{pair[0]:g}' is more than the Denominator ({pair[1]:g}): the KPIs compared are proportions",
+        "numerators above their denominators",
+    )
+    loaded.bad["Denominator"] |= zero
+    loaded.bad["Numerator"] |= above
+
+
 def _clean_key_rows(loaded: Loaded, columns: Iterable[str]) -> np.ndarray:
     ok = np.ones(len(loaded.frame), dtype=bool)
     for column in columns:

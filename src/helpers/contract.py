@@ -57,6 +57,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    optional: bool = False  # a data folder may leave the table out (see OPTIONAL_TABLES)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -121,6 +122,15 @@ PEOPLE_COUNT_MEASURES = ("ppie_contributors", "portal_registrations", "bpor_regi
 DELIVERABLE_STATUSES = ("not_started", "on_track", "at_risk", "delayed", "complete")
 
 ORGANISATION_CODE = "organisations.OrganisationCode"
+# The KPIs compared with other ICBs: helpers.kpis.COMPARABLE (a test keeps the two equal; the
+# contract does not import the KPI registry, which imports the KPI helpers).
+COMPARABLE_KPIS = (
+    "gp_practices_recruiting_pct",
+    "participants_per_10k",
+    "core20_pct",
+    "commercial_pct_open_studies",
+    "rtt_pct_on_track",
+)
 
 _TABLE_LIST = (
     Table(
@@ -254,10 +264,29 @@ _TABLE_LIST = (
         ),
         key=("IcbCode", "DeliverableId", "Quarter"),
     ),
+    # Peer data for an ICB's own extract (docs/benchmarking.md): each ICB's numerator and
+    # denominator of each comparable KPI, as `boardpack benchmarks` writes them from a national folder.
+    Table(
+        "benchmarks",
+        (
+            Column("IcbCode", "code", references=ICB_REFERENCE),
+            Column("Quarter", "quarter"),
+            Column("Kpi", "category", allowed=COMPARABLE_KPIS),
+            Column("Numerator", "count"),
+            Column("Denominator", "count"),
+        ),
+        key=("IcbCode", "Quarter", "Kpi"),
+        optional=True,
+    ),
 )
 
+# Every table of the contract, in the order they are read (parents first).
 CONTRACT: dict[str, Table] = {t.name: t for t in _TABLE_LIST}
-TABLES: tuple[str, ...] = tuple(CONTRACT)
+# The tables every data folder holds and the sections read (the cache keys hash their files).
+TABLES: tuple[str, ...] = tuple(name for name, t in CONTRACT.items() if not t.optional)
+# Tables a data folder may leave out: read and checked when their file is present. No section
+# reads them yet, so they are not in TABLES (nor in any section's tables or cache key).
+OPTIONAL_TABLES: tuple[str, ...] = tuple(name for name, t in CONTRACT.items() if t.optional)
 
 # Tables whose rows are dated by month or quarter: their history must reach the quarter reported.
 PERIODIC_TABLES = (

@@ -23,6 +23,7 @@ import pandas as pd
 from helpers import contract
 from helpers.checks import (
     Loaded,
+    check_counts_within,
     check_duplicates,
     check_links,
     check_pii,
@@ -32,7 +33,7 @@ from helpers.checks import (
     drop_totals,
     pii_column,
 )
-from helpers.contract import CONTRACT, TABLES, TEXT_DTYPE, Table
+from helpers.contract import CONTRACT, OPTIONAL_TABLES, TABLES, TEXT_DTYPE, Table
 from helpers.conversion import Distinct, convert
 from helpers.problems import DataError, Problem, ProblemList, format_report
 from helpers.quarters import Quarter, parse
@@ -59,6 +60,7 @@ class Data:
     innovation_benefits: pd.DataFrame | None = None
     engagement: pd.DataFrame | None = None
     deliverables: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None  # optional: peer data (None when the folder has none)
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -70,8 +72,10 @@ def load_data(data_dir: str | Path, quarter: str | Quarter | None = None, tables
     """Read and check the tables in ``data_dir``; raise :class:`DataError` listing every problem.
 
     ``quarter`` (the quarter reported) turns on the checks for rows dated after its end and for
-    data that stop before it. ``tables`` limits the tables returned (default: all); the tables
-    they refer to are read too, to check the links, but returned as None.
+    data that stop before it. ``tables`` limits the tables returned (default: every table of
+    :data:`~helpers.contract.TABLES`, and each optional table, such as ``benchmarks``, whose file
+    is in the folder); the tables they refer to are read too, to check the links, but returned as
+    None. An optional table named in ``tables`` must have its file.
     """
     data, problems = check_data(data_dir, quarter, tables)
     errors = [p for p in problems if p.severity == "error"]
@@ -90,11 +94,13 @@ def check_data(
     requested = tuple(TABLES if tables is None else tables)
     unknown = [t for t in requested if t not in CONTRACT]
     if unknown:
-        raise ValueError(f"unknown table(s) {unknown}; the tables are {', '.join(TABLES)}")
+        raise ValueError(f"unknown table(s) {unknown}; the tables are {', '.join(CONTRACT)}")
     if quarter is not None:
         quarter = parse(quarter)
-    to_read = _with_parents(requested)
     files = find_table_files(data_dir)
+    if tables is None:  # optional tables are read when the folder has them
+        requested += tuple(t for t in OPTIONAL_TABLES if t in files)
+    to_read = _with_parents(requested)
     problems = ProblemList()
     loaded: dict[str, Loaded] = {}
     for table in to_read:
@@ -136,7 +142,7 @@ def _with_parents(tables: tuple[str, ...]) -> tuple[str, ...]:
                     if parent not in needed:
                         needed.add(parent)
                         changed = True
-    return tuple(t for t in TABLES if t in needed)
+    return tuple(t for t in CONTRACT if t in needed)
 
 
 # -- reading a table -------------------------------------------------------------------------
@@ -206,6 +212,7 @@ def _load_table(table: Table, path: Path, problems: ProblemList) -> Loaded | Non
     check_required(loaded, problems)
     check_values(loaded, problems)
     check_duplicates(loaded, problems)
+    check_counts_within(loaded, problems)
     return loaded
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.contract import CONTRACT, TABLES, Table
+from helpers.contract import CONTRACT, Table
 from helpers.problems import DataError, Problem, ProblemList
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -52,7 +52,7 @@ def find_table_files(data_dir: str | Path) -> dict[str, Path]:
     ]
     if problems:
         raise DataError(problems)
-    return {table: found[table][0] for table in TABLES if table in found}
+    return {table: found[table][0] for table in CONTRACT if table in found}
 
 
 # -- reading files ---------------------------------------------------------------------------
