@@ -116,3 +116,73 @@ def test_a_working_assumption_says_who_set_it(tmp_path):
         row["TargetSource"]
         == "Working assumption set by ICS R&I board: Double income from commercial research by 2028."
     )
+
+
+# -- comparable KPIs: the counts behind the headline, for peer figures ------------------------------
+
+
+def test_the_comparable_kpis_are_the_rates_and_shares_the_contract_names():
+    from helpers.contract import COMPARABLE_KPIS
+    from helpers.kpis import COMPARABLE
+
+    assert (
+        tuple(COMPARABLE)
+        == COMPARABLE_KPIS
+        == (
+            "gp_practices_recruiting_pct",
+            "participants_per_10k",
+            "core20_pct",
+            "commercial_pct_open_studies",
+            "rtt_pct_on_track",
+        )
+    )
+    for kpi in COMPARABLE.values():
+        expected = 10_000 if kpi.unit == "per_10000" else 100
+        assert kpi.unit in ("percent", "per_10000") and kpi.comparable.multiplier == expected, kpi.id
+        assert kpi.direction in ("increase", "decrease"), kpi.id  # a neutral KPI cannot be ranked
+
+
+def test_comparable_counts_rejects_a_kpi_that_is_not_comparable():
+    from helpers.kpis import comparable_counts
+
+    with pytest.raises(ValueError, match="not comparable.*participants_per_10k"):
+        comparable_counts(None, "2026/27 Q2", "QWU", "participants")
+
+
+@pytest.fixture(scope="module")
+def qwu_data(qwu_sample):
+    from helpers.loading import load_data
+
+    return load_data(qwu_sample, "2026/27 Q2")
+
+
+@pytest.mark.parametrize(
+    "kpi",
+    [
+        "gp_practices_recruiting_pct",
+        "participants_per_10k",
+        "core20_pct",
+        "commercial_pct_open_studies",
+        "rtt_pct_on_track",
+    ],
+)
+def test_numerator_over_denominator_is_the_headline_value(qwu_data, kpi):
+    """On the QWU sample, the last eight quarters: the counts are whole numbers, the numerator is
+    within the denominator, and the headline is exactly the counts divided as the headline divides
+    them (100 x n / d for a share, n / d x 10,000 for a rate); n / d x multiplier, as the peer
+    figures compute it, agrees to the last bit or two of a float."""
+    from helpers.kpi_common import share
+    from helpers.kpis import comparable_counts
+
+    entry = KPIS[kpi]
+    counts = comparable_counts(qwu_data, "2026/27 Q2", "QWU", kpi).tail(8)
+    headline = entry.series(qwu_data, "2026/27 Q2", "QWU", baseline_quarters=None, income_baseline_year=None)
+    assert list(counts["Quarter"]) == list(headline.index[-8:])
+    assert counts[["Numerator", "Denominator"]].notna().all().all()
+    numerator, denominator = counts["Numerator"].to_numpy(), counts["Denominator"].to_numpy()
+    assert (numerator == np.round(numerator)).all() and (denominator == np.round(denominator)).all()
+    assert (numerator <= denominator).all() and (denominator > 0).all()
+    values = headline.to_numpy()[-8:]
+    exact = numerator / denominator * 10_000 if entry.unit == "per_10000" else share(numerator, denominator)
+    np.testing.assert_array_equal(exact, values)
+    np.testing.assert_allclose(numerator / denominator * entry.comparable.multiplier, values, rtol=1e-14, atol=0)

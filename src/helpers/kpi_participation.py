@@ -232,19 +232,31 @@ def core20_history(data, quarter, icb: str) -> pd.DataFrame:
     the plan's participation measure (people taking part per 10,000 in a year); a quarter's few
     hundred participants give a noisy share.
     """
+    counts = core20_counts(data, quarter, icb)
+    population = icb_population_by_imd_decile(icb)
+    population_pct = 100.0 * population.loc[population["ImdDecile"].isin(CORE20_DECILES), "Share"].sum()
+    out = counts[["Quarter"]].copy()
+    out["Core20Pct"] = kc.share(counts["Core20Participants"].to_numpy(), counts["KnownParticipants"].to_numpy())
+    out["PopulationPct"] = population_pct
+    out["RepresentationRatio"] = out["Core20Pct"] / population_pct if population_pct > 0 else np.nan
+    return out
+
+
+def core20_counts(data, quarter, icb: str) -> pd.DataFrame:
+    """The counts behind :func:`core20_history`: participants from Core20 areas and participants
+    with a known IMD decile in the rolling 12 months to each quarter (NaN until four quarters
+    exist), exact (not disclosed: for peer comparison, see :mod:`helpers.kpis`).
+    Columns: Quarter, Core20Participants, KnownParticipants."""
     quarter = parse(quarter)
     imd = kc.table(kc.icb_slice(data, icb), "recruitment_imd")
     known = imd[imd["ImdDecile"].notna()]
     core20 = known.assign(_core=known["Participants"].where(known["ImdDecile"].isin(CORE20_DECILES), 0))
     total = kc.by_quarter(known, "Participants", quarter)
     core = kc.by_quarter(core20, "_core", quarter, first=int(total.index[0]))
-    population = icb_population_by_imd_decile(icb)
-    population_pct = 100.0 * population.loc[population["ImdDecile"].isin(CORE20_DECILES), "Share"].sum()
-    out = kc.history_frame(total, "_known")
-    out["Core20Pct"] = kc.share(kc.rolling_sum(core).to_numpy(), kc.rolling_sum(total).to_numpy())
-    out["PopulationPct"] = population_pct
-    out["RepresentationRatio"] = out["Core20Pct"] / population_pct if population_pct > 0 else np.nan
-    return out.drop(columns="_known")
+    out = kc.history_frame(total, "_known").drop(columns="_known")
+    out["Core20Participants"] = kc.rolling_sum(core).to_numpy()
+    out["KnownParticipants"] = kc.rolling_sum(total).to_numpy()
+    return out
 
 
 def participants_by_ethnicity(

@@ -67,6 +67,21 @@ SECTION_GROUPS = {s.id: s.group for s in PACK_SECTIONS if s.group}
 
 
 @dataclass(frozen=True)
+class Comparable:
+    """How a KPI compares across ICBs: a rate or share with a numerator and a denominator.
+
+    ``counts(data, quarter, icb)`` gives the counts behind the headline series, per quarter:
+    columns ``Quarter``, ``Numerator``, ``Denominator`` (float64, NaN where the headline has no
+    value), from the same helper computation as the headline, so that
+    ``Numerator / Denominator * multiplier`` is the headline value (``multiplier``: 100 for a
+    percentage, 10,000 for a rate per 10,000). The numerator never exceeds the denominator, so the
+    funnel's method for proportions applies (docs/benchmarking.md)."""
+
+    counts: Callable[..., pd.DataFrame]
+    multiplier: float
+
+
+@dataclass(frozen=True)
 class Kpi:
     """One headline KPI.
 
@@ -94,6 +109,7 @@ class Kpi:
     people: bool = False  # a count of people: value and changes are published disclosed
     baseline: Callable[..., float | None] | None = None  # a target baseline derived from the data
     plan_start: PlanStart | None = None  # the plan's starting point, drawn on the chart
+    comparable: Comparable | None = None  # compared with other ICBs (peer figures, funnel plots)
 
     @property
     def group(self) -> str:
@@ -204,6 +220,43 @@ def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     )
 
 
+def _counts(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Quarter": frame["Quarter"].astype(str).to_numpy(),
+            "Numerator": pd.to_numeric(frame[numerator], errors="coerce").astype("float64").to_numpy(),
+            "Denominator": pd.to_numeric(frame[denominator], errors="coerce").astype("float64").to_numpy(),
+        }
+    )
+
+
+def _gp_practices_counts(data, quarter, icb) -> pd.DataFrame:
+    frame = kpi_activity.gp_practices_recruiting(data, quarter, icb)
+    return _counts(frame, "RecruitingGpPractices", "GpPractices")
+
+
+def _participants_per_10k_counts(data, quarter, icb) -> pd.DataFrame:
+    # The published (rounded) count, as the headline divides it; suppressed counts are NaN.
+    frame = kpi_participation.participants_per_10k(data, quarter, icb)
+    return _counts(frame, "Rolling12Months", "Population")
+
+
+def _core20_counts(data, quarter, icb) -> pd.DataFrame:
+    return _counts(kpi_participation.core20_counts(data, quarter, icb), "Core20Participants", "KnownParticipants")
+
+
+def _commercial_share_counts(data, quarter, icb) -> pd.DataFrame:
+    frame = kpi_commercial.commercial_share_of_open_studies(data, quarter, icb)
+    return _counts(frame, "CommercialOpenStudies", "OpenStudies")
+
+
+def _rtt_counts(data, quarter, icb) -> pd.DataFrame:
+    summary = kpi_commercial.rtt_summary(data, quarter, icb)
+    return _counts(summary[summary["StudyRoute"] == "All"], "OnTrack", "StudiesAssessed")
+
+
+PERCENT, PER_10000 = 100, 10_000
+
 PORTFOLIO = "NIHR portfolio studies"
 QUARTERLY = "a value for each quarter"
 ROLLING = "rolling 12 months: consecutive points share 9 of their 12 months, too alike for XmR limits"
@@ -277,6 +330,7 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=_RECRUITMENT,
         chart="run",
         why=ROLLING,
+        comparable=Comparable(_gp_practices_counts, PERCENT),
     ),
     Kpi(
         id="participants",
@@ -310,6 +364,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="run",
         why=ROLLING,
         plan_start=PlanStart(MAPPING, 210, "210 people taking part in research per 10,000 population"),
+        comparable=Comparable(_participants_per_10k_counts, PER_10000),
     ),
     Kpi(
         id="core20_pct",
@@ -325,6 +380,7 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=("recruitment_imd",),
         chart="run",
         why=ROLLING,
+        comparable=Comparable(_core20_counts, PERCENT),
     ),
     Kpi(
         id="commercial_pct_open_studies",
@@ -342,6 +398,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         plan_start=PlanStart(MAPPING, 11.5, "11.5% of all trials commercially funded"),
+        comparable=Comparable(_commercial_share_counts, PERCENT),
     ),
     Kpi(
         id="commercial_participants",
@@ -407,6 +464,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(PLAN,),
+        comparable=Comparable(_rtt_counts, PERCENT),
     ),
     Kpi(
         id="cross_system_studies",
@@ -520,6 +578,17 @@ REGISTRY: tuple[Kpi, ...] = (
     ),
 )
 KPIS: Mapping[str, Kpi] = {k.id: k for k in REGISTRY}
+# The KPIs compared with other ICBs, in board order (helpers.contract.COMPARABLE_KPIS: the same ids).
+COMPARABLE: Mapping[str, Kpi] = {k.id: k for k in REGISTRY if k.comparable is not None}
+
+
+def comparable_counts(data, quarter, icb: str, kpi: str) -> pd.DataFrame:
+    """Per-quarter ``Numerator`` and ``Denominator`` of comparable KPI ``kpi`` for ``icb`` (see
+    :class:`Comparable`); columns ``Quarter``, ``Numerator``, ``Denominator``."""
+    entry = KPIS[kpi]
+    if entry.comparable is None:
+        raise ValueError(f"KPI {kpi} is not comparable across ICBs; the comparable KPIs are {', '.join(COMPARABLE)}")
+    return entry.comparable.counts(data, quarter, icb)
 
 
 def plan_start_marker(kpi: str) -> PlanBaseline | None:
