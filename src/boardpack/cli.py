@@ -54,6 +54,22 @@ def sample_data(
 
 
 @app.command()
+def benchmarks(
+    data: Path = typer.Option(..., "--data", help="Many-ICB data folder (e.g. the national extract)."),
+    quarter: str | None = typer.Option(
+        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
+    ),
+    out: Path = typer.Option(..., "--out", help="File to write: .csv or .parquet."),
+) -> None:
+    """Write the benchmarks table (each ICB's numerator and denominator of every comparable KPI)
+    from a many-ICB folder, for packs built from one ICB's own extract; prints its path last.
+    Exit 0 written, 2 bad arguments or data (nothing written)."""
+    from boardpack.benchmarks import run
+
+    raise typer.Exit(run(data, quarter, out, echo=typer.echo))
+
+
+@app.command()
 def check(
     pack: Path | None = typer.Argument(None, help="Published pack folder (holding board_pack.html)."),
     icb: str | None = typer.Option(
