@@ -111,6 +111,7 @@ def test_load_commentary_reads_and_renders(tmp_path):
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert "<h3>Analyst commentary</h3>" in shown
     assert found._repr_markdown_() == shown  # Markdown front ends get the safe HTML too
+    assert str(tmp_path) not in repr(found)  # text/plain: no absolute path in a section's outputs
 
 
 def test_no_file_or_a_blank_file_means_no_commentary(tmp_path):

@@ -733,3 +733,17 @@ def test_hostile_text_in_data_is_shown_as_text_and_formulas_are_neutralised(pack
     assert hostile_cells, "the organisation name should reach a published table"
     assert all(c.startswith("'=") for c in hostile_cells), hostile_cells
     assert files_of(pack["folder"]) == pack["before"]
+
+
+def test_section_outputs_carry_no_path_of_the_checkout(pack):
+    """A section's outputs (what its content hash covers) are the same wherever the project is
+    checked out: no absolute path of the project in any executed notebook's outputs."""
+    import nbformat
+
+    executed = list((pack["root"] / ".cache" / "jupyter-cache").rglob("*.ipynb"))
+    assert len(executed) >= len(SECTIONS)
+    for path in executed:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                shown = json.dumps({k: output[k] for k in ("text", "data") if k in output})
+                assert str(pack["root"]) not in shown, (path.name, shown[:200])

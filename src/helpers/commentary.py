@@ -88,6 +88,11 @@ class Commentary:
         # Front ends that prefer Markdown still get the escaped HTML, never the raw text.
         return self._repr_html_()
 
+    def __repr__(self) -> str:
+        # text/plain in notebooks: the heading and the file's name, not its absolute path, so a
+        # section's outputs (and content hash) do not depend on where the project is checked out.
+        return f"{COMMENTARY_HEADING} ({self.path.name})"
+
 
 def commentary_path(commentary_dir: str | Path, quarter: str | Quarter, section_id: str) -> Path:
     """``<commentary_dir>/<quarter id>/<section_id>.md``."""
