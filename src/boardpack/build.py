@@ -169,14 +169,14 @@ class PackBuild:
         # Per pack, from its start: a batch starts packs only as workers free up, so a long batch
         # is not cut off, while a hung pack still is.
         self.deadline = time.time() + self.params.run_timeout
-        if self.force or not _current_manifest(self.location):
+        current = _current_manifest(self.location)
+        if self.force or not current:
             self.on_stale()  # nothing published (or --force): sections will run; warm the workers now
         problem = self._find_inputs()
         if problem:
             return self._finish(BuildResult(2, problem))
         self.plans = [_plan(self.params, s) for s in self.sections]
         self.pack_key = _pack_key(self.params, self.plans, self.pdf)
-        current = _current_manifest(self.location)
         if not self.force and current.get("pack_key") == self.pack_key:
             published = {s.get("id"): s for s in current.get("sections", [])}
             for plan in self.plans:
