@@ -92,23 +92,17 @@ for section in SECTIONS:  # one store per section, as the build writes them
         [str(w) for w in data.warnings],
     )
 data_done = time.perf_counter()
-shell = inprocess._shell()
 parts, section_s = [], {}
 for section in SECTIONS:
     began = time.perf_counter()
     values = {**params.notebook_parameters(), "store_dir": str(out / "store" / section.id), "fingerprint": ""}
     nb = parameterize_notebook(load_notebook_node(str(section.notebook)), values)
-    shell.reset(new_session=False)
+    inprocess.reset_namespace()
     os.chdir(section.notebook.parent)
     for cell in nb.cells:
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
-        outputs = inprocess._Outputs()
-        with inprocess._captured(shell, outputs):
-            result = shell.run_cell(cell.source, store_history=True)
-        cell.outputs = outputs.items
-        if not result.success:
-            raise SystemExit(f"{section.id}: {result.error_in_exec or result.error_before_exec}")
+        if not inprocess.execute_cell(cell):
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            raise SystemExit(f"{section.id}: " + (f"{errors[0].ename}: {errors[0].evalue}" if errors else "a cell failed"))
     parts.append(render.SectionNotebook(section.id, section.title, nb))
     section_s[section.id] = round(time.perf_counter() - began, 3)
 sections_done = time.perf_counter()

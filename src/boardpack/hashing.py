@@ -37,13 +37,10 @@ def sha256_file(path: Path) -> str:
     with _hashed_lock:
         if stamp in _hashed:
             return _hashed[stamp]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    digest = paths.file_sha256(path)
     with _hashed_lock:
-        _hashed[stamp] = digest.hexdigest()
-    return _hashed[stamp]
+        _hashed[stamp] = digest
+    return digest
 
 
 def table_files(data_dir: Path, tables: Iterable[str]) -> dict[str, Path]:

@@ -163,23 +163,35 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+def execute_cell(cell: nbformat.NotebookNode, timeout: float | None = None) -> bool:
+    """Run one code cell in this process's shell: its outputs and execution count are set on the
+    cell as a kernel would set them. False when the cell raised. Empty cells are skipped, as by
+    nbclient."""
+    if cell.cell_type != "code" or not cell.source.strip():
+        return True
+    shell = _shell()
+    outputs = _Outputs()
+    with _captured(shell, outputs), _time_limit(timeout):
+        result = shell.run_cell(cell.source, store_history=True)
+    cell.outputs = outputs.items
+    cell.execution_count = shell.execution_count - 1
+    return result.success
+
+
+def reset_namespace() -> None:
+    """Forget every name the cells defined (a fresh section in the same process, for benchmarks)."""
+    _shell().reset(new_session=False)
+
+
 class InProcessEngine(Engine):
     """Runs each code cell in this process's IPython shell; stops at the first cell with an error,
     as papermill's nbclient engine does."""
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs) -> None:
-        shell = _shell()
         for index, cell in enumerate(nb_man.nb.cells):
             nb_man.cell_start(cell, index)
-            failed = False
-            if cell.cell_type == "code" and cell.source.strip():  # nbclient skips empty cells too
-                outputs = _Outputs()
-                with _captured(shell, outputs), _time_limit(execution_timeout):
-                    result = shell.run_cell(cell.source, store_history=True)
-                cell.outputs = outputs.items
-                cell.execution_count = shell.execution_count - 1
-                failed = not result.success
+            failed = not execute_cell(cell, execution_timeout)
             if failed:
                 nb_man.cell_exception(cell, index)
             nb_man.cell_complete(cell, index)

@@ -1,7 +1,8 @@
-"""One anchor for every path in the project (cookiecutter-data-science's PROJ_ROOT)."""
+"""One anchor for every path in the project (cookiecutter-data-science's PROJ_ROOT), and a file's digest."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -14,3 +15,12 @@ SAMPLE_DATA_DIR = PROJ_ROOT / "data" / "sample"
 CACHE_DIR = PROJ_ROOT / ".cache"
 # Reference tables shipped inside the package (ONS populations), so a fresh clone needs nothing else.
 REFERENCE_DATA_DIR = Path(__file__).resolve().parent / "reference_data"
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file's bytes (the build remembers them per file: boardpack.hashing.sha256_file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

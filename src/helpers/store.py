@@ -17,7 +17,6 @@ The folder is written under a temporary name and renamed into place, so no reade
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import paths
 from helpers.loading import Data
 
 STORE_FILE = "store.json"
@@ -38,14 +38,6 @@ FORMAT = 1
 
 class StoreError(ValueError):
     """A store folder that cannot serve the request (the message says why)."""
-
-
-def file_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,7 @@ class KpiInputs:
 
     @classmethod
     def of(cls, quarter: str, icb: str, targets_file: Path | str | None, baseline_quarters: Iterable[str]):
-        targets = file_sha256(targets_file) if targets_file else ""
+        targets = paths.file_sha256(targets_file) if targets_file else ""
         return cls(str(quarter), str(icb), targets, tuple(baseline_quarters))
 
     def as_dict(self) -> dict:
