@@ -50,7 +50,9 @@ def test_notebook_parameters_are_plain_values_with_absolute_paths(root):
         "commentary_dir",
         "baseline_period",
         "sample_data",
+        "peers",
     }
+    assert values["peers"] == "england"
 
 
 def test_misspelt_name_is_rejected_with_the_nearest_valid_name(root):
@@ -196,3 +198,22 @@ def test_engine_is_fork_by_default_kernel_on_request_and_nothing_else(root):
     assert resolve({"quarter": "2026/27 Q2", "engine": "kernel"}, root=root).engine == "kernel"
     with pytest.raises(ParamsError, match="'engine'"):
         resolve({"quarter": "2026/27 Q2", "engine": "thread"}, root=root)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("England", "england"),
+        (" region ", "region"),
+        ("qwu, QHL", ["QHL", "QWU"]),  # comma-separated on the command line
+        (["QUA", "qwu"], ["QUA", "QWU"]),  # a YAML list
+    ],
+)
+def test_peer_group_is_england_region_or_icb_codes(root, given, used):
+    assert resolve({"quarter": "2026/27 Q2", "peers": given}, root=root).peers == used
+
+
+@pytest.mark.parametrize("given", ["national", "QWU,XXX", ","])
+def test_a_peer_group_that_is_not_one_is_refused_naming_the_parameter(root, given):
+    with pytest.raises(ParamsError, match="parameter 'peers'"):
+        resolve({"quarter": "2026/27 Q2", "peers": given}, root=root)

@@ -429,7 +429,7 @@ def _generate_sample(params: ResolvedParams) -> str:
 
 
 def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]:
-    inputs = hashing.table_files(params.data_dir, section.tables)
+    inputs = hashing.table_files(params.data_dir, section.inputs)
     commentary = params.commentary_dir / params.quarter_id / f"{section.id}.md"
     if commentary.is_file():
         inputs["commentary"] = commentary

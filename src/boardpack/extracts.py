@@ -102,18 +102,23 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     except (OSError, ValueError, KeyError, TypeError):
         pass
 
+    from helpers.benchmarks import peer_inputs
     from helpers.extract import icb_tables, icbs_in, write_icb_tables
     from helpers.loading import load_data
 
     log.info("validating %s for %s and cutting it into one folder per ICB", data_dir, quarter)
     data = load_data(data_dir, quarter)
     warnings = [str(w) for w in data.warnings]  # the data passed with these notes: every pack reports them
+    # Every ICB's peer figures, from the same validated rows in one pass: each extract carries them
+    # as its benchmarks table, so every pack of the folder is compared with the same figures.
+    log.info("computing the peer figures of %s ICBs", len(icbs_in(data)))
+    peers = peer_inputs(data, quarter)
     folders = {}
     for icb in icbs_in(data):
         (root / icb).mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".new-", dir=root / icb))
         try:
-            written = write_icb_tables(icb_tables(data, icb), staging)
+            written = write_icb_tables({**icb_tables(data, icb), "benchmarks": peers}, staging)
             digest = hashlib.sha256()
             for path in written:
                 digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())

@@ -38,6 +38,8 @@ def write_stores(
     from helpers.quarters import parse, parse_range
 
     tables = sorted({t for section in stores for t in section.tables})
+    optional = sorted({t for section in stores for t in section.optional})
+    tables += sorted(hashing.table_files(params.data_dir, optional))  # optional tables the folder has
     try:
         if data.validated:  # cut from a folder that passed every check for this quarter
             frames = extract.read_icb_tables(params.data_dir, tables)
@@ -51,8 +53,8 @@ def write_stores(
         log.warning("data: %s", warning)
     baseline = tuple(q.id for q in parse_range(params.baseline_period))
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
-    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline)
-    kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
+    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline, params.peers)
+    kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline, params.peers)
     files = hashing.table_files(params.data_dir, tables)
     table_paths = {
         name: store.write_table(frames.table(name), table_path(params, name, files[name]))
@@ -62,7 +64,7 @@ def write_stores(
     for section, folder in missing.items():
         store.write_store(
             folder,
-            {name: table_paths[name] for name in section.tables},
+            {name: table_paths[name] for name in section.inputs if name in table_paths},
             kpi_inputs,
             # a section the helpers do not know (a project's own notebook) shows no headline KPI
             opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(()),
@@ -78,6 +80,7 @@ def _store_material(params: ResolvedParams) -> dict:
         "icb": params.icb,
         "targets": hashing.sha256_file(params.targets_file) if params.targets_file else "",
         "baseline": params.baseline_period,
+        "peers": params.peers,
         "code": hashing.code_hashes(),
     }
 
@@ -95,7 +98,7 @@ def table_path(params: ResolvedParams, table: str, source: Path) -> Path:
 def store_dir(params: ResolvedParams, section: Section) -> Path:
     """A section's store, named by everything its content depends on: its tables' files, the
     quarter, ICB, targets, baseline and the helpers' code."""
-    files = hashing.table_files(params.data_dir, section.tables)
+    files = hashing.table_files(params.data_dir, section.inputs)
     material = {
         **_store_material(params),
         "section": section.id,

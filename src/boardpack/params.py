@@ -52,6 +52,29 @@ class PackParams(BaseModel):
         "(a Jupyter kernel per section). Both give the same pack.",
     )
 
+    peers: str | list[str] = Field(
+        "england",
+        description="Peer group of the KPIs compared with other ICBs: 'england' (every ICB), 'region' "
+        "(the ICB's NHS England region) or ICB codes (a YAML list, or comma-separated on the command line).",
+    )
+
+    @field_validator("peers")
+    @classmethod
+    def _peer_group(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            choice = value.strip().lower()
+            if choice in ("england", "region"):
+                return choice
+            value = value.split(",")
+        codes = sorted({str(code).strip().upper() for code in value if str(code).strip()})
+        unknown = [code for code in codes if code not in _icb_codes()]
+        if not codes or unknown:
+            raise ValueError(
+                "use 'england', 'region' or ICB ODS codes such as 'QWU'"
+                + (f"; unknown code(s): {', '.join(unknown)}" if unknown else "")
+            )
+        return codes
+
     @field_validator("quarter")
     @classmethod
     def _quarter_label(cls, value: str) -> str:
@@ -92,6 +115,7 @@ class ResolvedParams(BaseModel):
     execution_timeout: int
     run_timeout: int
     engine: str
+    peers: str | list[str] = "england"
     root: Path
     sources: list[str] = Field(default_factory=list, description="Files the values were read from.")
 
@@ -109,6 +133,7 @@ class ResolvedParams(BaseModel):
             "commentary_dir": str(self.commentary_dir),
             "baseline_period": self.baseline_period,
             "sample_data": self.sample_data,
+            "peers": self.peers,
         }
 
     def log_dict(self) -> dict[str, Any]:
@@ -236,6 +261,7 @@ def resolve(
         execution_timeout=given.execution_timeout,
         run_timeout=given.run_timeout,
         engine=given.engine,
+        peers=given.peers,
         root=root,
         sources=sources,
     )

@@ -22,10 +22,16 @@ class Section:
     title: str
     notebook: Path
     tables: tuple[str, ...]
+    optional: tuple[str, ...] = ()  # optional tables read when the data folder has them (peer data)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every table the section may read: what its cache and store are keyed on."""
+        return self.tables + self.optional
 
 
 SECTIONS: tuple[Section, ...] = tuple(
-    Section(s.id, s.title, paths.NOTEBOOKS_DIR / f"{s.id}.ipynb", s.tables) for s in PACK_SECTIONS
+    Section(s.id, s.title, paths.NOTEBOOKS_DIR / f"{s.id}.ipynb", s.tables, s.optional) for s in PACK_SECTIONS
 )
 __all__ = ["ALL_TABLES", "SECTIONS", "Section", "select"]
 

@@ -977,3 +977,91 @@ def representation_chart(
             f"{_list_in_words(items)}. A ratio above 1 means the group is over-represented among participants."
         )
     return Chart(figure=figure, title=title, alt_text=alt_text)
+
+
+def funnel_chart(
+    points: pd.DataFrame,
+    curves: pd.DataFrame,
+    target: float,
+    title: str,
+    alt_text: str,
+    *,
+    unit: str = "",
+    x_label: str = "Denominator",
+    target_label: str = "All ICBs compared",
+    label_points: Sequence[str] = (),
+) -> Chart:
+    """A funnel plot: each unit's value against its denominator, the target line and the 95% and
+    99.8% limits as smooth curves (:func:`helpers.funnel.funnel_curves`).
+
+    ``points``: ``IcbCode``, ``Denominator``, ``Value`` and ``Own`` (the highlighted unit, drawn
+    large in NHS Blue and labelled); ``label_points``: other codes to label (the outliers).
+    Colour is never the only cue: the own unit is a larger diamond, and every line is in the legend.
+    """
+    where = "funnel_chart"
+    _require_columns(points, ["IcbCode", "Denominator", "Value", "Own"], where)
+    _require_columns(curves, ["Denominator", "Lower95", "Upper95", "Lower998", "Upper998"], where)
+    values = points["Value"].to_numpy(dtype=float)
+    decimals = _decimals_for(values)
+    own = points["Own"].to_numpy(dtype=bool)
+    figure = _new_figure(4.2)
+    with house_style():
+        ax = figure.add_subplot()
+        x = curves["Denominator"].to_numpy(dtype=float)
+        grey, blue = NHS_COLOURS["dark_grey"], NHS_COLOURS["nhs_blue"]
+        ax.plot(x, curves["Upper998"], color=grey, linewidth=1.2, label="99.8% limits")
+        ax.plot(x, curves["Lower998"], color=grey, linewidth=1.2)
+        ax.plot(x, curves["Upper95"], color=grey, linewidth=1.0, linestyle="--", label="95% limits")
+        ax.plot(x, curves["Lower95"], color=grey, linewidth=1.0, linestyle="--")
+        ax.axhline(target, color=NHS_COLOURS["black"], linewidth=0.8, linestyle=":", label=target_label)
+        ax.scatter(
+            points.loc[~own, "Denominator"],
+            points.loc[~own, "Value"],
+            s=22,
+            color=NHS_COLOURS["mid_grey"],
+            edgecolor="white",
+            linewidth=0.4,
+            label="Other ICBs",
+            zorder=3,
+        )
+        ax.scatter(
+            points.loc[own, "Denominator"],
+            points.loc[own, "Value"],
+            s=70,
+            marker="D",
+            color=blue,
+            edgecolor=NHS_COLOURS["dark_blue"],
+            linewidth=0.8,
+            label=", ".join(points.loc[own, "IcbCode"]) or "This ICB",
+            zorder=4,
+        )
+        labelled = set(label_points) | set(points.loc[own, "IcbCode"])
+        for _, row in points[points["IcbCode"].isin(labelled)].iterrows():
+            ax.annotate(
+                row["IcbCode"],
+                (row["Denominator"], row["Value"]),
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=9,
+                fontweight="bold" if row["Own"] else "normal",
+                color=blue if row["Own"] else NHS_COLOURS["black"],
+            )
+        # Keep the points in view; the curves open wide at small denominators.
+        span = np.nanmax(values) - np.nanmin(values) if len(values) else 1.0
+        pad = (span or abs(np.nanmax(values)) or 1.0) * 0.35
+        low, high = np.nanmin(values) - pad, np.nanmax(values) + pad
+        if unit in ("%", "percent"):
+            low, high = max(low, 0.0), min(high, 100.0)
+        else:
+            low = max(low, 0.0)
+        ax.set_ylim(low, high)
+        ax.set_xlim(0, float(np.nanmax(x)) * 1.02)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(unit)
+        ax.yaxis.grid(True)
+        ax.set_axisbelow(True)
+        _thousands_axis(ax.xaxis, 0)
+        _value_axis(ax.yaxis, unit, decimals)
+        figure.legend(loc="outside lower center", ncols=5, frameon=False)
+        _set_title(figure, title)
+    return Chart(figure=figure, title=title, alt_text=alt_text)

@@ -96,7 +96,7 @@ def write_icb_tables(tables: dict[str, pd.DataFrame], folder: Path | str) -> lis
     """Write ``tables`` as ``<table>.parquet`` files in ``folder`` (created); returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_parquet(tables[name], folder / f"{name}.parquet") for name in TABLES if name in tables]
+    return [write_parquet(tables[name], folder / f"{name}.parquet") for name in CONTRACT if name in tables]
 
 
 def read_icb_tables(folder: Path | str, tables: list[str] | tuple[str, ...]) -> Data:

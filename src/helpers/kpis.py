@@ -79,6 +79,8 @@ class Comparable:
 
     counts: Callable[..., pd.DataFrame]
     multiplier: float
+    people: tuple[str, ...] = ()  # of Numerator/Denominator, the counts of people (disclosed when published)
+    axis: str = "Denominator"  # what the denominator counts, the funnel plot's x-axis label
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,7 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=_RECRUITMENT,
         chart="run",
         why=ROLLING,
-        comparable=Comparable(_gp_practices_counts, PERCENT),
+        comparable=Comparable(_gp_practices_counts, PERCENT, axis="GP practices"),
     ),
     Kpi(
         id="participants",
@@ -364,7 +366,9 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="run",
         why=ROLLING,
         plan_start=PlanStart(MAPPING, 210, "210 people taking part in research per 10,000 population"),
-        comparable=Comparable(_participants_per_10k_counts, PER_10000),
+        comparable=Comparable(
+            _participants_per_10k_counts, PER_10000, people=("Numerator",), axis="Population (ONS mid-2022)"
+        ),
     ),
     Kpi(
         id="core20_pct",
@@ -380,7 +384,9 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=("recruitment_imd",),
         chart="run",
         why=ROLLING,
-        comparable=Comparable(_core20_counts, PERCENT),
+        comparable=Comparable(
+            _core20_counts, PERCENT, people=("Numerator", "Denominator"), axis="Participants with a known IMD decile"
+        ),
     ),
     Kpi(
         id="commercial_pct_open_studies",
@@ -398,7 +404,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         plan_start=PlanStart(MAPPING, 11.5, "11.5% of all trials commercially funded"),
-        comparable=Comparable(_commercial_share_counts, PERCENT),
+        comparable=Comparable(_commercial_share_counts, PERCENT, axis="Open studies"),
     ),
     Kpi(
         id="commercial_participants",
@@ -464,7 +470,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(PLAN,),
-        comparable=Comparable(_rtt_counts, PERCENT),
+        comparable=Comparable(_rtt_counts, PERCENT, axis="Studies assessed"),
     ),
     Kpi(
         id="cross_system_studies",

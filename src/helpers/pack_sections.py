@@ -26,6 +26,11 @@ ALL_TABLES: tuple[str, ...] = (
 )
 
 
+# The optional tables of the contract (helpers.contract.OPTIONAL_TABLES; a test keeps them equal):
+# peer data, read by the sections that compare KPIs with other ICBs.
+PEER_TABLES: tuple[str, ...] = ("benchmarks",)
+
+
 @dataclass(frozen=True)
 class PackSection:
     """One section: ``group`` names its headline KPIs in the scorecard ('' when it shows none of its own)."""
@@ -34,21 +39,31 @@ class PackSection:
     title: str
     tables: tuple[str, ...]
     group: str = ""
+    optional: tuple[str, ...] = ()  # optional tables (helpers.contract.OPTIONAL_TABLES) read when present
 
 
 PACK_SECTIONS: tuple[PackSection, ...] = (
-    PackSection("00_summary", "Summary scorecard", ALL_TABLES),
+    PackSection("00_summary", "Summary scorecard", ALL_TABLES, optional=PEER_TABLES),
     PackSection(
-        "10_research_activity", "Research activity", ("organisations", "studies", "recruitment"), "Research activity"
+        "10_research_activity",
+        "Research activity",
+        ("organisations", "studies", "recruitment"),
+        "Research activity",
+        optional=PEER_TABLES,
     ),
     PackSection(
         "20_participation_equity",
         "Participation and equity",
         ("organisations", "studies", "recruitment", "recruitment_imd", "recruitment_ethnicity"),
         "Participation",
+        optional=PEER_TABLES,
     ),
     PackSection(
-        "30_commercial", "Commercial research", ("organisations", "studies", "recruitment", "finance"), "Commercial"
+        "30_commercial",
+        "Commercial research",
+        ("organisations", "studies", "recruitment", "finance"),
+        "Commercial",
+        optional=PEER_TABLES,
     ),
     PackSection(
         "40_partnerships_workforce",
@@ -71,3 +86,9 @@ def tables_of(section_id: str) -> tuple[str, ...]:
     if section_id not in BY_ID:
         raise ValueError(f"unknown section {section_id!r}: one of {', '.join(BY_ID)}")
     return BY_ID[section_id].tables
+
+
+def optional_tables_of(section_id: str) -> tuple[str, ...]:
+    """The optional tables ``section_id`` reads when the data folder has them."""
+    tables_of(section_id)  # an unknown section is an error naming the sections there are
+    return BY_ID[section_id].optional

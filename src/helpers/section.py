@@ -20,11 +20,13 @@ import pandas as pd
 
 from helpers import paths, store
 from helpers.commentary import Commentary, load_commentary
+from helpers.comparison import PeerComparison, compare_kpis
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
-from helpers.pack_sections import PACK_SECTIONS, tables_of
+from helpers.pack_sections import PACK_SECTIONS, optional_tables_of, tables_of
 from helpers.population import icb_name
 from helpers.quarters import BASELINE_PERIOD, Quarter, latest_complete, parse, parse_range
+from helpers.readers import find_table_files
 from helpers.scorecard import build_scorecard
 from helpers.spc import TrialLimitsWarning
 from helpers.tables import Table, format_table
@@ -56,6 +58,8 @@ class Section:
     data_dir: Path
     # KPI id -> the SPC frame behind its scorecard icons (XmR KPIs only), for its chart
     spc_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    # KPI id -> this section's comparable KPIs among their peers (empty: no peer data supplied)
+    peers: Mapping[str, PeerComparison] = field(default_factory=dict)
 
     def kpi(self, kpi: str) -> pd.Series:
         """One scorecard row by KPI id (KeyError naming the KPIs there are)."""
@@ -104,6 +108,7 @@ def open_section(
     baseline_period: str | None = None,
     sample_data: bool | None = None,
     store_dir: str | Path | None = None,
+    peers: str | Sequence[str] = "england",
 ) -> Section:
     """Load one section's inputs from the notebook's parameters.
 
@@ -112,12 +117,15 @@ def open_section(
     JupyterLab): read and validate ``data_dir`` and compute the KPIs here.
 
     ``tables``: the tables to load; default: the section's own (:mod:`helpers.pack_sections`, what
-    the build's cache keys on).
+    the build's cache keys on), with its optional tables (peer data) when the folder has them.
+    ``peers``: the peer group of the KPIs compared with other ICBs: 'england', 'region' or a list
+    of ICB codes (:func:`helpers.comparison.compare_kpis`).
     ``targets_file``/``commentary_dir``: ``None`` or ``''`` means none. Relative paths are read
     from the project root. The scorecard rows are those whose tables were loaded.
     """
     if section_id not in SECTION_IDS:
         raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
+    optional = optional_tables_of(section_id) if tables is None else ()
     tables = tables_of(section_id) if tables is None else tuple(tables)
     quarter = resolve_quarter(quarter)
     icb = str(icb).strip().upper()
@@ -134,12 +142,14 @@ def open_section(
     if store_dir not in (None, ""):  # the build's validated tables and computed KPIs
         if not store.is_store(store_dir):
             raise SectionInputError(f"parameter store_dir: {store_dir} is not a pack store (no {store.STORE_FILE})")
-        data = store.read_tables(store_dir, tables)
-        kpis = store.read_kpis(store_dir, store.KpiInputs.of(quarter.label, icb, targets_path, baseline))
+        stored = store.read_meta(store_dir)["tables"]
+        data = store.read_tables(store_dir, [*tables, *(t for t in optional if t in stored)])
+        kpis = store.read_kpis(store_dir, store.KpiInputs.of(quarter.label, icb, targets_path, baseline, peers))
     else:
-        data = load_data(folder, quarter, tables=list(tables))
+        present = find_table_files(folder)
+        data = load_data(folder, quarter, tables=[*tables, *(t for t in optional if t in present)])
     if kpis is None:
-        kpis = compute_kpis(data, quarter, icb, targets, baseline)
+        kpis = compute_kpis(data, quarter, icb, targets, baseline, peers)
     shown = section_kpis(kpis, section_id)
     scorecard, spc_frames = shown.scorecard, shown.spc_frames
     commentary = None
@@ -159,22 +169,29 @@ def open_section(
         sample_data=sample,
         data_dir=folder,
         spc_frames=spc_frames,
+        peers=shown.peers,
     )
 
 
 def compute_kpis(
-    data: Data, quarter: Quarter, icb: str, targets: Mapping[str, Target], baseline_quarters: Sequence[str]
+    data: Data,
+    quarter: Quarter,
+    icb: str,
+    targets: Mapping[str, Target],
+    baseline_quarters: Sequence[str],
+    peers: str | Sequence[str] = "england",
 ) -> store.Kpis:
-    """Every headline KPI whose tables ``data`` holds: the scorecard and the SPC frames behind its
-    icons. The build computes this once per pack (into the store); a section opened on a plain data
-    folder computes it here."""
+    """Every headline KPI whose tables ``data`` holds: the scorecard, the SPC frames behind its
+    icons and, when ``data`` has peer data, each comparable KPI among ``peers``
+    (:func:`helpers.comparison.compare_kpis`). The build computes this once per pack (into the
+    store); a section opened on a plain data folder computes it here."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
         spc_frames: dict[str, pd.DataFrame] = {}
         scorecard = build_scorecard(
             data, quarter, icb, dict(targets), baseline_quarters=tuple(baseline_quarters), spc_frames=spc_frames
         )
-    return store.Kpis(scorecard, spc_frames)
+    return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers))
 
 
 def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:

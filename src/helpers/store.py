@@ -23,7 +23,7 @@ import pickle
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +33,7 @@ from helpers.loading import Data
 
 STORE_FILE = "store.json"
 KPIS_FILE = "kpis.pickle"
-FORMAT = 1
+FORMAT = 2  # 2: the KPIs carry their peer comparisons
 
 
 class StoreError(ValueError):
@@ -48,28 +48,45 @@ class KpiInputs:
     icb: str
     targets_sha256: str  # '' when no targets file
     baseline_quarters: tuple[str, ...]
+    peers: str | tuple[str, ...] = "england"  # the peer group (helpers.comparison.check_peers)
 
     @classmethod
-    def of(cls, quarter: str, icb: str, targets_file: Path | str | None, baseline_quarters: Iterable[str]):
+    def of(
+        cls,
+        quarter: str,
+        icb: str,
+        targets_file: Path | str | None,
+        baseline_quarters: Iterable[str],
+        peers: str | Iterable[str] = "england",
+    ):
         targets = paths.file_sha256(targets_file) if targets_file else ""
-        return cls(str(quarter), str(icb), targets, tuple(baseline_quarters))
+        group = peers.strip().lower() if isinstance(peers, str) else tuple(sorted(str(c).upper() for c in peers))
+        return cls(str(quarter), str(icb), targets, tuple(baseline_quarters), group)
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "baseline_quarters": list(self.baseline_quarters)}
+        peers = self.peers if isinstance(self.peers, str) else list(self.peers)
+        return {**self.__dict__, "baseline_quarters": list(self.baseline_quarters), "peers": peers}
 
 
 @dataclass(frozen=True)
 class Kpis:
-    """Every headline KPI of the pack: the scorecard and the SPC frame behind each XmR KPI's icons."""
+    """Every headline KPI of the pack: the scorecard, the SPC frame behind each XmR KPI's icons,
+    and each comparable KPI among its peers (:func:`helpers.comparison.compare_kpis`; empty when
+    the pack has no peer data)."""
 
     scorecard: pd.DataFrame
     spc_frames: dict[str, pd.DataFrame]
+    peers: dict = field(default_factory=dict)  # KPI id -> helpers.comparison.PeerComparison
 
     def only(self, kpi_ids: Iterable[str]) -> Kpis:
-        """These KPIs' rows and SPC frames."""
+        """These KPIs' rows, SPC frames and peer comparisons."""
         keep = set(kpi_ids)
         rows = self.scorecard[self.scorecard["Kpi"].isin(keep)].reset_index(drop=True)
-        return Kpis(rows, {k: v for k, v in self.spc_frames.items() if k in keep})
+        return Kpis(
+            rows,
+            {k: v for k, v in self.spc_frames.items() if k in keep},
+            {k: v for k, v in self.peers.items() if k in keep},
+        )
 
 
 def is_store(folder: Path | str) -> bool:
@@ -114,7 +131,9 @@ def write_store(
     try:
         if kpis is not None:
             with open(staging / KPIS_FILE, "wb") as handle:
-                pickle.dump((kpis.scorecard, dict(kpis.spc_frames)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    (kpis.scorecard, dict(kpis.spc_frames), dict(kpis.peers)), handle, protocol=pickle.HIGHEST_PROTOCOL
+                )
         meta = {
             "format": FORMAT,
             "tables": {name: str(Path(path).resolve()) for name, path in sorted(tables.items())},
@@ -158,5 +177,5 @@ def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
     if meta.get("kpis") != kpi_inputs.as_dict():
         return None
     with open(Path(folder) / KPIS_FILE, "rb") as handle:
-        scorecard, spc_frames = pickle.load(handle)  # noqa: S301 - written by this project's build
-    return Kpis(scorecard, spc_frames)
+        scorecard, spc_frames, peers = pickle.load(handle)  # noqa: S301 - written by this project's build
+    return Kpis(scorecard, spc_frames, peers)
