@@ -46,6 +46,12 @@ class PackParams(BaseModel):
     run_timeout: int = Field(
         3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too)."
     )
+    stale_after_days: int = Field(
+        45,
+        ge=0,
+        description="A table whose data stop more than this many days before the quarter's end is "
+        "flagged stale (helpers.freshness).",
+    )
     engine: Literal["fork", "kernel"] = Field(
         "fork",
         description="How sections run: fork (a child of a warm worker, in-process IPython) or kernel "
@@ -93,6 +99,7 @@ class ResolvedParams(BaseModel):
     run_timeout: int
     engine: str
     root: Path
+    stale_after_days: int = 45
     sources: list[str] = Field(default_factory=list, description="Files the values were read from.")
 
     @property
@@ -236,6 +243,7 @@ def resolve(
         execution_timeout=given.execution_timeout,
         run_timeout=given.run_timeout,
         engine=given.engine,
+        stale_after_days=given.stale_after_days,
         root=root,
         sources=sources,
     )
