@@ -57,7 +57,7 @@ def test_t_quantile_refuses_bad_arguments(p, df):
 
 def test_perfect_line_projects_exactly_with_a_zero_width_interval():
     # y = 100 + 5x for x = 0..5 (2023/24 Q1 .. 2024/25 Q2); 2025/26 Q2 is x = 9: 100 + 45 = 145.
-    p = pj.project(series([100, 105, 110, 115, 120, 125]), 150, "2025/26 Q2", unit="count", what="studies")
+    p = pj.project(series([100, 105, 110, 115, 120, 125]), 150, "2025/26 Q2", unit="count", what="the count")
     assert p.available
     assert p.slope_per_quarter == pytest.approx(5)
     assert p.projected == pytest.approx(145)
@@ -70,7 +70,7 @@ def test_perfect_line_projects_exactly_with_a_zero_width_interval():
     assert p.on_course is False and p.target_met is False
     assert p.share_low == pytest.approx(100 * 145 / 150)
     assert pj.projection_sentence(p) == (
-        "On the trend since 2023/24 Q1 studies reaches 145 by 2025/26 Q2, 97% of the 150 target; "
+        "On the trend since 2023/24 Q1 the count reaches 145 by 2025/26 Q2, 97% of the 150 target; "
         "meeting it needs +6.3 a quarter."
     )
 
@@ -124,22 +124,23 @@ def test_needed_per_quarter_and_direction_decrease():
     assert p.on_course is False
     on = pj.project(series([200, 190, 180, 170, 160, 150]), 115, "2025/26 Q2", direction="decrease", unit="days")
     assert on.on_course is True
+    assert pj.projection_sentence(p).endswith("meeting it needs -12.5 days a quarter.")
 
 
 def test_on_course_sentence_gives_the_trend_beside_what_is_needed():
     # y = 100 + 5x; target 140 by x = 9: projected 145 meets it; needed (140 - 125) / 4 = 3.75
-    p = pj.project(series([100, 105, 110, 115, 120, 125]), 140, "2025/26 Q2", what="studies")
+    p = pj.project(series([100, 105, 110, 115, 120, 125]), 140, "2025/26 Q2", what="the count")
     assert p.on_course is True
     assert pj.projection_sentence(p).endswith("meeting it needs +3.8 a quarter (the trend gives +5 a quarter).")
 
 
 def test_too_short_a_series_gives_no_projection_and_says_why():
-    p = pj.project(series([1, 2, 3]), 10, "2025/26 Q1", what="studies")
+    p = pj.project(series([1, 2, 3]), 10, "2025/26 Q1", what="the count")
     assert not p.available
     assert p.projected is None and p.low is None and p.needed_per_quarter is None
     assert p.reason == "3 quarters of data since 2023/24 Q1; a trend needs at least 4"
     assert pj.projection_sentence(p) == (
-        "No projection of studies to the 10 target by 2025/26 Q1: "
+        "No projection of the count to the 10 target by 2025/26 Q1: "
         "3 quarters of data since 2023/24 Q1; a trend needs at least 4."
     )
     assert pj.projection_points(p).empty
@@ -161,11 +162,11 @@ def test_start_quarter_limits_the_fit():
 
 
 def test_target_already_met():
-    p = pj.project(series([100, 105, 110, 115, 120, 125]), 120, "2025/26 Q2", what="studies")
+    p = pj.project(series([100, 105, 110, 115, 120, 125]), 120, "2025/26 Q2", what="the count")
     assert p.target_met and p.on_course
     assert p.needed_per_quarter == 0
     assert pj.projection_sentence(p).endswith("the 120 target; the latest value, 125 in 2024/25 Q2, already meets it.")
-    falling = pj.project(series([150, 145, 140, 135, 130, 125]), 120, "2025/26 Q2", what="studies")
+    falling = pj.project(series([150, 145, 140, 135, 130, 125]), 120, "2025/26 Q2", what="the count")
     assert falling.target_met and not falling.on_course
     assert pj.projection_sentence(falling).endswith("already meets it, but the trend falls short of it.")
 

@@ -31,12 +31,13 @@ from helpers.targets import Target
 CONFIDENCE = 0.80  # the prediction interval's coverage (docs/projections.md says why 80%)
 MIN_POINTS = 4  # fewer points than this: no projection (two degrees of freedom at least)
 
-# A few words for each KPI with a target, as the projection sentence names it.
+# A few words for each KPI with a target, as the projection sentence names it (the subject of
+# "reaches": singular).
 SHORT_NAMES: dict[str, str] = {
     "commercial_income": "income",
-    "studies_open_pct_precovid": "studies open",
+    "studies_open_pct_precovid": "the share of pre-Covid studies open",
     "participants_per_10k": "participation",
-    "cross_system_studies": "cross-system studies",
+    "cross_system_studies": "the count of cross-system studies",
 }
 
 
@@ -392,7 +393,7 @@ def kpi_projections(
 
 
 def _signed(value: float, unit: str) -> str:
-    """``+£296k``, ``-1.5 percentage points``, ``+2.3 per 10,000``, ``+0.4``."""
+    """``+£296k``, ``-1.5 percentage points``, ``+2.3 per 10,000``, ``-12.5 days``, ``+0.4``."""
     sign = "-" if value < 0 else "+"
     size = abs(value)
     if unit == "GBP":
@@ -401,6 +402,8 @@ def _signed(value: float, unit: str) -> str:
         return f"{sign}{format_number(size, 1)} percentage points"
     if unit == "per_10000":
         return f"{sign}{format_number(size, 1)} per 10,000"
+    if unit == "days":
+        return f"{sign}{format_number(size, 0 if float(round(size, 1)).is_integer() else 1)} days"
     return sign + format_number(size, 0 if float(round(size, 1)).is_integer() else 1)
 
 
