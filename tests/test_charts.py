@@ -607,3 +607,64 @@ def test_spc_chart_dots_only_the_limits_of_a_period_under_12_points():
     labels = [t.get_text() for t in chart.figure.legends[0].get_texts()]
     assert "Process limits" in labels and "Trial limits (under 12 points)" in labels
     assert "process limits" in chart.alt_text and "trial process limits" not in chart.alt_text  # the current period
+
+
+# -- projection overlay (helpers.projections.projection_points) ----------------------------------------
+
+
+def _projection_of(frame: pd.DataFrame, x: str, y: str, target_quarter: str) -> pd.DataFrame:
+    from helpers.projections import project, projection_points
+    from helpers.quarters import Quarter
+
+    values = pd.Series(frame[y].to_numpy(dtype=float), index=[Quarter.of_date(d).id for d in frame[x]])
+    return projection_points(project(values, 200, target_quarter))
+
+
+def test_projection_overlay_is_off_by_default_and_leaves_charts_unchanged(rqm_frame):
+    dates = quarter_starts("2024/25 Q1", "2026/27 Q2")
+    frame = pd.DataFrame({"QuarterStart": dates, "Days": np.linspace(130, 115, len(dates))})
+    assert (
+        line_chart(frame, "QuarterStart", "Days", "T", unit="days").png_bytes()
+        == line_chart(frame, "QuarterStart", "Days", "T", unit="days", projection=None).png_bytes()
+    )
+    assert (
+        spc_chart(rqm_frame, "Stable", "breaches", "decrease").png_bytes()
+        == spc_chart(rqm_frame, "Stable", "breaches", "decrease", projection=None).png_bytes()
+    )
+
+
+def test_line_chart_draws_the_projection_to_the_target_date():
+    dates = quarter_starts("2023/24 Q1", "2026/27 Q2")
+    frame = pd.DataFrame({"QuarterStart": dates, "Studies": [100.0 + 5 * i + (i % 2) for i in range(len(dates))]})
+    points = _projection_of(frame, "QuarterStart", "Studies", "2027/28 Q4")
+    plain = line_chart(frame, "QuarterStart", "Studies", "T", unit="studies")
+    chart = line_chart(frame, "QuarterStart", "Studies", "T", unit="studies", projection=points)
+    assert chart.png_bytes() != plain.png_bytes()
+    assert x_labels(chart)[-1] == "2027/28"  # the axis runs to the target date
+    assert "Trend projected (80% interval) to 2027/28 Q4:" in chart.alt_text
+    legend = [t.get_text() for t in chart.figure.legends[0].get_texts()]
+    assert "Trend projected (80% interval)" in legend
+
+
+def test_spc_chart_draws_the_projection_to_the_target_date():
+    dates = quarter_starts("2023/24 Q1", "2026/27 Q2")
+    values = [100.0 + 5 * i + (i % 2) for i in range(len(dates))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = spc(values, dates)
+    points = _projection_of(pd.DataFrame({"d": dates, "v": values}), "d", "v", "2027/28 Q4")
+    chart = spc_chart(frame, None, "studies", "increase", projection=points, projection_label="Projection")
+    assert x_labels(chart)[-1] == "2027/28"
+    assert chart.alt_text.endswith(
+        f"Projection to 2027/28 Q4: {points['Fit'].iloc[-1]:.0f} "
+        f"(interval {points['Low'].iloc[-1]:.0f} to {points['High'].iloc[-1]:.0f})."
+    )
+
+
+def test_projection_needs_dates_and_its_columns():
+    frame = pd.DataFrame({"q": ["a", "b", "c"], "n": [1, 2, 3]})
+    good = pd.DataFrame({"Date": pd.to_datetime(["2026-07-01"]), "Fit": [1.0], "Low": [0.5], "High": [1.5]})
+    with pytest.raises(ValueError, match="dates"):
+        line_chart(frame, "q", "n", "T", projection=good)
+    with pytest.raises(ValueError):
+        line_chart(frame, "q", "n", "T", projection=good.drop(columns="Low"))

@@ -251,3 +251,20 @@ def test_commercial_example_commentary_states_the_sample_figures(sample_figures)
         f"fell this quarter, from {before['MedianDays']:.0f} to {now['MedianDays']:.0f} days "
         f"across {int(now['Studies'])} studies, but one study took {now['MaxDays']:.0f} days"
     ) in text
+
+
+def test_html_comments_are_notes_the_pack_never_shows(tmp_path):
+    folder = tmp_path / "2026-27-Q2"
+    folder.mkdir()
+    (folder / "30_commercial.md").write_text(
+        "<!--\nnote to self: £4.02m\n-->\nIncome rose.<!-- inline note -->\n", encoding="utf-8"
+    )
+    shown = load_commentary(tmp_path, "2026/27 Q2", "30_commercial")
+    assert shown.html == "<p>Income rose.</p>\n"
+    assert "<!--" in shown.text  # the file as written
+    (folder / "60_engagement.md").write_text("<!-- only notes -->\n\n", encoding="utf-8")
+    assert load_commentary(tmp_path, "2026/27 Q2", "60_engagement") is None
+    # an unclosed comment is not a note: it shows as text, so the analyst sees the slip
+    (folder / "70_deliverables.md").write_text("<!-- forgot to close\n\nText.\n", encoding="utf-8")
+    unclosed = load_commentary(tmp_path, "2026/27 Q2", "70_deliverables")
+    assert "&lt;!-- forgot to close" in unclosed.html and "<!--" not in unclosed.html

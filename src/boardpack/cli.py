@@ -274,6 +274,72 @@ def batch(
     raise typer.Exit(result.exit_code)
 
 
+@app.command()
+def commentary(
+    quarter: str | None = typer.Option(
+        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
+    ),
+    icb: str | None = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."
+    ),
+    sections: list[str] | None = typer.Option(
+        None, "--sections", help="Only these sections (ids, comma-separated). Default: every section."
+    ),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="Any other parameter, NAME=VALUE (e.g. commentary_dir, targets_file)."
+    ),
+) -> None:
+    """Write a commentary stub per section, <commentary_dir>/<quarter id>/<section>.md, pre-filled with
+    the section's summary and figures as notes the pack does not show; never overwrites a file."""
+    from rich.console import Console
+
+    from boardpack import params as build_params
+    from boardpack.sections import select
+
+    console = Console(stderr=True)
+    try:
+        values = build_params.parse_assignments(param or [])
+        values.update({"quarter": quarter, "icb": icb, "data_dir": str(data) if data else None})
+        resolved = build_params.resolve(values)
+        chosen = [s.id for s in select(_section_ids(sections))]
+    except ValueError as exc:  # ParamsError, QuarterError, unknown section
+        console.print(f"[bold red]Invalid parameters:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+    from helpers.commentary_stubs import commentary_stubs, write_stubs
+    from helpers.loading import DataError, load_data
+    from helpers.quarters import parse_range
+    from helpers.targets import TargetsError, load_targets
+
+    if resolved.sample_data and not resolved.data_dir.is_dir():
+        from sampledata import generate
+
+        code = generate.run(out=resolved.data_dir, icb=resolved.icb, to=resolved.quarter, scale="icb", seed=20221)
+        if code not in (0, None):
+            console.print(f"[bold red]Could not generate sample data[/] in {resolved.data_dir} (exit {code})")
+            raise typer.Exit(1)
+    from boardpack.extracts import ExtractError, data_for_pack
+
+    try:
+        targets = load_targets(resolved.targets_file) if resolved.targets_file else {}
+        # a many-ICB folder is cut to the ICB's rows as for `boardpack build`, so the figures match its pack
+        folder = data_for_pack(resolved.data_dir, resolved.icb, resolved.quarter, resolved.cache_dir).folder
+        data = load_data(folder, resolved.quarter)
+    except (DataError, TargetsError, ExtractError) as exc:
+        console.print(f"[bold red]Cannot compute the figures:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    source = "the sample data" if resolved.sample_data else f"the data in {resolved.data_dir}"
+    baseline = [q.id for q in parse_range(resolved.baseline_period)]
+    texts = commentary_stubs(data, resolved.quarter, resolved.icb, targets, baseline, source, chosen)
+    done = write_stubs(resolved.commentary_dir, resolved.quarter, texts)
+    for path in done.written:
+        typer.echo(f"wrote {path}")
+    for path in done.kept:
+        typer.echo(f"kept {path} (it exists; not overwritten)")
+    typer.echo(f"{len(done.written)} stub(s) written, {len(done.kept)} existing file(s) kept.")
+
+
 @app.command("list")
 def list_packs(
     out: Path | None = typer.Option(None, "--out", help="Publish folder. Default: reports."),

@@ -46,6 +46,12 @@ class PackParams(BaseModel):
     run_timeout: int = Field(
         3600, gt=0, description="Seconds one pack's build may run, from its start (in a batch too)."
     )
+    stale_after_days: int = Field(
+        45,
+        ge=0,
+        description="A table whose data stop more than this many days before the quarter's end is "
+        "flagged stale (helpers.freshness).",
+    )
     engine: Literal["fork", "kernel"] = Field(
         "fork",
         description="How sections run: fork (a child of a warm worker, in-process IPython) or kernel "
@@ -117,6 +123,7 @@ class ResolvedParams(BaseModel):
     engine: str
     peers: str | list[str] = "england"
     root: Path
+    stale_after_days: int = 45
     sources: list[str] = Field(default_factory=list, description="Files the values were read from.")
 
     @property
@@ -262,6 +269,7 @@ def resolve(
         run_timeout=given.run_timeout,
         engine=given.engine,
         peers=given.peers,
+        stale_after_days=given.stale_after_days,
         root=root,
         sources=sources,
     )

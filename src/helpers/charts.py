@@ -370,6 +370,35 @@ def _list_in_words(items: list[str], limit: int = 12) -> str:
 # -- the Making Data Count SPC chart ------------------------------------------------------------
 
 
+PROJECTION_COLUMNS = ("Date", "Fit", "Low", "High")
+
+
+def _check_projection(projection: pd.DataFrame | None, where: str) -> pd.DataFrame | None:
+    """A projection frame (:func:`helpers.projections.projection_points`) sorted by date, or None."""
+    if projection is None:
+        return None
+    _require_columns(projection, list(PROJECTION_COLUMNS), where)
+    return projection.assign(Date=pd.to_datetime(projection["Date"])).sort_values("Date").reset_index(drop=True)
+
+
+def _draw_projection(ax, projection: pd.DataFrame, label: str) -> Line2D:
+    """The projected trend (dotted) and its prediction interval (a pale band); its legend handle."""
+    colour = NHS_COLOURS["dark_blue"]
+    ax.fill_between(
+        projection["Date"], projection["Low"], projection["High"], color=colour, alpha=0.12, linewidth=0, zorder=0
+    )
+    ax.plot(projection["Date"], projection["Fit"], color=colour, linestyle=":", linewidth=1.6, zorder=2, label=label)
+    return Line2D([], [], color=colour, linestyle=":", linewidth=1.6, label=label)
+
+
+def _projection_words(projection: pd.DataFrame, label: str, say, words) -> str:
+    last = projection.iloc[-1]
+    return (
+        f"{label} to {words(pd.Timestamp(last['Date']))}: {say(last['Fit'])} "
+        f"(interval {say(last['Low'])} to {say(last['High'])})."
+    )
+
+
 def spc_chart(
     frame: pd.DataFrame,
     title: str | None,
@@ -379,6 +408,9 @@ def spc_chart(
     rebase: Mapping | None = None,
     plan_baseline: PlanBaseline | None = None,
     target_label: str | None = None,
+    *,
+    projection: pd.DataFrame | None = None,
+    projection_label: str = "Trend projected (80% interval)",
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
@@ -389,9 +421,12 @@ def spc_chart(
     a labelled dark blue diamond at its quarter on a thin dotted line across the chart.
     ``target_label`` names its line in the legend (default "Target <value>").
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
+    ``projection`` (:func:`helpers.projections.projection_points`; default none): the trend carried
+    to the target date, a dotted line in a pale band (its interval), named by ``projection_label``.
     """
     where = "spc_chart"
     _require_columns(frame, ["date", "value", "mean", "lpl", "upl", "point_type"], where)
+    projection = _check_projection(projection, where)
     if improvement_direction not in ("increase", "decrease", "neutral"):
         raise ValueError(
             f"{where}: improvement_direction must be increase/decrease/neutral, got {improvement_direction!r}"
@@ -479,8 +514,12 @@ def spc_chart(
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
+        axis_dates = dates
+        if projection is not None:
+            handles.append(_draw_projection(ax, projection, projection_label))
+            axis_dates = pd.concat([dates, projection["Date"]], ignore_index=True)
         _value_axis(ax.yaxis, unit, decimals)
-        _date_axis(ax, dates)
+        _date_axis(ax, axis_dates)
         figure.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
         _set_title(figure, title)
 
@@ -516,6 +555,8 @@ def spc_chart(
         parts.append(f"Target {say(target)}" + (f": {spc_module.ASSURANCE_WORDS[assurance]}." if assurance else "."))
     if plan_baseline is not None:
         parts.append(f"{plan_baseline.label}.")
+    if projection is not None:
+        parts.append(_projection_words(projection, projection_label, say, _date_words(projection["Date"])))
     return Chart(figure=figure, title=title, alt_text=" ".join(parts))
 
 
@@ -733,13 +774,18 @@ def line_chart(
     target_label: str = "Target",
     decimals: int | None = None,
     alt_text: str | None = None,
+    projection: pd.DataFrame | None = None,
+    projection_label: str = "Trend projected (80% interval)",
 ) -> Chart:
     """Lines of ``y`` over ``x`` (dates or ordered categories), one per ``series`` value.
 
     ``target``: a number (flat target line) or the name of a column holding a trajectory for
     each ``x``; drawn red and dashed, as in Making Data Count.
+    ``projection`` (:func:`helpers.projections.projection_points`; default none; dates on ``x``
+    only): the trend carried to the target date, a dotted line in a pale band (its interval).
     """
     where = "line_chart"
+    projection = _check_projection(projection, where)
     needed = [x, y] + ([series] if series else []) + ([target] if isinstance(target, str) else [])
     _require_columns(frame, needed, where)
     values, _ = _numbers_or_suppressed(frame, y, None, where)
@@ -753,6 +799,8 @@ def line_chart(
             pass  # ordered categories such as quarter labels: keep the given order
     if is_dates or pd.api.types.is_numeric_dtype(data[x]):
         data = data.sort_values(x, kind="stable")
+    if projection is not None and not is_dates:
+        raise ValueError(f"{where}: a projection is drawn on dates; {x!r} does not hold dates")
     names = list(dict.fromkeys(data[series].tolist())) if series else [None]
     if len(names) > len(SERIES_COLOURS):
         raise ValueError(f"{where}: {len(names)} series; at most {len(SERIES_COLOURS)} stay readable")
@@ -810,13 +858,18 @@ def line_chart(
                 linewidth=1.4,
                 label=target_label,
             )
+        axis_dates = data[x] if is_dates else None
+        if projection is not None:
+            _draw_projection(ax, projection, projection_label)
+            axis_dates = pd.concat([pd.Series(data[x].to_numpy()), projection["Date"]], ignore_index=True)
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
         _value_axis(ax.yaxis, unit, decimals)
         if is_dates:
-            _date_axis(ax, data[x])
-        figure.legend(loc="outside lower center", ncols=min(4, len(names) + (target is not None)), frameon=False)
+            _date_axis(ax, axis_dates)
+        legend_items = len(names) + (target is not None) + (projection is not None)
+        figure.legend(loc="outside lower center", ncols=min(4, legend_items), frameon=False)
         if not title:
             title = _line_title(data, x, names, series, unit or y, target, trajectory, say, words)
         _set_title(figure, title)
@@ -828,6 +881,8 @@ def line_chart(
         elif trajectory is not None and trajectory.notna().any():
             last_x = trajectory.dropna().index[-1]
             alt_text += f" {target_label} for {words(last_x)}: {say(trajectory.dropna().iloc[-1])}."
+        if projection is not None:
+            alt_text += " " + _projection_words(projection, projection_label, say, _date_words(projection["Date"]))
     return Chart(figure=figure, title=title, alt_text=alt_text)
 
 

@@ -5,11 +5,16 @@ Commentary is Markdown (CommonMark plus tables) rendered with markdown-it-py wit
 and mailto (markdown-it already refuses ``javascript:``, ``vbscript:``, ``file:`` and ``data:``);
 images become their alt text, because the pack fetches nothing. Commentary headings are moved
 below the section's own (its biggest becomes h4) so the pack's heading order holds.
+
+HTML comments (``<!-- ... -->``) are the analyst's notes: they are removed before rendering, so
+the pack never shows them, and a file holding only notes (such as an untouched stub written by
+``boardpack commentary``, :mod:`helpers.commentary_stubs`) shows no commentary at all.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +25,7 @@ from helpers.quarters import Quarter, parse
 COMMENTARY_HEADING = "Analyst commentary"
 TOP_HEADING_LEVEL = 4  # the section is h2, its parts h3; commentary headings start at h4
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_NOTE = re.compile(r"<!--.*?-->", re.DOTALL)  # an unclosed "<!--" stays, shown as text
 
 
 class CommentaryError(ValueError):
@@ -63,6 +69,11 @@ def _md_heading_shift(md: MarkdownIt) -> None:
 _MD = _parser()
 
 
+def without_notes(text: str) -> str:
+    """``text`` with its HTML comments (the analyst's notes) removed."""
+    return _NOTE.sub("", text)
+
+
 def render_markdown(text: str) -> str:
     """Commentary Markdown -> HTML, with raw HTML escaped and only http(s)/mailto links."""
     if not isinstance(text, str):
@@ -100,7 +111,8 @@ def commentary_path(commentary_dir: str | Path, quarter: str | Quarter, section_
 
 
 def load_commentary(commentary_dir: str | Path, quarter: str | Quarter, section_id: str) -> Commentary | None:
-    """The section's commentary for the quarter, or None when there is no file (or it is blank)."""
+    """The section's commentary for the quarter, or None when there is no file, or it is blank or
+    holds only notes (HTML comments)."""
     path = commentary_path(commentary_dir, quarter, section_id)
     if not path.is_file():
         return None
@@ -110,6 +122,7 @@ def load_commentary(commentary_dir: str | Path, quarter: str | Quarter, section_
         raise CommentaryError(
             f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
         ) from None
-    if not text.strip():
+    shown = without_notes(text)
+    if not shown.strip():
         return None
-    return Commentary(path=path, text=text, html=render_markdown(text))
+    return Commentary(path=path, text=text, html=render_markdown(shown))

@@ -35,6 +35,7 @@ from helpers.checks import (
 )
 from helpers.contract import CONTRACT, OPTIONAL_TABLES, TABLES, TEXT_DTYPE, Table
 from helpers.conversion import Distinct, convert
+from helpers.freshness import ExtractDates, check_extract, read_extract
 from helpers.problems import DataError, Problem, ProblemList, format_report
 from helpers.quarters import Quarter, parse
 from helpers.readers import HEADER_SEARCH_ROWS, find_table_files, normalise_name, read_csv, read_parquet, read_xlsx
@@ -63,6 +64,8 @@ class Data:
     benchmarks: pd.DataFrame | None = None  # optional: peer data (None when the folder has none)
     files: dict[str, Path] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    # the folder's optional extract file (helpers.freshness): when the tables were extracted
+    extract: ExtractDates | None = None
 
     def table(self, name: str) -> pd.DataFrame | None:
         return getattr(self, name)
@@ -122,7 +125,11 @@ def check_data(
     check_links(loaded, problems)
     if quarter is not None:
         check_quarter(loaded, quarter, problems)
-    data = Data(files={t: files[t] for t in to_read if t in files})
+    extract, extract_problems = read_extract(data_dir)  # optional: extract.yml / extract.json
+    problems.items.extend(extract_problems)
+    if quarter is not None:
+        problems.items.extend(check_extract(extract, quarter))
+    data = Data(files={t: files[t] for t in to_read if t in files}, extract=extract)
     for table in requested:
         if table in loaded and not problems.errors_in(loaded[table].file):
             setattr(data, table, _typed(CONTRACT[table], loaded[table]))
