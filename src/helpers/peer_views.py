@@ -15,7 +15,7 @@ from helpers import comparison, funnel as funnel_maths
 from helpers.charts import Chart, funnel_chart, variation_icon
 from helpers.comparison import GRID_COLUMNS, GRID_ROWS, NO_PEER_DATA, PeerComparison
 from helpers.kpis import COMPARABLE
-from helpers.narrative import format_value, summary
+from helpers.narrative import format_value
 from helpers.tables import TABLE_MIMETYPE, Table, format_table
 
 ICON_CELL_PX = 28  # a variation icon beside a KPI's name in the grid's list
@@ -37,6 +37,19 @@ class CollapsedTable:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self._repr_html_(), TABLE_MIMETYPE: self.table.payload(), "text/plain": self.summary}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A paragraph of the section's text (not its opening summary), HTML-escaped."""
+
+    text: str
+
+    def _repr_html_(self) -> str:
+        return f'<p class="bp-note">{html.escape(self.text, quote=False)}</p>'
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def short_name(name: str) -> str:
@@ -128,14 +141,14 @@ def show_peers(section, kpi_ids: Sequence[str] | None = None) -> None:
     if kpi_ids is None:
         kpi_ids = [k.id for k in COMPARABLE.values() if k.section == section.id]
     if not section.peers:
-        display(summary(NO_PEER_DATA))
+        display(Note(NO_PEER_DATA))
         return
     for kpi_id in kpi_ids:
         found = section.peers.get(kpi_id)
         if found is None:
-            display(summary(f"{COMPARABLE[kpi_id].label}: no peer figures for {section.quarter.label}"))
+            display(Note(f"{COMPARABLE[kpi_id].label}: no peer figures for {section.quarter.label}."))
             continue
-        display(summary(found.sentence(), _outlier_words(found)))
+        display(Note(f"{found.sentence()} {_outlier_words(found)}"))
         display(funnel_figure(found))
         display(peer_table(found))
 
@@ -192,7 +205,7 @@ def show_performance_grid(section) -> None:
 
     shown = performance_grid(section)
     if shown is None:
-        display(summary(NO_PEER_DATA))
+        display(Note(NO_PEER_DATA))
         return
     for item in shown:
         display(item)
@@ -200,6 +213,7 @@ def show_performance_grid(section) -> None:
 
 __all__ = [
     "CollapsedTable",
+    "Note",
     "GridList",
     "GRID_COLUMNS",
     "GRID_ROWS",
