@@ -110,3 +110,22 @@ def test_the_pack_with_funnels_and_the_grid_has_no_accessibility_violations(pack
 
     report = run_axe(packs["national"] / "board_pack.html", tmp_path / "axe.json")
     assert report["violations"] == [], format_violations(report)
+
+
+@pytest.mark.slow
+def test_the_national_sample_pack_of_qwu_places_it_among_the_42_icbs(tmp_path_factory, tmp_path):
+    from boardpack.check import format_violations, run_axe
+
+    root = new_project(tmp_path_factory, "peers-national")
+    national = root / "national"
+    write(generate(to=QUARTER, scale="national"), national, "parquet")
+    pack = _build(root, national, root / "out")
+    html = (pack / "board_pack.html").read_text(encoding="utf-8")
+    assert len(re.findall(r"Rank \d+ of 42 \(", html)) == len(COMPARABLE)
+    assert len(re.findall(r'alt="Funnel plot of [^"]* for 42 ICBs \(England\)', html)) == len(COMPARABLE)
+    assert "Performance grid: variation against quartile among England" in html
+    for kpi in COMPARABLE:
+        rows = _csv(pack / "appendix" / f"peers_{kpi}.csv")
+        assert len(rows) == 42 and len({r["Region"] for r in rows}) == 7
+    report = run_axe(pack / "board_pack.html", tmp_path / "axe.json")
+    assert report["violations"] == [], format_violations(report)

@@ -255,6 +255,22 @@ def test_pdf_prints_small_images_at_their_own_width_and_charts_at_the_text_width
     assert _drawn_image_widths(tmp_path / "pack.pdf") == pytest.approx([72, 72, text_width, text_width], abs=1)
 
 
+@pytest.mark.integration  # pandoc and typst run as subprocesses
+def test_pdf_prints_a_folded_table_as_its_summary_line(tmp_path):
+    from pypdf import PdfReader
+
+    rows = "".join(f"<tr><td>ICB {n}</td><td>{n}</td></tr>" for n in range(40))
+    document = (
+        "<html><body><p>Before the fold.</p>"
+        '<details class="bp-details"><summary>All 40 ICBs ranked (appendix file peers_x.csv)</summary>'
+        f"<table><caption>Every ICB</caption>{rows}</table></details><p>After the fold.</p></body></html>"
+    )
+    render.write_pdf(document, tmp_path / "pack.pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "pack.pdf").pages)
+    assert "All 40 ICBs ranked (appendix file peers_x.csv)" in text and "After the fold." in text
+    assert "ICB 39" not in text and "Every ICB" not in text
+
+
 @pytest.mark.e2e
 def test_table_text_cells_read_left_and_numbers_right_in_a_browser(executed, tmp_path):
     import subprocess

@@ -408,6 +408,12 @@ def _printable(document: str, media_dir: Path) -> str:
     soup = BeautifulSoup(document, features="html.parser")
     for tag in soup.find_all("style"):
         tag.decompose()
+    for folded in soup.find_all("details"):
+        # a folded table (e.g. every ICB ranked) prints as its one-line summary, as a browser prints it
+        note = soup.new_tag("p")
+        summary = folded.find("summary")
+        note.string = summary.get_text(" ", strip=True) if summary else ""
+        folded.replace_with(note)
     for foot in soup.find_all("tfoot"):
         # pandoc's typst footer rows overlap the table body when a table breaks across pages
         note = soup.new_tag("p")
