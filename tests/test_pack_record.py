@@ -134,3 +134,9 @@ def test_unreadable_or_wrong_previous_pack_is_a_clear_error(tmp_path):
         pack_record.find_previous(
             tmp_path, "QWU", "2023/24 Q1", given=publish(tmp_path / "s", "QWU", "x", {"kpis": kept})
         )
+
+
+def test_a_record_file_reads_as_the_record(tmp_path):
+    kept = record(sample(last="2023-06-01"), "2023-24-Q1")
+    (tmp_path / "record.json").write_text(json.dumps(kept), encoding="utf-8")
+    assert pack_record.read_record(tmp_path / "record.json") == kept

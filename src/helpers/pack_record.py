@@ -29,6 +29,14 @@ type of a special-cause point (``special_cause_improvement``, ``special_cause_co
 The previous pack (:func:`find_previous`): the same ICB's pack for the quarter before, published
 at ``<publish folder>/<ICB>/<previous quarter id>/`` (the link to its current version), or a pack
 folder named with ``boardpack build --previous PACK_FOLDER``.
+
+In the summary notebook the build injects ``previous_pack`` (the previous pack's folder, ``''``
+when none) and ``kpi_record`` (this pack's record file)::
+
+    previous = pack_record.read_record(previous_pack) if previous_pack else None
+    current = pack_record.read_record(kpi_record)
+    restated = revisions.revisions(previous, current)  # helpers.revisions
+    changed = changes.changes(previous, section.scorecard, deliverables)  # helpers.changes
 """
 
 from __future__ import annotations
@@ -271,7 +279,8 @@ def histories_frame(record: Mapping[str, Any]) -> pd.DataFrame:
 
 # -- reading ------------------------------------------------------------------------------------
 def read_record(path: str | Path) -> dict[str, Any]:
-    """The record kept by a published pack: ``path`` is the pack's folder or its ``manifest.json``.
+    """The record kept by a published pack: ``path`` is the pack's folder or its ``manifest.json``
+    (or a record file as the build writes it, the summary's ``kpi_record`` parameter).
 
     Raises :class:`RecordError` naming the file when it is missing, unreadable, not JSON or holds
     a record of another format; :class:`NoRecord` when the manifest holds none (a pack published
@@ -288,7 +297,8 @@ def read_record(path: str | Path) -> dict[str, Any]:
         raise RecordError(f"{manifest}: not valid JSON ({exc})") from None
     if not isinstance(content, dict):
         raise RecordError(f"{manifest}: not a pack manifest (a JSON {type(content).__name__}, not an object)")
-    record = content.get(RECORD_KEY)
+    bare = isinstance(content.get(RECORD_KEY), list) and "format" in content  # a record file (kpi_record)
+    record = content if bare else content.get(RECORD_KEY)
     if record is None:
         raise NoRecord(
             f"{manifest}: holds no record of the pack's figures (no {RECORD_KEY!r} key): "
