@@ -71,3 +71,15 @@ def test_float_noise_is_not_a_revision_but_a_real_change_and_suppression_are():
         revisions.revision_sentences(found)
     )
     assert "(up 0.0 percentage points)" not in " ".join(revisions.revision_sentences(found))
+
+
+def test_many_revisions_are_said_per_kpi():
+    old = entry([point(f"2023-24-Q{n}", float(n)) for n in range(1, 5)])
+    new = entry([point(f"2023-24-Q{n}", float(n) + 1) for n in range(1, 5)])
+    found = revisions.revisions(old, new)
+    assert len(revisions.revision_sentences(found, detail=4)) == 5
+    assert revisions.revision_sentences(found, "2023-24-Q4", detail=3) == [
+        "4 earlier figures restated since the 2023/24 Q4 pack.",
+        "K: 4 quarters restated (2023/24 Q1 to 2023/24 Q4); 2023/24 Q4: 4.0% in the last pack, 5.0% now "
+        "(up 1.0 percentage point).",
+    ]

@@ -125,12 +125,14 @@ def for_manifest(found: Iterable[Revision] | None) -> list[dict[str, Any]] | Non
     return None if found is None else [r.as_dict() for r in found]
 
 
-def revision_sentences(found: list[Revision] | None, previous_quarter: str | Quarter | None = None) -> list[str]:
+def revision_sentences(
+    found: list[Revision] | None, previous_quarter: str | Quarter | None = None, detail: int = 10
+) -> list[str]:
     """The revisions in words: one line when nothing was restated (or there is no previous pack),
     else a count and one sentence per restated figure, e.g. ``NIHR portfolio participants recruited
-    in the quarter, 2026/27 Q1: 1,235 in the last pack, 1,260 now (up 25).``"""
-    from helpers.narrative import format_change, format_value
-
+    in the quarter, 2026/27 Q1: 1,235 in the last pack, 1,260 now (up 25).`` When more than
+    ``detail`` figures were restated, one sentence per KPI instead: how many quarters, from when to
+    when, and its latest restated figure (:func:`revisions_frame` lists them all)."""
     since = f"the {parse(previous_quarter).label} pack" if previous_quarter is not None else "the last pack"
     if found is None:
         return ["No previous pack to compare with, so no revisions to earlier figures are shown."]
@@ -138,11 +140,26 @@ def revision_sentences(found: list[Revision] | None, previous_quarter: str | Qua
         return [f"No earlier figures were restated since {since}."]
     count = len(found)
     sentences = [f"{count} earlier figure{'' if count == 1 else 's'} restated since {since}."]
+    if count <= detail:
+        return sentences + [f"{r.label}, {parse(r.quarter).label}: {_old_and_new(r)}." for r in found]
+    by_kpi: dict[str, list[Revision]] = {}
     for r in found:
-        change = format_change(r.change, r.unit, "x") if r.change is not None else None
-        change = change.removesuffix(" on x") if change else "change unknown"
+        by_kpi.setdefault(r.kpi, []).append(r)
+    for kpi_found in by_kpi.values():
+        quarters = sorted((parse(r.quarter) for r in kpi_found), key=lambda q: q.ordinal)
+        latest = max(kpi_found, key=lambda r: parse(r.quarter).ordinal)
+        span = quarters[0].label if len(quarters) == 1 else f"{quarters[0].label} to {quarters[-1].label}"
+        many = len(quarters)
         sentences.append(
-            f"{r.label}, {parse(r.quarter).label}: {format_value(r.old, r.unit)} in the last pack, "
-            f"{format_value(r.new, r.unit)} now ({change})."
+            f"{latest.label}: {many} quarter{'' if many == 1 else 's'} restated ({span}); "
+            f"{parse(latest.quarter).label}: {_old_and_new(latest)}."
         )
     return sentences
+
+
+def _old_and_new(r: Revision) -> str:
+    from helpers.narrative import format_change, format_value
+
+    change = format_change(r.change, r.unit, "x") if r.change is not None else None
+    change = change.removesuffix(" on x") if change else "change unknown"
+    return f"{format_value(r.old, r.unit)} in the last pack, {format_value(r.new, r.unit)} now ({change})"
