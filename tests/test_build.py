@@ -132,7 +132,7 @@ def test_manifest_keeps_the_record_and_the_revisions_since_the_previous_pack(tmp
         "denominator": None,
         "signal": None,
     }
-    assert manifest["revisions"] is None and manifest["previous_pack"] is None
+    assert manifest["revisions"] is None and manifest["changes"] is None and manifest["previous_pack"] is None
 
     # The previous quarter's pack published 90% for 2026/27 Q2's figure (as if later restated).
     previous = json.loads(json.dumps(record))
@@ -148,6 +148,7 @@ def test_manifest_keeps_the_record_and_the_revisions_since_the_previous_pack(tmp
     assert again.exit_code == 0 and not again.up_to_date, again.message
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["previous_pack"]["quarter"] == "2026/27 Q1"
+    assert manifest["changes"] == []  # same ratings, signals and statuses
     assert manifest["revisions"] == [
         {
             "kpi": "deliverables_on_track_pct",

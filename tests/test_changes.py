@@ -96,6 +96,17 @@ def test_exception_first():
         "A: became off track, now off track against the trajectory of 100.0% (was on track in the 2026/27 Q1 pack)."
     )
     assert "Deliverable D1 (Milestone D1): newly overdue (due 2026/27 Q1, was on track)." in sentences
+    entries = changes.for_manifest(found)
+    assert entries[0] == {
+        "level": "attention",
+        "kind": "became off track",
+        "item": "a",
+        "label": "A",
+        "before": "on track",
+        "now": "off track",
+        "sentence": sentences[1],
+    }
+    assert changes.for_manifest(None) is None
 
 
 def test_nothing_changed_and_no_previous_pack_are_one_line():

@@ -563,11 +563,13 @@ def _write_manifest(pack: PackBuild) -> None:
 
 def _record_entries(pack: PackBuild) -> dict:
     """manifest.json's record of the pack's headline figures (``kpis``), the previous pack it was
-    compared with and the earlier figures restated since (``revisions``; None without a previous pack)."""
-    from helpers import pack_record, revisions
+    compared with, the earlier figures restated since (``revisions``) and the changes since
+    (``changes``: RAG, signals, deliverables); both None without a previous pack."""
+    from helpers import changes, pack_record, revisions
 
     previous = pack.previous
     found = revisions.revisions(previous.record if previous else None, pack.record) if pack.record else None
+    changed = changes.changes_between(previous.record if previous else None, pack.record) if pack.record else None
     return {
         pack_record.RECORD_KEY: pack.record,
         "previous_pack": {
@@ -578,6 +580,7 @@ def _record_entries(pack: PackBuild) -> dict:
         if previous
         else None,
         pack_record.REVISIONS_KEY: revisions.for_manifest(found),
+        "changes": changes.for_manifest(changed),
     }
 
 

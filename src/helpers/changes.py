@@ -187,6 +187,13 @@ def changes(
     return changes_between(previous, current)
 
 
+def for_manifest(found) -> list[dict[str, Any]] | None:
+    """The changes as JSON-able entries for manifest.json's ``"changes"`` (None: no previous pack)."""
+    if found is None:
+        return None
+    return [{column.lower(): row[column] for column in COLUMNS} for _, row in found.iterrows()]
+
+
 def change_sentences(found, previous_quarter: str | Quarter | None = None) -> list[str]:
     """The changes in words for the summary under :data:`HEADING`: a lead sentence (how many need
     the board's attention), then one sentence per change, exception first. One line when there is
