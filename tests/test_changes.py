@@ -159,3 +159,11 @@ def test_deliverables_from_the_table():
         ["x", "newly overdue", "attention"],
         ["y", "completed", "fine"],
     ]
+
+
+def test_signal_sentences():
+    found = changes.changes_between(PREVIOUS, CURRENT)
+    sentence = found[(found["Item"] == "a") & (found["Kind"] == "new special-cause concern")]["Sentence"].iloc[0]
+    assert sentence == (
+        "A: new special cause concern (lower values); the 2026/27 Q1 pack showed common cause variation."
+    )

@@ -75,18 +75,18 @@ def _signal_change(label: str, before: str | None, now: str | None, since: str):
     if old == new or "none" in (old, new):
         return None
     words = VARIATION_WORDS[now]
-    was = f"(was {VARIATION_WORDS[before]} in {since})"
+    was = f"; {since} showed {VARIATION_WORDS[before]}"  # the icon words end in brackets already
     if new == "concern":
-        return "attention", "new special-cause concern", f"{label}: new {words} {was}"
+        return "attention", "new special-cause concern", f"{label}: new {words}{was}"
     if new == "improvement":
-        return "fine", "new special-cause improvement", f"{label}: new {words} {was}"
+        return "fine", "new special-cause improvement", f"{label}: new {words}{was}"
     if new == "neutral":
-        return "note", "new special-cause signal", f"{label}: new {words} {was}"
+        return "note", "new special-cause signal", f"{label}: new {words}{was}"
     # now common cause: a signal ended
     if old == "concern":
-        return "fine", "special-cause concern ended", f"{label}: special cause concern ended, now {words} {was}"
+        return "fine", "special-cause concern ended", f"{label}: special cause concern ended, now {words}{was}"
     kind = "special-cause improvement ended" if old == "improvement" else "special-cause signal ended"
-    return "note", kind, f"{label}: {kind.replace('-', ' ')}, now {words} {was}"
+    return "note", kind, f"{label}: {kind.replace('-', ' ')}, now {words}{was}"
 
 
 def _deliverable_change(now: Mapping[str, Any], before: Mapping[str, Any] | None, since: str):
