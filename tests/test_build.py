@@ -112,6 +112,66 @@ def test_manifest_records_inputs_sections_and_outputs(project):
     assert manifest["packages"]["papermill"] and "dirty" in manifest["git"]
 
 
+def test_manifest_keeps_the_record_and_the_revisions_since_the_previous_pack(tmp_path):
+    import json
+
+    from helpers import pack_record
+
+    project = _built(tmp_path)
+    pack = project.root / "reports" / "QWU" / "2026-27-Q2"
+    manifest = json.loads((pack / "manifest.json").read_text())
+    record = manifest["kpis"]
+    assert (record["format"], record["icb"], record["quarter_id"]) == (pack_record.FORMAT, "QWU", "2026-27-Q2")
+    assert [(d["id"], d["status"], d["rag"]) for d in record["deliverables"]] == [("D1", "on_track", "on_track")]
+    shown = next(k for k in record["kpis"] if k["kpi"] == "deliverables_on_track_pct")
+    assert shown["history"][-1] == {
+        "quarter": "2026-27-Q2",
+        "value": 100.0,
+        "suppressed": False,
+        "numerator": None,
+        "denominator": None,
+        "signal": None,
+    }
+    assert manifest["revisions"] is None and manifest["changes"] is None and manifest["previous_pack"] is None
+
+    # The previous quarter's pack published 90% for 2026/27 Q2's figure (as if later restated).
+    previous = json.loads(json.dumps(record))
+    previous.update(quarter="2026/27 Q1", quarter_id="2026-27-Q1")
+    next(k for k in previous["kpis"] if k["kpi"] == "deliverables_on_track_pct")["history"][-1]["value"] = 90.0
+    given = tmp_path / "elsewhere" / "previous"
+    given.mkdir(parents=True)
+    (given / "manifest.json").write_text(json.dumps({"kpis": previous}))
+    params = resolve(
+        {"quarter": "2026/27 Q2", "data_dir": str(project.data), "previous_pack": str(given)}, root=project.root
+    )
+    again = build_pack(params, sections=[ENGAGEMENT, DELIVERABLES], jobs=2, built_at=BUILT_AT, pdf=False)
+    assert again.exit_code == 0 and not again.up_to_date, again.message
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["previous_pack"]["quarter"] == "2026/27 Q1"
+    assert manifest["changes"] == []  # same ratings, signals and statuses
+    assert manifest["revisions"] == [
+        {
+            "kpi": "deliverables_on_track_pct",
+            "label": shown["label"],
+            "unit": "percent",
+            "quarter": "2026-27-Q2",
+            "old": 90.0,
+            "new": 100.0,
+            "change": 10.0,
+        }
+    ]
+    # Found in the publish folder without --previous; a record of another format stops the build.
+    published = project.root / "reports" / "QWU" / "2026-27-Q1"
+    shutil.copytree(given, published)
+    found = project.build(pdf=False)
+    assert (
+        found.exit_code == 0 and json.loads((pack / "manifest.json").read_text())["revisions"] == manifest["revisions"]
+    )
+    (published / "manifest.json").write_text(json.dumps({"kpis": {**previous, "format": 0}}))
+    refused = project.build(pdf=False)
+    assert refused.exit_code == 2 and "2026-27-Q1/manifest.json: record format 0" in refused.message
+
+
 def test_unchanged_rebuild_starts_no_kernel(project):
     runs = len(project.runs())
     again = project.build()

@@ -34,6 +34,8 @@ from boardpack.execute import AssembleResult, AssembleTask, SectionResult, Secti
 from boardpack.params import ResolvedParams
 from boardpack.sections import SECTIONS, Section
 
+SUMMARY = "00_summary"  # the section given the previous pack and the pack's KPI record
+
 if TYPE_CHECKING:  # nbformat is imported where a pack is built: an unchanged rebuild needs none of it
     import nbformat
 
@@ -147,6 +149,8 @@ class PackBuild:
         self.started = time.monotonic()
         self.pack_key = ""
         self.on_stale: Callable[[], None] = lambda: None  # the driver's hook: this pack has work to run
+        self.previous = None  # helpers.pack_record.PreviousPack: the previous quarter's pack, if any
+        self.record: dict | None = None  # this pack's record of its headline figures (the KPI stage's)
         self._lock = None
         self._work: Path | None = None
 
@@ -172,11 +176,16 @@ class PackBuild:
         current = _current_manifest(self.location)
         if self.force or not current:
             self.on_stale()  # nothing published (or --force): sections will run; warm the workers now
-        problem = self._find_inputs()
+        problem = self._find_inputs() or self._find_previous()
         if problem:
             return self._finish(BuildResult(2, problem))
-        self.plans = [_plan(self.params, s) for s in self.sections]
-        self.pack_key = _pack_key(self.params, self.plans, self.pdf)
+        stores = {s: kpi_stage.store_dir(self.params, s) for s in self.sections}
+        summary = {
+            "previous_pack": str(self.previous.folder) if self.previous else "",
+            "kpi_record": str(kpi_stage.record_path(self.params, stores)),
+        }
+        self.plans = [_plan(self.params, s, summary if s.id == SUMMARY else None, self.previous) for s in self.sections]
+        self.pack_key = _pack_key(self.params, self.plans, self.pdf, self.previous)
         if not self.force and current.get("pack_key") == self.pack_key:
             published = {s.get("id"): s for s in current.get("sections", [])}
             for plan in self.plans:
@@ -260,11 +269,25 @@ class PackBuild:
             self.params = params.model_copy(update={"data_dir": self.data.folder})
         return ""
 
+    def _find_previous(self) -> str:
+        """'' when the previous quarter's pack is found and its record read, or there is none
+        (:func:`helpers.pack_record.find_previous`); else why its record cannot be used."""
+        from helpers import pack_record
+
+        params = self.params
+        try:
+            self.previous = pack_record.find_previous(params.out_dir, params.icb, params.quarter, params.previous_pack)
+        except pack_record.RecordError as exc:
+            return f"previous pack: {exc}"
+        if self.previous is not None:
+            self.log.info("previous pack: %s (%s)", self.previous.folder, self.previous.quarter.label)
+        return ""
+
     def _store(self) -> str:
         """The KPI stage (:func:`boardpack.kpi_stage.write_stores`); '' or the data's problems."""
         from boardpack import kpi_stage
 
-        problem, self.data_warnings, written = kpi_stage.write_stores(
+        problem, self.data_warnings, written, self.record = kpi_stage.write_stores(
             self.params, self.data, {p.section: p.store_dir for p in self.plans}, self.force, self.log
         )
         if written:
@@ -438,10 +461,14 @@ def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]
     return inputs
 
 
-def _plan(params: ResolvedParams, section: Section) -> _Planned:
+def _plan(params: ResolvedParams, section: Section, extra: dict | None = None, previous=None) -> _Planned:
+    """``extra``: parameters for this section only (the summary's previous pack and KPI record);
+    ``previous``: the previous pack, whose manifest is then an input of the section."""
     store_dir = kpi_stage.store_dir(params, section)
-    values = {**params.notebook_parameters(), "store_dir": str(store_dir)}
+    values = {**params.notebook_parameters(), **(extra or {}), "store_dir": str(store_dir)}
     inputs = _section_inputs(params, section)
+    if extra is not None and previous is not None:
+        inputs["previous_pack"] = previous.manifest
     key, hashes = hashing.fingerprint(Path(section.notebook), values, inputs)
     files = {name: {"path": str(path), "sha256": hashes[str(path)]} for name, path in inputs.items()}
     return _Planned(section, {**values, "fingerprint": key}, store_dir, key, files)
@@ -529,11 +556,35 @@ def _write_manifest(pack: PackBuild) -> None:
             "data_warnings": pack.data_warnings,
             "sections": [asdict(r) for r in pack._records()],
             "pack_key": pack.pack_key,
+            **_record_entries(pack),
         },
     )
 
 
-def _pack_key(params: ResolvedParams, plans, pdf: bool) -> str:
+def _record_entries(pack: PackBuild) -> dict:
+    """manifest.json's record of the pack's headline figures (``kpis``), the previous pack it was
+    compared with, the earlier figures restated since (``revisions``) and the changes since
+    (``changes``: RAG, signals, deliverables); both None without a previous pack."""
+    from helpers import changes, pack_record, revisions
+
+    previous = pack.previous
+    found = revisions.revisions(previous.record if previous else None, pack.record) if pack.record else None
+    changed = changes.changes_between(previous.record if previous else None, pack.record) if pack.record else None
+    return {
+        pack_record.RECORD_KEY: pack.record,
+        "previous_pack": {
+            "folder": str(previous.folder),
+            "version": str(previous.folder.resolve()),
+            "quarter": previous.quarter.label,
+        }
+        if previous
+        else None,
+        pack_record.REVISIONS_KEY: revisions.for_manifest(found),
+        "changes": changes.for_manifest(changed),
+    }
+
+
+def _pack_key(params: ResolvedParams, plans, pdf: bool, previous=None) -> str:
     """Everything the published files depend on besides the build date."""
     package_dir = Path(__file__).resolve().parent
     code = {
@@ -546,6 +597,8 @@ def _pack_key(params: ResolvedParams, plans, pdf: bool) -> str:
         "pdf": pdf,
         "out": str(params.out_dir),
         "code": code,
+        # the revisions in the manifest compare with the previous pack's record
+        "previous": hashing.sha256_file(previous.manifest) if previous else "",
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

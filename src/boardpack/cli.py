@@ -117,6 +117,12 @@ def build(
         "--out",
         help="Publish folder, anywhere (relative to the current folder). Default: reports in the project.",
     ),
+    previous: Path | None = typer.Option(
+        None,
+        "--previous",
+        help="The previous quarter's pack folder to compare with (changes, revisions). "
+        "Default: <publish folder>/<ICB>/<previous quarter id> when published.",
+    ),
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="Any other parameter, NAME=VALUE (see params/defaults.yml)."
     ),
@@ -139,6 +145,7 @@ def build(
                 "icb": icb,
                 "data_dir": str(data) if data else None,
                 "out_dir": str(out) if out else None,
+                "previous_pack": str(previous) if previous else None,
             }
         )
         resolved = build_params.resolve(values)

@@ -6,6 +6,11 @@ the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`) and
 section's store (:mod:`helpers.store`): the tables as typed Parquet, shared by file, and the
 section's rows of the KPIs. A store is named by its section's own inputs (:func:`store_dir`), so a
 rebuild reuses it and a changed table renews only the stores of the sections reading it.
+
+It also writes the pack's record of its headline figures (:mod:`helpers.pack_record`: every KPI's
+quarterly history, RAG, icons and signals, the deliverables' statuses), which the driver puts in
+the pack's manifest.json; the record's file is named by all the pack's stores (:func:`record_path`),
+so an unchanged rebuild reads it back instead of computing the KPIs again.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 from boardpack import hashing
 from boardpack.extracts import PackData
@@ -23,16 +30,19 @@ from boardpack.sections import Section
 
 def write_stores(
     params: ResolvedParams, data: PackData, stores: dict[Section, Path], force: bool, log: logging.Logger
-) -> tuple[str, list[str], int]:
-    """(problem or '', the data's warnings, how many stores were written). Stores already there
-    are kept unless ``force``."""
+) -> tuple[str, list[str], int, dict[str, Any] | None]:
+    """(problem or '', the data's warnings, how many stores were written, the pack's record of
+    its headline figures or None when the data have a problem). Stores (and the record) already
+    there are kept unless ``force``."""
     from helpers import store
 
     missing = {section: folder for section, folder in stores.items() if force or not store.is_store(folder)}
-    if not missing:
+    record_file = record_path(params, stores)
+    record = _read_json(record_file) if not missing else None
+    if record is not None:
         first = next(iter(stores.values()), None)
-        return "", list(store.read_meta(first)["warnings"]) if first else [], 0
-    from helpers import extract, section as opened, targets as targets_file
+        return "", list(store.read_meta(first)["warnings"]) if first else [], 0, record
+    from helpers import extract, pack_record, section as opened, targets as targets_file
     from helpers.loading import load_data
     from helpers.problems import DataError
     from helpers.quarters import parse, parse_range
@@ -48,12 +58,15 @@ def write_stores(
             frames = load_data(params.data_dir, params.quarter, tables=tables)
             warnings = [str(w) for w in frames.warnings]
     except DataError as exc:
-        return str(exc), [], 0
+        return str(exc), [], 0, None
     for warning in warnings:
         log.warning("data: %s", warning)
     baseline = tuple(q.id for q in parse_range(params.baseline_period))
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
-    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline, params.peers)
+    histories: dict = {}
+    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline, params.peers, histories)
+    record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
+    _write_json(record_file, record)
     kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline, params.peers)
     files = hashing.table_files(params.data_dir, tables)
     table_paths = {
@@ -70,7 +83,28 @@ def write_stores(
             opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(()),
             warnings,
         )
-    return "", warnings, len(missing)
+    return "", warnings, len(missing), record
+
+
+def record_path(params: ResolvedParams, stores: dict[Section, Path]) -> Path:
+    """The pack's record file, named by all its stores (so by every input of its KPIs)."""
+    key = _key({"stores": sorted(Path(folder).name for folder in stores.values())})
+    return params.cache_dir / "store" / params.icb / params.quarter_id / f"record-{key}.json"
+
+
+def _read_json(path: Path) -> dict | None:
+    """The record written earlier; None when absent or unreadable (it is then computed again)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(content, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _store_material(params: ResolvedParams) -> dict:

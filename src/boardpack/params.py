@@ -52,6 +52,11 @@ class PackParams(BaseModel):
         description="A table whose data stop more than this many days before the quarter's end is "
         "flagged stale (helpers.freshness).",
     )
+    previous_pack: str | None = Field(
+        None,
+        description="The previous quarter's published pack folder to compare with (its manifest.json "
+        "record); default: <out_dir>/<ICB>/<previous quarter id> when published.",
+    )
     engine: Literal["fork", "kernel"] = Field(
         "fork",
         description="How sections run: fork (a child of a warm worker, in-process IPython) or kernel "
@@ -124,6 +129,7 @@ class ResolvedParams(BaseModel):
     peers: str | list[str] = "england"
     root: Path
     stale_after_days: int = 45
+    previous_pack: Path | None = None
     sources: list[str] = Field(default_factory=list, description="Files the values were read from.")
 
     @property
@@ -272,7 +278,18 @@ def resolve(
         stale_after_days=given.stale_after_days,
         root=root,
         sources=sources,
+        previous_pack=_previous_pack(given.previous_pack, "previous_pack" in cli, root),
     )
+
+
+def _previous_pack(value: str | None, from_command_line: bool, root: Path) -> Path | None:
+    # A published pack may be anywhere (a shared drive); relative to where the user is when typed.
+    if value in (None, ""):
+        return None
+    path = _absolute(value, Path.cwd() if from_command_line else root)
+    if not path.is_dir():
+        raise ParamsError(f"parameter 'previous_pack' (--previous): no such pack folder {path}")
+    return path
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:

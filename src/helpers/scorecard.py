@@ -82,6 +82,7 @@ def build_scorecard(
     baseline_quarters=kpi_activity.DEFAULT_BASELINE_QUARTERS,
     income_baseline_year: str = kpi_commercial.DEFAULT_INCOME_BASELINE_YEAR,
     spc_frames: dict | None = None,
+    histories: dict | None = None,
 ) -> pd.DataFrame:
     """One row per headline KPI for the quarter (columns :data:`COLUMNS`).
 
@@ -91,7 +92,9 @@ def build_scorecard(
     target). Variation and Assurance are :mod:`helpers.spc` icon names from :func:`helpers.kpis.kpi_spc` (its
     current period, from SpcFrom; Assurance needs a target), None for KPIs charted as ``run`` or
     ``progress`` (column Chart). A KPI whose tables were not loaded is left out. ``spc_frames``, when
-    given, receives each XmR KPI's SPC frame (KPI id -> frame), for its chart.
+    given, receives each XmR KPI's SPC frame (KPI id -> frame), for its chart; ``histories``, when
+    given, each KPI's exact quarterly series to the quarter (KPI id -> values indexed by quarter id),
+    for the pack's record (:mod:`helpers.pack_record`).
     """
     quarter = parse(quarter)
     targets = targets or {}
@@ -105,6 +108,8 @@ def build_scorecard(
             continue
         label = series.attrs.get("label", kpi.label)  # a series may say what it counts (trials or studies)
         series = series[[parse(q) <= quarter for q in series.index]]
+        if histories is not None:
+            histories[kpi.id] = series
         latest = series.get(quarter.id, np.nan)
         previous = series.get(quarter.previous().id, np.nan)
         last_year = series.get(quarter.same_quarter_last_year().id, np.nan)

@@ -180,16 +180,24 @@ def compute_kpis(
     targets: Mapping[str, Target],
     baseline_quarters: Sequence[str],
     peers: str | Sequence[str] = "england",
+    histories: dict | None = None,
 ) -> store.Kpis:
     """Every headline KPI whose tables ``data`` holds: the scorecard, the SPC frames behind its
     icons and, when ``data`` has peer data, each comparable KPI among ``peers``
     (:func:`helpers.comparison.compare_kpis`). The build computes this once per pack (into the
-    store); a section opened on a plain data folder computes it here."""
+    store); a section opened on a plain data folder computes it here. ``histories``, when given,
+    receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
         spc_frames: dict[str, pd.DataFrame] = {}
         scorecard = build_scorecard(
-            data, quarter, icb, dict(targets), baseline_quarters=tuple(baseline_quarters), spc_frames=spc_frames
+            data,
+            quarter,
+            icb,
+            dict(targets),
+            baseline_quarters=tuple(baseline_quarters),
+            spc_frames=spc_frames,
+            histories=histories,
         )
     return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers))
 
