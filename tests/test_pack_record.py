@@ -31,7 +31,7 @@ def sample(extra=None, last="2023-09-01"):
 
 def record(data, quarter):
     histories = {}
-    kpis = section.compute_kpis(data, parse(quarter), "QWU", load_targets(), BASELINE, histories)
+    kpis = section.compute_kpis(data, parse(quarter), "QWU", load_targets(), BASELINE, histories=histories)
     return pack_record.record_of(data, quarter, "QWU", kpis, histories)
 
 
@@ -69,7 +69,7 @@ def test_record_keeps_each_kpi_history_rag_icons_and_counts():
 def test_record_marks_special_cause_points():
     data = sample()
     histories = {}
-    kpis = section.compute_kpis(data, parse("2023-24-Q2"), "QWU", load_targets(), BASELINE, histories)
+    kpis = section.compute_kpis(data, parse("2023-24-Q2"), "QWU", load_targets(), BASELINE, histories=histories)
     frames = dict(kpis.spc_frames)
     frame = frames["participants"].copy()
     frame.loc[frame.index[-1], "point_type"] = "special_cause_concern"  # the SPC frame's signal

@@ -64,7 +64,9 @@ def write_stores(
     baseline = tuple(q.id for q in parse_range(params.baseline_period))
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
     histories: dict = {}
-    kpis = opened.compute_kpis(frames, parse(params.quarter), params.icb, targets, baseline, params.peers, histories)
+    kpis = opened.compute_kpis(
+        frames, parse(params.quarter), params.icb, targets, baseline, params.peers, histories=histories
+    )
     record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
     _write_json(record_file, record)
     kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline, params.peers)
