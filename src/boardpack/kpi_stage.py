@@ -60,15 +60,37 @@ def write_stores(
         if frames.table(name) is not None
     }
     for section, folder in missing.items():
+        # a section the helpers do not know (a project's own notebook) shows no headline KPI and
+        # declares no detail table
+        shown = opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(())
+        detail = _detail_tables(section.id, frames, params, targets, baseline, shown, log)
         store.write_store(
-            folder,
-            {name: table_paths[name] for name in section.tables},
-            kpi_inputs,
-            # a section the helpers do not know (a project's own notebook) shows no headline KPI
-            opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(()),
-            warnings,
+            folder, {name: table_paths[name] for name in section.tables}, kpi_inputs, shown, warnings, detail
         )
     return "", warnings, len(missing)
+
+
+def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline, shown, log: logging.Logger):
+    """The section's detail frames and tables (:func:`helpers.section_tables.compute_section`), once;
+    one that fails is logged and left to the section, which raises it at its cell."""
+    import warnings as python_warnings
+
+    from helpers import section_tables
+    from helpers.quarters import parse
+    from helpers.spc import TrialLimitsWarning
+
+    inputs = section_tables.TableInputs(
+        section_id, frames, parse(params.quarter), params.icb, targets, baseline, shown.scorecard
+    )
+    with python_warnings.catch_warnings():
+        python_warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the charts' legends instead
+        detail = section_tables.compute_section(inputs)
+    for computed in detail.values():
+        if computed.error:
+            log.warning(
+                "section %s: table %s: %s (the section computes it again)", section_id, computed.name, computed.error
+            )
+    return detail
 
 
 def _store_material(params: ResolvedParams) -> dict:

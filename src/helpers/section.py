@@ -56,6 +56,9 @@ class Section:
     data_dir: Path
     # KPI id -> the SPC frame behind its scorecard icons (XmR KPIs only), for its chart
     spc_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    # name -> the section's detail frames and tables (helpers.section_tables): the store's, else
+    # each computed here when first asked for (detail_table, detail_frame)
+    detail: dict = field(default_factory=dict, repr=False)
 
     def kpi(self, kpi: str) -> pd.Series:
         """One scorecard row by KPI id (KeyError naming the KPIs there are)."""
@@ -131,11 +134,14 @@ def open_section(
         targets = load_targets(targets_path)
     baseline = tuple(q.id for q in parse_range(baseline_period or BASELINE_PERIOD))
     kpis = None
-    if store_dir not in (None, ""):  # the build's validated tables and computed KPIs
+    detail: dict = {}
+    if store_dir not in (None, ""):  # the build's validated tables, computed KPIs and detail tables
         if not store.is_store(store_dir):
             raise SectionInputError(f"parameter store_dir: {store_dir} is not a pack store (no {store.STORE_FILE})")
         data = store.read_tables(store_dir, tables)
-        kpis = store.read_kpis(store_dir, store.KpiInputs.of(quarter.label, icb, targets_path, baseline))
+        kpi_inputs = store.KpiInputs.of(quarter.label, icb, targets_path, baseline)
+        kpis = store.read_kpis(store_dir, kpi_inputs)
+        detail = dict(store.read_detail_tables(store_dir, kpi_inputs) or {})
     else:
         data = load_data(folder, quarter, tables=list(tables))
     if kpis is None:
@@ -159,6 +165,7 @@ def open_section(
         sample_data=sample,
         data_dir=folder,
         spc_frames=spc_frames,
+        detail=detail,
     )
 
 
@@ -184,6 +191,32 @@ def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:
     if section_id not in SECTION_IDS:
         raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
     return kpis.only(k.id for k in REGISTRY if k.section == section_id)
+
+
+def _computed(section: Section, name: str):
+    """The section's detail frame and table ``name``: the store's, else computed here (and kept)."""
+    from helpers import section_tables
+
+    computed = section.detail.get(name)
+    if computed is None or computed.error:  # not stored, or it failed in the build: raise it here
+        computed = section_tables.compute(section_tables.declared(section.id, name), section)
+        section.detail[name] = computed
+    return computed
+
+
+def detail_table(section: Section, name: str) -> Table:
+    """The section's detail table ``name`` as declared in :mod:`helpers.section_tables`: computed
+    once by the build's KPI stage (read from the store), or here when the notebook runs without one."""
+    table_ = _computed(section, name).table
+    if table_ is None:
+        raise KeyError(f"{section.id}'s {name!r} is a frame for charts, not a table; use detail_frame")
+    return table_
+
+
+def detail_frame(section: Section, name: str) -> pd.DataFrame:
+    """The frame the section's detail table (or chart) ``name`` is computed from, as declared in
+    :mod:`helpers.section_tables`; the same one the table shows, so a chart and its table agree."""
+    return _computed(section, name).frame
 
 
 def table(

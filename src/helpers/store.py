@@ -22,18 +22,24 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from helpers import paths
 from helpers.loading import Data
 
+if TYPE_CHECKING:
+    from helpers.section_tables import Computed
+
 STORE_FILE = "store.json"
 KPIS_FILE = "kpis.pickle"
-FORMAT = 1
+DETAIL_FILE = "detail.pickle"
+APPENDIX_FILE = "appendix.json"
+FORMAT = 2
 
 
 class StoreError(ValueError):
@@ -105,9 +111,12 @@ def write_store(
     kpi_inputs: KpiInputs,
     kpis: Kpis | None,
     warnings: Iterable[str] = (),
+    detail: Mapping[str, Computed] | None = None,
 ) -> Path:
     """Write a section's store into ``folder`` (replaced atomically if it exists): the table files
-    it reads (from :func:`write_table`), its KPIs and the record."""
+    it reads (from :func:`write_table`), its KPIs, its detail frames and tables
+    (:func:`helpers.section_tables.compute_section`, stored with the KPIs' inputs: ``detail`` needs
+    ``kpis``), their appendix records and the record."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -115,6 +124,11 @@ def write_store(
         if kpis is not None:
             with open(staging / KPIS_FILE, "wb") as handle:
                 pickle.dump((kpis.scorecard, dict(kpis.spc_frames)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(staging / DETAIL_FILE, "wb") as handle:
+                pickle.dump(dict(detail or {}), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        # The appendix: the tables' records in the order the section shows them (helpers.tables.Table.payload)
+        records = [c.table.payload() for c in (detail or {}).values() if c.table is not None]
+        (staging / APPENDIX_FILE).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
         meta = {
             "format": FORMAT,
             "tables": {name: str(Path(path).resolve()) for name, path in sorted(tables.items())},
@@ -150,6 +164,27 @@ def read_tables(folder: Path | str, tables: Iterable[str]) -> Data:
         setattr(data, name, pd.read_parquet(path, engine="pyarrow"))
         data.files[name] = path
     return data
+
+
+def read_detail_tables(folder: Path | str, kpi_inputs: KpiInputs) -> dict[str, Computed] | None:
+    """The stored detail frames and tables (name -> :class:`helpers.section_tables.Computed`, in
+    the order shown) when they were computed from the same inputs, else None."""
+    meta = read_meta(folder)
+    if meta.get("kpis") != kpi_inputs.as_dict() or not (Path(folder) / DETAIL_FILE).is_file():
+        return None
+    with open(Path(folder) / DETAIL_FILE, "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - written by this project's build
+
+
+def read_appendix(folder: Path | str) -> list[dict]:
+    """The appendix records of the section's tables (``{name, title, columns, rows, footnotes}``,
+    :meth:`helpers.tables.Table.payload`), in the order the section shows them."""
+    read_meta(folder)
+    path = Path(folder) / APPENDIX_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: not a readable appendix record ({exc})") from None
 
 
 def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
