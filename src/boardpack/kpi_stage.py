@@ -2,9 +2,11 @@
 
 The driver runs it before any section: :func:`write_stores` reads and validates the tables the
 pack's sections read (or, for an extract of a validated many-ICB folder, reads them typed), computes
-the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`) and writes each
-section's store (:mod:`helpers.store`): the tables as typed Parquet, shared by file, and the
-section's rows of the KPIs. A store is named by its section's own inputs (:func:`store_dir`), so a
+the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`), each section's detail
+tables once (:func:`helpers.section_tables.compute_section`), and writes each section's store
+(:mod:`helpers.store`): the tables as typed Parquet, shared by file, the section's rows of the KPIs,
+its detail frames and tables, and their appendix records (the pack's appendix is written from
+these). A store is named by its section's own inputs (:func:`store_dir`), so a
 rebuild reuses it and a changed table renews only the stores of the sections reading it.
 """
 

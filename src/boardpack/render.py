@@ -1,5 +1,8 @@
 """Turn executed section notebooks into the pack: one self-contained HTML file, a PDF, an appendix.
 
+The appendix is written from the section stores' table records (:func:`store_tables`: the KPI
+stage's tables, :mod:`helpers.section_tables`), not from the notebooks' outputs.
+
 Sections are merged into one notebook (cover, contents, sections in plan order) and exported once
 with nbconvert: no inputs, no prompts, no papermill cells, no script, nothing fetched from the
 network, alt text from each figure's output metadata. The PDF goes HTML -> typst (pandoc from the

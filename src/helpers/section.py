@@ -1,7 +1,9 @@
 """What a section notebook needs from its parameters, in one call: :func:`open_section`.
 
 Notebooks stay a few lines: they pass their papermill parameters here and get back the quarter,
-the loaded tables, the targets, the section's scorecard rows and its analyst commentary. Paths
+the loaded tables, the targets, the section's scorecard rows and its analyst commentary, and show
+their detail tables by name (:func:`detail_table`, :func:`detail_frame`: declared in
+:mod:`helpers.section_tables`, computed once by the build or here without a store). Paths
 given relative are read from the project root (as in ``params/defaults.yml``), so a notebook runs
 the same from JupyterLab, papermill or the build.
 

@@ -3,15 +3,18 @@
 The build validates a quarter's tables once (:func:`helpers.loading.load_data`), computes every
 headline KPI once (:func:`helpers.scorecard.build_scorecard` with its SPC frames), and writes them
 as typed Parquet per table (:func:`write_table`: dtypes, categories included, come back exactly as
-validated) and one small store per section (:func:`write_store`): which table files it reads, and
-its rows of the scorecard with their SPC frames. A section's store is named by that section's own
+validated) and one small store per section (:func:`write_store`): which table files it reads,
+its rows of the scorecard with their SPC frames, and its detail frames and tables as declared in
+:mod:`helpers.section_tables` (``detail.pickle``), with each table's appendix record in the order the
+section shows them (``appendix.json``, :func:`read_appendix`: the build writes the appendix from
+these). A section's store is named by that section's own
 inputs, so a changed table changes the stores (and so the cache keys) of the sections reading it
 only. A section given its store (``store_dir``) reads the tables without validating them again and
-takes the KPIs as computed (:func:`helpers.section.open_section`); a section opened on a plain data
+takes the KPIs and tables as computed (:func:`helpers.section.open_section`); a section opened on a plain data
 folder (JupyterLab, the sample data) validates and computes on the fly, with the same functions.
 
 ``store.json`` records what the store was made from (quarter, ICB, targets file hash, baseline
-period); a section asks for the KPIs only when its own parameters match, else it computes them.
+period); a section takes the KPIs and tables only when its own parameters match, else it computes them.
 The folder is written under a temporary name and renamed into place, so no reader sees half of it.
 """
 
