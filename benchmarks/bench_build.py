@@ -53,7 +53,7 @@ GOALS = {  # figure -> at most this many T
 }
 
 # The floor: one process, no kernels, no forks, no cache. The driver's data stage (validate the tables
-# once, compute every KPI once, write the store the sections read), every section's code cells in one
+# once, compute every KPI and detail table once, write the store the sections read), every section's code cells in one
 # IPython shell (outputs captured as the fork engine captures them, namespace reset between sections,
 # the section's own folder as working folder), then the same render: HTML, appendix, PDF.
 FLOOR_SCRIPT = r"""
@@ -68,7 +68,7 @@ from papermill.parameterize import parameterize_notebook
 from boardpack import render
 from boardpack.params import resolve
 from boardpack.sections import SECTIONS
-from helpers import section as opened, store
+from helpers import section as opened, section_tables, store
 from helpers.loading import load_data
 from helpers.population import icb_name
 from helpers.quarters import parse, parse_range
@@ -83,13 +83,18 @@ targets = load_targets(params.targets_file) if params.targets_file else {}
 kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
 kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
 paths = {t: store.write_table(data.table(t), out / "store" / f"{t}.parquet") for t in tables}
-for section in SECTIONS:  # one store per section, as the build writes them
+for section in SECTIONS:  # one store per section, as the build writes them, with its detail tables
+    shown = opened.section_kpis(kpis, section.id)
+    inputs = section_tables.TableInputs(
+        section.id, data, parse(params.quarter), params.icb, targets, baseline, shown.scorecard
+    )
     store.write_store(
         out / "store" / section.id,
         {t: paths[t] for t in section.tables},
         kpi_inputs,
-        opened.section_kpis(kpis, section.id),
+        shown,
         [str(w) for w in data.warnings],
+        section_tables.compute_section(inputs),
     )
 data_done = time.perf_counter()
 parts, section_s = [], {}
@@ -111,7 +116,7 @@ for part in parts:
     render.check_alt_text(part)
 cover = render.Cover(params.icb, icb_name(params.icb), params.quarter, "2000-01-01", params.sample_data)
 document = render.write_html(render.merge(cover, parts), out / "board_pack.html")
-render.write_appendix([(p.id, t) for p in parts for t in render.extract_tables(p.notebook)], out / "appendix")
+render.write_appendix(render.store_tables((p.id, out / "store" / p.id) for p in parts), out / "appendix")
 html_done = time.perf_counter()
 render.write_pdf(document, out / "board_pack.pdf")
 pdf_done = time.perf_counter()

@@ -327,15 +327,32 @@ def test_outputs_are_the_same_on_a_second_run(executed, standalone_root, tmp_pat
     assert [c.outputs for c in code_cells(again)] == [c.outputs for c in code_cells(executed["70_deliverables"])]
 
 
-def test_every_table_has_an_appendix_name_unique_across_the_pack():
-    names = []
-    for section_id in NOTEBOOKS:
-        for cell in code_cells(read(section_id)):
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "table":
-                    keywords = {k.arg: k.value for k in node.keywords}
-                    assert "name" in keywords, f"{section_id} {cell.id}: a table without name="
-                    names.append(ast.literal_eval(keywords["name"]))
-    names += [f"{s}_headline_kpis" for s in NOTEBOOKS]  # sections.headline_table's names
-    assert len(names) == len(set(names))
-    assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names)
+def _calls(nb, attribute: str) -> list[ast.Call]:
+    """Every call of ``<module>.<attribute>(...)`` in the notebook, in its order."""
+    calls = []
+    for cell in code_cells(nb):
+        found = [
+            node
+            for node in ast.walk(ast.parse(cell.source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attribute
+        ]
+        calls += sorted(found, key=lambda c: (c.lineno, c.col_offset))
+    return calls
+
+
+def _named_calls(nb, attribute: str) -> list[str]:
+    """The literal names passed to ``sections.<attribute>(sec, "<name>")``, in the notebook's order."""
+    return [ast.literal_eval(call.args[1]) for call in _calls(nb, attribute)]
+
+
+@pytest.mark.parametrize("section_id", NOTEBOOKS)
+def test_every_table_shown_is_declared_in_the_helpers_in_the_order_shown(section_id):
+    """Notebooks define no table: each shows its section's declared tables (helpers.section_tables),
+    every one once and in the declared order, which is the appendix's order."""
+    from helpers import section_tables
+
+    nb = read(section_id)
+    declared = section_tables.declarations(section_id)
+    assert _named_calls(nb, "detail_table") == [d.name for d in declared if d.table is not None]
+    assert set(_named_calls(nb, "detail_frame")) <= {d.name for d in declared}
+    assert not _calls(nb, "table") and not _calls(nb, "headline_table"), "a table defined in a notebook"

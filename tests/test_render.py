@@ -169,10 +169,50 @@ def test_appendix_writes_no_float_noise_even_from_an_unrounded_payload(tmp_path)
     assert [c.value for c in sheet[2]] == [848377.45, 0.3]
 
 
-@pytest.mark.integration
-def test_appendix_neutralises_formulas_and_keeps_numbers(executed, tmp_path):
-    tables = [("60_engagement", t) for t in render.extract_tables(executed)]
-    assert [t["name"] for _, t in tables] == ["engagement_rows"]
+def _store_with(folder: Path, *tables) -> Path:
+    """A section store holding ``tables`` (helpers.tables.Table) as the KPI stage writes them."""
+    import pandas as pd
+
+    from helpers import store
+    from helpers.section_tables import Computed
+
+    inputs = store.KpiInputs.of("2026/27 Q2", "QWU", None, ())
+    kpis = store.Kpis(pd.DataFrame({"Kpi": []}), {})
+    detail = {t.name: Computed(t.name, t.frame, t) for t in tables}
+    return store.write_store(folder, {}, inputs, kpis, (), detail)
+
+
+def test_appendix_is_written_from_the_section_stores_in_plan_order(tmp_path):
+    import pandas as pd
+
+    from helpers.tables import format_table
+
+    first = format_table(pd.DataFrame({"A": [1]}), caption="First", name="first")
+    second = format_table(pd.DataFrame({"B": [2.5]}), caption="Second", name="second")
+    third = format_table(pd.DataFrame({"C": ["x"]}), caption="Third", name="first")  # same name: first_2
+    stores = [("10_a", _store_with(tmp_path / "a", first, second)), ("20_b", _store_with(tmp_path / "b", third))]
+    tables = render.store_tables(stores)
+    assert tables == [("10_a", first.payload()), ("10_a", second.payload()), ("20_b", third.payload())]
+    files = render.write_appendix(tables, tmp_path / "appendix")
+    assert [f.name for f in files] == ["first.csv", "second.csv", "first_2.csv", "tables.xlsx"]
+    assert render.store_tables([("30_c", _store_with(tmp_path / "c"))]) == []  # a section without tables
+
+
+def test_appendix_neutralises_formulas_and_keeps_numbers(tmp_path):
+    import pandas as pd
+
+    from helpers.tables import format_table
+
+    frame = pd.DataFrame(
+        {
+            "IcbCode": ["QWU", "=1+1"],
+            "Quarter": ["2026-27-Q2", "@SUM(A1)"],
+            "Measure": ["events", "+44 20"],
+            "Value": [15, -3],
+        }
+    )
+    table = format_table(frame, caption="Rows of engagement", name="engagement_rows")
+    tables = render.store_tables([("60_engagement", _store_with(tmp_path / "store", table))])
     files = render.write_appendix(tables, tmp_path)
     assert [f.name for f in files] == ["engagement_rows.csv", "tables.xlsx"]
     rows = list(csv.reader((tmp_path / "engagement_rows.csv").open(encoding="utf-8")))

@@ -118,3 +118,28 @@ def test_only_keeps_the_rows_and_frames_of_the_kpis_named(written):
     assert sorted(some.scorecard["Kpi"]) == ["commercial_income", "new_studies"]
     assert set(some.spc_frames) <= {"commercial_income", "new_studies"}
     assert section.section_kpis(kpis, "00_summary") is kpis
+
+
+def test_detail_tables_and_their_appendix_records_come_back_in_order(tmp_path):
+    from helpers.section_tables import Computed
+    from helpers.tables import format_table
+
+    first = format_table(pd.DataFrame({"Quarter": ["2026/27 Q2"], "Value": [1.25]}), caption="First", name="b_first")
+    second = format_table(pd.DataFrame({"A": ["=1+1"]}), caption="Second", name="a_second")
+    detail = {
+        "b_first": Computed("b_first", first.frame, first),
+        "chart_only": Computed("chart_only", pd.DataFrame({"x": [1]}), None),
+        "a_second": Computed("a_second", second.frame, second),
+        "broken": Computed("broken", None, None, "ZeroDivisionError: no studies"),
+    }
+    inputs = store.KpiInputs.of(QUARTER.label, "QWU", None, BASELINE)
+    kpis = store.Kpis(pd.DataFrame({"Kpi": ["x"]}), {})
+    folder = store.write_store(tmp_path / "s", {}, inputs, kpis, (), detail)
+    assert store.read_appendix(folder) == [first.payload(), second.payload()]  # tables only, as shown
+    read = store.read_detail_tables(folder, inputs)
+    assert list(read) == list(detail) and read["broken"].error == "ZeroDivisionError: no studies"
+    pd.testing.assert_frame_equal(read["chart_only"].frame, detail["chart_only"].frame)
+    assert read["b_first"].table.html == first.html
+    assert store.read_detail_tables(folder, store.KpiInputs.of(QUARTER.label, "QWX", None, BASELINE)) is None
+    no_kpis = store.write_store(tmp_path / "n", {}, inputs, None)
+    assert store.read_detail_tables(no_kpis, inputs) is None and store.read_appendix(no_kpis) == []

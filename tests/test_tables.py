@@ -157,7 +157,7 @@ def test_html_is_stable_and_ids_come_from_the_caption():
     assert first.split('"')[3] != other.split('"')[3]
 
 
-def test_jupyter_bundle_has_html_and_the_appendix_payload():
+def test_jupyter_bundle_is_html_and_text_and_the_payload_is_the_appendix_record():
     frame = pd.DataFrame(
         {
             "Trust": ["A", "B"],
@@ -168,8 +168,9 @@ def test_jupyter_bundle_has_html_and_the_appendix_payload():
     )
     table = format_table(frame, caption="Recruits by trust", units={"Recruits": "people"}, name="recruits_by_trust")
     bundle = table._repr_mimebundle_()
-    assert bundle["text/html"] == table.html
-    payload = bundle["application/vnd.boardpack.table+json"]
+    # The appendix comes from the build's section stores (helpers.section_tables), not from outputs.
+    assert bundle == {"text/html": table.html, "text/plain": "Recruits by trust"}
+    payload = table.payload()
     assert payload == {
         "name": "recruits_by_trust",
         "title": "Recruits by trust",
@@ -178,7 +179,7 @@ def test_jupyter_bundle_has_html_and_the_appendix_payload():
         "footnotes": ["* 1 to 7 people: suppressed to protect confidentiality.", "– no data."],
     }
     assert type(payload["rows"][0][1]) is int
-    json.dumps(payload, allow_nan=False)  # valid JSON for the notebook file
+    json.dumps(payload, allow_nan=False)  # valid JSON for the store's appendix record
     assert format_table(frame, caption="Recruits by trust").name.startswith("recruits-by-trust-")
 
 

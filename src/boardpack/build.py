@@ -368,6 +368,7 @@ class PackBuild:
             sections=tuple(parts),
             staging=str(self.staging),
             pdf=self.pdf,
+            stores=tuple(str(plan.store_dir) for plan in self.plans),
         )
 
     # step 4

@@ -349,6 +349,7 @@ class AssembleTask:
     sections: tuple[tuple[str, str, str], ...]  # (section id, title, notebook path) in plan order
     staging: str  # empty folder the pack is rendered into (the driver publishes it)
     pdf: bool = True
+    stores: tuple[str, ...] = ()  # each section's store (helpers.store), in plan order: the appendix's tables
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,9 @@ class AssembleResult:
 
 
 def assemble_pack(task: AssembleTask) -> AssembleResult:
-    """Render the HTML, the PDF and the appendix into ``task.staging``; never raises."""
+    """Render the HTML, the PDF and the appendix into ``task.staging``; never raises. The appendix
+    holds the sections' detail tables as the KPI stage computed them (:func:`helpers.store.read_appendix`),
+    nothing read back out of the notebooks."""
     import nbformat
 
     from boardpack import render
@@ -376,8 +379,7 @@ def assemble_pack(task: AssembleTask) -> AssembleResult:
         document = render.write_html(render.merge(cover, parts), staging / "board_pack.html")
         if task.pdf:
             render.write_pdf(document, staging / "board_pack.pdf")
-        tables = [(part.id, t) for part in parts for t in render.extract_tables(part.notebook)]
-        render.write_appendix(tables, staging / "appendix")
+        render.write_appendix(render.store_tables(zip((p.id for p in parts), task.stores)), staging / "appendix")
     except Exception as exc:  # noqa: BLE001 - every failure becomes a record
         return AssembleResult(False, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
     return AssembleResult(True, time.monotonic() - started)

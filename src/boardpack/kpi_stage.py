@@ -2,9 +2,11 @@
 
 The driver runs it before any section: :func:`write_stores` reads and validates the tables the
 pack's sections read (or, for an extract of a validated many-ICB folder, reads them typed), computes
-the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`) and writes each
-section's store (:mod:`helpers.store`): the tables as typed Parquet, shared by file, and the
-section's rows of the KPIs. A store is named by its section's own inputs (:func:`store_dir`), so a
+the scorecard and its SPC frames once (:func:`helpers.section.compute_kpis`), each section's detail
+tables once (:func:`helpers.section_tables.compute_section`), and writes each section's store
+(:mod:`helpers.store`): the tables as typed Parquet, shared by file, the section's rows of the KPIs,
+its detail frames and tables, and their appendix records (the pack's appendix is written from
+these). A store is named by its section's own inputs (:func:`store_dir`), so a
 rebuild reuses it and a changed table renews only the stores of the sections reading it.
 
 It also writes the pack's record of its headline figures (:mod:`helpers.pack_record`: every KPI's
@@ -77,13 +79,12 @@ def write_stores(
         if frames.table(name) is not None
     }
     for section, folder in missing.items():
+        # a section the helpers do not know (a project's own notebook) shows no headline KPI and
+        # declares no detail table
+        shown = opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(())
+        detail = _detail_tables(section.id, frames, params, targets, baseline, shown, log)
         store.write_store(
-            folder,
-            {name: table_paths[name] for name in section.inputs if name in table_paths},
-            kpi_inputs,
-            # a section the helpers do not know (a project's own notebook) shows no headline KPI
-            opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(()),
-            warnings,
+            folder, {name: table_paths[name] for name in section.inputs if name in table_paths}, kpi_inputs, shown, warnings, detail
         )
     return "", warnings, len(missing), record
 
@@ -107,6 +108,29 @@ def _write_json(path: Path, content: dict) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     temporary.write_text(json.dumps(content, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline, shown, log: logging.Logger):
+    """The section's detail frames and tables (:func:`helpers.section_tables.compute_section`), once;
+    one that fails is logged and left to the section, which raises it at its cell."""
+    import warnings as python_warnings
+
+    from helpers import section_tables
+    from helpers.quarters import parse
+    from helpers.spc import TrialLimitsWarning
+
+    inputs = section_tables.TableInputs(
+        section_id, frames, parse(params.quarter), params.icb, targets, baseline, shown.scorecard
+    )
+    with python_warnings.catch_warnings():
+        python_warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the charts' legends instead
+        detail = section_tables.compute_section(inputs)
+    for computed in detail.values():
+        if computed.error:
+            log.warning(
+                "section %s: table %s: %s (the section computes it again)", section_id, computed.name, computed.error
+            )
+    return detail
 
 
 def _store_material(params: ResolvedParams) -> dict:

@@ -1,5 +1,8 @@
 """Turn executed section notebooks into the pack: one self-contained HTML file, a PDF, an appendix.
 
+The appendix is written from the section stores' table records (:func:`store_tables`: the KPI
+stage's tables, :mod:`helpers.section_tables`), not from the notebooks' outputs.
+
 Sections are merged into one notebook (cover, contents, sections in plan order) and exported once
 with nbconvert: no inputs, no prompts, no papermill cells, no script, nothing fetched from the
 network, alt text from each figure's output metadata. The PDF goes HTML -> typst (pandoc from the
@@ -25,6 +28,8 @@ from traitlets.config import Config
 
 from helpers.tables import neutralise_formula
 
+# The appendix records notebooks once carried in their outputs; a notebook that still shows one
+# (a project's own) keeps it out of the pack: the appendix comes from the section stores.
 TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DROPPED_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag", "remove-cell"}
@@ -61,15 +66,13 @@ class SectionNotebook:
 
 
 # -- tables ------------------------------------------------------------------------------------
-def extract_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """Every table payload (``application/vnd.boardpack.table+json``) shown in a notebook, in order."""
-    tables = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            payload = out.get("data", {}).get(TABLE_MIMETYPE)
-            if payload is not None:
-                tables.append(dict(payload))
-    return tables
+def store_tables(stores: Iterable[tuple[str, str | Path]]) -> list[tuple[str, dict[str, Any]]]:
+    """(section id, table record) of every detail table in the sections' stores ((section id, store
+    folder) in plan order), each section's in the order it shows them: the appendix's tables, as the
+    KPI stage computed them (:mod:`helpers.section_tables`)."""
+    from helpers import store
+
+    return [(section_id, record) for section_id, folder in stores for record in store.read_appendix(folder)]
 
 
 def _safe_name(name: str, used: set[str]) -> str:

@@ -1,7 +1,9 @@
 """What a section notebook needs from its parameters, in one call: :func:`open_section`.
 
 Notebooks stay a few lines: they pass their papermill parameters here and get back the quarter,
-the loaded tables, the targets, the section's scorecard rows and its analyst commentary. Paths
+the loaded tables, the targets, the section's scorecard rows and its analyst commentary, and show
+their detail tables by name (:func:`detail_table`, :func:`detail_frame`: declared in
+:mod:`helpers.section_tables`, computed once by the build or here without a store). Paths
 given relative are read from the project root (as in ``params/defaults.yml``), so a notebook runs
 the same from JupyterLab, papermill or the build.
 
@@ -60,6 +62,9 @@ class Section:
     spc_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     # KPI id -> this section's comparable KPIs among their peers (empty: no peer data supplied)
     peers: Mapping[str, PeerComparison] = field(default_factory=dict)
+    # name -> the section's detail frames and tables (helpers.section_tables): the store's, else
+    # each computed here when first asked for (detail_table, detail_frame)
+    detail: dict = field(default_factory=dict, repr=False)
 
     def kpi(self, kpi: str) -> pd.Series:
         """One scorecard row by KPI id (KeyError naming the KPIs there are)."""
@@ -139,12 +144,15 @@ def open_section(
         targets = load_targets(targets_path)
     baseline = tuple(q.id for q in parse_range(baseline_period or BASELINE_PERIOD))
     kpis = None
-    if store_dir not in (None, ""):  # the build's validated tables and computed KPIs
+    detail: dict = {}
+    if store_dir not in (None, ""):  # the build's validated tables, computed KPIs and detail tables
         if not store.is_store(store_dir):
             raise SectionInputError(f"parameter store_dir: {store_dir} is not a pack store (no {store.STORE_FILE})")
         stored = store.read_meta(store_dir)["tables"]
         data = store.read_tables(store_dir, [*tables, *(t for t in optional if t in stored)])
-        kpis = store.read_kpis(store_dir, store.KpiInputs.of(quarter.label, icb, targets_path, baseline, peers))
+        kpi_inputs = store.KpiInputs.of(quarter.label, icb, targets_path, baseline, peers)
+        kpis = store.read_kpis(store_dir, kpi_inputs)
+        detail = dict(store.read_detail_tables(store_dir, kpi_inputs) or {})
     else:
         present = find_table_files(folder)
         data = load_data(folder, quarter, tables=[*tables, *(t for t in optional if t in present)])
@@ -170,6 +178,7 @@ def open_section(
         data_dir=folder,
         spc_frames=spc_frames,
         peers=shown.peers,
+        detail=detail,
     )
 
 
@@ -209,6 +218,32 @@ def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:
     if section_id not in SECTION_IDS:
         raise ValueError(f"unknown section {section_id!r}: one of {list(SECTION_IDS)}")
     return kpis.only(k.id for k in REGISTRY if k.section == section_id)
+
+
+def _computed(section: Section, name: str):
+    """The section's detail frame and table ``name``: the store's, else computed here (and kept)."""
+    from helpers import section_tables
+
+    computed = section.detail.get(name)
+    if computed is None or computed.error:  # not stored, or it failed in the build: raise it here
+        computed = section_tables.compute(section_tables.declared(section.id, name), section)
+        section.detail[name] = computed
+    return computed
+
+
+def detail_table(section: Section, name: str) -> Table:
+    """The section's detail table ``name`` as declared in :mod:`helpers.section_tables`: computed
+    once by the build's KPI stage (read from the store), or here when the notebook runs without one."""
+    table_ = _computed(section, name).table
+    if table_ is None:
+        raise KeyError(f"{section.id}'s {name!r} is a frame for charts, not a table; use detail_frame")
+    return table_
+
+
+def detail_frame(section: Section, name: str) -> pd.DataFrame:
+    """The frame the section's detail table (or chart) ``name`` is computed from, as declared in
+    :mod:`helpers.section_tables`; the same one the table shows, so a chart and its table agree."""
+    return _computed(section, name).frame
 
 
 def table(

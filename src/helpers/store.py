@@ -3,15 +3,18 @@
 The build validates a quarter's tables once (:func:`helpers.loading.load_data`), computes every
 headline KPI once (:func:`helpers.scorecard.build_scorecard` with its SPC frames), and writes them
 as typed Parquet per table (:func:`write_table`: dtypes, categories included, come back exactly as
-validated) and one small store per section (:func:`write_store`): which table files it reads, and
-its rows of the scorecard with their SPC frames. A section's store is named by that section's own
+validated) and one small store per section (:func:`write_store`): which table files it reads,
+its rows of the scorecard with their SPC frames, and its detail frames and tables as declared in
+:mod:`helpers.section_tables` (``detail.pickle``), with each table's appendix record in the order the
+section shows them (``appendix.json``, :func:`read_appendix`: the build writes the appendix from
+these). A section's store is named by that section's own
 inputs, so a changed table changes the stores (and so the cache keys) of the sections reading it
 only. A section given its store (``store_dir``) reads the tables without validating them again and
-takes the KPIs as computed (:func:`helpers.section.open_section`); a section opened on a plain data
+takes the KPIs and tables as computed (:func:`helpers.section.open_section`); a section opened on a plain data
 folder (JupyterLab, the sample data) validates and computes on the fly, with the same functions.
 
 ``store.json`` records what the store was made from (quarter, ICB, targets file hash, baseline
-period); a section asks for the KPIs only when its own parameters match, else it computes them.
+period); a section takes the KPIs and tables only when its own parameters match, else it computes them.
 The folder is written under a temporary name and renamed into place, so no reader sees half of it.
 """
 
@@ -22,18 +25,24 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from helpers import paths
 from helpers.loading import Data
 
+if TYPE_CHECKING:
+    from helpers.section_tables import Computed
+
 STORE_FILE = "store.json"
 KPIS_FILE = "kpis.pickle"
-FORMAT = 2  # 2: the KPIs carry their peer comparisons
+DETAIL_FILE = "detail.pickle"
+APPENDIX_FILE = "appendix.json"
+FORMAT = 3  # 2: detail tables and the appendix; 3: the KPIs carry their peer comparisons
 
 
 class StoreError(ValueError):
@@ -122,9 +131,12 @@ def write_store(
     kpi_inputs: KpiInputs,
     kpis: Kpis | None,
     warnings: Iterable[str] = (),
+    detail: Mapping[str, Computed] | None = None,
 ) -> Path:
     """Write a section's store into ``folder`` (replaced atomically if it exists): the table files
-    it reads (from :func:`write_table`), its KPIs and the record."""
+    it reads (from :func:`write_table`), its KPIs, its detail frames and tables
+    (:func:`helpers.section_tables.compute_section`, stored with the KPIs' inputs: ``detail`` needs
+    ``kpis``), their appendix records and the record."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -134,6 +146,11 @@ def write_store(
                 pickle.dump(
                     (kpis.scorecard, dict(kpis.spc_frames), dict(kpis.peers)), handle, protocol=pickle.HIGHEST_PROTOCOL
                 )
+            with open(staging / DETAIL_FILE, "wb") as handle:
+                pickle.dump(dict(detail or {}), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        # The appendix: the tables' records in the order the section shows them (helpers.tables.Table.payload)
+        records = [c.table.payload() for c in (detail or {}).values() if c.table is not None]
+        (staging / APPENDIX_FILE).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
         meta = {
             "format": FORMAT,
             "tables": {name: str(Path(path).resolve()) for name, path in sorted(tables.items())},
@@ -169,6 +186,27 @@ def read_tables(folder: Path | str, tables: Iterable[str]) -> Data:
         setattr(data, name, pd.read_parquet(path, engine="pyarrow"))
         data.files[name] = path
     return data
+
+
+def read_detail_tables(folder: Path | str, kpi_inputs: KpiInputs) -> dict[str, Computed] | None:
+    """The stored detail frames and tables (name -> :class:`helpers.section_tables.Computed`, in
+    the order shown) when they were computed from the same inputs, else None."""
+    meta = read_meta(folder)
+    if meta.get("kpis") != kpi_inputs.as_dict() or not (Path(folder) / DETAIL_FILE).is_file():
+        return None
+    with open(Path(folder) / DETAIL_FILE, "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - written by this project's build
+
+
+def read_appendix(folder: Path | str) -> list[dict]:
+    """The appendix records of the section's tables (``{name, title, columns, rows, footnotes}``,
+    :meth:`helpers.tables.Table.payload`), in the order the section shows them."""
+    read_meta(folder)
+    path = Path(folder) / APPENDIX_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: not a readable appendix record ({exc})") from None
 
 
 def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:

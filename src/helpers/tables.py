@@ -24,7 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-TABLE_MIMETYPE = "application/vnd.boardpack.table+json"
 SUPPRESSED_NOTE = "1 to 7 people: suppressed to protect confidentiality."
 ROUNDED_NOTE = "Counts of people are rounded to the nearest 5."
 MISSING_MARK = "–"  # en dash
@@ -142,8 +141,8 @@ class Table:
         return self.html
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # The pack builder (boardpack.render) collects TABLE_MIMETYPE outputs into the appendix.
-        return {"text/html": self.html, TABLE_MIMETYPE: self.payload(), "text/plain": self.caption}
+        # The appendix is written from the build's store (helpers.section_tables), not from outputs.
+        return {"text/html": self.html, "text/plain": self.caption}
 
     def __str__(self) -> str:
         return self.html
