@@ -80,13 +80,13 @@ tables = sorted({t for s in SECTIONS for t in s.tables})
 data = load_data(params.data_dir, params.quarter, tables=tables)
 baseline = tuple(q.id for q in parse_range(params.baseline_period))
 targets = load_targets(params.targets_file) if params.targets_file else {}
-kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline)
+kpis = opened.compute_kpis(data, parse(params.quarter), params.icb, targets, baseline, params.peers)
 kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline)
 paths = {t: store.write_table(data.table(t), out / "store" / f"{t}.parquet") for t in tables}
 for section in SECTIONS:  # one store per section, as the build writes them, with its detail tables
     shown = opened.section_kpis(kpis, section.id)
     inputs = section_tables.TableInputs(
-        section.id, data, parse(params.quarter), params.icb, targets, baseline, shown.scorecard
+        section.id, data, parse(params.quarter), params.icb, targets, baseline, shown.scorecard, shown.peers
     )
     store.write_store(
         out / "store" / section.id,

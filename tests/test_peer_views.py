@@ -11,7 +11,6 @@ from test_comparison import ICBS, QUARTER, compared, national  # noqa: F401 - fi
 from helpers import peer_views
 from helpers.comparison import APPENDIX_COLUMNS, NO_PEER_DATA
 from helpers.quarters import parse
-from helpers.tables import TABLE_MIMETYPE
 
 
 def test_funnel_figure_says_where_the_icb_sits(compared):  # noqa: F811
@@ -24,14 +23,24 @@ def test_funnel_figure_says_where_the_icb_sits(compared):  # noqa: F811
     assert chart.png_bytes() == peer_views.funnel_figure(found).png_bytes()  # deterministic
 
 
-def test_peer_table_is_folded_and_goes_to_the_appendix_with_the_contract_columns(compared):  # noqa: F811
-    found = compared["core20_pct"]
-    shown = peer_views.peer_table(found)
-    bundle = shown._repr_mimebundle_()
-    assert bundle["text/html"].startswith('<details class="bp-details"><summary>All 5 ICBs ranked')
-    payload = bundle[TABLE_MIMETYPE]
+def test_peer_table_is_folded_and_goes_to_the_appendix_with_the_contract_columns(national, compared):  # noqa: F811
+    from helpers import section_tables
+
+    section = SimpleNamespace(
+        id="20_participation_equity", peers=compared, detail={}, data=national, quarter=parse(QUARTER)
+    )
+    shown = peer_views.peer_table(section, "core20_pct")
+    assert shown._repr_html_().startswith('<details class="bp-details"><summary>All 5 ICBs ranked')
+    payload = shown.table.payload()
     assert payload["name"] == "peers_core20_pct" and payload["columns"] == list(APPENDIX_COLUMNS)
     assert len(payload["rows"]) == len(ICBS)
+    # declared for the appendix, in the section before its headline table; none without peer data
+    names = [d.name for d in section_tables.declarations("20_participation_equity")]
+    assert names.index("peers_participants_per_10k") < names.index("peers_core20_pct") < names.index("headline_kpis")
+    empty = section_tables.compute(
+        section_tables.declared("20_participation_equity", "peers_core20_pct"), SimpleNamespace(peers={})
+    )
+    assert empty.frame is None and empty.table is None
 
 
 def test_a_note_is_escaped():
@@ -40,7 +49,7 @@ def test_a_note_is_escaped():
 
 def test_performance_grid_lists_each_kpi_with_its_icon_and_words(compared):  # noqa: F811
     scorecard = pd.DataFrame({"Kpi": list(compared), "Variation": ["common_cause", None, None, "concern_high", None]})
-    section = SimpleNamespace(scorecard=scorecard, peers=compared, quarter=parse(QUARTER))
+    section = SimpleNamespace(id="00_summary", scorecard=scorecard, peers=compared, quarter=parse(QUARTER), detail={})
     grid, listed = peer_views.performance_grid(section)
     assert grid.name == "performance_grid" and "Performance grid" in grid.caption
     html = listed._repr_html_()

@@ -84,7 +84,12 @@ def write_stores(
         shown = opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(())
         detail = _detail_tables(section.id, frames, params, targets, baseline, shown, log)
         store.write_store(
-            folder, {name: table_paths[name] for name in section.inputs if name in table_paths}, kpi_inputs, shown, warnings, detail
+            folder,
+            {name: table_paths[name] for name in section.inputs if name in table_paths},
+            kpi_inputs,
+            shown,
+            warnings,
+            detail,
         )
     return "", warnings, len(missing), record
 
@@ -120,7 +125,7 @@ def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline
     from helpers.spc import TrialLimitsWarning
 
     inputs = section_tables.TableInputs(
-        section_id, frames, parse(params.quarter), params.icb, targets, baseline, shown.scorecard
+        section_id, frames, parse(params.quarter), params.icb, targets, baseline, shown.scorecard, shown.peers
     )
     with python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the charts' legends instead

@@ -26,6 +26,7 @@ from helpers.kpis import COMPARABLE, KPIS
 from helpers.narrative import format_value
 from helpers.peers import PeerFigures, peer_figures
 from helpers.quarters import Quarter, parse
+from helpers.tables import Table, format_table
 
 NO_PEER_DATA = (
     "No peer data were supplied for this pack, so no KPI is compared with other ICBs. To compare, "
@@ -326,6 +327,62 @@ def funnel_points(comparison: PeerComparison) -> pd.DataFrame:
     )
 
 
+def short_name(name: str) -> str:
+    """``NHS Coventry and Warwickshire Integrated Care Board`` -> ``Coventry and Warwickshire``."""
+    return name.removeprefix("NHS ").removesuffix(" Integrated Care Board").strip()
+
+
+def unit_words(unit: str) -> str:
+    return "%" if unit == "percent" else "per 10,000"
+
+
+def peer_table(found: PeerComparison) -> Table:
+    """Every ICB of the peer group ranked, as shown; appendix file ``peers_<kpi id>.csv`` in
+    :data:`APPENDIX_COLUMNS` (:meth:`PeerComparison.appendix`)."""
+    frame = found.appendix()
+    unit = unit_words(found.unit)
+    shown = frame.rename(
+        columns={
+            "IcbCode": "ICB",
+            "IcbName": "Name",
+            "Value": f"Value ({unit})",
+            "Lower95": "95% lower limit",
+            "Upper95": "95% upper limit",
+            "Lower998": "99.8% lower limit",
+            "Upper998": "99.8% upper limit",
+        }
+    )
+    shown["Name"] = shown["Name"].map(short_name)
+    return format_table(
+        shown[["Rank", *[c for c in shown.columns if c != "Rank"]]],
+        caption=f"{found.label}: {found.figures.of} ICBs ranked, {found.quarter}",
+        decimals={f"Value ({unit})": 1, **{c: 1 for c in shown.columns if "limit" in c}},
+        rounded_counts=bool(found.people),
+        footnotes=[
+            f"Limits are the funnel plot's at each ICB's own denominator, in {unit}. "
+            "Rank 1 is best; tied values share a rank."
+        ],
+        name=f"peers_{found.kpi}",
+        appendix=frame,
+        row_headers=False,
+    )
+
+
+def grid_table(entries: Sequence[GridEntry], quarter: str | Quarter) -> Table:
+    """The performance grid as a table (appendix file ``performance_grid.csv``)."""
+    return format_table(
+        grid_frame(entries),
+        caption=f"Performance grid: variation against quartile among {entries[0].peers}, {parse(quarter).label}",
+        footnotes=[
+            "Columns: the Making Data Count variation of each KPI's current period (see the scorecard); "
+            "rows: the KPI's quartile among its peers in the quarter (top = best 25%).",
+            "Pattern of NHS England's performance grid: the bottom quartile with special cause concern "
+            "needs attention first.",
+        ],
+        name="performance_grid",
+    )
+
+
 __all__ = [
     "APPENDIX_COLUMNS",
     "NO_PEER_DATA",
@@ -336,6 +393,9 @@ __all__ = [
     "funnel_points",
     "grid_entries",
     "grid_frame",
+    "grid_table",
+    "peer_table",
+    "short_name",
     "peer_rows",
     "variation_group",
 ]

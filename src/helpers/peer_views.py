@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from helpers import comparison, funnel as funnel_maths
 from helpers.charts import Chart, funnel_chart, variation_icon
-from helpers.comparison import GRID_COLUMNS, GRID_ROWS, NO_PEER_DATA, PeerComparison
+from helpers.comparison import GRID_COLUMNS, GRID_ROWS, NO_PEER_DATA, PeerComparison, short_name
 from helpers.kpis import COMPARABLE
 from helpers.narrative import format_value
-from helpers.tables import TABLE_MIMETYPE, Table, format_table
+from helpers.tables import Table
 
 ICON_CELL_PX = 28  # a variation icon beside a KPI's name in the grid's list
 
@@ -24,7 +24,7 @@ ICON_CELL_PX = 28  # a variation icon beside a KPI's name in the grid's list
 @dataclass(frozen=True)
 class CollapsedTable:
     """A long table shown folded under a one-line summary (open it to read; the PDF prints the
-    summary line), still written to the appendix."""
+    summary line); the appendix has it in full (:mod:`helpers.section_tables`)."""
 
     table: Table
     summary: str
@@ -36,7 +36,7 @@ class CollapsedTable:
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._repr_html_(), TABLE_MIMETYPE: self.table.payload(), "text/plain": self.summary}
+        return {"text/html": self._repr_html_(), "text/plain": self.summary}
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,6 @@ class Note:
 
     def __repr__(self) -> str:
         return self.text
-
-
-def short_name(name: str) -> str:
-    """``NHS Coventry and Warwickshire Integrated Care Board`` -> ``Coventry and Warwickshire``."""
-    return name.removeprefix("NHS ").removesuffix(" Integrated Care Board").strip()
 
 
 def _outlier_words(comparison_: PeerComparison) -> str:
@@ -98,37 +93,15 @@ def funnel_figure(comparison_: PeerComparison) -> Chart:
     )
 
 
-def peer_table(comparison_: PeerComparison) -> CollapsedTable:
-    """Every ICB of the peer group ranked, folded; appendix file ``peers_<kpi id>.csv``."""
-    frame = comparison_.appendix()
-    unit = "%" if comparison_.unit == "percent" else "per 10,000"
-    shown = frame.rename(
-        columns={
-            "IcbCode": "ICB",
-            "IcbName": "Name",
-            "Value": f"Value ({unit})",
-            "Lower95": "95% lower limit",
-            "Upper95": "95% upper limit",
-            "Lower998": "99.8% lower limit",
-            "Upper998": "99.8% upper limit",
-        }
-    )
-    shown["Name"] = shown["Name"].map(short_name)
-    table = format_table(
-        shown[["Rank", *[c for c in shown.columns if c != "Rank"]]],
-        caption=f"{comparison_.label}: {comparison_.figures.of} ICBs ranked, {comparison_.quarter}",
-        decimals={f"Value ({unit})": 1, **{c: 1 for c in shown.columns if "limit" in c}},
-        rounded_counts=bool(comparison_.people),
-        footnotes=[
-            f"Limits are the funnel plot's at each ICB's own denominator, in {unit}. "
-            "Rank 1 is best; tied values share a rank."
-        ],
-        name=f"peers_{comparison_.kpi}",
-        appendix=frame,
-        row_headers=False,
-    )
+def peer_table(section, kpi_id: str) -> CollapsedTable:
+    """Every ICB of the peer group ranked (:func:`helpers.comparison.peer_table`, from the store
+    when the build computed it), folded under one line."""
+    from helpers.section import detail_table
+
+    found = section.peers[kpi_id]
     return CollapsedTable(
-        table, f"All {comparison_.figures.of} ICBs ranked (appendix file peers_{comparison_.kpi}.csv)"
+        detail_table(section, f"peers_{kpi_id}"),
+        f"All {found.figures.of} ICBs ranked (appendix file peers_{kpi_id}.csv)",
     )
 
 
@@ -150,7 +123,7 @@ def show_peers(section, kpi_ids: Sequence[str] | None = None) -> None:
             continue
         display(Note(f"{found.sentence()} {_outlier_words(found)}"))
         display(funnel_figure(found))
-        display(peer_table(found))
+        display(peer_table(section, kpi_id))
 
 
 def _icon_html(variation: str | None) -> str:
@@ -179,24 +152,14 @@ class GridList:
 
 
 def performance_grid(section) -> tuple[Table, GridList] | None:
-    """The performance grid (variation against peer quartile) and its list in words, or None
-    without peer data."""
+    """The performance grid (variation against peer quartile; from the store when the build
+    computed it) and its list in words, or None without peer data."""
+    from helpers.section import detail_table
+
     entries = comparison.grid_entries(section.scorecard, section.peers)
     if not entries:
         return None
-    peers = entries[0].peers
-    grid = format_table(
-        comparison.grid_frame(entries),
-        caption=f"Performance grid: variation against quartile among {peers}, {section.quarter.label}",
-        footnotes=[
-            "Columns: the Making Data Count variation of each KPI's current period (see the scorecard); "
-            "rows: the KPI's quartile among its peers in the quarter (top = best 25%).",
-            "Pattern of NHS England's performance grid: the bottom-right (bottom quartile, special cause "
-            "concern) needs attention first.",
-        ],
-        name="performance_grid",
-    )
-    return grid, GridList(tuple(entries))
+    return detail_table(section, "performance_grid"), GridList(tuple(entries))
 
 
 def show_performance_grid(section) -> None:

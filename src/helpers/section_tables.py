@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import (
+    comparison,
     kpi_activity,
     kpi_commercial,
     kpi_deliverables,
@@ -35,6 +36,7 @@ from helpers import (
     narrative,
     section as sections,
 )
+from helpers.kpis import COMPARABLE
 from helpers.loading import Data
 from helpers.quarters import Quarter
 from helpers.tables import Table
@@ -56,6 +58,8 @@ class TableInputs:
     targets: Mapping[str, Target]
     baseline_quarters: tuple[str, ...]
     scorecard: pd.DataFrame  # the section's rows of the scorecard (every row for the summary)
+    # KPI id -> the section's comparable KPIs among their peers (helpers.comparison; empty: no peer data)
+    peers: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Declared:
     name: str
     frame: Callable[[TableInputs], pd.DataFrame]
     table: TableSpec | Callable[[TableInputs, pd.DataFrame], Table] | None = None
+    # False: shown by a helper the notebook calls (helpers.peer_views), not by name in the notebook
+    in_notebook: bool = True
 
 
 @dataclass(frozen=True)
@@ -568,11 +574,46 @@ DEFINITIONS = (
 )
 
 
+def _peers(kpi_id: str) -> Declared:
+    """The peer group of one comparable KPI ranked (``peers_<kpi id>``), when the pack has peer
+    data for it; none otherwise (no frame, no table, nothing in the appendix)."""
+
+    def frame(i: TableInputs) -> pd.DataFrame | None:
+        found = i.peers.get(kpi_id)
+        return None if found is None else found.appendix()
+
+    def table(i: TableInputs, frame: pd.DataFrame | None) -> Table | None:
+        found = i.peers.get(kpi_id)
+        return None if found is None else comparison.peer_table(found)
+
+    return Declared(f"peers_{kpi_id}", frame, table, in_notebook=False)
+
+
+def _grid_frame(i: TableInputs) -> pd.DataFrame | None:
+    entries = comparison.grid_entries(i.scorecard, i.peers)
+    return comparison.grid_frame(entries) if entries else None
+
+
+def _grid_table(i: TableInputs, frame: pd.DataFrame | None) -> Table | None:
+    entries = comparison.grid_entries(i.scorecard, i.peers)
+    return comparison.grid_table(entries, i.quarter) if entries else None
+
+
+PERFORMANCE_GRID = Declared("performance_grid", _grid_frame, _grid_table, in_notebook=False)
+
+
+def _with_peers(section_id: str, declared: tuple[Declared, ...]) -> tuple[Declared, ...]:
+    """The section's tables with its comparable KPIs' peer tables before its headline table."""
+    peers = tuple(_peers(k.id) for k in COMPARABLE.values() if k.section == section_id)
+    at = declared.index(HEADLINE) if HEADLINE in declared else len(declared)
+    return declared[:at] + peers + declared[at:]
+
+
 SECTION_TABLES: dict[str, tuple[Declared, ...]] = {
-    "00_summary": (HEADLINE, STUDIES_OPEN_FRAME),
-    "10_research_activity": RESEARCH_ACTIVITY,
-    "20_participation_equity": PARTICIPATION,
-    "30_commercial": COMMERCIAL,
+    "00_summary": (HEADLINE, PERFORMANCE_GRID, STUDIES_OPEN_FRAME),
+    "10_research_activity": _with_peers("10_research_activity", RESEARCH_ACTIVITY),
+    "20_participation_equity": _with_peers("20_participation_equity", PARTICIPATION),
+    "30_commercial": _with_peers("30_commercial", COMMERCIAL),
     "40_partnerships_workforce": PARTNERSHIPS,
     "50_innovation": INNOVATION,
     "60_engagement": ENGAGEMENT,
