@@ -111,6 +111,9 @@ def test_parameters_are_literals_named_as_the_build_injects(section_id):
         assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.unparse(node)
         names[node.targets[0].id] = ast.literal_eval(node.value)  # raises for anything but a literal
     injected = set(resolve({"quarter": "2026/27 Q2"}).notebook_parameters()) | {"store_dir", "fingerprint"}
+    if section_id == "00_summary":  # the build gives the summary the previous pack and this pack's record
+        injected |= {"previous_pack", "kpi_record"}
+        assert names["previous_pack"] == "" and names["kpi_record"] == ""
     assert set(names) == injected
     assert names["quarter"] is None and names["data_dir"] is None  # latest quarter, sample data
     assert names["store_dir"] == ""  # standalone: validate and compute here; the build sets its store

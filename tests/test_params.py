@@ -51,6 +51,7 @@ def test_notebook_parameters_are_plain_values_with_absolute_paths(root):
         "baseline_period",
         "sample_data",
         "peers",
+        "stale_after_days",
     }
     assert values["peers"] == "england"
 

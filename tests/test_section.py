@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -269,3 +270,32 @@ def qwu_sample_tables():
     from boardpack.sections import ALL_TABLES
 
     return ALL_TABLES
+
+
+def test_a_chart_of_stale_data_says_so_in_its_title():
+    from types import SimpleNamespace
+
+    from helpers import freshness
+    from helpers.section import stale_tables_of, stale_title
+
+    fresh = pd.DataFrame(
+        [
+            {"Table": "recruitment", "DataTo": dt.date(2026, 7, 31), "Extracted": None, "DaysShort": 61, "Stale": True},
+            {"Table": "finance", "DataTo": dt.date(2026, 9, 30), "Extracted": None, "DaysShort": 0, "Stale": False},
+        ],
+        columns=freshness.FRESHNESS_COLUMNS,
+    )
+    section = SimpleNamespace(freshness=fresh)
+    assert stale_tables_of(section, ["organisations", "recruitment", "finance"]) == ["recruitment"]
+    assert stale_title(section, ["finance"], "Income rose") == "Income rose"
+    assert stale_title(section, ["studies", "recruitment"], "Participants rose") == (
+        "Stale data (recruitment to 31 Jul 2026): Participants rose"
+    )
+    assert stale_title(SimpleNamespace(freshness=None), ["recruitment"], "T") == "T"
+
+
+def test_the_build_knows_the_extract_file_names_the_helpers_read():
+    from boardpack.hashing import EXTRACT_FILE_NAMES
+    from helpers import freshness
+
+    assert EXTRACT_FILE_NAMES == freshness.EXTRACT_FILE_NAMES

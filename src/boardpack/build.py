@@ -454,6 +454,9 @@ def _generate_sample(params: ResolvedParams) -> str:
 
 def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]:
     inputs = hashing.table_files(params.data_dir, section.inputs)
+    extract = hashing.extract_file(params.data_dir)
+    if extract is not None:  # its dates are on the charts (stale data) and the cover
+        inputs["extract"] = extract
     commentary = params.commentary_dir / params.quarter_id / f"{section.id}.md"
     if commentary.is_file():
         inputs["commentary"] = commentary

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boardpack.hashing import code_hashes, sha256_file, table_files
+from boardpack.hashing import code_hashes, extract_file, sha256_file, table_files
 from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, without importing pandas
 
 log = logging.getLogger("boardpack.extracts")
@@ -88,6 +88,9 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
         name: {"file": path.name, "sha256": sha256_file(path)}
         for name, path in sorted(table_files(data_dir, TABLES).items())
     }
+    extract = extract_file(data_dir)
+    if extract is not None:
+        files["extract"] = {"file": extract.name, "sha256": sha256_file(extract)}
     key = hashlib.sha256(
         json.dumps({"files": files, "quarter": quarter, "code": dict(code_hashes())}, sort_keys=True).encode()
     ).hexdigest()
@@ -119,6 +122,8 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
         staging = Path(tempfile.mkdtemp(prefix=".new-", dir=root / icb))
         try:
             written = write_icb_tables({**icb_tables(data, icb), "benchmarks": peers}, staging)
+            if extract is not None:  # the extract dates hold for every ICB's rows
+                written.append(Path(shutil.copy(extract, staging / extract.name)))
             digest = hashlib.sha256()
             for path in written:
                 digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())

@@ -43,6 +43,15 @@ def sha256_file(path: Path) -> str:
     return digest
 
 
+# The data folder's optional extract file (helpers.freshness.EXTRACT_FILE_NAMES; a test keeps them equal).
+EXTRACT_FILE_NAMES = ("extract.yml", "extract.yaml", "extract.json")
+
+
+def extract_file(data_dir: Path) -> Path | None:
+    """The data folder's extract file (when each table was extracted), if it has one."""
+    return next((Path(data_dir) / n for n in EXTRACT_FILE_NAMES if (Path(data_dir) / n).is_file()), None)
+
+
 def table_files(data_dir: Path, tables: Iterable[str]) -> dict[str, Path]:
     """The file holding each table found in ``data_dir`` (``<table>.csv|.xlsx|.parquet``)."""
     found: dict[str, Path] = {}

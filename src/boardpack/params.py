@@ -147,6 +147,7 @@ class ResolvedParams(BaseModel):
             "baseline_period": self.baseline_period,
             "sample_data": self.sample_data,
             "peers": self.peers,
+            "stale_after_days": self.stale_after_days,
         }
 
     def log_dict(self) -> dict[str, Any]:

@@ -16,27 +16,9 @@ from helpers.charts import Chart, funnel_chart, variation_icon
 from helpers.comparison import GRID_COLUMNS, GRID_ROWS, NO_PEER_DATA, PeerComparison, short_name
 from helpers.kpis import COMPARABLE
 from helpers.narrative import format_value
-from helpers.tables import Table
+from helpers.tables import FoldedTable, Table
 
 ICON_CELL_PX = 28  # a variation icon beside a KPI's name in the grid's list
-
-
-@dataclass(frozen=True)
-class CollapsedTable:
-    """A long table shown folded under a one-line summary (open it to read; the PDF prints the
-    summary line); the appendix has it in full (:mod:`helpers.section_tables`)."""
-
-    table: Table
-    summary: str
-
-    def _repr_html_(self) -> str:
-        return (
-            f'<details class="bp-details"><summary>{html.escape(self.summary, quote=False)}</summary>\n'
-            f"{self.table.html}\n</details>"
-        )
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._repr_html_(), "text/plain": self.summary}
 
 
 @dataclass(frozen=True)
@@ -93,13 +75,13 @@ def funnel_figure(comparison_: PeerComparison) -> Chart:
     )
 
 
-def peer_table(section, kpi_id: str) -> CollapsedTable:
+def peer_table(section, kpi_id: str) -> FoldedTable:
     """Every ICB of the peer group ranked (:func:`helpers.comparison.peer_table`, from the store
     when the build computed it), folded under one line."""
     from helpers.section import detail_table
 
     found = section.peers[kpi_id]
-    return CollapsedTable(
+    return FoldedTable(
         detail_table(section, f"peers_{kpi_id}"),
         f"All {found.figures.of} ICBs ranked (appendix file peers_{kpi_id}.csv)",
     )
@@ -175,7 +157,7 @@ def show_performance_grid(section) -> None:
 
 
 __all__ = [
-    "CollapsedTable",
+    "FoldedTable",
     "Note",
     "GridList",
     "GRID_COLUMNS",

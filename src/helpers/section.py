@@ -23,10 +23,12 @@ import pandas as pd
 from helpers import paths, store
 from helpers.commentary import Commentary, load_commentary
 from helpers.comparison import PeerComparison, compare_kpis
+from helpers.freshness import STALE_AFTER_DAYS, freshness, load_extract
 from helpers.kpis import REGISTRY, SECTION_GROUPS
 from helpers.loading import Data, load_data
 from helpers.pack_sections import PACK_SECTIONS, optional_tables_of, tables_of
 from helpers.population import icb_name
+from helpers.projections import Projection, kpi_projections
 from helpers.quarters import BASELINE_PERIOD, Quarter, latest_complete, parse, parse_range
 from helpers.readers import find_table_files
 from helpers.scorecard import build_scorecard
@@ -62,6 +64,10 @@ class Section:
     spc_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     # KPI id -> this section's comparable KPIs among their peers (empty: no peer data supplied)
     peers: Mapping[str, PeerComparison] = field(default_factory=dict)
+    # KPI id -> the section's KPIs with a target date projected to it (helpers.projections)
+    projections: Mapping[str, Projection] = field(default_factory=dict)
+    # per table dated by month or quarter: how far its data reach, whether stale (helpers.freshness)
+    freshness: pd.DataFrame | None = None
     # name -> the section's detail frames and tables (helpers.section_tables): the store's, else
     # each computed here when first asked for (detail_table, detail_frame)
     detail: dict = field(default_factory=dict, repr=False)
@@ -114,6 +120,7 @@ def open_section(
     sample_data: bool | None = None,
     store_dir: str | Path | None = None,
     peers: str | Sequence[str] = "england",
+    stale_after_days: int = STALE_AFTER_DAYS,
 ) -> Section:
     """Load one section's inputs from the notebook's parameters.
 
@@ -124,7 +131,9 @@ def open_section(
     ``tables``: the tables to load; default: the section's own (:mod:`helpers.pack_sections`, what
     the build's cache keys on), with its optional tables (peer data) when the folder has them.
     ``peers``: the peer group of the KPIs compared with other ICBs: 'england', 'region' or a list
-    of ICB codes (:func:`helpers.comparison.compare_kpis`).
+    of ICB codes (:func:`helpers.comparison.compare_kpis`). ``stale_after_days``: a table whose
+    data stop more days than this before the quarter's end is flagged stale (:mod:`helpers.freshness`,
+    with the data folder's extract file when it has one).
     ``targets_file``/``commentary_dir``: ``None`` or ``''`` means none. Relative paths are read
     from the project root. The scorecard rows are those whose tables were loaded.
     """
@@ -178,6 +187,8 @@ def open_section(
         data_dir=folder,
         spc_frames=spc_frames,
         peers=shown.peers,
+        projections=shown.projections,
+        freshness=freshness(data, quarter, load_extract(folder), int(stale_after_days)),
         detail=detail,
     )
 
@@ -193,7 +204,8 @@ def compute_kpis(
 ) -> store.Kpis:
     """Every headline KPI whose tables ``data`` holds: the scorecard, the SPC frames behind its
     icons and, when ``data`` has peer data, each comparable KPI among ``peers``
-    (:func:`helpers.comparison.compare_kpis`). The build computes this once per pack (into the
+    (:func:`helpers.comparison.compare_kpis`), and each KPI with a target date projected to it
+    (:func:`helpers.projections.kpi_projections`). The build computes this once per pack (into the
     store); a section opened on a plain data folder computes it here. ``histories``, when given,
     receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`)."""
     with warnings.catch_warnings():
@@ -208,7 +220,8 @@ def compute_kpis(
             spc_frames=spc_frames,
             histories=histories,
         )
-    return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers))
+        projections = kpi_projections(data, quarter, icb, targets, baseline_quarters=tuple(baseline_quarters))
+    return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers), projections)
 
 
 def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:
@@ -327,6 +340,8 @@ def kpi_chart(
 
     definition = kpis.KPIS[kpi]
     row = section.kpi(kpi)
+    projection = projection_frame(section, kpi)
+    title = stale_title(section, definition.tables, title)
     if definition.chart == "xmr" and kpi in section.spc_frames:
         shown = pd.to_numeric(frame.set_index(frame["Quarter"].astype(str))[column], errors="coerce")
         drawn = section.spc_frames[kpi].copy()
@@ -342,6 +357,7 @@ def kpi_chart(
             target_label=target_label,
             rebase={when: reason for when, reason in rebase.items() if when in starts},
             plan_baseline=kpis.plan_start_marker(kpi),
+            projection=projection,
         )
     # The line is named by the axis label in the legend, not by the frame's column name.
     dated = with_dates(observed(frame, column)).rename(columns={column: unit})
@@ -363,7 +379,39 @@ def kpi_chart(
         unit=unit,
         target=trajectory,
         target_label=trajectory_label or "Trajectory",
+        projection=projection,
     )
+
+
+def projection_frame(section: Section, kpi: str) -> pd.DataFrame | None:
+    """The KPI's trend projected to its target date, as a chart draws it
+    (:func:`helpers.projections.projection_points`), or None when it has none."""
+    from helpers.projections import projection_points
+
+    found = section.projections.get(kpi)
+    return projection_points(found) if found is not None and found.available else None
+
+
+def stale_tables_of(section: Section, tables: Sequence[str]) -> list[str]:
+    """Of ``tables``, those whose data stop too long before the quarter's end (:mod:`helpers.freshness`)."""
+    fresh = section.freshness
+    if fresh is None or fresh.empty:
+        return []
+    stale = set(fresh.loc[fresh["Stale"].astype(bool), "Table"])
+    return [t for t in tables if t in stale]
+
+
+def stale_title(section: Section, tables: Sequence[str], title: str) -> str:
+    """``title`` flagged when a table it is drawn from is stale: "Stale data (recruitment to
+    31 Jul 2026): <title>"."""
+    from helpers.freshness import short_date
+
+    stale = stale_tables_of(section, tables)
+    if not stale:
+        return title
+    dates = section.freshness.set_index("Table")["DataTo"]
+    what = ", ".join(f"{t} to {short_date(dates[t])}" for t in stale)
+    return f"Stale data ({what}): {title}"
 
 
 def recent(frame: pd.DataFrame, quarters: int = 8) -> pd.DataFrame:

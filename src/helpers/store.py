@@ -42,7 +42,7 @@ STORE_FILE = "store.json"
 KPIS_FILE = "kpis.pickle"
 DETAIL_FILE = "detail.pickle"
 APPENDIX_FILE = "appendix.json"
-FORMAT = 3  # 2: detail tables and the appendix; 3: the KPIs carry their peer comparisons
+FORMAT = 4  # 2: detail tables and the appendix; 3: peer comparisons; 4: projections
 
 
 class StoreError(ValueError):
@@ -86,6 +86,7 @@ class Kpis:
     scorecard: pd.DataFrame
     spc_frames: dict[str, pd.DataFrame]
     peers: dict = field(default_factory=dict)  # KPI id -> helpers.comparison.PeerComparison
+    projections: dict = field(default_factory=dict)  # KPI id -> helpers.projections.Projection
 
     def only(self, kpi_ids: Iterable[str]) -> Kpis:
         """These KPIs' rows, SPC frames and peer comparisons."""
@@ -95,6 +96,7 @@ class Kpis:
             rows,
             {k: v for k, v in self.spc_frames.items() if k in keep},
             {k: v for k, v in self.peers.items() if k in keep},
+            {k: v for k, v in self.projections.items() if k in keep},
         )
 
 
@@ -144,7 +146,9 @@ def write_store(
         if kpis is not None:
             with open(staging / KPIS_FILE, "wb") as handle:
                 pickle.dump(
-                    (kpis.scorecard, dict(kpis.spc_frames), dict(kpis.peers)), handle, protocol=pickle.HIGHEST_PROTOCOL
+                    (kpis.scorecard, dict(kpis.spc_frames), dict(kpis.peers), dict(kpis.projections)),
+                    handle,
+                    protocol=pickle.HIGHEST_PROTOCOL,
                 )
             with open(staging / DETAIL_FILE, "wb") as handle:
                 pickle.dump(dict(detail or {}), handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -215,5 +219,5 @@ def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
     if meta.get("kpis") != kpi_inputs.as_dict():
         return None
     with open(Path(folder) / KPIS_FILE, "rb") as handle:
-        scorecard, spc_frames, peers = pickle.load(handle)  # noqa: S301 - written by this project's build
-    return Kpis(scorecard, spc_frames, peers)
+        scorecard, spc_frames, peers, projections = pickle.load(handle)  # noqa: S301 - written by this build
+    return Kpis(scorecard, spc_frames, peers, projections)

@@ -148,6 +148,24 @@ class Table:
         return self.html
 
 
+@dataclass(frozen=True)
+class FoldedTable:
+    """A long table shown folded under a one-line summary (open it to read; the PDF prints the
+    summary line); the appendix has it in full."""
+
+    table: Table
+    summary: str
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<details class="bp-details"><summary>{html.escape(self.summary, quote=False)}</summary>\n'
+            f"{self.table.html}\n</details>"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self._repr_html_(), "text/plain": self.summary}
+
+
 def _slug(text: str) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
