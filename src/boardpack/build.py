@@ -369,6 +369,7 @@ class PackBuild:
             staging=str(self.staging),
             pdf=self.pdf,
             stores=tuple(str(plan.store_dir) for plan in self.plans),
+            data_line=((self.record or {}).get("data") or {}).get("cover", ""),
         )
 
     # step 4

@@ -350,6 +350,7 @@ class AssembleTask:
     staging: str  # empty folder the pack is rendered into (the driver publishes it)
     pdf: bool = True
     stores: tuple[str, ...] = ()  # each section's store (helpers.store), in plan order: the appendix's tables
+    data_line: str = ""  # the cover's "data to 30 Sep 2026, extracted 14 Oct 2026" (helpers.freshness)
 
 
 @dataclass(frozen=True)
@@ -375,7 +376,7 @@ def assemble_pack(task: AssembleTask) -> AssembleResult:
         ]
         for part in parts:
             render.check_alt_text(part)
-        cover = render.Cover(task.icb, task.icb_name, task.quarter, task.built_date, task.sample_data)
+        cover = render.Cover(task.icb, task.icb_name, task.quarter, task.built_date, task.sample_data, task.data_line)
         document = render.write_html(render.merge(cover, parts), staging / "board_pack.html")
         if task.pdf:
             render.write_pdf(document, staging / "board_pack.pdf")

@@ -70,6 +70,7 @@ def write_stores(
         frames, parse(params.quarter), params.icb, targets, baseline, params.peers, histories=histories
     )
     record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
+    record["data"] = _freshness(frames, params)
     _write_json(record_file, record)
     kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline, params.peers)
     files = hashing.table_files(params.data_dir, tables)
@@ -138,6 +139,28 @@ def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline
     return detail
 
 
+def _freshness(frames, params: ResolvedParams) -> dict:
+    """For the cover and the manifest: how far the data reach, when they were extracted, which
+    tables are stale (:mod:`helpers.freshness`)."""
+    from helpers import freshness
+
+    fresh = freshness.freshness(
+        frames, params.quarter, freshness.load_extract(params.data_dir), params.stale_after_days
+    )
+    return {
+        "cover": freshness.cover_line(fresh),
+        "stale": freshness.stale_tables(fresh),
+        "tables": {
+            row.Table: {
+                "data_to": row.DataTo.isoformat() if row.DataTo is not None else None,
+                "extracted": row.Extracted.isoformat() if row.Extracted is not None else None,
+                "stale": bool(row.Stale),
+            }
+            for row in fresh.itertuples()
+        },
+    }
+
+
 def _store_material(params: ResolvedParams) -> dict:
     """What every store depends on besides its tables' files: quarter, ICB, targets, baseline, code."""
     return {
@@ -146,6 +169,8 @@ def _store_material(params: ResolvedParams) -> dict:
         "targets": hashing.sha256_file(params.targets_file) if params.targets_file else "",
         "baseline": params.baseline_period,
         "peers": params.peers,
+        "stale_after_days": params.stale_after_days,
+        "extract": hashing.sha256_file(extract) if (extract := hashing.extract_file(params.data_dir)) else "",
         "code": hashing.code_hashes(),
     }
 

@@ -54,6 +54,7 @@ class Cover:
     quarter: str
     built_on: str  # date the pack was built, e.g. '2026-11-22'
     sample_data: bool
+    data_line: str = ""  # e.g. 'data to 30 Sep 2026, extracted 14 Oct 2026' (helpers.freshness.cover_line)
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,8 @@ def merge(cover: Cover, sections: list[SectionNotebook]) -> nbformat.NotebookNod
         f'<h1 id="cover">Research and innovation board pack</h1>\n'
         f'<p class="bp-meta">{html.escape(cover.icb_name)} ({html.escape(cover.icb_code)})</p>\n'
         f'<p class="bp-meta">Quarter: {html.escape(cover.quarter)}. Built on {html.escape(cover.built_on)}.</p>\n'
-        f"{banner}</header>\n"
+        + (f'<p class="bp-meta">Data: {html.escape(cover.data_line)}.</p>\n' if cover.data_line else "")
+        + f"{banner}</header>\n"
         '<nav aria-labelledby="contents">\n<h2 id="contents">Contents</h2>\n'
         f"<ol>\n{contents}\n</ol>\n</nav>"
     )
