@@ -1,8 +1,9 @@
 """helpers.kpi_partnerships: cross-system studies against the target, workforce."""
 
+import pandas as pd
 from backtest.frames import make_data, study
 
-from helpers import kpi_partnerships as kp
+from helpers import kpi_partnerships as kp, narrative
 
 
 def staff(quarter, org, active, joint):
@@ -115,8 +116,12 @@ def test_cross_system_status_says_met_or_missed_at_the_due_quarter_and_today():
         "CountAtDue": 4,
         "MetAtDue": False,
     }
-    words = kp.cross_system_target_words(after_due, "2026-27-Q1")
+    words = narrative.cross_system_target_words(after_due, "2026-27-Q1")
     assert words[1] == "At 2025/26 Q4, the due quarter, 4 had opened: target missed"
     assert words[2] == "5 opened to 2026/27 Q1: at or above the target today"
     assert "counted from 2023/24 Q1" in words[0]
-    assert kp.cross_system_target_words(before_due, "2025-26-Q3")[1] == "4 opened to 2025/26 Q3: not yet met"
+    assert narrative.cross_system_target_words(before_due, "2025-26-Q3")[1] == "4 opened to 2025/26 Q3: not yet met"
+    # The same words from the one-row frame the section declares (helpers.section_tables)
+    for status, quarter in ((after_due, "2026-27-Q1"), (before_due, "2025-26-Q3")):
+        row = pd.DataFrame([status])
+        assert narrative.cross_system_target_words(row, quarter) == narrative.cross_system_target_words(status, quarter)

@@ -359,3 +359,57 @@ def test_every_table_shown_is_declared_in_the_helpers_in_the_order_shown(section
     assert _named_calls(nb, "detail_table") == [d.name for d in declared if d.table is not None and d.in_notebook]
     assert set(_named_calls(nb, "detail_frame")) <= {d.name for d in declared}
     assert not _calls(nb, "table") and not _calls(nb, "headline_table"), "a table defined in a notebook"
+
+
+# Section helpers that make a frame (a chart's frame is declared in helpers.section_tables instead).
+FRAME_MAKERS = ("with_dates", "observed", "spc_of", "readable", "percent_to_share", "rows_except", "without_small_rows")
+
+
+def _kpi_module_calls(source: str) -> list[str]:
+    """Every call of a ``helpers.kpi_*`` module's function in ``source``, however it was imported
+    (``from helpers import kpi_x [as y]``, ``import helpers.kpi_x [as y]``, ``from helpers.kpi_x import f``)."""
+    tree = ast.parse(source)
+    modules, functions = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "helpers":
+            modules |= {a.asname or a.name for a in node.names if a.name.startswith("kpi")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers.kpi"):
+            functions |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name.startswith("helpers.kpi")}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = ast.unparse(node.func)
+        owner = called.rpartition(".")[0]
+        if called in functions or owner in modules or re.match(r"(helpers\.)?kpi_\w+\.", called):
+            found.append(called)
+    return found
+
+
+def test_kpi_module_calls_are_found_however_imported():
+    assert _kpi_module_calls("from helpers import kpi_activity\nkpi_activity.new_studies(a, b, c)") == [
+        "kpi_activity.new_studies"
+    ]
+    assert _kpi_module_calls("from helpers import kpi_commercial as kc\nx = f(kc.share(d))") == ["kc.share"]
+    assert _kpi_module_calls("import helpers.kpi_activity\nhelpers.kpi_activity.new_studies(d)")
+    assert _kpi_module_calls("from helpers.kpi_activity import new_studies as n\nn(d)") == ["n"]
+    assert _kpi_module_calls("from helpers import kpis\nkpis.KPIS['x'].series(d)") == []  # no kpi_ module
+    assert _kpi_module_calls("from helpers import kpi_commercial\nt = kpi_commercial.NATIONAL_SETUP_TARGET_DAYS") == []
+
+
+@pytest.mark.parametrize("section_id", NOTEBOOKS)
+def test_notebooks_compute_no_frame_they_read_the_declared_ones(section_id):
+    """A notebook draws, words and shows the frames its section declares (helpers.section_tables,
+    computed once by the build's KPI stage): it calls no KPI module's function and makes no frame
+    with the section helpers, and reads every chart's frame its section declares."""
+    from helpers import section_tables
+
+    nb = read(section_id)
+    for cell in code_cells(nb):
+        assert not _kpi_module_calls(cell.source), f"{section_id} {cell.id} computes a frame: declare it"
+    for maker in FRAME_MAKERS:
+        assert not _calls(nb, maker), f"{section_id}: sections.{maker} in a notebook: declare the frame it makes"
+    charts_only = {d.name for d in section_tables.declarations(section_id) if d.table is None and d.in_notebook}
+    assert charts_only <= set(_named_calls(nb, "detail_frame")), "a chart's frame declared and never read"

@@ -94,28 +94,6 @@ def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
     }
 
 
-def cross_system_target_words(status: dict, quarter) -> list[str]:
-    """The :func:`cross_system_target_status` in words for the board: the rule, today's count and,
-    once due, met or missed at the due quarter."""
-    start, due = parse(status["CountsFrom"]).label, parse(status["DueQuarter"]).label
-    target, now = f"{status['Target']:g}", status["CountNow"]
-    words = [
-        f"Cross-system portfolio studies are counted from {start}, as the plan's target does: "
-        f"at least {target} are due by the end of {due}"
-    ]
-    if status["CountAtDue"] is None:
-        words.append(
-            f"{now} opened to {parse(quarter).label}: {'target reached' if status['MetNow'] else 'not yet met'}"
-        )
-    else:
-        at_due = "met" if status["MetAtDue"] else "missed"
-        words.append(f"At {due}, the due quarter, {status['CountAtDue']} had opened: target {at_due}")
-        words.append(
-            f"{now} opened to {parse(quarter).label}: {'at or above' if status['MetNow'] else 'below'} the target today"
-        )
-    return words
-
-
 def _workforce_total(data, quarter, icb: str, column: str, disclosed: bool) -> pd.DataFrame:
     quarter = parse(quarter)
     workforce = kc.table(kc.icb_slice(data, icb), "workforce")

@@ -244,6 +244,31 @@ def breakdown_sentence(frame: pd.DataFrame, category: str, value: str, what: str
     return f"Of {format_number(total, 0)} {what} at {quarter.label}: " + ", ".join(f"{v} {c}" for c, v in counts) + "."
 
 
+def cross_system_target_words(status: pd.DataFrame | Mapping, quarter: str | Quarter) -> list[str]:
+    """Where the cross-system count stands against the plan's rule, in words for the board: the
+    rule, today's count and, once due, met or missed at the due quarter. ``status``: the one-row
+    frame (or its row) of :func:`helpers.kpi_partnerships.cross_system_target_status`."""
+    if isinstance(status, pd.DataFrame):
+        status = status.iloc[0]
+    start, due = parse(status["CountsFrom"]).label, parse(status["DueQuarter"]).label
+    target, now = f"{status['Target']:g}", status["CountNow"]
+    words = [
+        f"Cross-system portfolio studies are counted from {start}, as the plan's target does: "
+        f"at least {target} are due by the end of {due}"
+    ]
+    if _missing(status["CountAtDue"]):
+        words.append(
+            f"{now} opened to {parse(quarter).label}: {'target reached' if status['MetNow'] else 'not yet met'}"
+        )
+    else:
+        at_due = "met" if status["MetAtDue"] else "missed"
+        words.append(f"At {due}, the due quarter, {status['CountAtDue']} had opened: target {at_due}")
+        words.append(
+            f"{now} opened to {parse(quarter).label}: {'at or above' if status['MetNow'] else 'below'} the target today"
+        )
+    return words
+
+
 def kpi_sentences(scorecard: pd.DataFrame, skip: Sequence[str] = ()) -> list[str]:
     """:func:`kpi_sentence` of every scorecard row, in order, except the KPI ids in ``skip``."""
     return [kpi_sentence(row) for _, row in scorecard.iterrows() if row["Kpi"] not in set(skip)]

@@ -205,6 +205,8 @@ RESEARCH_ACTIVITY = (
             {"ManagingSpecialty": "Managing specialty", "OpenStudies": "Open studies", "Pct": "Share (%)"},
         ),
     ),
+    Declared("new_studies", lambda i: kpi_activity.new_studies(i.data, i.quarter, i.icb)),
+    Declared("recruiting_organisations", lambda i: kpi_activity.recruiting_organisations(i.data, i.quarter, i.icb)),
     Declared(
         "gp_practices_recruiting",
         lambda i: kpi_activity.gp_practices_recruiting(i.data, i.quarter, i.icb),
@@ -225,7 +227,27 @@ RESEARCH_ACTIVITY = (
 
 # -- 20 participation and equity ----------------------------------------------------------------
 REPRESENTATION_RATIO = {"decimals": {"Representation ratio": 2}, "rounded_counts": True}
+SHARES = ["ParticipantPct", "PopulationPct"]
+
+
+def _by_imd_quintile(i: TableInputs) -> pd.DataFrame:
+    return kpi_participation.participants_by_imd_quintile(i.data, i.quarter, i.icb)
+
+
+def _by_ethnicity(i: TableInputs) -> pd.DataFrame:
+    return kpi_participation.ethnicity_representation(i.data, i.quarter, i.icb)
+
+
+def _shares(frame: pd.DataFrame, column: str, left_out: list[str]) -> pd.DataFrame:
+    """A representation table's groups (totals and unknowns left out) as shares, for its chart."""
+    return sections.percent_to_share(sections.rows_except(frame, column, left_out), SHARES)
+
+
 PARTICIPATION = (
+    Declared(
+        "participants_per_10k",
+        lambda i: sections.observed(kpi_participation.participants_per_10k(i.data, i.quarter, i.icb), "Per10000"),
+    ),
     Declared(
         "participants",
         lambda i: kpi_participation.participants_with_non_portfolio(i.data, i.quarter, i.icb),
@@ -270,7 +292,7 @@ PARTICIPATION = (
     ),
     Declared(
         "participants_by_imd_quintile",
-        lambda i: kpi_participation.participants_by_imd_quintile(i.data, i.quarter, i.icb),
+        _by_imd_quintile,
         TableSpec(
             "Participants by national IMD 2019 quintile (1 = most deprived), rolling 12 months to {quarter}",
             {
@@ -285,6 +307,9 @@ PARTICIPATION = (
             ),
             options=REPRESENTATION_RATIO,
         ),
+    ),
+    Declared(
+        "imd_quintile_shares", lambda i: _shares(_by_imd_quintile(i), "ImdQuintile", ["Total (known)", "Unknown"])
     ),
     Declared(
         "participants_core20",
@@ -306,9 +331,10 @@ PARTICIPATION = (
             options=REPRESENTATION_RATIO,
         ),
     ),
+    Declared("core20_history", lambda i: kpi_participation.core20_history(i.data, i.quarter, i.icb)),
     Declared(
         "participants_by_ethnicity",
-        lambda i: kpi_participation.ethnicity_representation(i.data, i.quarter, i.icb),
+        _by_ethnicity,
         TableSpec(
             "Participants by ethnic group against the Census 2021 population, rolling 12 months to {quarter}",
             {
@@ -325,6 +351,9 @@ PARTICIPATION = (
             ),
             options=REPRESENTATION_RATIO,
         ),
+    ),
+    Declared(
+        "ethnic_group_shares", lambda i: _shares(_by_ethnicity(i), "EthnicGroup", ["Total (known)", "Not stated"])
     ),
     HEADLINE,
 )
@@ -354,6 +383,10 @@ COMMERCIAL = (
                 "decimals": 0,
             },
         ),
+    ),
+    Declared(
+        "commercial_share_of_open_studies",
+        lambda i: kpi_commercial.commercial_share_of_open_studies(i.data, i.quarter, i.icb),
     ),
     Declared(
         "commercial_participants",
@@ -431,7 +464,25 @@ def _unlisted_note(frame: pd.DataFrame) -> list[str]:
     return [f"Not listed: {unlisted} organisations whose figures are all 0 or suppressed; the total includes them."]
 
 
+def _cross_system_status(i: TableInputs) -> pd.DataFrame:
+    """Where the cross-system count stands against the plan's rule, as one row (in words:
+    :func:`helpers.narrative.cross_system_target_words`)."""
+    return pd.DataFrame([kpi_partnerships.cross_system_target_status(i.data, i.quarter, i.icb, targets=i.targets)])
+
+
+def _cross_system_studies(i: TableInputs) -> pd.DataFrame:
+    """Cross-system studies for their chart: dated, the cumulative count named as its legend reads."""
+    studies = kpi_partnerships.cross_system_studies(i.data, i.quarter, i.icb, targets=i.targets)
+    return sections.renamed(
+        sections.with_dates(studies), {"CumulativeCrossSystemStudies": "Studies opened, cumulative"}
+    )
+
+
 PARTNERSHIPS = (
+    Declared("cross_system_status", _cross_system_status),
+    Declared("cross_system_studies", _cross_system_studies),
+    Declared("research_active_staff", lambda i: kpi_partnerships.research_active_staff(i.data, i.quarter, i.icb)),
+    Declared("joint_appointments", lambda i: kpi_partnerships.joint_appointments(i.data, i.quarter, i.icb)),
     Declared(
         "workforce_by_organisation",
         lambda i: kpi_partnerships.workforce_by_organisation(i.data, i.quarter, i.icb),
@@ -531,6 +582,10 @@ def _deliverables(i: TableInputs) -> pd.DataFrame:
 
 
 DELIVERABLES = (
+    Declared(
+        "deliverables_by_rag",
+        lambda i: sections.readable(kpi_deliverables.deliverables_summary(i.data, i.quarter, i.icb), "Rag"),
+    ),
     Declared(
         "deliverables",
         _deliverables,
