@@ -89,7 +89,10 @@ def _late_uploads(last: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     cap = LATE_SHARE[1] * total
     chosen, late = [], 0
     for code in by_org.index[rng.permutation(len(by_org))]:
-        if late + by_org[code] <= cap:
+        # An organisation is taken if it fits under the cap and is big enough to leave the share
+        # within reach of the remaining organisations (so a few tiny ones do not use up the slots).
+        useful = by_org[code] >= (wanted - late) / (LATE_MAX_ORGS - len(chosen)) / 2
+        if late + by_org[code] <= cap and useful:
             chosen.append(code)
             late += int(by_org[code])
         if late >= wanted or len(chosen) == LATE_MAX_ORGS:
