@@ -510,3 +510,191 @@ def test_sampledata_uses_helpers_never_boardpack_and_helpers_neither():
     assert "helpers" in imported_packages(sampledata)
     assert "boardpack" not in imported_packages(sampledata)
     assert not {"boardpack", "sampledata"} & imported_packages(helpers)
+
+
+# -- earlier quarters: the later quarter's data as extracted then (issue 16) ---------------------
+
+# sha256 of each CSV `boardpack sample-data --icb QWU --to "2026/27 Q2"` wrote before the generator
+# cut earlier quarters from a fixed horizon: the sample pack's data must not change.
+Q2_SHA256 = {
+    "deliverables.csv": "a058769473431adbd35ee04149af17681333e650742dbae34e46d27c4ef5cf27",
+    "engagement.csv": "ce7f0564356fbc649b54446f81d5a9ff87d67b8ccfdffb4fbee9509591e5300e",
+    "finance.csv": "de9cb3d7e0a813e060d6ae702c1ecd208c5e6e0220cddc6729dfd0974afad044",
+    "innovation_benefits.csv": "a759b909f3443335d031161440bd5506b0181dac44b5c80cec1e7fe1e32424f4",
+    "innovations.csv": "e79d846322f619a071a9ad934063885b7ded53ec557878d8233caf0d39e61bd9",
+    "organisations.csv": "a0cb667fbeb796d1c126525d3587174856df1093c4e54a61c0d480d523c4dc98",
+    "recruitment.csv": "138b77839eac0441e9cac829bf3017da84b8b183560de5362c6640da136c4f4c",
+    "recruitment_ethnicity.csv": "37e48c43f02a5ab158269b19d4e92bf922876876bc1b5af7c1e67f678c16a5fe",
+    "recruitment_imd.csv": "b64c4a0604e76792919ba64995c192448fb471f0a25153102e0f2d7be226b169",
+    "studies.csv": "5bbd6a904003d19b8296aa69613618a4e1161dece44a4910de14ae07825215de",
+    "workforce.csv": "2a8920495566e873e73cd45bd7ae6cb512fcdd5f7d377b17c18b6ccce62deb4a",
+}
+SNAPSHOT_DATES = (
+    "ActualOpeningDate",
+    "ActualClosureToRecruitmentDate",
+    "CostingSubmittedDate",
+    "SiteSelectedDate",
+    "FirstParticipantDate",
+)
+
+
+@pytest.fixture(scope="module")
+def qwu_q1() -> dict[str, pd.DataFrame]:
+    return generate("QWU", "2026/27 Q1", seed=20221)
+
+
+def test_sample_pack_quarter_output_is_unchanged(tmp_path, qwu):
+    write(qwu, tmp_path, "csv")
+    assert sha256s(tmp_path) == Q2_SHA256
+
+
+def _frames_equal(earlier: pd.DataFrame, later: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        earlier.reset_index(drop=True).astype(str), later.reset_index(drop=True).astype(str), check_dtype=False
+    )
+
+
+def assert_extract_of(earlier: dict[str, pd.DataFrame], later: dict[str, pd.DataFrame], quarter: str) -> None:
+    """``earlier`` (generated to ``quarter``) is ``later`` as extracted at ``quarter``'s end: later
+    rows absent, study snapshots as they stood then, and only the documented late uploads of the
+    quarter's last month missing. Plain pandas, independent of sampledata.cutoff."""
+    q = parse(quarter)
+    end = pd.Timestamp(q.end)
+    last_month = end.strftime("%Y-%m")
+    assert set(earlier) == set(later) == set(TABLES)
+    _frames_equal(earlier["organisations"], later["organisations"])
+
+    # quarterly tables: exactly the later rows up to the quarter
+    for name in ("finance", "workforce", "innovation_benefits", "engagement", "deliverables"):
+        kept = later[name][[parse(x) <= q for x in later[name]["Quarter"]]]
+        assert len(kept) < len(later[name]), name
+        _frames_equal(earlier[name], kept)
+
+    # innovations: stages entered by the quarter's end, of innovations identified 30 days before it
+    stages = later["innovations"]
+    identified = pd.to_datetime(stages.loc[stages["Stage"] == "identified"].set_index("InnovationId")["StageDate"])
+    listed = identified.index[identified <= end - pd.Timedelta(days=30)]
+    _frames_equal(
+        earlier["innovations"],
+        stages[stages["InnovationId"].isin(listed) & (pd.to_datetime(stages["StageDate"]) <= end)],
+    )
+
+    # recruitment: the later rows up to the quarter, less a few organisations' last-month uploads
+    key = ["StudyId", "OrganisationCode", "Month"]
+    new = later["recruitment"].astype({c: str for c in key})
+    old = earlier["recruitment"].astype({c: str for c in key})
+    new = new[new["Month"] <= last_month]
+    both = new.merge(old, on=key, how="outer", suffixes=("_new", "_old"), indicator=True)
+    assert (both["_merge"] != "right_only").all()  # nothing the later extract lacks
+    common = both[both["_merge"] == "both"]
+    assert (common["Participants_new"] == common["Participants_old"]).all()
+    late = both[both["_merge"] == "left_only"]
+    assert (late["Month"] == last_month).all()
+    month_total = new.loc[new["Month"] == last_month, "Participants"].sum()
+    late_share = late["Participants_new"].sum() / month_total
+    assert 0.01 <= late_share <= 0.05 and 1 <= late["OrganisationCode"].nunique() <= 4, (late_share, late)
+
+    # breakdowns: the later months up to the quarter; the last month lacks the late participants
+    for name in ("recruitment_imd", "recruitment_ethnicity"):
+        new_split = later[name][later[name]["Month"].astype(str) <= last_month].reset_index(drop=True)
+        old_split = earlier[name].reset_index(drop=True)
+        _frames_equal(old_split.drop(columns="Participants"), new_split.drop(columns="Participants"))
+        in_last = new_split["Month"].astype(str) == last_month
+        assert (new_split.loc[~in_last, "Participants"] == old_split.loc[~in_last, "Participants"]).all(), name
+        assert (new_split.loc[in_last, "Participants"] >= old_split.loc[in_last, "Participants"]).all(), name
+        missing = new_split.loc[in_last, "Participants"].sum() - old_split.loc[in_last, "Participants"].sum()
+        assert missing == late["Participants_new"].sum(), name
+
+    # studies: the same records; snapshot dates after the quarter blank; status as at its end
+    new_studies = later["studies"].set_index("StudyId")
+    old_studies = earlier["studies"].set_index("StudyId")
+    assert set(old_studies.index) <= set(new_studies.index)
+    unlisted = new_studies.loc[~new_studies.index.isin(old_studies.index)]
+    assert not (pd.to_datetime(unlisted["ActualOpeningDate"]) <= end).any()  # only studies not yet open
+    new_studies = new_studies.loc[old_studies.index]
+    fixed = [c for c in old_studies.columns if c not in (*SNAPSHOT_DATES, "StudyStatus")]
+    _frames_equal(old_studies[fixed], new_studies[fixed])
+    for column in SNAPSHOT_DATES:
+        expected = new_studies[column].where(pd.to_datetime(new_studies[column]) <= end)
+        assert (old_studies[column].fillna("") == expected.fillna("")).all(), column
+    opened = old_studies["ActualOpeningDate"].notna()
+    closed = old_studies["ActualClosureToRecruitmentDate"].notna()
+    status = old_studies["StudyStatus"]
+    assert status[~opened].str.match("In Setup|Withdrawn During Setup").all()
+    assert status[opened & closed].str.startswith("Closed to Recruitment").all()
+    assert status[opened & ~closed].isin(["Open, With Recruitment", "Suspended"]).all()
+    same_stage = (opened == new_studies["ActualOpeningDate"].notna()) & (
+        closed == new_studies["ActualClosureToRecruitmentDate"].notna()
+    )
+    changed = same_stage & (status != new_studies["StudyStatus"])
+    # only studies withdrawn during set-up in the later quarter: still in set-up at this one's end
+    assert (new_studies.loc[changed, "StudyStatus"] == "Withdrawn During Setup").all()
+    assert status[changed].str.startswith("In Setup").all()
+    assert (~same_stage).sum() > 0  # some studies opened or closed in the later quarter
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"), [("2026/27 Q1", "2026/27 Q2"), ("2025/26 Q3", "2025/26 Q4")], ids=["to-q2", "before-q2"]
+)
+def test_earlier_quarter_is_the_later_one_as_extracted_then(earlier, later, qwu, qwu_q1):
+    tables = {"2026/27 Q1": qwu_q1, "2026/27 Q2": qwu}
+    first = tables.get(earlier) or generate("QWU", earlier, seed=20221)
+    second = tables.get(later) or generate("QWU", later, seed=20221)
+    assert_extract_of(first, second, earlier)
+
+
+def test_earlier_quarter_is_the_later_one_as_extracted_then_at_national_scale():
+    icbs = ["QOC", "QWU", "QYG"]
+    first = generate(to="2026/27 Q1", seed=20221, scale="national", icbs=icbs)
+    second = generate(to="2026/27 Q2", seed=20221, scale="national", icbs=icbs)
+    for icb in icbs:
+        assert_extract_of(_one_icb(first, icb), _one_icb(second, icb), "2026/27 Q1")
+
+
+def _one_icb(tables: dict[str, pd.DataFrame], icb: str) -> dict[str, pd.DataFrame]:
+    """One ICB's rows of a national sample (its ids and codes are unique to it)."""
+    orgs = tables["organisations"]
+    codes = set(orgs.loc[orgs["IcbCode"] == icb, "OrganisationCode"])
+    studies = tables["studies"][tables["studies"]["LeadOrganisationCode"].isin(codes)]
+    ids = set(studies["StudyId"])
+    innovations = tables["innovations"][tables["innovations"]["InnovationId"].str.startswith(f"{icb}-")]
+    out = {
+        "organisations": orgs[orgs["IcbCode"] == icb],
+        "studies": studies,
+        "recruitment": tables["recruitment"][tables["recruitment"]["StudyId"].astype(str).isin(ids)],
+        "innovations": innovations,
+        "innovation_benefits": tables["innovation_benefits"][
+            tables["innovation_benefits"]["InnovationId"].str.startswith(f"{icb}-")
+        ],
+    }
+    for name in ("recruitment_imd", "recruitment_ethnicity", "engagement", "deliverables"):
+        out[name] = tables[name][tables[name]["IcbCode"] == icb]
+    for name in ("finance", "workforce"):
+        out[name] = tables[name][tables[name]["OrganisationCode"].isin(codes)]
+    return out
+
+
+def test_next_quarters_pack_restates_only_a_few_recruitment_figures(tmp_path, qwu, qwu_q1):
+    from helpers import pack_record, revisions, section
+    from helpers.kpis import REGISTRY
+    from helpers.loading import load_data
+    from helpers.quarters import BASELINE_PERIOD, parse_range
+    from helpers.targets import load_targets
+
+    baseline = tuple(q.id for q in parse_range(BASELINE_PERIOD))
+
+    def record(tables, quarter):
+        write(tables, tmp_path / quarter.replace("/", "-"), "csv")
+        data = load_data(tmp_path / quarter.replace("/", "-"), quarter)
+        histories: dict = {}
+        kpis = section.compute_kpis(data, parse(quarter), "QWU", load_targets(), baseline, histories=histories)
+        return pack_record.record_of(data, quarter, "QWU", kpis, histories)
+
+    found = revisions.revisions(record(qwu_q1, "2026/27 Q1"), record(qwu, "2026/27 Q2"))
+    recruitment_based = {
+        k.id for k in REGISTRY if set(k.tables) & {"recruitment", "recruitment_imd", "recruitment_ethnicity"}
+    }
+    assert 1 <= len(found) <= 12, found
+    assert {r.kpi for r in found} <= recruitment_based, found
+    assert {r.quarter for r in found} == {parse("2026/27 Q1").id}, found
+    assert "participants" in {r.kpi for r in found}

@@ -2,6 +2,7 @@
 
 ``generate`` (generate, write, run; ``boardpack sample-data`` calls ``run``) assembles the tables
 from ``orgs`` (organisations, places), ``activity`` (studies, recruitment and its breakdowns) and
-``programme`` (finance, workforce, innovations, engagement, deliverables). It uses ``helpers``,
+``programme`` (finance, workforce, innovations, engagement, deliverables); ``cutoff`` cuts data
+simulated to a later quarter to an earlier one, as extracted then (with late uploads). It uses ``helpers``,
 never ``boardpack``.
 """

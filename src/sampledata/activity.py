@@ -870,6 +870,8 @@ def studies_and_recruitment(
         "recruitment": recruitment,
         "recruitment_imd": _imd_split(icb, monthly, labels, rng),
         "recruitment_ethnicity": _ethnicity_split(icb, monthly, labels, rng),
+        # Not a table: each study's (planned) opening month, for cutting the data to an earlier quarter.
+        "_open_month": pd.DataFrame({"open_month": s.open_m}),
     }
 
 

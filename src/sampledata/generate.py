@@ -20,13 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from helpers import contract
 from helpers.extract import write_parquet
 from helpers.quarters import Quarter, QuarterError, latest_complete, parse
-from sampledata import programme
+from sampledata import cutoff, programme
 from sampledata.activity import Density, studies_and_recruitment
 from sampledata.orgs import get_icb, icb_codes, organisations
 
 TABLES = contract.TABLES  # every table of the data contract
 FIRST_TO = parse("2022/23 Q3")  # the plan's first quarter: deliverables are reported from then
 LAST_TO = parse("2035/36 Q4")
+# Data for any earlier quarter are cut from data simulated to this quarter (the sample pack's), so
+# earlier quarters do not change when a later one is generated (docs/sample_data.md).
+HORIZON = parse("2026/27 Q2")
 # The national benchmark sample needs >= 10 million recruitment rows: about six times the recruiting
 # sites per study and three times the participants of a realistic ICB (see docs/sample_data.md).
 NATIONAL_DENSITY = Density(extra_sites=8.0, participants=3.0, concentrate_gp=False)
@@ -61,8 +64,31 @@ def _rng(seed: int, icb: str) -> np.random.Generator:
     return np.random.default_rng([seed, *icb.encode("ascii")])
 
 
+def horizon(to: Quarter) -> Quarter:
+    """The quarter the data are simulated to: ``to``, or :data:`HORIZON` if later."""
+    return max(to, HORIZON)
+
+
 def generate_icb(icb: str, to: Quarter, seed: int, density: Density = Density()) -> dict[str, pd.DataFrame]:
-    """All tables for one ICB. ``recruitment``'s text columns are categorical (memory at national scale)."""
+    """All tables for one ICB. ``recruitment``'s text columns are categorical (memory at national scale).
+
+    Simulated to :func:`horizon` (``to`` or later) with the same draws whatever ``to`` is, then cut
+    at ``to``'s end as an extract taken then (:func:`sampledata.cutoff.cut`: later rows absent,
+    snapshot columns as they stood, a few late uploads of the last month). So a quarter's data
+    are the next quarter's as they stood a quarter earlier.
+    """
+    simulated_to = horizon(to)
+    tables = _simulate_icb(icb, simulated_to, seed, density)
+    open_month = tables.pop("_open_month")["open_month"].to_numpy()
+    if to == simulated_to:
+        return tables
+    area = get_icb(icb)
+    late_rng = np.random.default_rng([seed, *area.code.encode("ascii"), *b"late", to.ordinal])
+    return cutoff.cut(tables, open_month, to, late_rng)
+
+
+def _simulate_icb(icb: str, to: Quarter, seed: int, density: Density) -> dict[str, pd.DataFrame]:
+    """All tables for one ICB simulated to ``to`` (and the studies' opening months, ``_open_month``)."""
     area = get_icb(icb)
     rng = _rng(seed, area.code)
     orgs = organisations(area, rng)
@@ -77,7 +103,7 @@ def generate_icb(icb: str, to: Quarter, seed: int, density: Density = Density())
     tables["innovations"], tables["innovation_benefits"] = programme.innovations(area, orgs, to, rng)
     tables["engagement"] = programme.engagement(area, to, rng)
     tables["deliverables"] = programme.deliverables(area, to)
-    return {name: tables[name] for name in TABLES}
+    return {name: tables[name] for name in [*TABLES, "_open_month"]}
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -176,4 +202,14 @@ def run(
     return 0
 
 
-__all__ = ["generate", "generate_icb", "write", "run", "SampleDataParams", "TABLES", "NATIONAL_DENSITY"]
+__all__ = [
+    "generate",
+    "generate_icb",
+    "write",
+    "run",
+    "SampleDataParams",
+    "TABLES",
+    "NATIONAL_DENSITY",
+    "HORIZON",
+    "horizon",
+]
