@@ -461,3 +461,26 @@ def test_the_packs_own_words_say_rdn_not_crn():
             assert allowed, (
                 f"{name}: ...{before}{match.group(0)}{after}... (say the RDN, or quote with '(now the RDN)')"
             )
+
+
+def test_rtt_routes_say_each_route_against_the_quarter_before():
+    import pandas as pd
+
+    from helpers.narrative import rtt_routes
+
+    rtt = pd.DataFrame(
+        {
+            "Quarter": ["2026-27-Q1"] * 3 + ["2026-27-Q2"] * 3,
+            "StudyRoute": ["All", "Commercial", "Non-commercial"] * 2,
+            "StudiesAssessed": [60, 52, 8, 61, 53, 8],
+            "OnTrack": [34, 30, 4, 20, 16, 4],
+            "PctOnTrack": [56.7, 30 / 52 * 100, 50.0, 32.8, 16 / 53 * 100, 50.0],
+        }
+    )
+    assert rtt_routes(rtt, "2026/27 Q2") == [
+        "Commercial studies on track for recruitment to time and target: 30.2% (16 of 53) in 2026/27 Q2, "
+        "down from 57.7% (30 of 52) in 2026/27 Q1.",
+        "Non-commercial studies on track for recruitment to time and target: 50.0% (4 of 8) in 2026/27 Q2, "
+        "unchanged from 50.0% (4 of 8) in 2026/27 Q1.",
+    ]
+    assert rtt_routes(rtt, "2026/27 Q3") == []  # no studies assessed in the quarter: nothing to say

@@ -274,6 +274,35 @@ def kpi_sentences(scorecard: pd.DataFrame, skip: Sequence[str] = ()) -> list[str
     return [kpi_sentence(row) for _, row in scorecard.iterrows() if row["Kpi"] not in set(skip)]
 
 
+def rtt_routes(rtt: pd.DataFrame, quarter: str | Quarter) -> list[str]:
+    """For each study route (commercial, non-commercial), the share of studies on track for
+    recruitment to time and target in ``quarter`` and the quarter before, e.g. ``Commercial
+    studies on track for recruitment to time and target: 30.2% (16 of 53) in 2026/27 Q2, down from
+    57.7% (30 of 52) in 2026/27 Q1.`` (frame: :func:`helpers.kpi_commercial.rtt_summary`)."""
+    quarter = parse(quarter)
+    before = Quarter.from_ordinal(quarter.ordinal - 1)
+    out = []
+    for route in [r for r in dict.fromkeys(rtt["StudyRoute"].astype(str)) if r != "All"]:
+        rows = rtt[rtt["StudyRoute"].astype(str) == route].set_index(
+            rtt["Quarter"].astype(str)[rtt["StudyRoute"].astype(str) == route]
+        )
+        if quarter.id not in rows.index or rows.at[quarter.id, "StudiesAssessed"] == 0:
+            continue
+        now = rows.loc[quarter.id]
+        said = f"{format_number(now['PctOnTrack'], 1)}% ({int(now['OnTrack'])} of {int(now['StudiesAssessed'])})"
+        sentence = f"{route} studies on track for recruitment to time and target: {said} in {quarter.label}"
+        if before.id in rows.index and rows.at[before.id, "StudiesAssessed"] > 0:
+            then = rows.loc[before.id]
+            change = float(now["PctOnTrack"]) - float(then["PctOnTrack"])
+            way = "up from" if change > 0.05 else "down from" if change < -0.05 else "unchanged from"
+            sentence += (
+                f", {way} {format_number(then['PctOnTrack'], 1)}% ({int(then['OnTrack'])} of "
+                f"{int(then['StudiesAssessed'])}) in {before.label}"
+            )
+        out.append(sentence + ".")
+    return out
+
+
 def studies_open(open_studies: pd.DataFrame, quarter: str | Quarter, variation: str | None = None) -> str:
     """The research-activity headline, e.g. ``468 NIHR studies open in 2026/27 Q2, 112% of the
     pre-Covid baseline, down 3 on the previous quarter; special cause improvement (higher values).``

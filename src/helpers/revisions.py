@@ -162,4 +162,6 @@ def _old_and_new(r: Revision) -> str:
 
     change = format_change(r.change, r.unit, "x") if r.change is not None else None
     change = change.removesuffix(" on x") if change else "change unknown"
+    if change == "unchanged":  # restated by less than the precision shown
+        change = "changed below the precision shown"
     return f"{format_value(r.old, r.unit)} in the last pack, {format_value(r.new, r.unit)} now ({change})"

@@ -462,9 +462,16 @@ def spc_of(frame: pd.DataFrame, column: str, direction: str = "increase", target
 
 
 def show_opening(section: Section, summary) -> None:
-    """Display the section's summary, then its analyst commentary when there is one."""
+    """Display the section's summary (with where each of its KPIs with a target date is heading;
+    the summary section says it under "Needs the board's attention"), then its analyst commentary."""
     from IPython.display import display
 
+    from helpers.narrative import Summary
+    from helpers.projections import projection_sentence
+
+    if section.id != SUMMARY_SECTION and isinstance(summary, Summary):
+        heading = [projection_sentence(p) for p in section.projections.values() if p.available]
+        summary = Summary(summary.sentences + tuple(s if s.endswith(".") else s + "." for s in heading))
     display(summary)
     if section.commentary is not None:
         display(section.commentary)
