@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import benchmarks
 from helpers.benchmarks import _peer_inputs_per_icb, peer_inputs
 from helpers.extract import icbs_in
 from helpers.kpis import COMPARABLE
@@ -140,3 +143,29 @@ def test_peer_inputs_equal_the_per_icb_loop(national, quarter):
     assert len(fast) < len(ICBS) * len(COMPARABLE)  # some rows dropped (no value)
     chosen = peer_inputs(national, quarter, icbs=["qox", "QWU"])
     pd.testing.assert_frame_equal(chosen, _peer_inputs_per_icb(national, quarter, icbs=["QWU", "QOX"]))
+
+
+def test_empty_tables_give_the_per_icb_counts(national):
+    """No recruitment rows at all (nor Core20 rows, nor studies open): no value, as ICB by ICB."""
+    empty = dataclasses.replace(
+        national,
+        recruitment=national.recruitment.iloc[0:0],
+        recruitment_imd=national.recruitment_imd.iloc[0:0],
+        studies=national.studies.iloc[0:0],
+    )
+    for kpi, entry in COMPARABLE.items():
+        frame = entry.comparable.all_icbs(empty, QUARTER, icbs_in(empty))
+        for icb in icbs_in(empty):
+            expected = _per_icb(empty, QUARTER, icb, entry)
+            got = (float(frame.at[icb, "Numerator"]), float(frame.at[icb, "Denominator"]))
+            np.testing.assert_array_equal(got, expected, err_msg=f"{kpi} for {icb}")
+    assert peer_inputs(empty, QUARTER).empty
+
+
+def test_a_kpi_without_all_icbs_is_computed_icb_by_icb(national, monkeypatch):
+    kpi = "core20_pct"
+    plain = dataclasses.replace(
+        COMPARABLE[kpi], comparable=dataclasses.replace(COMPARABLE[kpi].comparable, all_icbs=None)
+    )
+    monkeypatch.setitem(benchmarks.COMPARABLE, kpi, plain)
+    pd.testing.assert_frame_equal(peer_inputs(national, QUARTER), _peer_inputs_per_icb(national, QUARTER))
