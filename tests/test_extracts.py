@@ -28,9 +28,19 @@ def test_a_many_icb_folder_is_cut_once_into_one_validated_folder_per_icb(nationa
     cache = tmp_path / ".cache"
     pack = extracts.data_for_pack(national, "QOX", QUARTER, cache)
     assert pack.validated and pack.folder.parent == cache / "extracts" / "QOX"
-    assert sorted(p.name for p in pack.folder.iterdir())[0] == "deliverables.parquet"
+    from helpers.contract import TABLES
+
+    # every table of the contract, and the folder's peer figures (every ICB's) as its benchmarks table
+    assert {p.name for p in pack.folder.iterdir()} == {f"{t}.parquet" for t in (*TABLES, "benchmarks")}
     assert pack.source["source_dir"] == str(national) and pack.source["quarter"] == QUARTER
     assert set(pack.source["files"]) >= {"organisations", "recruitment"}
+    from helpers.benchmarks import peer_inputs
+    from helpers.extract import read_icb_tables
+    from helpers.loading import load_data as load
+
+    peers = read_icb_tables(pack.folder, ["benchmarks"]).benchmarks
+    pd.testing.assert_frame_equal(peers, peer_inputs(load(national, QUARTER), QUARTER))
+    assert set(peers["IcbCode"]) == {"QWU", "QOX"}
 
     import helpers.loading
 

@@ -24,6 +24,7 @@ from helpers import (
     kpi_innovation,
     kpi_participation,
     kpi_partnerships,
+    peer_counts,
     spc as spc_module,
 )
 from helpers.narrative import format_value, plan_words
@@ -75,12 +76,19 @@ class Comparable:
     value), from the same helper computation as the headline, so that
     ``Numerator / Denominator * multiplier`` is the headline value (``multiplier``: 100 for a
     percentage, 10,000 for a rate per 10,000). The numerator never exceeds the denominator, so the
-    funnel's method for proportions applies (docs/benchmarking.md)."""
+    funnel's method for proportions applies (docs/benchmarking.md).
+
+    ``all_icbs(data, quarter, icbs)`` gives the same counts for the quarter only, for every ICB of
+    ``icbs`` at once (one vectorised pass over a many-ICB folder, :mod:`helpers.peer_counts`):
+    index ``icbs``, float64 ``Numerator`` and ``Denominator``, NaN where ``counts`` has none. It must
+    equal ``counts`` ICB by ICB (tests/test_peer_counts.py); without it, the peer inputs call
+    ``counts`` once per ICB."""
 
     counts: Callable[..., pd.DataFrame]
     multiplier: float
     people: tuple[str, ...] = ()  # of Numerator/Denominator, the counts of people (disclosed when published)
     axis: str = "Denominator"  # what the denominator counts, the funnel plot's x-axis label
+    all_icbs: Callable[..., pd.DataFrame] | None = None  # every ICB's counts for one quarter at once
 
 
 @dataclass(frozen=True)
@@ -332,7 +340,7 @@ REGISTRY: tuple[Kpi, ...] = (
         tables=_RECRUITMENT,
         chart="run",
         why=ROLLING,
-        comparable=Comparable(_gp_practices_counts, PERCENT, axis="GP practices"),
+        comparable=Comparable(_gp_practices_counts, PERCENT, axis="GP practices", all_icbs=peer_counts.gp_practices),
     ),
     Kpi(
         id="participants",
@@ -367,7 +375,11 @@ REGISTRY: tuple[Kpi, ...] = (
         why=ROLLING,
         plan_start=PlanStart(MAPPING, 210, "210 people taking part in research per 10,000 population"),
         comparable=Comparable(
-            _participants_per_10k_counts, PER_10000, people=("Numerator",), axis="Population (ONS mid-2022)"
+            _participants_per_10k_counts,
+            PER_10000,
+            people=("Numerator",),
+            axis="Population (ONS mid-2022)",
+            all_icbs=peer_counts.participants_per_10k,
         ),
     ),
     Kpi(
@@ -385,7 +397,11 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="run",
         why=ROLLING,
         comparable=Comparable(
-            _core20_counts, PERCENT, people=("Numerator", "Denominator"), axis="Participants with a known IMD decile"
+            _core20_counts,
+            PERCENT,
+            people=("Numerator", "Denominator"),
+            axis="Participants with a known IMD decile",
+            all_icbs=peer_counts.core20,
         ),
     ),
     Kpi(
@@ -404,7 +420,9 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         plan_start=PlanStart(MAPPING, 11.5, "11.5% of all trials commercially funded"),
-        comparable=Comparable(_commercial_share_counts, PERCENT, axis="Open studies"),
+        comparable=Comparable(
+            _commercial_share_counts, PERCENT, axis="Open studies", all_icbs=peer_counts.commercial_share
+        ),
     ),
     Kpi(
         id="commercial_participants",
@@ -470,7 +488,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(PLAN,),
-        comparable=Comparable(_rtt_counts, PERCENT, axis="Studies assessed"),
+        comparable=Comparable(_rtt_counts, PERCENT, axis="Studies assessed", all_icbs=peer_counts.rtt),
     ),
     Kpi(
         id="cross_system_studies",

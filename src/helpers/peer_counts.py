@@ -1,0 +1,266 @@
+"""Every ICB's counts of a comparable KPI for one quarter, in one vectorised pass over the data.
+
+The per-ICB helpers (:mod:`helpers.kpi_activity`, :mod:`helpers.kpi_participation`,
+:mod:`helpers.kpi_commercial`) compute one ICB's history from its slice of the data
+(:func:`helpers.kpi_common.icb_slice`); for the peer figures of a many-ICB folder
+(:func:`helpers.benchmarks.peer_inputs`) that is 42 slices of every table. The functions here give
+the same numerator and denominator, for the quarter reported only, for every ICB at once: each row
+is given its ICB the way ``icb_slice`` does (its ``IcbCode``, or its organisation's ICB from the
+organisations table; a study by its lead organisation) and the counts are grouped by ICB.
+
+Each function is ``f(data, quarter, icbs) -> DataFrame`` with index ``icbs`` (ICB codes, in that
+order) and float64 columns ``Numerator`` and ``Denominator``, NaN where the per-ICB helper has no
+value (a rolling window not yet full, a suppressed count); a denominator of 0 is left as 0. Each is
+registered as the ``all_icbs`` of its KPI's :class:`helpers.kpis.Comparable`; the tests check them
+against the per-ICB ``Comparable.counts`` for every ICB (tests/test_peer_counts.py), so a change to
+a per-ICB rule must be made here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers import kpi_common as kc
+from helpers.disclosure import ROUNDING_BASE, SMALL_COUNT_MAX
+from helpers.kpi_commercial import COMMERCIAL, TRIAL_DESIGNS
+from helpers.kpi_participation import CORE20_DECILES, ZeroPopulationError
+from helpers.population import icb_population
+from helpers.quarters import parse
+
+_WINDOW = kc.ROLLING_QUARTERS - 1  # a rolling window ending in quarter q starts in q - 3
+
+
+def _table(data, name: str) -> pd.DataFrame:
+    frame = getattr(data, name, None)
+    if frame is None:
+        raise kc.MissingTableError(
+            f"this KPI needs the {name} table: load it with load_data(..., tables=[..., '{name}'])"
+        )
+    return frame
+
+
+def _icb_of(data) -> dict[str, str]:
+    """Organisation code -> ICB code, as :func:`helpers.kpi_common.icb_slice` maps them."""
+    organisations = getattr(data, "organisations", None)
+    if organisations is None:
+        raise kc.MissingTableError(
+            "the peer counts need the organisations table to give each organisation its ICB: "
+            "load it too (load_data(..., tables=[..., 'organisations']))"
+        )
+    return dict(zip(organisations["OrganisationCode"].astype(str), organisations["IcbCode"].astype(str)))
+
+
+def _row_icbs(
+    frame: pd.DataFrame, column: str, icbs: Sequence[str], icb_of: dict[str, str] | None = None
+) -> np.ndarray:
+    """Per row of ``frame``, the position in ``icbs`` of the row's ICB (-1 when it has none or it
+    is not one of ``icbs``): the same row-to-ICB index as ``icb_slice`` (and cached with it)."""
+    index, number = kc._icb_index(frame, column, icb_of)
+    position = {icb: p for p, icb in enumerate(icbs)}
+    lookup = np.full(len(number) + 1, -1, dtype="int64")  # the trailing -1 is for index -1
+    for icb, n in number.items():
+        lookup[n] = position.get(icb, -1)
+    return lookup[index.astype("int64")]
+
+
+def _per_icb(positions: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    """Sum of ``weights`` (or count of rows) per ICB position (rows at -1 left out), float64."""
+    keep = positions >= 0
+    chosen = None if weights is None else np.asarray(weights, dtype="float64")[keep]
+    return np.bincount(positions[keep], weights=chosen, minlength=size).astype("float64")
+
+
+def _frame(icbs: Sequence[str], numerator: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Numerator": np.asarray(numerator, dtype="float64"), "Denominator": np.asarray(denominator, dtype="float64")},
+        index=pd.Index(list(icbs), name="IcbCode"),
+    )
+
+
+def _study_codes(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code of each recruitment row's ``StudyId`` and the distinct ids (once per table)."""
+    cached = kc._weak_cache(kc._row_groups, recruitment)
+    if cached is not None and "peer:StudyId" in cached:
+        return cached["peer:StudyId"]
+    result = kc.codes_of(recruitment["StudyId"])
+    if cached is not None:
+        cached["peer:StudyId"] = result
+    return result
+
+
+def _history_full(positions: np.ndarray, ordinals: np.ndarray, quarter_ordinal: int, size: int) -> np.ndarray:
+    """Per ICB: its rows (up to the quarter) reach back to the rolling window's first quarter, so
+    the per-ICB history (from its first quarter with rows) has a full window at the quarter."""
+    early = (positions >= 0) & (ordinals <= quarter_ordinal - _WINDOW)  # NaN compares False
+    return np.bincount(positions[early], minlength=size) > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparable KPIs
+# ---------------------------------------------------------------------------------------------
+def gp_practices(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`helpers.kpi_activity.gp_practices_recruiting` for every ICB: the ``gp_practice`` rows
+    of its organisations (denominator) and, of those, the practices with participants > 0 at the
+    ICB's organisations in the rolling 12 months (numerator; NaN until the ICB's recruitment
+    history has a full window)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    organisations = _table(data, "organisations")
+    recruitment = _table(data, "recruitment")
+    icb_of = _icb_of(data)
+    is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
+    organisation_icbs = _row_icbs(organisations, "IcbCode", icbs)
+    practices = np.where(is_practice, organisation_icbs, -1)
+    denominator = _per_icb(practices, None, size)
+    listed = {
+        (int(p), code) for p, code in zip(practices, organisations["OrganisationCode"].astype(str).to_numpy()) if p >= 0
+    }
+    positions = _row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
+    months = kc.frame_ordinals(recruitment, "Month")
+    rows = np.flatnonzero(
+        (positions >= 0) & (months >= q - _WINDOW) & (months <= q) & (recruitment["Participants"].to_numpy() > 0)
+    )
+    codes, organisation_codes = pd.factorize(recruitment["OrganisationCode"].iloc[rows].astype(str))
+    pairs = np.unique(positions[rows] * (len(organisation_codes) + 1) + codes)
+    recruiting = np.zeros(size, dtype="float64")
+    for pair in pairs:
+        p, code = divmod(int(pair), len(organisation_codes) + 1)
+        if (p, str(organisation_codes[code])) in listed:
+            recruiting[p] += 1
+    numerator = np.where(_history_full(positions, months, q, size), recruiting, np.nan)
+    return _frame(icbs, numerator, denominator)
+
+
+def participants_per_10k(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`helpers.kpi_participation.participants_per_10k` for every ICB: NIHR portfolio
+    participants at the ICB's organisations in the rolling 12 months, published (1-7 suppressed:
+    NaN; others rounded to 5), over the ICB's ONS mid-2022 population."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    recruitment = _table(data, "recruitment")
+    studies = _table(data, "studies")
+    populations = []
+    for icb in icbs:
+        population = icb_population(icb)
+        if not population or population <= 0:
+            raise ZeroPopulationError(
+                f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
+            )
+        populations.append(population)
+    positions = _row_icbs(recruitment, "OrganisationCode", icbs, _icb_of(data))
+    months = kc.frame_ordinals(recruitment, "Month")
+    codes, ids = _study_codes(recruitment)
+    # A site may recruit to a study led in another ICB, so portfolio status comes from every study.
+    on_portfolio = set(kc.portfolio(studies)["StudyId"].tolist())
+    portfolio_code = np.append(np.fromiter((i in on_portfolio for i in ids), dtype=bool, count=len(ids)), False)
+    in_window = (months >= q - _WINDOW) & (months <= q) & portfolio_code[codes]
+    exact = _per_icb(np.where(in_window, positions, -1), recruitment["Participants"].to_numpy(), size)
+    exact = exact.astype("int64")
+    published = np.where(
+        (exact >= 1) & (exact <= SMALL_COUNT_MAX),
+        np.nan,
+        (exact + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE,
+    )
+    numerator = np.where(_history_full(positions, months, q, size), published, np.nan)
+    return _frame(icbs, numerator, np.asarray(populations, dtype="float64"))
+
+
+def core20(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`helpers.kpi_participation.core20_counts` for every ICB: participants from Core20
+    areas and participants with a known IMD decile in the rolling 12 months, exact (NaN until the
+    ICB's known-decile history has a full window)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    imd = _table(data, "recruitment_imd")
+    decile = imd["ImdDecile"]
+    known = decile.notna().to_numpy(dtype=bool)
+    positions = np.where(known, _row_icbs(imd, "IcbCode", icbs), -1)
+    months = kc.frame_ordinals(imd, "Month")
+    participants = imd["Participants"].to_numpy()
+    in_window = (months >= q - _WINDOW) & (months <= q)
+    is_core20 = np.asarray(decile.isin(CORE20_DECILES).fillna(False), dtype=bool) & known
+    full = _history_full(positions, months, q, size)
+    denominator = _per_icb(np.where(in_window, positions, -1), participants, size)
+    numerator = _per_icb(np.where(in_window & is_core20, positions, -1), participants, size)
+    return _frame(icbs, np.where(full, numerator, np.nan), np.where(full, denominator, np.nan))
+
+
+def commercial_share(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`helpers.kpi_commercial.commercial_share_of_open_studies` for every ICB: NIHR portfolio
+    studies led in the ICB open at any time in the quarter (denominator) and the commercial ones
+    (numerator); trials only for an ICB whose portfolio studies give a ``StudyDesign``."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    studies = _table(data, "studies")
+    portfolio = studies["NihrPortfolio"].to_numpy(dtype=bool)
+    positions = np.where(portfolio, _row_icbs(studies, "LeadOrganisationCode", icbs, _icb_of(data)), -1)
+    if "StudyDesign" in studies.columns:
+        design = studies["StudyDesign"]
+        trials_only = _per_icb(np.where(design.notna().to_numpy(dtype=bool), positions, -1), None, size) > 0
+        is_trial = np.asarray(design.isin(TRIAL_DESIGNS).fillna(False), dtype=bool)
+        positions = np.where(is_trial | ~np.append(trials_only, False)[positions], positions, -1)
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
+    closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
+    is_open = (opened <= q) & (np.isnan(closed) | (closed >= q))
+    commercial = np.asarray((studies["StudyRoute"] == COMMERCIAL).fillna(False), dtype=bool)
+    denominator = _per_icb(np.where(is_open, positions, -1), None, size)
+    numerator = _per_icb(np.where(is_open & commercial, positions, -1), None, size)
+    return _frame(icbs, numerator, denominator)
+
+
+def rtt(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """The ``All`` row of :func:`helpers.kpi_commercial.rtt_summary` for every ICB at the quarter's
+    end: NIHR portfolio studies led in the ICB, open at the quarter's end, with a ``SampleSize``
+    above 0 and a planned closure after opening (denominator), and those on track, RTT >= 0
+    (numerator), counting participants recruited at the ICB's own organisations up to the
+    quarter's end (:func:`helpers.kpi_commercial.recruitment_to_time_and_target`)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    studies = _table(data, "studies")
+    recruitment = _table(data, "recruitment")
+    icb_of = _icb_of(data)
+    end = np.datetime64(pd.Timestamp(quarter.end))
+    opening = studies["ActualOpeningDate"].to_numpy()
+    planned = studies["PlannedClosureToRecruitmentDate"].to_numpy()
+    closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
+    sample_size = studies["SampleSize"].to_numpy(dtype="int64", na_value=0)
+    assessed = (
+        studies["NihrPortfolio"].to_numpy(dtype=bool)
+        & (sample_size > 0)
+        & ~np.isnat(planned)
+        & (planned > opening)  # NaT compares False
+        & (opening <= end)
+        & (np.isnat(closure) | (closure > end))
+    )
+    study_icbs = np.where(assessed, _row_icbs(studies, "LeadOrganisationCode", icbs, icb_of), -1)
+    chosen = np.flatnonzero(study_icbs >= 0)
+    # Participants to date at each chosen study, recruited at organisations of the study's own ICB.
+    codes, ids = _study_codes(recruitment)
+    study_of_code = np.append(
+        pd.Index(studies["StudyId"].to_numpy()[chosen]).get_indexer(pd.Index(ids, dtype=object)), -1
+    )
+    study_rows = study_of_code[codes]
+    site_icbs = _row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
+    months = kc.frame_ordinals(recruitment, "Month")
+    counted = (study_rows >= 0) & (months <= q)
+    counted &= site_icbs == np.append(study_icbs[chosen], -2)[study_rows]
+    recruited = np.bincount(
+        study_rows[counted],
+        weights=recruitment["Participants"].to_numpy(dtype="float64")[counted],
+        minlength=len(chosen),
+    ).astype("int64")
+    # The per-ICB arithmetic, step for step, so that the on-track test agrees to the last bit.
+    elapsed_days = (end - opening[chosen]) / np.timedelta64(1, "D") + 1
+    planned_days = (planned[chosen] - opening[chosen]) / np.timedelta64(1, "D") + 1
+    pct_time = 100.0 * elapsed_days / planned_days
+    pct_target = 100.0 * recruited / sample_size[chosen]
+    on_track = (pct_target / pct_time - 1) >= 0
+    denominator = np.bincount(study_icbs[chosen], minlength=size).astype("float64")
+    numerator = np.bincount(study_icbs[chosen][on_track], minlength=size).astype("float64")
+    return _frame(icbs, numerator, denominator)
+
+
+__all__ = ["commercial_share", "core20", "gp_practices", "participants_per_10k", "rtt"]
