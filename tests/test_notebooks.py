@@ -246,8 +246,16 @@ def test_runs_standalone_with_title_and_the_helpers_figures_in_words(section_id,
     else:
         for sentence in narrative.kpi_sentences(section.scorecard, skip=skip):
             assert sentence in text  # the words carry exactly the helpers' figures
-    if section_id in ("00_summary", "10_research_activity"):
+    if section_id == "10_research_activity":
         assert f"NIHR studies open in {latest_complete().label}" in text
+    if section_id == "00_summary":  # its first page: changes, exceptions and projections, then the scorecard
+        from helpers import summary_page
+
+        shown = " ".join(o.get("data", {}).get("text/html", "") for o in outputs(nb))
+        assert f"NIHR studies open in {latest_complete().label}" in shown
+        assert "No previous pack to compare with, so no changes since the last pack are shown." in shown
+        for sentence in summary_page.exception_sentences(section):
+            assert html.escape(sentence, quote=False) in shown
 
 
 class _Elements(HTMLParser):

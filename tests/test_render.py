@@ -311,6 +311,37 @@ def test_pdf_prints_a_folded_table_as_its_summary_line(tmp_path):
     assert "ICB 39" not in text and "Every ICB" not in text
 
 
+@pytest.mark.integration  # pandoc and typst run as subprocesses
+def test_pdf_pages_cover_then_a_landscape_first_page_then_a_page_per_section(tmp_path):
+    from pypdf import PdfReader
+
+    rows = "".join(
+        f"<tr><th>Section {n}</th><td>KPI {n} with a label of some length</td><td>down 0.{n} percentage points</td></tr>"
+        for n in range(19)
+    )
+    document = (
+        "<html><body><header><h1>Pack</h1><p>Cover</p></header>"
+        '<h2 class="bp-section-heading" id="section-00_summary">Summary scorecard</h2>'
+        "<h3>Changes since the last pack</h3><p>One change.</p>"
+        f"<table><caption>Headline KPIs of the plan, 2026/27 Q2</caption>{rows}</table><p>Variation note.</p>"
+        "<h3>How we compare</h3><p>After the first page.</p>"
+        '<h2 class="bp-section-heading" id="section-10_research_activity">Research activity</h2><p>Ten.</p>'
+        '<h2 class="bp-section-heading" id="section-20_participation_equity">Participation</h2><p>Twenty.</p>'
+        "</body></html>"
+    )
+    render.write_pdf(document, tmp_path / "pack.pdf")
+    pages = PdfReader(tmp_path / "pack.pdf").pages
+    sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages]
+    texts = [p.extract_text() for p in pages]
+    assert sizes == [(595, 842), (842, 595), (595, 842), (595, 842), (595, 842)]
+    assert "Cover" in texts[0] and "Summary scorecard" not in texts[0]
+    assert "Changes since the last pack" in texts[1] and "KPI 18 with" in texts[1]  # the whole scorecard
+    assert "0.3 pp" in texts[1] and "pp: percentage points." in texts[1]  # printed short so rows fit
+    assert "After the first page." in texts[2] and texts[3].startswith("Research activity")
+    assert "Twenty." in texts[4]
+    assert all(text.rstrip().endswith(str(n)) for n, text in enumerate(texts, 1))  # page numbers
+
+
 @pytest.mark.e2e
 def test_table_text_cells_read_left_and_numbers_right_in_a_browser(executed, tmp_path):
     import subprocess

@@ -365,15 +365,37 @@ _TYPST_HEADER = """
 #set text(lang: "en", region: "gb", size: 9.5pt)
 #set page(paper: "a4", margin: 15mm)
 #set par(justify: false)
-#set table(inset: 3pt)
-#show table: set text(size: 7.5pt, hyphenate: false)
+#set table(inset: (x: 3pt, y: 2pt))
+#show table: set text(size: 8pt, hyphenate: false)
 #show table: set par(justify: false)
 #show figure: set block(breakable: true)
+#show heading: set block(sticky: true)
 """
+# Page layout in the printed pack: _printable marks where pages turn with a paragraph holding one
+# of these words, which write_pdf swaps for typst's page commands (HTML has no such element).
+# The cover and contents fill page 1; each section starts a page; the summary's first page (its
+# changes, exceptions and scorecard) is landscape A4, so the scorecard's rows stay short.
+_PAGE_MARKS = {
+    "BOARDPACKPAGEBREAK": "#pagebreak(weak: true)",
+    "BOARDPACKLANDSCAPE": "#set page(flipped: true, margin: (x: 12mm, y: 10mm))\n#set text(size: 8.5pt)",
+    "BOARDPACKPORTRAIT": "#set page(flipped: false, margin: 15mm)\n#set text(size: 9.5pt)",
+}
+_PAGE_MARK_LINE = re.compile(r"^(" + "|".join(_PAGE_MARKS) + r")$", re.MULTILINE)
+_FIRST_PAGE_TABLE = "Headline KPIs of the plan"  # the summary's scorecard: its first page ends after it
 
 
 def write_pdf(document: str, path: Path) -> None:
     """HTML -> typst (pandoc) -> PDF (typst), offline; inline images written to a temporary folder."""
+    path.write_bytes(_typeset(document, "pdf"))
+
+
+def pdf_page_images(document: str, ppi: int = 96) -> list[bytes]:
+    """The printed pack's pages as PNG images, typeset exactly as :func:`write_pdf` typesets them
+    (for screenshots of the PDF: nothing here rasterises a PDF)."""
+    return _typeset(document, "png", ppi=ppi)
+
+
+def _typeset(document: str, output: str, **options):
     import pypandoc
     import typst
 
@@ -397,11 +419,14 @@ def write_pdf(document: str, path: Path) -> None:
             sandbox=False,
             cworkdir=str(work),
         )
+        source.write_text(
+            _PAGE_MARK_LINE.sub(lambda m: _PAGE_MARKS[m[1]], source.read_text(encoding="utf-8")), encoding="utf-8"
+        )
         try:
-            pdf = typst.compile(str(source), root=str(work))
+            pages = typst.compile(str(source), root=str(work), format=output, **options)
         except Exception as exc:  # typst reports its own error type
             raise RenderError(f"PDF: typst could not compile the pack: {exc}") from exc
-    path.write_bytes(pdf)
+    return pages if output == "pdf" or isinstance(pages, list) else [pages]
 
 
 def _printable(document: str, media_dir: Path) -> str:
@@ -425,6 +450,11 @@ def _printable(document: str, media_dir: Path) -> str:
         note.string = foot.get_text(" ", strip=True)
         foot.find_parent("table").insert_after(note)
         foot.decompose()
+    _mark_pages(soup)
+    for table in soup.find_all("table"):
+        _set_column_widths(soup, table)
+    for wrapper in soup.find_all("div"):
+        wrapper.unwrap()  # layout wrappers would put the page marks inside blocks, where typst refuses them
     for number, img in enumerate(soup.find_all("img")):
         src = img.get("src", "")
         match = re.match(r"data:image/(png|jpeg);base64,(.*)", src, re.DOTALL)
@@ -435,6 +465,67 @@ def _printable(document: str, media_dir: Path) -> str:
         img.attrs.pop("style", None)
         img.attrs["width"] = _print_width(img.get("width"))
     return str(soup)
+
+
+def _mark(soup, word: str):
+    mark = soup.new_tag("p")
+    mark.string = word
+    return mark
+
+
+def _mark_pages(soup) -> None:
+    """Page marks (:data:`_PAGE_MARKS`): a new page before each section, the summary's first page
+    landscape until its scorecard ends."""
+    for heading in soup.find_all("h2", class_="bp-section-heading"):
+        summary = heading.get("id") == "section-00_summary"
+        heading.insert_before(_mark(soup, "BOARDPACKLANDSCAPE" if summary else "BOARDPACKPAGEBREAK"))
+        if not summary:
+            continue
+        scorecard = next(
+            (c.find_parent("table") for c in soup.find_all("caption") if c.get_text().startswith(_FIRST_PAGE_TABLE)),
+            None,
+        )
+        if scorecard is not None:  # one row per KPI across a landscape page
+            for cell in scorecard.find_all("td"):
+                if cell.string and " percentage points" in cell.string:
+                    cell.string = cell.string.replace(" percentage points", " pp")
+                elif cell.string and cell.string.endswith(" percentage point"):
+                    cell.string = cell.string.replace(" percentage point", " pp")
+        after = scorecard
+        if scorecard is not None and scorecard.find_next_sibling() is not None:
+            note = scorecard.find_next_sibling()
+            after = note if note.name == "p" else scorecard
+            if note.name == "p" and note.string:
+                note.string = note.string + " pp: percentage points."
+        if after is not None:
+            after.insert_after(_mark(soup, "BOARDPACKPORTRAIT"))
+        else:  # no scorecard: only the heading's page is landscape
+            heading.insert_after(_mark(soup, "BOARDPACKPORTRAIT"))
+
+
+def _set_column_widths(soup, table) -> None:
+    """Relative column widths from each column's longest word and text (pandoc gives typst equal
+    ones): a column of long labels gets room, a column of short numbers stays narrow."""
+    rows = [row.find_all(["th", "td"]) for row in table.find_all("tr")]
+    columns = max((len(r) for r in rows), default=0)
+    if columns < 2 or any(len(r) != columns for r in rows) or table.find("colgroup"):
+        return
+    need = []
+    for i in range(columns):
+        texts = [r[i].get_text(" ", strip=True) for r in rows]
+        longest_word = max((len(w) for t in texts for w in t.split()), default=1)
+        longest = max((len(t) for t in texts), default=1)
+        # a short column keeps each cell on one line; a long one (labels) wraps at a readable width
+        need.append(longest + 3 if longest <= 28 else max(longest_word + 3, min(longest, 60)))  # + the cell inset
+    total = sum(need)
+    group = soup.new_tag("colgroup")
+    for width in need:
+        group.append(soup.new_tag("col", attrs={"width": f"{width / total * 100:.1f}%"}))
+    caption = table.find("caption")
+    if caption is not None:
+        caption.insert_after(group)  # HTML's order: caption, colgroup, then the rows
+    else:
+        table.insert(0, group)
 
 
 # A4 less two 15 mm margins, in CSS pixels (96 per inch): the widest an image prints.
