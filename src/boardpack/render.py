@@ -438,6 +438,9 @@ def _printable(document: str, media_dir: Path) -> str:
     soup = BeautifulSoup(document, features="html.parser")
     for tag in soup.find_all("style"):
         tag.decompose()
+    cover_heading = soup.select_one("header.bp-cover h1")
+    if cover_heading is not None:  # the printed title block already says it
+        cover_heading.decompose()
     for folded in soup.find_all("details"):
         # a folded table (e.g. every ICB ranked) prints as its one-line summary, as a browser prints it
         note = soup.new_tag("p")
@@ -463,7 +466,10 @@ def _printable(document: str, media_dir: Path) -> str:
             (media_dir / name).write_bytes(base64.b64decode(match[2]))
             img.attrs["src"] = name
         img.attrs.pop("style", None)
-        img.attrs["width"] = _print_width(img.get("width"))
+        img.attrs.pop("height", None)  # the width alone keeps the image's proportions
+        # an icon in a table cell prints at the text's height, so the scorecard keeps one line a row
+        table_icon = "bp-table-icon" in (img.get("class") or [])
+        img.attrs["width"] = "10px" if table_icon else _print_width(img.get("width"))
     return str(soup)
 
 
@@ -512,11 +518,15 @@ def _set_column_widths(soup, table) -> None:
         return
     need = []
     for i in range(columns):
-        texts = [r[i].get_text(" ", strip=True) for r in rows]
+        # an icon before a cell's words takes about three characters' room
+        texts = [("ooo " if r[i].find("img") else "") + r[i].get_text(" ", strip=True) for r in rows]
         longest_word = max((len(w) for t in texts for w in t.split()), default=1)
         longest = max((len(t) for t in texts), default=1)
         # a short column keeps each cell on one line; a long one (labels) wraps at a readable width
         need.append(longest + 3 if longest <= 28 else max(longest_word + 3, min(longest, 60)))  # + the cell inset
+    for row in rows:  # as on screen: text from the left, numbers on the right (pandoc centres by default)
+        for cell in row:
+            cell["style"] = "text-align: right" if "num" in (cell.get("class") or []) else "text-align: left"
     total = sum(need)
     group = soup.new_tag("colgroup")
     for width in need:

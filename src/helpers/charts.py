@@ -37,6 +37,7 @@ from matplotlib.patches import Circle
 from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncFormatter, NullFormatter
 
 from helpers import spc as spc_module
+from helpers.icons import ASSURANCE_ALT, VARIATION_ALT  # the icons' words live with their images
 from helpers.quarters import Quarter
 from helpers.tables import format_money, format_number, is_money_unit
 
@@ -111,20 +112,6 @@ HOUSE_RC = {
     "path.simplify": False,
 }
 
-VARIATION_ALT = {
-    "common_cause": "Common cause variation",
-    "improvement_high": "Special cause improvement (high)",
-    "improvement_low": "Special cause improvement (low)",
-    "concern_high": "Special cause concern (high)",
-    "concern_low": "Special cause concern (low)",
-    "neutral_high": "Special cause variation, neither improvement nor concern (high)",
-    "neutral_low": "Special cause variation, neither improvement nor concern (low)",
-}
-ASSURANCE_ALT = {
-    "consistent_pass": "Assurance: the target will consistently be met (pass)",
-    "consistent_fail": "Assurance: the target will consistently be missed (fail)",
-    "inconsistent": "Assurance: hit and miss, the target will sometimes be met and sometimes missed",
-}
 POINT_TYPE_LABELS = {
     "common_cause": "Common cause",
     "special_cause_improvement": "Special cause improvement",

@@ -503,7 +503,18 @@ def headline_table(section: Section) -> Table:
         ],
         name=f"{section.id}_headline_kpis",
         appendix=numbers,
+        cell_images=scorecard_icons(section.scorecard),
     )
+
+
+def scorecard_icons(scorecard: pd.DataFrame) -> dict[str, list[str]]:
+    """The Making Data Count icons of each scorecard row, for its Variation and Assurance cells."""
+    from helpers.icons import icon_img
+
+    def images(column: str, kind: str) -> list[str]:
+        return [icon_img(kind, v) if isinstance(v, str) and v else "" for v in scorecard[column]]
+
+    return {"Variation": images("Variation", "variation"), "Assurance": images("Assurance", "assurance")}
 
 
 ACRONYMS = {"gp": "GP", "nhs": "NHS", "ppie": "PPIE", "nihr": "NIHR", "icb": "ICB"}

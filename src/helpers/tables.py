@@ -191,6 +191,7 @@ def format_table(
     name: str | None = None,
     appendix: pd.DataFrame | None = None,
     row_units: str | None = None,
+    cell_images: Mapping[str, Sequence[str]] | None = None,
 ) -> Table:
     """Render ``frame`` in the house style.
 
@@ -206,6 +207,8 @@ def format_table(
     shown one, when the table shows words but an analyst needs numbers (its floats are rounded
     the same way, by ``decimals`` or each column's own precision). ``row_units``: a column giving
     each row's unit (e.g. benefits in GBP, hours, patients); rows in GBP follow the money rule.
+    ``cell_images``: column -> one ``<img>`` per row (or '') shown before the cell's text, made by
+    this project's code (e.g. :func:`helpers.icons.icon_img`), never from data; HTML only.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"format_table: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -269,6 +272,12 @@ def format_table(
         notes.append(f"{MISSING_MARK} {MISSING_NOTE}")
 
     esc = lambda text: html.escape(str(text), quote=True)  # noqa: E731 - local shorthand
+    images = {str(k): list(v) for k, v in (cell_images or {}).items()}
+    unknown_images = set(images) - set(columns)
+    if unknown_images or any(len(v) != len(data) for v in images.values()):
+        raise ValueError(
+            f"format_table: cell_images must name columns of the table, one entry per row: {sorted(images)}"
+        )
     headers = [f"{name} ({units[name]})" if name in units else name for name in columns]
     lines = [f'<table class="boardpack-table" id="{_slug(str(caption))}">', f"<caption>{esc(caption)}</caption>"]
     lines.append("<thead><tr>")
@@ -287,10 +296,12 @@ def format_table(
             if (row, name) in suppressed_cells:
                 classes.append("suppressed")
             attrs = f' class="{" ".join(classes)}"' if classes else ""
+            image = images.get(name, ())
+            shown_text = (image[row] + " " if row < len(image) and image[row] else "") + esc(text)
             if position == 0 and row_headers:
-                cells.append(f'<th scope="row"{attrs}>{esc(text)}</th>')
+                cells.append(f'<th scope="row"{attrs}>{shown_text}</th>')
             else:
-                cells.append(f"<td{attrs}>{esc(text)}</td>")
+                cells.append(f"<td{attrs}>{shown_text}</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody>")
     if notes:
