@@ -103,7 +103,21 @@ def test_nothing_is_clipped_at_the_figure_edges(rqm_frame):
         trial = spc([120, 135, 128, 150, 149, 160, 171, 180, 178, 210], MONTHS_20[:10], target=200)
     crowded = spc_chart(trial, "A long title " * 12, "participants recruited", "increase")
     assert len(crowded.figure.legends[0].get_texts()) == 6  # mean, limits, three point types, target
-    for chart in all_charts(rqm_frame) + [crowded]:
+    # a run chart with its trajectory, projection and a restated point: four long legend entries
+    dates = quarter_starts("2025/26 Q1", "2026/27 Q2")
+    projection = pd.DataFrame({"Date": dates[-1:] + [pd.Timestamp("2027-04-01")], "Fit": [6.0, 8.0]})
+    run = line_chart(
+        pd.DataFrame({"QuarterStart": dates, "Rate": [1.0, 2, 3, 4, 5, 6], "Plan": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]}),
+        "QuarterStart",
+        "Rate",
+        "Rate",
+        unit="Portfolio participants per 10,000",
+        target="Plan",
+        target_label="Plan trajectory, from 210 in 2022/23 Q2",
+        projection=projection.assign(Low=projection["Fit"] - 1, High=projection["Fit"] + 1),
+        restated=["2026-27-Q1"],
+    )
+    for chart in all_charts(rqm_frame) + [crowded, run]:
         pixels = np.asarray(Image.open(io.BytesIO(chart.png_bytes())).convert("L"))
         # Anything cut off at an edge leaves ink in the outermost pixels; the border must be white.
         border = np.concatenate(

@@ -945,7 +945,9 @@ def line_chart(
         if is_dates:
             _date_axis(ax, axis_dates)
         legend_items = len(names) + (target is not None) + (projection is not None) + (not ringed.empty)
-        figure.legend(loc="outside lower center", ncols=min(4, legend_items), frameon=False)
+        # A ringed point's entry is long: two columns then, so the legend stays within the figure.
+        ncols = min(4, legend_items) if ringed.empty else 2
+        figure.legend(loc="outside lower center", ncols=ncols, frameon=False)
         if not title:
             title = _line_title(data, x, names, series, unit or y, target, trajectory, say, words)
         _set_title(figure, title)
