@@ -448,3 +448,61 @@ def test_build_command_publishes_to_any_folder_named_with_out_and_follows_the_um
     assert built.returncode == 0, built.stdout + built.stderr
     assert built.stdout.strip().splitlines()[-1] == str(here / "packs" / "QWU" / "2026-27-Q2" / "board_pack.html")
     assert _modes(here / "packs") == ({"0o755"}, {"0o644"})
+
+
+def _engagement_rows(quarters, values) -> str:
+    rows = ["IcbCode,Quarter,Measure,Value"]
+    for i, quarter in enumerate(quarters):
+        rows.append(f"QWU,{quarter.id},ppie_activities,{values.get(quarter.id, 10 + i % 3)}")
+        rows.append(f"QWU,{quarter.id},bpor_registrations,{300 + 5 * (i % 4)}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_restated_point_is_marked_on_its_chart_only(tmp_path):
+    """Q1's pack published 10 PPIE activities for 2026/27 Q1; the Q2 data say 14 (a late upload):
+    the Q2 pack's PPIE chart rings 2026/27 Q1 and says so, the registrations chart does not."""
+    import json
+
+    from boardpack.sections import SECTIONS
+    from helpers.quarters import quarter_range
+
+    engagement = next(s for s in SECTIONS if s.id == "60_engagement")
+    root = tmp_path / "project"
+    q1, q2 = root / "q1", root / "q2"
+    q1.mkdir(parents=True)
+    q2.mkdir()
+    (q1 / "engagement.csv").write_text(_engagement_rows(quarter_range("2022/23 Q1", "2026/27 Q1"), {"2026-27-Q1": 10}))
+    (q2 / "engagement.csv").write_text(_engagement_rows(quarter_range("2022/23 Q1", "2026/27 Q2"), {"2026-27-Q1": 14}))
+
+    def build(quarter: str, data: Path):
+        params = resolve({"quarter": quarter, "data_dir": str(data)}, root=root)
+        result = build_pack(params, sections=[engagement], jobs=1, built_at=BUILT_AT, pdf=False)
+        assert result.exit_code == 0, result.message
+        return result
+
+    first = build("2026/27 Q1", q1)
+    assert "Restated since the last pack" not in first.html.read_text()
+    second = build("2026/27 Q2", q2)
+    manifest = json.loads((second.html.parent / "manifest.json").read_text())
+    assert [(r["kpi"], r["quarter"], r["old"], r["new"]) for r in manifest["revisions"]] == [
+        ("ppie_activities", "2026-27-Q1", 10, 14)
+    ]
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(second.html.read_text(), "html.parser")
+    alts = [img.get("alt", "") for img in soup.find_all("img")]
+    ppie = [a for a in alts if a.startswith("Statistical process control chart of PPIE activities")]
+    bpor = [a for a in alts if a.startswith("Statistical process control chart of Registrations")]
+    assert len(ppie) == 1 and len(bpor) == 1, alts
+    assert ppie[0].endswith(" 2026/27 Q1 restated since the last pack.")
+    assert "restated" not in bpor[0]
+    assert sum("restated since the last pack" in a for a in alts) == 1
+    # Unchanged: up to date. A new previous pack (Q1 rebuilt from data that agree with Q2's)
+    # renames the section's store, so the section runs again and marks nothing.
+    assert build("2026/27 Q2", q2).up_to_date
+    (q1 / "engagement.csv").write_text(_engagement_rows(quarter_range("2022/23 Q1", "2026/27 Q1"), {"2026-27-Q1": 14}))
+    build("2026/27 Q1", q1)
+    third = build("2026/27 Q2", q2)
+    assert third.executed == ["60_engagement"]
+    assert json.loads((third.html.parent / "manifest.json").read_text())["revisions"] == []
+    assert "restated since the last pack" not in third.html.read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
 import re
@@ -102,7 +103,21 @@ def test_nothing_is_clipped_at_the_figure_edges(rqm_frame):
         trial = spc([120, 135, 128, 150, 149, 160, 171, 180, 178, 210], MONTHS_20[:10], target=200)
     crowded = spc_chart(trial, "A long title " * 12, "participants recruited", "increase")
     assert len(crowded.figure.legends[0].get_texts()) == 6  # mean, limits, three point types, target
-    for chart in all_charts(rqm_frame) + [crowded]:
+    # a run chart with its trajectory, projection and a restated point: four long legend entries
+    dates = quarter_starts("2025/26 Q1", "2026/27 Q2")
+    projection = pd.DataFrame({"Date": dates[-1:] + [pd.Timestamp("2027-04-01")], "Fit": [6.0, 8.0]})
+    run = line_chart(
+        pd.DataFrame({"QuarterStart": dates, "Rate": [1.0, 2, 3, 4, 5, 6], "Plan": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]}),
+        "QuarterStart",
+        "Rate",
+        "Rate",
+        unit="Portfolio participants per 10,000",
+        target="Plan",
+        target_label="Plan trajectory, from 210 in 2022/23 Q2",
+        projection=projection.assign(Low=projection["Fit"] - 1, High=projection["Fit"] + 1),
+        restated=["2026-27-Q1"],
+    )
+    for chart in all_charts(rqm_frame) + [crowded, run]:
         pixels = np.asarray(Image.open(io.BytesIO(chart.png_bytes())).convert("L"))
         # Anything cut off at an edge leaves ink in the outermost pixels; the border must be white.
         border = np.concatenate(
@@ -668,3 +683,68 @@ def test_projection_needs_dates_and_its_columns():
         line_chart(frame, "q", "n", "T", projection=good)
     with pytest.raises(ValueError):
         line_chart(frame, "q", "n", "T", projection=good.drop(columns="Low"))
+
+
+# -- restated points ----------------------------------------------------------------------------
+
+
+def _rings(chart: Chart) -> list:
+    return [c for c in chart.figure.axes[0].collections if c.get_gid() == "restated"]
+
+
+def _legend(chart: Chart) -> list[str]:
+    return [t.get_text() for legend in chart.figure.legends for t in legend.get_texts()]
+
+
+def test_spc_chart_rings_restated_points_in_black_with_one_legend_entry():
+    import matplotlib.dates as mdates
+
+    dates = quarter_starts("2024/25 Q1", "2026/27 Q2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = spc(RNORM_20[: len(dates)], dates)
+    plain = spc_chart(frame, "Studies", "studies", "increase")
+    marked = spc_chart(
+        frame, "Studies", "studies", "increase", restated=["2025-26-Q4", pd.Timestamp("2026-04-01"), "2030-31-Q1"]
+    )
+    (rings,) = _rings(marked)
+    # both points ringed (a quarter id and a date; a quarter not drawn is ignored), at their values
+    assert list(rings.get_offsets()[:, 0]) == list(mdates.date2num([dt.date(2026, 1, 1), dt.date(2026, 4, 1)]))
+    assert list(rings.get_offsets()[:, 1]) == pytest.approx([RNORM_20[7], RNORM_20[8]])
+    assert rings.get_facecolors().size == 0 or rings.get_facecolors()[:, 3].max() == 0  # hollow
+    assert [mcolors.to_hex(c) for c in rings.get_edgecolors()] == ["#000000"]
+    assert _legend(marked).count("Restated since the last pack") == 1
+    assert _legend(marked) == _legend(plain) + ["Restated since the last pack"]
+    assert marked.alt_text == plain.alt_text + " 2025/26 Q4 and 2026/27 Q1 restated since the last pack."
+    assert not _rings(plain) and "Restated" not in " ".join(_legend(plain)) and "restated" not in plain.alt_text
+
+
+def test_line_chart_rings_restated_points_and_says_which_quarters():
+    import matplotlib.dates as mdates
+
+    dates = quarter_starts("2025/26 Q1", "2026/27 Q2")
+    frame = pd.DataFrame({"QuarterStart": dates, "Rate": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0]})
+    plain = line_chart(frame, "QuarterStart", "Rate", "Rising", unit="per 10,000", target=5)
+    marked = line_chart(
+        frame, "QuarterStart", "Rate", "Rising", unit="per 10,000", target=5, restated=["2026-27-Q1", "2025-26-Q3"]
+    )
+    (rings,) = _rings(marked)  # 2025/26 Q3 has no value: nothing to ring there
+    assert list(rings.get_offsets()[:, 0]) == list(mdates.date2num([dt.date(2026, 4, 1)]))
+    assert list(rings.get_offsets()[:, 1]) == [5.0]
+    assert _legend(marked) == _legend(plain) + ["Restated since the last pack"]
+    assert marked.alt_text == plain.alt_text + " 2026/27 Q1 restated since the last pack."
+    with pytest.raises(ValueError, match="restated points are marked on dates"):
+        line_chart(frame.assign(Q=["a", "b", "c", "d", "e", "f"]), "Q", "Rate", "t", restated=["2026-27-Q1"])
+
+
+def test_charts_without_restated_points_are_byte_identical_to_before(rqm_frame):
+    dates = quarter_starts("2025/26 Q1", "2026/27 Q2")
+    frame = pd.DataFrame({"QuarterStart": dates, "Rate": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    for make in (
+        lambda **kw: spc_chart(rqm_frame, "Breaches", "4-hour breaches", "decrease", **kw),
+        lambda **kw: line_chart(frame, "QuarterStart", "Rate", "Rising", **kw),
+    ):
+        before = make()
+        for none in ({"restated": None}, {"restated": ()}, {"restated": ["2040-41-Q1"]}):
+            after = make(**none)
+            assert after.png_bytes() == before.png_bytes() and after.alt_text == before.alt_text

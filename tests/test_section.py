@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -249,6 +250,22 @@ def test_headline_charts_use_the_scorecards_spc_frame_icons_and_rebase_lines(qwu
     legend = [t.get_text() for t in run.figure.legends[0].get_texts()] if run.figure.legends else []
     assert "Per10000" not in legend and "per 10,000" in legend  # named by its axis label
     assert any(text.startswith("Plan trajectory, from 210") for text in legend)  # the plan's starting point
+    assert summary.restated == {}  # opened without the build's store: no previous pack, nothing marked
+    # The build's KPI stage stores each KPI's quarters restated since the previous pack: ringed on its chart.
+    marked = dataclasses.replace(
+        summary, restated={"participants": ("2026-27-Q1",), "participants_per_10k": ("2026-27-Q1",)}
+    )
+    restated = " 2026/27 Q1 restated since the last pack."
+    for kpi, frame, column, unit, plain in (
+        ("participants", participants, "Participants", "participants", people),
+        ("participants_per_10k", rate, "Per10000", "per 10,000", run),
+    ):
+        ringed = section.kpi_chart(marked, kpi, frame, column, "t", unit)
+        assert ringed.alt_text == plain.alt_text + restated
+        assert "Restated since the last pack" in [t.get_text() for t in ringed.figure.legends[0].get_texts()]
+        assert [c.get_offsets().shape[0] for c in ringed.figure.axes[0].collections if c.get_gid() == "restated"] == [1]
+    again = section.kpi_chart(marked, "studies_open_pct_precovid", open_studies, "PctOfBaseline", "t", "% of baseline")
+    assert again.alt_text == chart.alt_text  # a KPI with nothing restated is drawn as before
 
 
 def test_the_sections_table_list_is_the_contracts():

@@ -143,3 +143,21 @@ def test_detail_tables_and_their_appendix_records_come_back_in_order(tmp_path):
     assert store.read_detail_tables(folder, store.KpiInputs.of(QUARTER.label, "QWX", None, BASELINE)) is None
     no_kpis = store.write_store(tmp_path / "n", {}, inputs, None)
     assert store.read_detail_tables(no_kpis, inputs) is None and store.read_appendix(no_kpis) == []
+
+
+def test_restated_quarters_are_stored_with_the_kpis_and_reach_the_section(qwu_sample, validated, written, tmp_path):
+    import dataclasses
+
+    kpis = dataclasses.replace(
+        written[1], restated={"ppie_activities": ("2026-27-Q1",), "new_studies": ("2025-26-Q4", "2026-27-Q1")}
+    )
+    inputs = store.KpiInputs.of(QUARTER.label, "QWU", TARGETS_FILE, BASELINE)
+    engagement = section.section_kpis(kpis, "60_engagement")
+    assert engagement.restated == {"ppie_activities": ("2026-27-Q1",)}  # only the section's KPIs
+    assert kpis.only([]).restated == {} and section.section_kpis(kpis, "00_summary").restated == kpis.restated
+    folder = store.write_store(tmp_path / "s", _tables(validated, tmp_path, ["engagement"]), inputs, engagement)
+    assert store.read_kpis(folder, inputs).restated == {"ppie_activities": ("2026-27-Q1",)}
+    options = dict(quarter=QUARTER.label, data_dir=qwu_sample, targets_file=TARGETS_FILE, tables=["engagement"])
+    assert section.open_section("60_engagement", store_dir=folder, **options).restated == engagement.restated
+    assert section.open_section("60_engagement", **options).restated == {}  # standalone: no previous pack
+    assert written[1].restated == {} and store.read_kpis(written[0], inputs).restated == {}

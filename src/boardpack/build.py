@@ -179,7 +179,8 @@ class PackBuild:
         problem = self._find_inputs() or self._find_previous()
         if problem:
             return self._finish(BuildResult(2, problem))
-        stores = {s: kpi_stage.store_dir(self.params, s) for s in self.sections}
+        previous_manifest = self.previous.manifest if self.previous else None
+        stores = {s: kpi_stage.store_dir(self.params, s, previous_manifest) for s in self.sections}
         summary = {
             "previous_pack": str(self.previous.folder) if self.previous else "",
             "kpi_record": str(kpi_stage.record_path(self.params, stores)),
@@ -288,7 +289,12 @@ class PackBuild:
         from boardpack import kpi_stage
 
         problem, self.data_warnings, written, self.record = kpi_stage.write_stores(
-            self.params, self.data, {p.section: p.store_dir for p in self.plans}, self.force, self.log
+            self.params,
+            self.data,
+            {p.section: p.store_dir for p in self.plans},
+            self.force,
+            self.log,
+            self.previous.record if self.previous else None,
         )
         if written:
             self.log.info(
@@ -468,8 +474,9 @@ def _section_inputs(params: ResolvedParams, section: Section) -> dict[str, Path]
 
 def _plan(params: ResolvedParams, section: Section, extra: dict | None = None, previous=None) -> _Planned:
     """``extra``: parameters for this section only (the summary's previous pack and KPI record);
-    ``previous``: the previous pack, whose manifest is then an input of the section."""
-    store_dir = kpi_stage.store_dir(params, section)
+    ``previous``: the previous pack, whose manifest then names every section's store (its restated
+    points are marked on the charts) and is an input of the summary."""
+    store_dir = kpi_stage.store_dir(params, section, previous.manifest if previous else None)
     values = {**params.notebook_parameters(), **(extra or {}), "store_dir": str(store_dir)}
     inputs = _section_inputs(params, section)
     if extra is not None and previous is not None:

@@ -9,6 +9,11 @@ its detail frames and tables, and their appendix records (the pack's appendix is
 these). A store is named by its section's own inputs (:func:`store_dir`), so a
 rebuild reuses it and a changed table renews only the stores of the sections reading it.
 
+Given the previous quarter's pack's record, it compares it with this pack's once
+(:func:`helpers.revisions.revisions`) and stores each section's KPIs' restated quarters with its
+KPIs, so each KPI's chart marks them; a store is then named by the previous pack's manifest too, so
+a new previous pack renews every store (and so re-runs every section).
+
 It also writes the pack's record of its headline figures (:mod:`helpers.pack_record`: every KPI's
 quarterly history, RAG, icons and signals, the deliverables' statuses), which the driver puts in
 the pack's manifest.json; the record's file is named by all the pack's stores (:func:`record_path`),
@@ -17,6 +22,7 @@ so an unchanged rebuild reads it back instead of computing the KPIs again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,11 +37,18 @@ from boardpack.sections import Section
 
 
 def write_stores(
-    params: ResolvedParams, data: PackData, stores: dict[Section, Path], force: bool, log: logging.Logger
+    params: ResolvedParams,
+    data: PackData,
+    stores: dict[Section, Path],
+    force: bool,
+    log: logging.Logger,
+    previous_record: dict[str, Any] | None = None,
 ) -> tuple[str, list[str], int, dict[str, Any] | None]:
     """(problem or '', the data's warnings, how many stores were written, the pack's record of
     its headline figures or None when the data have a problem). Stores (and the record) already
-    there are kept unless ``force``."""
+    there are kept unless ``force``. ``previous_record``: the previous pack's record
+    (:class:`helpers.pack_record.PreviousPack`), None when there is none; the stores' names must
+    then depend on it (:func:`store_dir`'s ``previous_manifest``)."""
     from helpers import store
 
     missing = {section: folder for section, folder in stores.items() if force or not store.is_store(folder)}
@@ -44,7 +57,7 @@ def write_stores(
     if record is not None:
         first = next(iter(stores.values()), None)
         return "", list(store.read_meta(first)["warnings"]) if first else [], 0, record
-    from helpers import extract, pack_record, section as opened, targets as targets_file
+    from helpers import extract, pack_record, revisions, section as opened, targets as targets_file
     from helpers.loading import load_data
     from helpers.problems import DataError
     from helpers.quarters import parse, parse_range
@@ -72,6 +85,11 @@ def write_stores(
     record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
     record["data"] = _freshness(frames, params)
     _write_json(record_file, record)
+    found = revisions.revisions(previous_record, record)
+    restated = {
+        kpi: tuple(revisions.restated_quarters(found, kpi)) for kpi in dict.fromkeys(r.kpi for r in found or ())
+    }
+    kpis = dataclasses.replace(kpis, restated=restated)
     kpi_inputs = store.KpiInputs.of(params.quarter, params.icb, params.targets_file, baseline, params.peers)
     files = hashing.table_files(params.data_dir, tables)
     table_paths = {
@@ -161,8 +179,9 @@ def _freshness(frames, params: ResolvedParams) -> dict:
     }
 
 
-def _store_material(params: ResolvedParams) -> dict:
-    """What every store depends on besides its tables' files: quarter, ICB, targets, baseline, code."""
+def _store_material(params: ResolvedParams, previous_manifest: Path | None = None) -> dict:
+    """What every store depends on besides its tables' files: quarter, ICB, targets, baseline,
+    code, and the previous pack's manifest (its record says which figures this pack restates)."""
     return {
         "quarter": params.quarter,
         "icb": params.icb,
@@ -172,6 +191,7 @@ def _store_material(params: ResolvedParams) -> dict:
         "stale_after_days": params.stale_after_days,
         "extract": hashing.sha256_file(extract) if (extract := hashing.extract_file(params.data_dir)) else "",
         "code": hashing.code_hashes(),
+        "previous": hashing.sha256_file(previous_manifest) if previous_manifest else "",
     }
 
 
@@ -185,12 +205,13 @@ def table_path(params: ResolvedParams, table: str, source: Path) -> Path:
     return params.cache_dir / "store" / "tables" / f"{table}-{key}.parquet"
 
 
-def store_dir(params: ResolvedParams, section: Section) -> Path:
+def store_dir(params: ResolvedParams, section: Section, previous_manifest: Path | None = None) -> Path:
     """A section's store, named by everything its content depends on: its tables' files, the
-    quarter, ICB, targets, baseline and the helpers' code."""
+    quarter, ICB, targets, baseline, the helpers' code and the previous pack's manifest
+    (``previous_manifest``, :attr:`helpers.pack_record.PreviousPack.manifest`; None: no previous pack)."""
     files = hashing.table_files(params.data_dir, section.inputs)
     material = {
-        **_store_material(params),
+        **_store_material(params, previous_manifest),
         "section": section.id,
         "files": {t: hashing.sha256_file(p) for t, p in files.items()},
     }

@@ -38,7 +38,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, Formatter, FuncForma
 
 from helpers import spc as spc_module
 from helpers.icons import ASSURANCE_ALT, VARIATION_ALT  # the icons' words live with their images
-from helpers.quarters import Quarter
+from helpers.quarters import Quarter, parse as parse_quarter
 from helpers.tables import format_money, format_number, is_money_unit
 
 if TYPE_CHECKING:
@@ -378,6 +378,59 @@ def _draw_projection(ax, projection: pd.DataFrame, label: str) -> Line2D:
     return Line2D([], [], color=colour, linestyle=":", linewidth=1.6, label=label)
 
 
+RESTATED_LABEL = "Restated since the last pack"
+
+
+def _restated_dates(restated: Iterable | None) -> set[pd.Timestamp]:
+    """Restated points as dates: quarter ids (``2026-27-Q1``) or labels at the quarter's start, else dates."""
+    dates = set()
+    for item in restated or ():
+        if isinstance(item, str):
+            try:
+                dates.add(pd.Timestamp(parse_quarter(item).start))
+                continue
+            except ValueError:
+                pass
+        dates.add(pd.Timestamp(item))
+    return dates
+
+
+def _draw_restated(ax, xs: Sequence, ys: Sequence) -> None:
+    """A hollow black ring around each restated point (shape and colour, not colour alone)."""
+    ax.scatter(
+        list(xs),
+        list(ys),
+        s=150,
+        facecolors="none",
+        edgecolors="black",
+        linewidths=1.5,
+        zorder=5,
+        label=RESTATED_LABEL,
+        gid="restated",
+    )
+
+
+def _restated_handle() -> Line2D:
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="",
+        markerfacecolor="none",
+        markeredgecolor="black",
+        markeredgewidth=1.5,
+        markersize=10,
+        label=RESTATED_LABEL,
+    )
+
+
+def _restated_words(stamps: Sequence, words) -> str:
+    """E.g. '2025/26 Q4 and 2026/27 Q1 restated since the last pack.'"""
+    named = [words(pd.Timestamp(s)) for s in sorted(stamps)]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"{listed} restated since the last pack."
+
+
 def _projection_words(projection: pd.DataFrame, label: str, say, words) -> str:
     last = projection.iloc[-1]
     return (
@@ -398,6 +451,7 @@ def spc_chart(
     *,
     projection: pd.DataFrame | None = None,
     projection_label: str = "Trend projected (80% interval)",
+    restated: Iterable | None = None,
 ) -> Chart:
     """The Making Data Count chart of a :func:`helpers.spc.spc` frame.
 
@@ -410,6 +464,8 @@ def spc_chart(
     ``title=None`` builds one from the finding, e.g. "Recruits: common cause variation".
     ``projection`` (:func:`helpers.projections.projection_points`; default none): the trend carried
     to the target date, a dotted line in a pale band (its interval), named by ``projection_label``.
+    ``restated`` (dates or quarter ids; default none): points restated since the last pack, each
+    ringed in black, one legend entry "Restated since the last pack", named in the alt text.
     """
     where = "spc_chart"
     _require_columns(frame, ["date", "value", "mean", "lpl", "upl", "point_type"], where)
@@ -501,6 +557,10 @@ def spc_chart(
         ax.set_ylabel(unit)
         ax.yaxis.grid(True)
         ax.set_axisbelow(True)
+        ringed = observed & dates.isin(sorted(_restated_dates(restated)))
+        if ringed.any():
+            _draw_restated(ax, dates[ringed], data.loc[ringed, "value"])
+            handles.append(_restated_handle())
         axis_dates = dates
         if projection is not None:
             handles.append(_draw_projection(ax, projection, projection_label))
@@ -544,6 +604,8 @@ def spc_chart(
         parts.append(f"{plan_baseline.label}.")
     if projection is not None:
         parts.append(_projection_words(projection, projection_label, say, _date_words(projection["Date"])))
+    if ringed.any():
+        parts.append(_restated_words(dates[ringed], words))
     return Chart(figure=figure, title=title, alt_text=" ".join(parts))
 
 
@@ -763,6 +825,7 @@ def line_chart(
     alt_text: str | None = None,
     projection: pd.DataFrame | None = None,
     projection_label: str = "Trend projected (80% interval)",
+    restated: Iterable | None = None,
 ) -> Chart:
     """Lines of ``y`` over ``x`` (dates or ordered categories), one per ``series`` value.
 
@@ -770,6 +833,9 @@ def line_chart(
     each ``x``; drawn red and dashed, as in Making Data Count.
     ``projection`` (:func:`helpers.projections.projection_points`; default none; dates on ``x``
     only): the trend carried to the target date, a dotted line in a pale band (its interval).
+    ``restated`` (dates or quarter ids; dates on ``x`` only; default none): points restated since
+    the last pack, each ringed in black (on every series), one legend entry "Restated since the
+    last pack", named in the alt text (also when ``alt_text`` is given).
     """
     where = "line_chart"
     projection = _check_projection(projection, where)
@@ -788,6 +854,14 @@ def line_chart(
         data = data.sort_values(x, kind="stable")
     if projection is not None and not is_dates:
         raise ValueError(f"{where}: a projection is drawn on dates; {x!r} does not hold dates")
+    restated_dates = _restated_dates(restated)
+    if restated_dates and not is_dates:
+        raise ValueError(f"{where}: restated points are marked on dates; {x!r} does not hold dates")
+    ringed = (
+        data[data["_value"].notna() & pd.to_datetime(data[x]).isin(sorted(restated_dates))]
+        if restated_dates
+        else data.iloc[:0]
+    )
     names = list(dict.fromkeys(data[series].tolist())) if series else [None]
     if len(names) > len(SERIES_COLOURS):
         raise ValueError(f"{where}: {len(names)} series; at most {len(SERIES_COLOURS)} stay readable")
@@ -845,6 +919,8 @@ def line_chart(
                 linewidth=1.4,
                 label=target_label,
             )
+        if not ringed.empty:
+            _draw_restated(ax, ringed[x], ringed["_value"])
         axis_dates = data[x] if is_dates else None
         if projection is not None:
             _draw_projection(ax, projection, projection_label)
@@ -855,8 +931,10 @@ def line_chart(
         _value_axis(ax.yaxis, unit, decimals)
         if is_dates:
             _date_axis(ax, axis_dates)
-        legend_items = len(names) + (target is not None) + (projection is not None)
-        figure.legend(loc="outside lower center", ncols=min(4, legend_items), frameon=False)
+        legend_items = len(names) + (target is not None) + (projection is not None) + (not ringed.empty)
+        # A ringed point's entry is long: two columns then, so the legend stays within the figure.
+        ncols = min(4, legend_items) if ringed.empty else 2
+        figure.legend(loc="outside lower center", ncols=ncols, frameon=False)
         if not title:
             title = _line_title(data, x, names, series, unit or y, target, trajectory, say, words)
         _set_title(figure, title)
@@ -870,6 +948,8 @@ def line_chart(
             alt_text += f" {target_label} for {words(last_x)}: {say(trajectory.dropna().iloc[-1])}."
         if projection is not None:
             alt_text += " " + _projection_words(projection, projection_label, say, _date_words(projection["Date"]))
+    if not ringed.empty:
+        alt_text += " " + _restated_words(pd.to_datetime(ringed[x]).unique(), words)
     return Chart(figure=figure, title=title, alt_text=alt_text)
 
 

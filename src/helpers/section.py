@@ -66,6 +66,9 @@ class Section:
     peers: Mapping[str, PeerComparison] = field(default_factory=dict)
     # KPI id -> the section's KPIs with a target date projected to it (helpers.projections)
     projections: Mapping[str, Projection] = field(default_factory=dict)
+    # KPI id -> the quarter ids of its figures restated since the previous pack (the build's KPI
+    # stage compares the packs' records; empty when opened without a store: no previous pack)
+    restated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # per table dated by month or quarter: how far its data reach, whether stale (helpers.freshness)
     freshness: pd.DataFrame | None = None
     # name -> the section's detail frames and tables (helpers.section_tables): the store's, else
@@ -188,6 +191,7 @@ def open_section(
         spc_frames=spc_frames,
         peers=shown.peers,
         projections=shown.projections,
+        restated=shown.restated,
         freshness=freshness(data, quarter, load_extract(folder), int(stale_after_days)),
         detail=detail,
     )
@@ -335,12 +339,14 @@ def kpi_chart(
     counts); ``target``/``target_label``: another line to draw (e.g. a national target).
     ``run``/``progress``: a line of ``frame[column]`` with the plan's trajectory: ``trajectory`` (a
     column of ``frame``), or the KPI's target in the targets file from its starting point.
+    Either way, the KPI's points restated since the previous pack (``section.restated``) are ringed.
     """
     from helpers import charts, kpis
 
     definition = kpis.KPIS[kpi]
     row = section.kpi(kpi)
     projection = projection_frame(section, kpi)
+    restated = tuple(section.restated.get(kpi, ()))
     title = stale_title(section, definition.tables, title)
     if definition.chart == "xmr" and kpi in section.spc_frames:
         shown = pd.to_numeric(frame.set_index(frame["Quarter"].astype(str))[column], errors="coerce")
@@ -358,6 +364,7 @@ def kpi_chart(
             rebase={when: reason for when, reason in rebase.items() if when in starts},
             plan_baseline=kpis.plan_start_marker(kpi),
             projection=projection,
+            restated=restated,
         )
     # The line is named by the axis label in the legend, not by the frame's column name.
     dated = with_dates(observed(frame, column)).rename(columns={column: unit})
@@ -380,6 +387,7 @@ def kpi_chart(
         target=trajectory,
         target_label=trajectory_label or "Trajectory",
         projection=projection,
+        restated=restated,
     )
 
 

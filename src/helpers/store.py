@@ -42,7 +42,7 @@ STORE_FILE = "store.json"
 KPIS_FILE = "kpis.pickle"
 DETAIL_FILE = "detail.pickle"
 APPENDIX_FILE = "appendix.json"
-FORMAT = 4  # 2: detail tables and the appendix; 3: peer comparisons; 4: projections
+FORMAT = 5  # 2: detail tables and the appendix; 3: peer comparisons; 4: projections; 5: restated quarters
 
 
 class StoreError(ValueError):
@@ -81,15 +81,17 @@ class KpiInputs:
 class Kpis:
     """Every headline KPI of the pack: the scorecard, the SPC frame behind each XmR KPI's icons,
     and each comparable KPI among its peers (:func:`helpers.comparison.compare_kpis`; empty when
-    the pack has no peer data)."""
+    the pack has no peer data), and the quarters of each KPI restated since the previous pack
+    (:func:`helpers.revisions.restated_quarters`; empty without a previous pack), for its chart."""
 
     scorecard: pd.DataFrame
     spc_frames: dict[str, pd.DataFrame]
     peers: dict = field(default_factory=dict)  # KPI id -> helpers.comparison.PeerComparison
     projections: dict = field(default_factory=dict)  # KPI id -> helpers.projections.Projection
+    restated: dict = field(default_factory=dict)  # KPI id -> (quarter id, ...) restated since the last pack
 
     def only(self, kpi_ids: Iterable[str]) -> Kpis:
-        """These KPIs' rows, SPC frames and peer comparisons."""
+        """These KPIs' rows, SPC frames, peer comparisons, projections and restated quarters."""
         keep = set(kpi_ids)
         rows = self.scorecard[self.scorecard["Kpi"].isin(keep)].reset_index(drop=True)
         return Kpis(
@@ -97,6 +99,7 @@ class Kpis:
             {k: v for k, v in self.spc_frames.items() if k in keep},
             {k: v for k, v in self.peers.items() if k in keep},
             {k: v for k, v in self.projections.items() if k in keep},
+            {k: v for k, v in self.restated.items() if k in keep},
         )
 
 
@@ -146,7 +149,13 @@ def write_store(
         if kpis is not None:
             with open(staging / KPIS_FILE, "wb") as handle:
                 pickle.dump(
-                    (kpis.scorecard, dict(kpis.spc_frames), dict(kpis.peers), dict(kpis.projections)),
+                    (
+                        kpis.scorecard,
+                        dict(kpis.spc_frames),
+                        dict(kpis.peers),
+                        dict(kpis.projections),
+                        {k: tuple(v) for k, v in kpis.restated.items()},
+                    ),
                     handle,
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )
@@ -219,5 +228,5 @@ def read_kpis(folder: Path | str, kpi_inputs: KpiInputs) -> Kpis | None:
     if meta.get("kpis") != kpi_inputs.as_dict():
         return None
     with open(Path(folder) / KPIS_FILE, "rb") as handle:
-        scorecard, spc_frames, peers, projections = pickle.load(handle)  # noqa: S301 - written by this build
-    return Kpis(scorecard, spc_frames, peers, projections)
+        scorecard, spc_frames, peers, projections, restated = pickle.load(handle)  # noqa: S301 - this build's
+    return Kpis(scorecard, spc_frames, peers, projections, restated)
