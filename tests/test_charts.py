@@ -748,3 +748,29 @@ def test_charts_without_restated_points_are_byte_identical_to_before(rqm_frame):
         for none in ({"restated": None}, {"restated": ()}, {"restated": ["2040-41-Q1"]}):
             after = make(**none)
             assert after.png_bytes() == before.png_bytes() and after.alt_text == before.alt_text
+
+
+def test_a_projection_carries_the_plans_trajectory_to_the_target_date():
+    dates = pd.date_range("2024-04-01", periods=6, freq="QS-APR")
+    frame = pd.DataFrame(
+        {"QuarterStart": dates, "Income": [1.0, 1.2, 1.3, 1.5, 1.6, 1.8], "Plan": [1.0, 1.2, 1.4, 1.6, 1.8, 2.0]}
+    )
+    future = pd.date_range(dates[-1], periods=4, freq="QS-APR")
+    projection = pd.DataFrame(
+        {
+            "Quarter": ["q"] * 4,
+            "Date": future,
+            "Fit": [1.8, 1.95, 2.1, 2.25],
+            "Low": [1.7, 1.8, 1.9, 2.0],
+            "High": [1.9, 2.1, 2.3, 2.5],
+            "Trajectory": [2.0, 2.2, 2.4, 2.6],
+        }
+    )
+    chart = line_chart(frame, "QuarterStart", "Income", "Income", target="Plan", projection=projection)
+    carried = [line for line in chart.figure.axes[0].get_lines() if line.get_gid() == "trajectory-to-target"]
+    assert len(carried) == 1 and list(carried[0].get_ydata()) == [2.0, 2.2, 2.4, 2.6]
+    assert re.search(r"The trajectory reaches 2\.60? by then\.", chart.alt_text), chart.alt_text
+    without = line_chart(
+        frame, "QuarterStart", "Income", "Income", target="Plan", projection=projection.drop(columns="Trajectory")
+    )
+    assert not [line for line in without.figure.axes[0].get_lines() if line.get_gid() == "trajectory-to-target"]

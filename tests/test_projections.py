@@ -106,7 +106,8 @@ def test_noisy_series_worked_by_hand():
 def test_points_frame_runs_from_the_latest_quarter_to_the_target():
     p = pj.project(series([1, 3, 2, 5, 4]), 10, "2025/26 Q1")
     points = pj.projection_points(p)
-    assert list(points.columns) == ["Quarter", "Date", "Fit", "Low", "High"]
+    assert list(points.columns) == ["Quarter", "Date", "Fit", "Low", "High", "Trajectory"]
+    assert points["Trajectory"].isna().all()  # project() alone knows no trajectory
     assert list(points["Quarter"]) == ["2024-25-Q1", "2024-25-Q2", "2024-25-Q3", "2024-25-Q4", "2025-26-Q1"]
     assert points["Date"].iloc[0] == pd.Timestamp("2024-04-01")
     # at x = 4 the fit is 4.6, prediction SE = s*sqrt(1 + 1/5 + 4/10) = sqrt(1.2*1.6)
@@ -243,6 +244,10 @@ def test_kpi_projections_on_the_sample(qwu_sample):
     assert income.low < income.projected < income.high
     assert income.needed_per_quarter == pytest.approx((income.target - income.latest_value) / 6)
     assert pj.projection_sentence(income).startswith("On the trend since 2023/24 Q1 income reaches £")
+    # the plan's trajectory rides along to the target date: the target figure at the target quarter
+    points = pj.projection_points(income)
+    assert points["Trajectory"].iloc[-1] == pytest.approx(income.target)
+    assert points["Trajectory"].notna().all() and points["Trajectory"].is_monotonic_increasing
     # targets already due: no projection, the RAG judges them
     assert not found["studies_open_pct_precovid"].available
     assert "has passed" in found["cross_system_studies"].reason

@@ -375,6 +375,17 @@ def _draw_projection(ax, projection: pd.DataFrame, label: str) -> Line2D:
         projection["Date"], projection["Low"], projection["High"], color=colour, alpha=0.12, linewidth=0, zorder=0
     )
     ax.plot(projection["Date"], projection["Fit"], color=colour, linestyle=":", linewidth=1.6, zorder=2, label=label)
+    if "Trajectory" in projection and projection["Trajectory"].notna().any():
+        # the plan's trajectory carried on to its target date, in the style of the target line
+        ax.plot(
+            projection["Date"],
+            projection["Trajectory"],
+            color=MDC_COLOURS["target"],
+            linestyle="--",
+            linewidth=1.2,
+            zorder=1,
+            gid="trajectory-to-target",
+        )
     return Line2D([], [], color=colour, linestyle=":", linewidth=1.6, label=label)
 
 
@@ -433,10 +444,13 @@ def _restated_words(stamps: Sequence, words) -> str:
 
 def _projection_words(projection: pd.DataFrame, label: str, say, words) -> str:
     last = projection.iloc[-1]
-    return (
+    said = (
         f"{label} to {words(pd.Timestamp(last['Date']))}: {say(last['Fit'])} "
         f"(interval {say(last['Low'])} to {say(last['High'])})."
     )
+    if "Trajectory" in projection and pd.notna(last["Trajectory"]):
+        said += f" The trajectory reaches {say(last['Trajectory'])} by then."
+    return said
 
 
 def spc_chart(

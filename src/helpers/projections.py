@@ -213,6 +213,8 @@ class Projection:
     confidence: float = CONFIDENCE
     reason: str | None = None  # set when there is no projection
     fit: Fit | None = None
+    # the plan's trajectory at each quarter from ``latest`` to ``target_quarter`` (empty: not known)
+    trajectory: tuple[float, ...] = ()
 
     @property
     def available(self) -> bool:
@@ -335,7 +337,7 @@ def project_kpi(
         raise ProjectionError(f"unknown KPI {kpi!r}")
     entry = KPIS[kpi]
     start = parse(start) if start is not None else trend_start(kpi, series)
-    return project(
+    projected = project(
         series,
         target.target_value(baseline_value),
         target.by,
@@ -346,6 +348,15 @@ def project_kpi(
         what=SHORT_NAMES.get(kpi, entry.label),
         confidence=confidence,
     )
+    if not projected.available:
+        return projected
+    from dataclasses import replace
+
+    from helpers.targets import trajectory_series
+
+    quarters = [Quarter.from_ordinal(o) for o in range(projected.latest.ordinal, projected.target_quarter.ordinal + 1)]
+    path = trajectory_series(target, quarters, baseline_value)
+    return replace(projected, trajectory=tuple(float(v) for v in path.to_numpy()))
 
 
 def kpi_projections(
@@ -457,8 +468,9 @@ def projection_sentence(projection: Projection) -> str:
 def projection_points(projection: Projection) -> pd.DataFrame:
     """The projected line and interval for a chart: one row per quarter from the latest quarter to
     the target quarter, columns ``Quarter`` (id), ``Date`` (quarter start, as charts date
-    quarters), ``Fit``, ``Low``, ``High``. Empty (same columns) without a projection."""
-    columns = ["Quarter", "Date", "Fit", "Low", "High"]
+    quarters), ``Fit``, ``Low``, ``High`` and ``Trajectory`` (the plan's trajectory, NaN when not
+    known). Empty (same columns) without a projection."""
+    columns = ["Quarter", "Date", "Fit", "Low", "High", "Trajectory"]
     p = projection
     if not p.available or p.fit is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "Date" else "float64") for c in columns})[
@@ -468,5 +480,15 @@ def projection_points(projection: Projection) -> pd.DataFrame:
     for ordinal in range(p.latest.ordinal, p.target_quarter.ordinal + 1):
         q = Quarter.from_ordinal(ordinal)
         fit, half = p.fit.value_at(q), p.fit.half_width(q, p.confidence)
-        rows.append({"Quarter": q.id, "Date": pd.Timestamp(q.start), "Fit": fit, "Low": fit - half, "High": fit + half})
+        on_plan = p.trajectory[ordinal - p.latest.ordinal] if p.trajectory else float("nan")
+        rows.append(
+            {
+                "Quarter": q.id,
+                "Date": pd.Timestamp(q.start),
+                "Fit": fit,
+                "Low": fit - half,
+                "High": fit + half,
+                "Trajectory": on_plan,
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
