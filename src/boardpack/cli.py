@@ -13,6 +13,15 @@ import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Quarterly R&I board pack for an ICS.")
 
+# Options several commands share (one definition, one help text).
+QUARTER_OPTION = typer.Option(
+    None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
+)
+ICB_OPTION = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU).")
+DATA_OPTION = typer.Option(
+    None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."
+)
+
 
 @app.callback()
 def main() -> None:
@@ -22,9 +31,7 @@ def main() -> None:
 @app.command()
 def validate(
     data: Path = typer.Option(..., "--data", help="Folder holding the quarter's tables (CSV, XLSX or Parquet)."),
-    quarter: str | None = typer.Option(
-        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
-    ),
+    quarter: str | None = QUARTER_OPTION,
     log: Path | None = typer.Option(None, "--log", help="Also write the report to this file (default: .cache/logs/)."),
 ) -> None:
     """Check a data folder against the data contract; report every problem at once."""
@@ -56,9 +63,7 @@ def sample_data(
 @app.command()
 def benchmarks(
     data: Path = typer.Option(..., "--data", help="Many-ICB data folder (e.g. the national extract)."),
-    quarter: str | None = typer.Option(
-        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
-    ),
+    quarter: str | None = QUARTER_OPTION,
     out: Path = typer.Option(..., "--out", help="File to write: .csv or .parquet."),
 ) -> None:
     """Write the benchmarks table (each ICB's numerator and denominator of every comparable KPI)
@@ -94,13 +99,9 @@ def check(
 
 @app.command()
 def build(
-    quarter: str | None = typer.Option(
-        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
-    ),
-    icb: str | None = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
-    data: Path | None = typer.Option(
-        None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."
-    ),
+    quarter: str | None = QUARTER_OPTION,
+    icb: str | None = ICB_OPTION,
+    data: Path | None = DATA_OPTION,
     sections: list[str] | None = typer.Option(
         None, "--sections", help="Only these sections (ids, comma-separated), e.g. 10_research_activity."
     ),
@@ -283,13 +284,9 @@ def batch(
 
 @app.command()
 def commentary(
-    quarter: str | None = typer.Option(
-        None, "--quarter", help="Quarter reported, e.g. '2026/27 Q2'. Default: the latest complete quarter."
-    ),
-    icb: str | None = typer.Option(None, "--icb", help="ICB ODS code. Default: params/defaults.yml (QWU)."),
-    data: Path | None = typer.Option(
-        None, "--data", help="Folder of the quarter's tables. Default: the sample data (generated if absent)."
-    ),
+    quarter: str | None = QUARTER_OPTION,
+    icb: str | None = ICB_OPTION,
+    data: Path | None = DATA_OPTION,
     sections: list[str] | None = typer.Option(
         None, "--sections", help="Only these sections (ids, comma-separated). Default: every section."
     ),
