@@ -316,3 +316,22 @@ def test_the_build_knows_the_extract_file_names_the_helpers_read():
     from helpers import freshness
 
     assert EXTRACT_FILE_NAMES == freshness.EXTRACT_FILE_NAMES
+
+
+def test_a_section_opening_says_its_data_are_stale_after_its_lead(capsys):
+    from types import SimpleNamespace
+
+    from helpers import freshness, narrative
+    from helpers.section import show_opening
+
+    fresh = pd.DataFrame(
+        [{"Table": "finance", "DataTo": dt.date(2026, 6, 30), "Extracted": None, "DaysShort": 92, "Stale": True}],
+        columns=freshness.FRESHNESS_COLUMNS,
+    )
+    section = SimpleNamespace(
+        id="30_commercial", freshness=fresh, quarter=parse("2026/27 Q2"), projections={}, commentary=None
+    )
+    show_opening(section, narrative.summary("Lead.", "Second."))
+    lines = capsys.readouterr().out.split(". ")
+    assert lines[0] == "Lead"
+    assert lines[1].startswith("The finance data stop at 30 Jun 2026, 92 days before 2026/27 Q2 ended")

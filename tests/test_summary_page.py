@@ -98,9 +98,9 @@ def test_changes_and_revisions_from_the_previous_pack_and_this_packs_record(tmp_
     assert new - old == 30
     table = summary_page.revisions_table(since)
     assert table.caption == "Figures restated since the 2023/24 Q1 pack"
-    assert ["NIHR portfolio participants recruited in the quarter", "2023/24 Q1"] in [
-        row[:2] for row in table.payload()["rows"]
-    ]
+    rows = {tuple(row[:2]): row for row in table.payload()["rows"]}
+    assert rows[("NIHR portfolio participants recruited in the quarter", "2023/24 Q1")][-1] == "up 30"
+    assert table.payload()["columns"] == ["KPI", "Quarter", "In the last pack", "Now", "Change"]
     summary_page.show_revisions(since)
     assert "earlier figure" in capsys.readouterr().out
 

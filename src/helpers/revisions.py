@@ -157,11 +157,16 @@ def revision_sentences(
     return sentences
 
 
-def _old_and_new(r: Revision) -> str:
-    from helpers.narrative import format_change, format_value
+def change_words(r: Revision) -> str:
+    """The restatement in words, e.g. ``up 60``, ``down 0.9 percentage points``."""
+    from helpers.narrative import format_change
 
     change = format_change(r.change, r.unit, "x") if r.change is not None else None
     change = change.removesuffix(" on x") if change else "change unknown"
-    if change == "unchanged":  # restated by less than the precision shown
-        change = "changed below the precision shown"
-    return f"{format_value(r.old, r.unit)} in the last pack, {format_value(r.new, r.unit)} now ({change})"
+    return "changed below the precision shown" if change == "unchanged" else change
+
+
+def _old_and_new(r: Revision) -> str:
+    from helpers.narrative import format_value
+
+    return f"{format_value(r.old, r.unit)} in the last pack, {format_value(r.new, r.unit)} now ({change_words(r)})"

@@ -478,8 +478,13 @@ def show_opening(section: Section, summary) -> None:
     from helpers.projections import projection_sentence
 
     if section.id != SUMMARY_SECTION and isinstance(summary, Summary):
+        from helpers.freshness import stale_sentences
+
         heading = [projection_sentence(p) for p in section.projections.values() if p.available]
-        summary = Summary(summary.sentences + tuple(s if s.endswith(".") else s + "." for s in heading))
+        # stale data first after the lead: the section's figures may be incomplete
+        stale = stale_sentences(section.freshness, section.quarter) if section.freshness is not None else []
+        added = tuple(s if s.endswith(".") else s + "." for s in [*stale, *heading])
+        summary = Summary(summary.sentences[:1] + added[: len(stale)] + summary.sentences[1:] + added[len(stale) :])
     display(summary)
     if section.commentary is not None:
         display(section.commentary)

@@ -138,6 +138,7 @@ def revisions_table(since: SinceLast) -> Table | None:
             "Quarter": frame["Quarter"],
             "In the last pack": [narrative.format_value(v, u) for v, u in zip(frame["Old"], frame["Unit"])],
             "Now": [narrative.format_value(v, u) for v, u in zip(frame["New"], frame["Unit"])],
+            "Change": [revisions.change_words(r) for r in since.revisions],
         }
     )
     return format_table(
