@@ -251,3 +251,22 @@ def test_kpi_projections_on_the_sample(qwu_sample):
     # targets already due: no projection, the RAG judges them
     assert not found["studies_open_pct_precovid"].available
     assert "has passed" in found["cross_system_studies"].reason
+
+
+def test_kpi_projections_reuse_the_scorecards_series(qwu_sample):
+    from helpers import kpi_activity, section
+
+    data = load_data(qwu_sample, "2026/27 Q2")
+    targets = load_targets()
+    computed = pj.kpi_projections(data, "2026/27 Q2", "QWU", targets)
+    histories: dict = {}
+    kpis = section.compute_kpis(
+        data, parse("2026/27 Q2"), "QWU", targets, kpi_activity.DEFAULT_BASELINE_QUARTERS, histories=histories
+    )
+    assert set(computed) <= set(histories)
+    assert {k: p.projected for k, p in kpis.projections.items()} == {k: p.projected for k, p in computed.items()}
+    # a series given is the one projected (here the income history shifted up by £1m: so is its projection)
+    shifted = {**histories, "commercial_income": histories["commercial_income"] + 1_000_000}
+    reused = pj.kpi_projections(data, "2026/27 Q2", "QWU", targets, histories=shifted)
+    assert reused["commercial_income"].projected == pytest.approx(computed["commercial_income"].projected + 1_000_000)
+    assert reused["participants_per_10k"].projected == pytest.approx(computed["participants_per_10k"].projected)

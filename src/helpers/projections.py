@@ -368,10 +368,13 @@ def kpi_projections(
     baseline_quarters=None,
     income_baseline_year: str | None = None,
     confidence: float = CONFIDENCE,
+    histories: Mapping[str, pd.Series] | None = None,
 ) -> dict[str, Projection]:
     """:func:`project_kpi` of every headline KPI with a target whose tables ``data`` holds, in board
     order (KPI id -> projection). Series and derived baselines as :func:`helpers.scorecard.build_scorecard`
-    computes them; values after ``quarter`` are left out."""
+    computes them; values after ``quarter`` are left out. ``histories``: the series the scorecard
+    already computed (its ``histories``), used instead of computing them again; a KPI absent
+    from it is computed here."""
     from helpers import kpi_activity, kpi_commercial, kpi_common
     from helpers.kpis import REGISTRY
 
@@ -386,10 +389,13 @@ def kpi_projections(
         target = targets.get(entry.id)
         if target is None:
             continue
-        try:
-            series = entry.series(data, quarter, icb, **params)
-        except kpi_common.MissingTableError:
-            continue
+        if histories is not None and entry.id in histories:
+            series = histories[entry.id]
+        else:
+            try:
+                series = entry.series(data, quarter, icb, **params)
+            except kpi_common.MissingTableError:
+                continue
         series = series[[parse(str(q)) <= quarter for q in series.index]]
         baseline_value = None
         if target.baseline.value is None:

@@ -212,6 +212,7 @@ def compute_kpis(
     (:func:`helpers.projections.kpi_projections`). The build computes this once per pack (into the
     store); a section opened on a plain data folder computes it here. ``histories``, when given,
     receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`)."""
+    histories = {} if histories is None else histories  # the projections reuse the scorecard's series
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
         spc_frames: dict[str, pd.DataFrame] = {}
@@ -224,7 +225,9 @@ def compute_kpis(
             spc_frames=spc_frames,
             histories=histories,
         )
-        projections = kpi_projections(data, quarter, icb, targets, baseline_quarters=tuple(baseline_quarters))
+        projections = kpi_projections(
+            data, quarter, icb, targets, baseline_quarters=tuple(baseline_quarters), histories=histories
+        )
     return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers), projections)
 
 
