@@ -18,7 +18,7 @@ counts, for calculation only. Counts of studies and organisations are never supp
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -451,3 +451,87 @@ def expand_until_next(keys: np.ndarray, ordinals: np.ndarray, last: int) -> tupl
     rows = np.repeat(np.arange(len(ordinals)), lengths)
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return rows, ordinals[rows] + (np.arange(len(rows)) - starts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every ICB at once: rows grouped by ICB (helpers.peer_counts, the KPIs' all_icbs)
+# ---------------------------------------------------------------------------------------------
+def require_table(data, name: str) -> pd.DataFrame:
+    """A table of ``data`` (every ICB's rows), or a clear error when it was not loaded."""
+    frame = getattr(data, name, None)
+    if frame is None:
+        raise MissingTableError(f"this KPI needs the {name} table: load it with load_data(..., tables=[..., '{name}'])")
+    return frame
+
+
+def icb_of_organisations(data) -> dict[str, str]:
+    """Organisation code -> ICB code, as :func:`helpers.kpi_common.icb_slice` maps them."""
+    organisations = getattr(data, "organisations", None)
+    if organisations is None:
+        raise MissingTableError(
+            "the peer counts need the organisations table to give each organisation its ICB: "
+            "load it too (load_data(..., tables=[..., 'organisations']))"
+        )
+    return dict(zip(organisations["OrganisationCode"].astype(str), organisations["IcbCode"].astype(str)))
+
+
+def row_icbs(frame: pd.DataFrame, column: str, icbs: Sequence[str], icb_of: dict[str, str] | None = None) -> np.ndarray:
+    """Per row of ``frame``, the position in ``icbs`` of the row's ICB (-1 when it has none or it
+    is not one of ``icbs``): the same row-to-ICB index as ``icb_slice`` (and cached with it)."""
+    index, number = _icb_index(frame, column, icb_of)
+    position = {icb: p for p, icb in enumerate(icbs)}
+    lookup = np.full(len(number) + 1, -1, dtype="int64")  # the trailing -1 is for index -1
+    for icb, n in number.items():
+        lookup[n] = position.get(icb, -1)
+    return lookup[index.astype("int64")]
+
+
+def per_icb(positions: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    """Sum of ``weights`` (or count of rows) per ICB position (rows at -1 left out), float64."""
+    keep = positions >= 0
+    chosen = None if weights is None else np.asarray(weights, dtype="float64")[keep]
+    return np.bincount(positions[keep], weights=chosen, minlength=size).astype("float64")
+
+
+def study_codes(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code of each recruitment row's ``StudyId`` and the distinct ids (once per table)."""
+    cached = _weak_cache(_row_groups, recruitment)
+    if cached is not None and "peer:StudyId" in cached:
+        return cached["peer:StudyId"]
+    result = codes_of(recruitment["StudyId"])
+    if cached is not None:
+        cached["peer:StudyId"] = result
+    return result
+
+
+def history_full(positions: np.ndarray, ordinals: np.ndarray, quarter_ordinal: int, size: int) -> np.ndarray:
+    """Per ICB: its rows (up to the quarter) reach back to the rolling window's first quarter, so
+    the per-ICB history (from its first quarter with rows) has a full window at the quarter."""
+    early = (positions >= 0) & (ordinals <= quarter_ordinal - (ROLLING_QUARTERS - 1))  # NaN compares False
+    return np.bincount(positions[early], minlength=size) > 0
+
+
+def long_histories(
+    icbs: Sequence[str], quarter: Quarter, base: int, starts: Sequence[int], columns: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Every ICB's quarterly history as one long frame: ``IcbCode``, ``Quarter`` (id) and each of
+    ``columns`` (float64), the ICBs in the order of ``icbs``, each from its own first quarter
+    (``starts[i]``, an ordinal no earlier than ``base``) to ``quarter``.
+
+    ``columns``: name -> array of shape (len(icbs), quarter.ordinal - base + 1), column ``j`` the
+    quarter of ordinal ``base + j``: the layout a vectorised pass fills with one row per ICB.
+    """
+    last = quarter.ordinal
+    starts = np.minimum(np.asarray(starts, dtype="int64"), last)
+    if len(starts) and starts.min() < base:
+        raise ValueError(f"a start ({starts.min()}) is before the first column's quarter ({base})")
+    lengths = last - starts + 1
+    icb_rows = np.repeat(np.arange(len(icbs)), lengths)
+    ordinals = np.concatenate([np.arange(s, last + 1) for s in starts]) if len(starts) else np.array([], "int64")
+    out = {
+        "IcbCode": np.asarray(list(icbs), dtype=object)[icb_rows],
+        "Quarter": quarter_ids(ordinals),
+    }
+    for name, values in columns.items():
+        out[name] = np.asarray(values, dtype="float64")[icb_rows, ordinals - base]
+    return pd.DataFrame(out)

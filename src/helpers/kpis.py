@@ -100,7 +100,13 @@ class Kpi:
     depends on the data). ``chart``: ``xmr`` (an XmR chart, icons from the period after the last
     rebase), ``run`` (no process limits: a stock at quarter end, a rolling 12-month figure whose
     consecutive points share 9 of their 12 months, a share of a changing list) or ``progress`` (a
-    cumulative count or a rolling total against its trajectory: RAG, no icons)."""
+    cumulative count or a rolling total against its trajectory: RAG, no icons).
+
+    ``all_icbs(data, quarter, icbs, **params)`` (same keyword parameters as ``series``) gives every
+    ICB's series in one pass over a many-ICB folder, long: columns ``IcbCode``, ``Quarter`` (id),
+    ``Value`` (float64) and, when ``series`` sets a label, ``Label``; the ICBs in the order of
+    ``icbs``, each ICB's quarters as ``series`` gives them (up to the quarter reported). The KPI
+    stage uses it for the packs of a many-ICB folder (:mod:`helpers.icb_histories`)."""
 
     id: str
     section: str  # the section that shows it (a key of SECTION_GROUPS)
@@ -120,6 +126,10 @@ class Kpi:
     baseline: Callable[..., float | None] | None = None  # a target baseline derived from the data
     plan_start: PlanStart | None = None  # the plan's starting point, drawn on the chart
     comparable: Comparable | None = None  # compared with other ICBs (peer figures, funnel plots)
+    # Every ICB's series at once, in one vectorised pass over a many-ICB folder (rows grouped by
+    # ICB): f(data, quarter, icbs, **params) -> DataFrame IcbCode, Quarter, Value[, Label], each
+    # ICB's rows equal to ``series`` on its own extract (tests/test_icb_histories.py).
+    all_icbs: Callable[..., pd.DataFrame] | None = None
 
     @property
     def group(self) -> str:

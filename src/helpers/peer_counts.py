@@ -33,69 +33,11 @@ from helpers.quarters import parse
 _WINDOW = kc.ROLLING_QUARTERS - 1  # a rolling window ending in quarter q starts in q - 3
 
 
-def _table(data, name: str) -> pd.DataFrame:
-    frame = getattr(data, name, None)
-    if frame is None:
-        raise kc.MissingTableError(
-            f"this KPI needs the {name} table: load it with load_data(..., tables=[..., '{name}'])"
-        )
-    return frame
-
-
-def _icb_of(data) -> dict[str, str]:
-    """Organisation code -> ICB code, as :func:`helpers.kpi_common.icb_slice` maps them."""
-    organisations = getattr(data, "organisations", None)
-    if organisations is None:
-        raise kc.MissingTableError(
-            "the peer counts need the organisations table to give each organisation its ICB: "
-            "load it too (load_data(..., tables=[..., 'organisations']))"
-        )
-    return dict(zip(organisations["OrganisationCode"].astype(str), organisations["IcbCode"].astype(str)))
-
-
-def _row_icbs(
-    frame: pd.DataFrame, column: str, icbs: Sequence[str], icb_of: dict[str, str] | None = None
-) -> np.ndarray:
-    """Per row of ``frame``, the position in ``icbs`` of the row's ICB (-1 when it has none or it
-    is not one of ``icbs``): the same row-to-ICB index as ``icb_slice`` (and cached with it)."""
-    index, number = kc._icb_index(frame, column, icb_of)
-    position = {icb: p for p, icb in enumerate(icbs)}
-    lookup = np.full(len(number) + 1, -1, dtype="int64")  # the trailing -1 is for index -1
-    for icb, n in number.items():
-        lookup[n] = position.get(icb, -1)
-    return lookup[index.astype("int64")]
-
-
-def _per_icb(positions: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
-    """Sum of ``weights`` (or count of rows) per ICB position (rows at -1 left out), float64."""
-    keep = positions >= 0
-    chosen = None if weights is None else np.asarray(weights, dtype="float64")[keep]
-    return np.bincount(positions[keep], weights=chosen, minlength=size).astype("float64")
-
-
 def _frame(icbs: Sequence[str], numerator: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {"Numerator": np.asarray(numerator, dtype="float64"), "Denominator": np.asarray(denominator, dtype="float64")},
         index=pd.Index(list(icbs), name="IcbCode"),
     )
-
-
-def _study_codes(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Integer code of each recruitment row's ``StudyId`` and the distinct ids (once per table)."""
-    cached = kc._weak_cache(kc._row_groups, recruitment)
-    if cached is not None and "peer:StudyId" in cached:
-        return cached["peer:StudyId"]
-    result = kc.codes_of(recruitment["StudyId"])
-    if cached is not None:
-        cached["peer:StudyId"] = result
-    return result
-
-
-def _history_full(positions: np.ndarray, ordinals: np.ndarray, quarter_ordinal: int, size: int) -> np.ndarray:
-    """Per ICB: its rows (up to the quarter) reach back to the rolling window's first quarter, so
-    the per-ICB history (from its first quarter with rows) has a full window at the quarter."""
-    early = (positions >= 0) & (ordinals <= quarter_ordinal - _WINDOW)  # NaN compares False
-    return np.bincount(positions[early], minlength=size) > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,17 +50,17 @@ def gp_practices(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     history has a full window)."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    organisations = _table(data, "organisations")
-    recruitment = _table(data, "recruitment")
-    icb_of = _icb_of(data)
+    organisations = kc.require_table(data, "organisations")
+    recruitment = kc.require_table(data, "recruitment")
+    icb_of = kc.icb_of_organisations(data)
     is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
-    organisation_icbs = _row_icbs(organisations, "IcbCode", icbs)
+    organisation_icbs = kc.row_icbs(organisations, "IcbCode", icbs)
     practices = np.where(is_practice, organisation_icbs, -1)
-    denominator = _per_icb(practices, None, size)
+    denominator = kc.per_icb(practices, None, size)
     listed = {
         (int(p), code) for p, code in zip(practices, organisations["OrganisationCode"].astype(str).to_numpy()) if p >= 0
     }
-    positions = _row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
+    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
     months = kc.frame_ordinals(recruitment, "Month")
     rows = np.flatnonzero(
         (positions >= 0) & (months >= q - _WINDOW) & (months <= q) & (recruitment["Participants"].to_numpy() > 0)
@@ -130,7 +72,7 @@ def gp_practices(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
         p, code = divmod(int(pair), len(organisation_codes) + 1)
         if (p, str(organisation_codes[code])) in listed:
             recruiting[p] += 1
-    numerator = np.where(_history_full(positions, months, q, size), recruiting, np.nan)
+    numerator = np.where(kc.history_full(positions, months, q, size), recruiting, np.nan)
     return _frame(icbs, numerator, denominator)
 
 
@@ -140,8 +82,8 @@ def participants_per_10k(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     NaN; others rounded to 5), over the ICB's ONS mid-2022 population."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    recruitment = _table(data, "recruitment")
-    studies = _table(data, "studies")
+    recruitment = kc.require_table(data, "recruitment")
+    studies = kc.require_table(data, "studies")
     populations = []
     for icb in icbs:
         population = icb_population(icb)
@@ -150,21 +92,21 @@ def participants_per_10k(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
                 f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
             )
         populations.append(population)
-    positions = _row_icbs(recruitment, "OrganisationCode", icbs, _icb_of(data))
+    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
     months = kc.frame_ordinals(recruitment, "Month")
-    codes, ids = _study_codes(recruitment)
+    codes, ids = kc.study_codes(recruitment)
     # A site may recruit to a study led in another ICB, so portfolio status comes from every study.
     on_portfolio = set(kc.portfolio(studies)["StudyId"].tolist())
     portfolio_code = np.append(np.fromiter((i in on_portfolio for i in ids), dtype=bool, count=len(ids)), False)
     in_window = (months >= q - _WINDOW) & (months <= q) & portfolio_code[codes]
-    exact = _per_icb(np.where(in_window, positions, -1), recruitment["Participants"].to_numpy(), size)
+    exact = kc.per_icb(np.where(in_window, positions, -1), recruitment["Participants"].to_numpy(), size)
     exact = exact.astype("int64")
     published = np.where(
         (exact >= 1) & (exact <= SMALL_COUNT_MAX),
         np.nan,
         (exact + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE,
     )
-    numerator = np.where(_history_full(positions, months, q, size), published, np.nan)
+    numerator = np.where(kc.history_full(positions, months, q, size), published, np.nan)
     return _frame(icbs, numerator, np.asarray(populations, dtype="float64"))
 
 
@@ -174,17 +116,17 @@ def core20(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     ICB's known-decile history has a full window)."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    imd = _table(data, "recruitment_imd")
+    imd = kc.require_table(data, "recruitment_imd")
     decile = imd["ImdDecile"]
     known = decile.notna().to_numpy(dtype=bool)
-    positions = np.where(known, _row_icbs(imd, "IcbCode", icbs), -1)
+    positions = np.where(known, kc.row_icbs(imd, "IcbCode", icbs), -1)
     months = kc.frame_ordinals(imd, "Month")
     participants = imd["Participants"].to_numpy()
     in_window = (months >= q - _WINDOW) & (months <= q)
     is_core20 = np.asarray(decile.isin(CORE20_DECILES).fillna(False), dtype=bool) & known
-    full = _history_full(positions, months, q, size)
-    denominator = _per_icb(np.where(in_window, positions, -1), participants, size)
-    numerator = _per_icb(np.where(in_window & is_core20, positions, -1), participants, size)
+    full = kc.history_full(positions, months, q, size)
+    denominator = kc.per_icb(np.where(in_window, positions, -1), participants, size)
+    numerator = kc.per_icb(np.where(in_window & is_core20, positions, -1), participants, size)
     return _frame(icbs, np.where(full, numerator, np.nan), np.where(full, denominator, np.nan))
 
 
@@ -194,20 +136,22 @@ def commercial_share(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     (numerator); trials only for an ICB whose portfolio studies give a ``StudyDesign``."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    studies = _table(data, "studies")
+    studies = kc.require_table(data, "studies")
     portfolio = studies["NihrPortfolio"].to_numpy(dtype=bool)
-    positions = np.where(portfolio, _row_icbs(studies, "LeadOrganisationCode", icbs, _icb_of(data)), -1)
+    positions = np.where(
+        portfolio, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1
+    )
     if "StudyDesign" in studies.columns:
         design = studies["StudyDesign"]
-        trials_only = _per_icb(np.where(design.notna().to_numpy(dtype=bool), positions, -1), None, size) > 0
+        trials_only = kc.per_icb(np.where(design.notna().to_numpy(dtype=bool), positions, -1), None, size) > 0
         is_trial = np.asarray(design.isin(TRIAL_DESIGNS).fillna(False), dtype=bool)
         positions = np.where(is_trial | ~np.append(trials_only, False)[positions], positions, -1)
     opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
     is_open = (opened <= q) & (np.isnan(closed) | (closed >= q))
     commercial = np.asarray((studies["StudyRoute"] == COMMERCIAL).fillna(False), dtype=bool)
-    denominator = _per_icb(np.where(is_open, positions, -1), None, size)
-    numerator = _per_icb(np.where(is_open & commercial, positions, -1), None, size)
+    denominator = kc.per_icb(np.where(is_open, positions, -1), None, size)
+    numerator = kc.per_icb(np.where(is_open & commercial, positions, -1), None, size)
     return _frame(icbs, numerator, denominator)
 
 
@@ -219,9 +163,9 @@ def rtt(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     quarter's end (:func:`helpers.kpi_commercial.recruitment_to_time_and_target`)."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    studies = _table(data, "studies")
-    recruitment = _table(data, "recruitment")
-    icb_of = _icb_of(data)
+    studies = kc.require_table(data, "studies")
+    recruitment = kc.require_table(data, "recruitment")
+    icb_of = kc.icb_of_organisations(data)
     end = np.datetime64(pd.Timestamp(quarter.end))
     opening = studies["ActualOpeningDate"].to_numpy()
     planned = studies["PlannedClosureToRecruitmentDate"].to_numpy()
@@ -235,15 +179,15 @@ def rtt(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
         & (opening <= end)
         & (np.isnat(closure) | (closure > end))
     )
-    study_icbs = np.where(assessed, _row_icbs(studies, "LeadOrganisationCode", icbs, icb_of), -1)
+    study_icbs = np.where(assessed, kc.row_icbs(studies, "LeadOrganisationCode", icbs, icb_of), -1)
     chosen = np.flatnonzero(study_icbs >= 0)
     # Participants to date at each chosen study, recruited at organisations of the study's own ICB.
-    codes, ids = _study_codes(recruitment)
+    codes, ids = kc.study_codes(recruitment)
     study_of_code = np.append(
         pd.Index(studies["StudyId"].to_numpy()[chosen]).get_indexer(pd.Index(ids, dtype=object)), -1
     )
     study_rows = study_of_code[codes]
-    site_icbs = _row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
+    site_icbs = kc.row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
     months = kc.frame_ordinals(recruitment, "Month")
     counted = (study_rows >= 0) & (months <= q)
     counted &= site_icbs == np.append(study_icbs[chosen], -2)[study_rows]
