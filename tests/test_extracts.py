@@ -41,6 +41,11 @@ def test_a_many_icb_folder_is_cut_once_into_one_validated_folder_per_icb(nationa
     peers = read_icb_tables(pack.folder, ["benchmarks"]).benchmarks
     pd.testing.assert_frame_equal(peers, peer_inputs(load(national, QUARTER), QUARTER))
     assert set(peers["IcbCode"]) == {"QWU", "QOX"}
+    # the whole folder's validated rows, typed, for the one pass over every ICB's KPI histories
+    loaded = load(national, QUARTER)
+    whole = read_icb_tables(pack.whole, TABLES)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(whole.table(name), loaded.table(name).reset_index(drop=True), obj=name)
 
     import helpers.loading
 

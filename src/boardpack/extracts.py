@@ -27,6 +27,9 @@ from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, wi
 log = logging.getLogger("boardpack.extracts")
 
 
+WHOLE = "all"  # the folder of the whole validated folder's tables, beside one per ICB (ICB codes start with Q)
+
+
 class ExtractError(ValueError):
     """The data folder does not hold the pack's ICB."""
 
@@ -38,6 +41,7 @@ class PackData:
     folder: Path
     source: dict = field(default_factory=dict)  # for an extract: the source folder, its files' hashes, the quarter
     validated: bool = False  # an extract of a folder that passed every check for the quarter
+    whole: Path | None = None  # for an extract: the whole folder's validated tables, typed (every ICB's rows)
 
 
 def folder_icbs(data_dir: Path, cache_dir: Path) -> list[str]:
@@ -78,12 +82,14 @@ def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> Pa
     if icbs == [icb]:
         return PackData(data_dir)
     folders, source = extract_all(data_dir, quarter, cache_dir)
-    return PackData(folders[icb], source, validated=True)
+    whole = Path(source.pop("whole"))
+    return PackData(folders[icb], source, validated=True, whole=whole)
 
 
 def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str, Path], dict]:
     """Validate ``data_dir`` for ``quarter`` and cut it into one folder per ICB (once per source
-    files, quarter and code). Returns ({ICB: folder}, the source record)."""
+    files, quarter and code). Returns ({ICB: folder}, the source record); the record's ``whole``
+    is the folder of the whole validated folder's tables, typed."""
     files = {
         name: {"file": path.name, "sha256": sha256_file(path)}
         for name, path in sorted(table_files(data_dir, TABLES).items())
@@ -100,13 +106,14 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     try:
         known = json.loads(index.read_text(encoding="utf-8"))
         folders = {icb: root / icb / name for icb, name in known["folders"].items()}
-        if all(folder.is_dir() for folder in folders.values()):
-            return folders, {**source, "warnings": known["warnings"]}
+        whole = root / WHOLE / known["whole"]
+        if all(folder.is_dir() for folder in [*folders.values(), whole]):
+            return folders, {**source, "warnings": known["warnings"], "whole": str(whole)}
     except (OSError, ValueError, KeyError, TypeError):
         pass
 
     from helpers.benchmarks import peer_inputs
-    from helpers.extract import icb_tables, icbs_in, write_icb_tables
+    from helpers.extract import icb_tables, icbs_in
     from helpers.loading import load_data
 
     log.info("validating %s for %s and cutting it into one folder per ICB", data_dir, quarter)
@@ -116,30 +123,43 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     # as its benchmarks table, so every pack of the folder is compared with the same figures.
     log.info("computing the peer figures of %s ICBs", len(icbs_in(data)))
     peers = peer_inputs(data, quarter)
-    folders = {}
-    for icb in icbs_in(data):
-        (root / icb).mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".new-", dir=root / icb))
-        try:
-            written = write_icb_tables({**icb_tables(data, icb), "benchmarks": peers}, staging)
-            if extract is not None:  # the extract dates hold for every ICB's rows
-                written.append(Path(shutil.copy(extract, staging / extract.name)))
-            digest = hashlib.sha256()
-            for path in written:
-                digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())
-            folder = root / icb / digest.hexdigest()[:24]
-            if not folder.is_dir():
-                try:
-                    os.rename(staging, folder)
-                except OSError:  # another driver wrote the same rows first: theirs are identical
-                    if not folder.is_dir():
-                        raise
-            folders[icb] = folder
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    folders = {
+        icb: _write_folder({**icb_tables(data, icb), "benchmarks": peers}, root / icb, extract) for icb in icbs_in(data)
+    }
+    # The whole folder's validated rows, typed, for the one pass that computes every ICB's KPI
+    # histories (boardpack.kpi_stage): read back without validating or converting again.
+    whole = _write_folder(
+        {name: getattr(data, name) for name in TABLES if getattr(data, name) is not None}, root / WHOLE, None
+    )
     index.parent.mkdir(parents=True, exist_ok=True)
     temporary = index.with_name(f".{index.name}.{os.getpid()}")
-    record = {"folders": {icb: f.name for icb, f in folders.items()}, "warnings": warnings}
+    record = {"folders": {icb: f.name for icb, f in folders.items()}, "whole": whole.name, "warnings": warnings}
     temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, index)
-    return folders, {**source, "warnings": warnings}
+    return folders, {**source, "warnings": warnings, "whole": str(whole)}
+
+
+def _write_folder(tables: dict, parent: Path, extract: Path | None) -> Path:
+    """``tables`` as typed Parquet in ``parent/<hash of its files>/`` (kept when already there):
+    written into a temporary folder renamed into place, so no build sees half of one."""
+    from helpers.extract import write_icb_tables
+
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".new-", dir=parent))
+    try:
+        written = write_icb_tables(tables, staging)
+        if extract is not None:  # the extract dates hold for every ICB's rows
+            written.append(Path(shutil.copy(extract, staging / extract.name)))
+        digest = hashlib.sha256()
+        for path in written:
+            digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())
+        folder = parent / digest.hexdigest()[:24]
+        if not folder.is_dir():
+            try:
+                os.rename(staging, folder)
+            except OSError:  # another driver wrote the same rows first: theirs are identical
+                if not folder.is_dir():
+                    raise
+        return folder
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

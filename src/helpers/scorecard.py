@@ -83,6 +83,7 @@ def build_scorecard(
     income_baseline_year: str = kpi_commercial.DEFAULT_INCOME_BASELINE_YEAR,
     spc_frames: dict | None = None,
     histories: dict | None = None,
+    given_series: dict | None = None,
 ) -> pd.DataFrame:
     """One row per headline KPI for the quarter (columns :data:`COLUMNS`).
 
@@ -94,7 +95,9 @@ def build_scorecard(
     ``progress`` (column Chart). A KPI whose tables were not loaded is left out. ``spc_frames``, when
     given, receives each XmR KPI's SPC frame (KPI id -> frame), for its chart; ``histories``, when
     given, each KPI's exact quarterly series to the quarter (KPI id -> values indexed by quarter id),
-    for the pack's record (:mod:`helpers.pack_record`).
+    for the pack's record (:mod:`helpers.pack_record`). ``given_series``: KPI id -> the ICB's series
+    computed already (for the packs of a many-ICB folder, every ICB's in one pass,
+    :mod:`helpers.icb_histories`); a KPI it lacks is computed here.
     """
     quarter = parse(quarter)
     targets = targets or {}
@@ -103,7 +106,10 @@ def build_scorecard(
     rows = []
     for kpi in kpis.REGISTRY:
         try:
-            series = kpi.series(data, quarter, icb, **params)
+            if given_series and kpi.id in given_series:
+                series = given_series[kpi.id]
+            else:
+                series = kpi.series(data, quarter, icb, **params)
         except kc.MissingTableError:
             continue
         label = series.attrs.get("label", kpi.label)  # a series may say what it counts (trials or studies)

@@ -205,13 +205,15 @@ def compute_kpis(
     baseline_quarters: Sequence[str],
     peers: str | Sequence[str] = "england",
     histories: dict | None = None,
+    given_series: dict | None = None,
 ) -> store.Kpis:
     """Every headline KPI whose tables ``data`` holds: the scorecard, the SPC frames behind its
     icons and, when ``data`` has peer data, each comparable KPI among ``peers``
     (:func:`helpers.comparison.compare_kpis`), and each KPI with a target date projected to it
     (:func:`helpers.projections.kpi_projections`). The build computes this once per pack (into the
     store); a section opened on a plain data folder computes it here. ``histories``, when given,
-    receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`)."""
+    receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`);
+    ``given_series``, each KPI's series computed already (:func:`helpers.scorecard.build_scorecard`)."""
     histories = {} if histories is None else histories  # the projections reuse the scorecard's series
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
@@ -224,6 +226,7 @@ def compute_kpis(
             baseline_quarters=tuple(baseline_quarters),
             spc_frames=spc_frames,
             histories=histories,
+            given_series=given_series,
         )
         projections = kpi_projections(
             data, quarter, icb, targets, baseline_quarters=tuple(baseline_quarters), histories=histories

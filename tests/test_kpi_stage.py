@@ -1,0 +1,94 @@
+"""boardpack.kpi_stage on a many-ICB folder: every ICB's headline series come from one pass over the
+folder (helpers.icb_histories), kept for the folder's other packs, and give the same stores and
+record as the ICB's own extract computed on its own."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import pandas as pd
+import pytest
+
+from boardpack import extracts, kpi_stage, params as build_params
+from boardpack.sections import select
+from helpers import icb_histories, store
+from sampledata.generate import generate, write
+
+QUARTER = "2026/27 Q2"
+ICBS = ["QWU", "QOX", "QHG"]
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("national")
+    write(generate(to=QUARTER, scale="national", icbs=ICBS), folder, "parquet")
+    return folder
+
+
+def _stage(root, data: extracts.PackData, icb: str, caplog) -> tuple[dict, dict]:
+    """The KPI stage for ``icb`` in project ``root``: (the pack's record, section id -> store folder)."""
+    params = build_params.resolve({"quarter": QUARTER, "icb": icb, "data_dir": str(data.folder)}, root=root)
+    stores = {s: kpi_stage.store_dir(params, s) for s in select(None)}
+    with caplog.at_level(logging.INFO):
+        problem, _, written, record = kpi_stage.write_stores(params, data, stores, False, logging.getLogger("t"))
+    assert problem == "" and written == len(stores)
+    return record, {s.id: folder for s, folder in stores.items()}
+
+
+def _project(tmp_path, name):
+    root = tmp_path / name
+    shutil.copytree(build_params.paths.PROJ_ROOT / "params", root / "params")
+    return root
+
+
+def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(national, tmp_path, caplog):
+    root = _project(tmp_path, "national")
+    cache = root / ".cache"
+    first = extracts.data_for_pack(national, "QOX", QUARTER, cache)
+    assert first.whole is not None and first.whole.parent == cache / "extracts" / extracts.WHOLE
+    record, stores = _stage(root, first, "QOX", caplog)
+    assert "computed the headline KPI histories of all 3 ICBs of the folder in one pass" in caplog.text
+    (histories,) = (cache / "store" / "histories").glob("*.parquet")
+    frame = pd.read_parquet(histories)
+    assert list(dict.fromkeys(frame["IcbCode"])) == sorted(ICBS)
+
+    # The folder's next pack reads its series from that pass instead of computing them.
+    caplog.clear()
+    second = extracts.data_for_pack(national, "QWU", QUARTER, cache)
+    _stage(root, second, "QWU", caplog)
+    assert "in one pass" not in caplog.text
+    assert list((cache / "store" / "histories").glob("*.parquet")) == [histories]
+
+    # QOX's extract as a plain one-ICB folder: its series computed ICB by ICB, the same figures.
+    own = tmp_path / "own"
+    shutil.copytree(first.folder, own)
+    plain_root = _project(tmp_path, "plain")
+    plain = extracts.data_for_pack(own, "QOX", QUARTER, plain_root / ".cache")
+    assert plain.whole is None and not plain.validated
+    caplog.clear()
+    plain_record, plain_stores = _stage(plain_root, plain, "QOX", caplog)
+    assert "in one pass" not in caplog.text
+    assert plain_record == record
+    for section, folder in stores.items():
+        for name in (store.KPIS_FILE, store.DETAIL_FILE, store.APPENDIX_FILE):
+            if (folder / name).exists():
+                assert (folder / name).read_bytes() == (plain_stores[section] / name).read_bytes(), (section, name)
+
+
+def test_the_histories_file_holds_every_icbs_series_as_the_pack_reads_them(national, tmp_path):
+    data = extracts.data_for_pack(national, "QHG", QUARTER, tmp_path / ".cache")
+    from helpers.extract import read_icb_tables
+    from helpers.kpis import REGISTRY
+    from test_icb_histories import PARAMS
+
+    whole = read_icb_tables(data.whole, sorted({t for k in REGISTRY for t in k.tables}))
+    frame = icb_histories.histories(whole, QUARTER, ICBS, **PARAMS)
+    assert list(frame.columns) == icb_histories.COLUMNS
+    assert list(dict.fromkeys(frame["Kpi"])) == [k.id for k in REGISTRY]
+    for kpi in REGISTRY:
+        series = kpi.series(whole, QUARTER, "QHG", **PARAMS)
+        got = icb_histories.series_of(frame, "QHG")[kpi.id]
+        expected = pd.Series(series.to_numpy(dtype="float64"), index=[str(q) for q in series.index])
+        pd.testing.assert_series_equal(got, expected, check_names=False, obj=kpi.id)
+        assert got.attrs.get("label") == series.attrs.get("label")
