@@ -97,7 +97,7 @@ def _one_icb(data, quarter: Quarter, icb: str, kpi) -> tuple | None:
 def _peer_inputs_per_icb(data, quarter: str | Quarter, icbs: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`peer_inputs` computed ICB by ICB from the per-ICB counts (``Comparable.counts``): the
     former implementation, kept as the reference the vectorised pass is tested and timed against
-    (tests/test_peer_counts.py, benchmarks/bench_peer_inputs.py)."""
+    (tests/test_peer_counts.py, benchmarks/bench_all_icbs.py)."""
     quarter = parse(quarter)
     rows = []
     for icb in _codes(data, icbs):
