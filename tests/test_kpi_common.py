@@ -195,3 +195,20 @@ def test_study_history_starts_with_the_data_not_the_first_opening():
     # Studies only: the first opening is all there is.
     studies_only = make_data(studies=studies)
     assert kc.quarter_ids(kc.study_history_index(studies_only, studies_only.studies, quarter))[0] == "2013-14-Q1"
+
+
+def test_long_histories_gives_each_icb_its_own_quarters_in_the_order_given():
+    quarter = parse("2026/27 Q2")
+    base = quarter.ordinal - 3
+    values = np.arange(12, dtype="float64").reshape(3, 4)
+    frame = kc.long_histories(
+        ["QWU", "QOX", "QHG"], quarter, base, [base, quarter.ordinal - 1, base + 9], {"Value": values}
+    )
+    assert list(frame.columns) == ["IcbCode", "Quarter", "Value"]
+    assert list(frame["IcbCode"]) == ["QWU"] * 4 + ["QOX"] * 2 + ["QHG"]  # a start after the quarter: the quarter only
+    assert list(frame["Quarter"]) == [
+        "2025-26-Q3", "2025-26-Q4", "2026-27-Q1", "2026-27-Q2", "2026-27-Q1", "2026-27-Q2", "2026-27-Q2"
+    ]  # fmt: skip
+    assert list(frame["Value"]) == [0, 1, 2, 3, 6, 7, 11]
+    with pytest.raises(ValueError, match="before the first column"):
+        kc.long_histories(["QWU"], quarter, base, [base - 1], {"Value": values[:1]})

@@ -9,10 +9,13 @@ import shutil
 
 import pandas as pd
 import pytest
+from test_icb_histories import PARAMS
 
 from boardpack import extracts, kpi_stage, params as build_params
 from boardpack.sections import select
 from helpers import icb_histories, store
+from helpers.extract import read_icb_tables
+from helpers.kpis import REGISTRY
 from sampledata.generate import generate, write
 
 QUARTER = "2026/27 Q2"
@@ -78,10 +81,6 @@ def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(na
 
 def test_the_histories_file_holds_every_icbs_series_as_the_pack_reads_them(national, tmp_path):
     data = extracts.data_for_pack(national, "QHG", QUARTER, tmp_path / ".cache")
-    from helpers.extract import read_icb_tables
-    from helpers.kpis import REGISTRY
-    from test_icb_histories import PARAMS
-
     whole = read_icb_tables(data.whole, sorted({t for k in REGISTRY for t in k.tables}))
     frame = icb_histories.histories(whole, QUARTER, ICBS, **PARAMS)
     assert list(frame.columns) == icb_histories.COLUMNS
