@@ -535,3 +535,37 @@ def long_histories(
     for name, values in columns.items():
         out[name] = np.asarray(values, dtype="float64")[icb_rows, ordinals - base]
     return pd.DataFrame(out)
+
+
+def first_ordinals(positions: np.ndarray, ordinals: np.ndarray, size: int, default: float = np.nan) -> np.ndarray:
+    """Per ICB position, the earliest ordinal of its rows (rows at -1 or NaN left out), ``default``
+    where it has none: where each ICB's ``by_quarter`` or stage history starts (float64)."""
+    ordinals = np.asarray(ordinals, dtype="float64")
+    keep = (positions >= 0) & ~np.isnan(ordinals)
+    firsts = np.full(size, np.inf)
+    np.minimum.at(firsts, positions[keep], ordinals[keep])
+    return np.where(np.isinf(firsts), default, firsts)
+
+
+def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
+    """:func:`history_start` of each ICB's own extract, whose periodic tables hold only its rows:
+    the earliest month or quarter (up to ``quarter``) of the ICB's rows in the loaded periodic
+    tables, rows given their ICB as :func:`icb_slice` does; NaN for an ICB with none (float64)."""
+    size = len(icbs)
+    starts = np.full(size, np.nan)
+    icb_of = None
+    for name in PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None or not len(frame):
+            continue
+        if name in _ICB_COLUMN_TABLES:
+            positions = row_icbs(frame, "IcbCode", icbs)
+        else:
+            icb_of = icb_of_organisations(data) if icb_of is None else icb_of
+            positions = row_icbs(frame, _ORGANISATION_COLUMN[name], icbs, icb_of)
+        columns = [frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
+        columns += [quarter_id_ordinals(frame[c]) for c in CONTRACT[name].quarter_columns]
+        for ordinals in columns:
+            firsts = first_ordinals(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
+            starts = np.fmin(starts, firsts)  # fmin: NaN only where both are
+    return starts

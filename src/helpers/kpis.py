@@ -209,6 +209,19 @@ def _cross_system(data, quarter, icb, targets=None, **_) -> pd.Series:
     return series
 
 
+def _long_values(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """An all-ICB long frame with ``column`` as the KPI's ``Value``."""
+    return frame.rename(columns={column: "Value"})[["IcbCode", "Quarter", "Value"]]
+
+
+def _cross_system_all_icbs(data, quarter, icbs, targets=None, **_) -> pd.DataFrame:
+    frame = kpi_partnerships.cross_system_studies_all_icbs(data, quarter, icbs, targets=targets)
+    out = _long_values(frame, "CumulativeCrossSystemStudies")
+    start = kpi_partnerships.cross_system_rule(targets)[0]
+    out["Label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    return out
+
+
 def _joint_appointments(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_partnerships.joint_appointments(data, quarter, icb, disclosed=False), "JointAppointments")
 
@@ -216,6 +229,14 @@ def _joint_appointments(data, quarter, icb, **_) -> pd.Series:
 def _research_active_staff(data, quarter, icb, **_) -> pd.Series:
     frame = kpi_partnerships.research_active_staff(data, quarter, icb, disclosed=False)
     return _column(frame, "ResearchActiveStaff")
+
+
+def _joint_appointments_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long_values(kpi_partnerships.joint_appointments_all_icbs(data, quarter, icbs), "JointAppointments")
+
+
+def _research_active_staff_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long_values(kpi_partnerships.research_active_staff_all_icbs(data, quarter, icbs), "ResearchActiveStaff")
 
 
 def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
@@ -507,6 +528,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_cross_system,
+        all_icbs=_cross_system_all_icbs,
         period="cumulative from the target's start quarter (params/targets.yml)",
         scope=PORTFOLIO,
         numerator="studies needing cross-system partnership (NHS and social care) opened since the start",
@@ -522,6 +544,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_joint_appointments,
+        all_icbs=_joint_appointments_all_icbs,
         period="at the quarter's end",
         scope="the ICB's organisations",
         numerator="joint NHS/university clinical academic appointments in post",
@@ -538,6 +561,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_research_active_staff,
+        all_icbs=_research_active_staff_all_icbs,
         period="at the quarter's end",
         scope="the ICB's organisations",
         numerator="research-active staff",
