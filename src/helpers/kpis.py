@@ -14,10 +14,12 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from helpers import (
     kpi_activity,
+    kpi_common as kc,
     kpi_commercial,
     kpi_deliverables,
     kpi_engagement,
@@ -245,6 +247,12 @@ def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
     return adopted.groupby("Quarter", sort=False)["Innovations"].sum().astype("float64")
 
 
+def _innovations_adopted_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    frame = kpi_innovation.pipeline_history_all_icbs(data, quarter, icbs)
+    frame["Value"] = frame["adopting"] + frame["business_as_usual"]
+    return frame[["IcbCode", "Quarter", "Value"]]
+
+
 def _ppie_activities(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_engagement.engagement(data, quarter, icb, disclosed=False), "ppie_activities")
 
@@ -259,6 +267,15 @@ def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     return pd.Series(
         good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(), index=good["Quarter"].unique().astype(str)
     )
+
+
+def _deliverables_on_track_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    frame = kpi_deliverables.deliverables_history_all_icbs(data, quarter, icbs)
+    total = frame[list(kpi_deliverables.RAG_ORDER)].sum(axis=1).to_numpy()
+    # The series sums the two shares with pandas, which gives 0 (not NaN) when nothing is listed.
+    pct = kc.share(frame["on_track"], total) + kc.share(frame["complete"], total)
+    frame["Value"] = np.where(total > 0, pct, 0.0)
+    return frame[["IcbCode", "Quarter", "Value"]]
 
 
 def _counts(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
@@ -578,6 +595,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_innovations_adopted,
+        all_icbs=_innovations_adopted_all_icbs,
         period="at the quarter's end",
         scope="the ICB's innovation pipeline",
         numerator="innovations at the adopting or business-as-usual stage",
@@ -626,6 +644,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="percent",
         direction="increase",
         series=_deliverables_on_track,
+        all_icbs=_deliverables_on_track_all_icbs,
         period="at the quarter's end",
         scope="the plan's deliverables",
         numerator="deliverables complete or on track",
