@@ -85,9 +85,7 @@ def cross_system_studies_all_icbs(data, quarter, icbs: Sequence[str], counts_fro
     start = parse(counts_from if counts_from is not None else cross_system_rule(targets)[0]).ordinal
     studies = kc.require_table(data, "studies")
     chosen = studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
-    positions = np.where(
-        chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1
-    )
+    positions = np.where(chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1)
     opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     # With no periodic rows, an ICB's history starts at its chosen studies' earliest opening (any
     # date, as study_history_index takes it), or at the quarter when none opened.

@@ -19,8 +19,8 @@ import pandas as pd
 
 from helpers import (
     kpi_activity,
-    kpi_common as kc,
     kpi_commercial,
+    kpi_common as kc,
     kpi_deliverables,
     kpi_engagement,
     kpi_innovation,
@@ -206,9 +206,13 @@ def _rtt_on_track(data, quarter, icb, **_) -> pd.Series:
 def _cross_system(data, quarter, icb, targets=None, **_) -> pd.Series:
     frame = kpi_partnerships.cross_system_studies(data, quarter, icb, targets=targets)
     series = _column(frame, "CumulativeCrossSystemStudies")
-    start = kpi_partnerships.cross_system_rule(targets)[0]
-    series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    series.attrs["label"] = _cross_system_label(targets)
     return series
+
+
+def _cross_system_label(targets) -> str:
+    start = kpi_partnerships.cross_system_rule(targets)[0]
+    return f"Cross-system portfolio studies opened since {start.label}, cumulative"
 
 
 def _long_values(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -219,8 +223,7 @@ def _long_values(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 def _cross_system_all_icbs(data, quarter, icbs, targets=None, **_) -> pd.DataFrame:
     frame = kpi_partnerships.cross_system_studies_all_icbs(data, quarter, icbs, targets=targets)
     out = _long_values(frame, "CumulativeCrossSystemStudies")
-    start = kpi_partnerships.cross_system_rule(targets)[0]
-    out["Label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    out["Label"] = _cross_system_label(targets)
     return out
 
 
