@@ -59,9 +59,10 @@ def quarter_ordinals(dates: pd.Series) -> np.ndarray:
 
 def quarter_id_ordinals(ids: pd.Series) -> np.ndarray:
     """Vectorised :attr:`Quarter.ordinal` of quarter ids like ``2026-27-Q2``."""
-    uniques = pd.unique(ids.dropna())
-    lookup = {u: parse(u).ordinal for u in uniques}
-    return ids.map(lookup).to_numpy(dtype="float64")
+    # Each distinct id parsed once; integer codes pick them (Series.map on arrow text is slow).
+    codes, uniques = codes_of(ids)
+    lookup = np.append(np.array([parse(u).ordinal for u in uniques], dtype="float64"), np.nan)
+    return lookup[codes]
 
 
 def quarter_ids(ordinals: Iterable[int]) -> list[str]:
@@ -535,3 +536,43 @@ def long_histories(
     for name, values in columns.items():
         out[name] = np.asarray(values, dtype="float64")[icb_rows, ordinals - base]
     return pd.DataFrame(out)
+
+
+def first_ordinals(positions: np.ndarray, ordinals: np.ndarray, size: int, default: float = np.nan) -> np.ndarray:
+    """Per ICB position, the earliest ordinal of its rows (rows at -1 or NaN left out), ``default``
+    where it has none: where each ICB's ``by_quarter`` or stage history starts (float64)."""
+    ordinals = np.asarray(ordinals, dtype="float64")
+    keep = (positions >= 0) & ~np.isnan(ordinals)
+    if not keep.any():
+        return np.full(size, default, dtype="float64")
+    # Quarters span a small range: mark each (ICB, quarter) present and take each ICB's first
+    # (one bincount, much faster than a grouped minimum over millions of rows).
+    low = np.nanmin(np.where(keep, ordinals, np.inf))
+    width = int(np.nanmax(np.where(keep, ordinals, -np.inf)) - low) + 1
+    cells = np.where(keep, positions * width + (np.where(keep, ordinals, low) - low).astype("int64"), size * width)
+    present = np.bincount(cells, minlength=size * width + 1)[: size * width].reshape(size, width) > 0
+    return np.where(present.any(axis=1), low + present.argmax(axis=1), default)
+
+
+def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
+    """:func:`history_start` of each ICB's own extract, whose periodic tables hold only its rows:
+    the earliest month or quarter (up to ``quarter``) of the ICB's rows in the loaded periodic
+    tables, rows given their ICB as :func:`icb_slice` does; NaN for an ICB with none (float64)."""
+    size = len(icbs)
+    starts = np.full(size, np.nan)
+    icb_of = None
+    for name in PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None or not len(frame):
+            continue
+        if name in _ICB_COLUMN_TABLES:
+            positions = row_icbs(frame, "IcbCode", icbs)
+        else:
+            icb_of = icb_of_organisations(data) if icb_of is None else icb_of
+            positions = row_icbs(frame, _ORGANISATION_COLUMN[name], icbs, icb_of)
+        columns = [frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
+        columns += [quarter_id_ordinals(frame[c]) for c in CONTRACT[name].quarter_columns]
+        for ordinals in columns:
+            firsts = first_ordinals(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
+            starts = np.fmin(starts, firsts)  # fmin: NaN only where both are
+    return starts

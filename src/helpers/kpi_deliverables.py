@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -107,6 +109,37 @@ def deliverables_history(data, quarter, icb: str) -> pd.DataFrame:
     totals = out.groupby("Quarter")["Deliverables"].transform("sum")
     out["Pct"] = kc.share(out["Deliverables"], totals)
     return out
+
+
+def deliverables_history_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`deliverables_history`'s counts for every ICB at once, wide: IcbCode, Quarter and one
+    column per RAG of :data:`RAG_ORDER` (deliverables with that RAG at the quarter); each ICB's
+    rows from its own first status reported."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    deliverables = kc.require_table(data, "deliverables")
+    ordinals = kc.quarter_id_ordinals(deliverables["Quarter"])
+    positions = kc.row_icbs(deliverables, "IcbCode", icbs)
+    rows = np.flatnonzero((positions >= 0) & (ordinals <= q))  # NaN compares False
+    ids, _ = kc.codes_of(deliverables["DeliverableId"].iloc[rows])
+    # deliverables_history's (stable) order within each ICB: deliverable, then quarter reported.
+    order = np.lexsort((ordinals[rows], ids, positions[rows]))
+    rows, ids = rows[order], ids[order]
+    icb_rows, row_ordinals = positions[rows], ordinals[rows]
+    starts = kc.first_ordinals(icb_rows, row_ordinals, size, default=q).astype("int64")
+    base = int(starts.min()) if size else q
+    width = q - base + 1
+    # A deliverable is one id within one ICB: the key keeps equal ids of two ICBs apart.
+    keys = icb_rows.astype("int64") * (int(ids.max(initial=0)) + 2) + ids
+    held_rows, held = kc.expand_until_next(keys, row_ordinals, q)
+    due = kc.quarter_id_ordinals(deliverables["DueQuarter"])[rows][held_rows]
+    rag = _rag(deliverables["Status"].to_numpy()[rows][held_rows], due, held)
+    cells = icb_rows[held_rows] * width + held - base
+    columns = {
+        r: np.bincount(cells[rag == r], minlength=size * width).reshape(size, width).astype("float64")
+        for r in RAG_ORDER
+    }
+    return kc.long_histories(icbs, quarter, base, starts, columns)
 
 
 def deliverables_summary(data, quarter, icb: str) -> pd.DataFrame:

@@ -3,6 +3,8 @@ quantified benefits (including the Pharmacy Clinical Trials Alignment Project)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -117,3 +119,36 @@ def pipeline_history(data, quarter, icb: str) -> pd.DataFrame:
             "Innovations": counts.to_numpy(dtype="int64"),
         }
     )
+
+
+def pipeline_history_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`pipeline_history` for every ICB at once, wide: IcbCode, Quarter and one column per
+    stage of :data:`helpers.contract.INNOVATION_STAGES` (innovations at that stage at the quarter's
+    end); each ICB's rows from its own first stage change, innovations by their lead
+    organisation's ICB."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    innovations = kc.require_table(data, "innovations")
+    positions = kc.row_icbs(innovations, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data))
+    dated = (innovations["StageDate"] <= pd.Timestamp(quarter.end)).to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero((positions >= 0) & dated)
+    ids, _ = kc.codes_of(innovations["InnovationId"].iloc[rows])
+    ranks = innovations["Stage"].iloc[rows].map({s: i for i, s in enumerate(INNOVATION_STAGES)}).astype("int64")
+    days = innovations["StageDate"].to_numpy(dtype="datetime64[ns]")[rows].astype("int64")
+    # _stage_changes' order within each ICB: innovation, date, then the pipeline's stage order.
+    order = np.lexsort((ranks.to_numpy(), days, ids, positions[rows]))
+    rows, ids, stage_ranks = rows[order], ids[order], ranks.to_numpy()[order]
+    icb_rows = positions[rows]
+    ordinals = kc.frame_ordinals(innovations, "StageDate")[rows]
+    starts = kc.first_ordinals(icb_rows, ordinals, size, default=q).astype("int64")
+    base = int(starts.min()) if size else q
+    width = q - base + 1
+    # An innovation is one id within one ICB: the key keeps equal ids of two ICBs apart.
+    keys = icb_rows.astype("int64") * (int(ids.max(initial=0)) + 2) + ids
+    held_rows, held = kc.expand_until_next(keys, ordinals, q)
+    cells = icb_rows[held_rows] * width + held - base
+    columns = {}
+    for rank, stage in enumerate(INNOVATION_STAGES):
+        at_stage = stage_ranks[held_rows] == rank
+        columns[stage] = np.bincount(cells[at_stage], minlength=size * width).reshape(size, width).astype("float64")
+    return kc.long_histories(icbs, quarter, base, starts, columns)

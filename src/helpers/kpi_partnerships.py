@@ -4,6 +4,8 @@ default)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -72,6 +74,36 @@ def cross_system_studies(
     return out
 
 
+def cross_system_studies_all_icbs(data, quarter, icbs: Sequence[str], counts_from=None, targets=None) -> pd.DataFrame:
+    """:func:`cross_system_studies`' ``CumulativeCrossSystemStudies`` for every ICB at once (long:
+    IcbCode, Quarter, CumulativeCrossSystemStudies): NIHR portfolio cross-system studies led in the
+    ICB opened from ``counts_from`` (default: the targets file's rule) to each quarter, each ICB's
+    rows from the start of its own periodic data (:func:`helpers.kpi_common.study_history_index`
+    on its extract)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    start = parse(counts_from if counts_from is not None else cross_system_rule(targets)[0]).ordinal
+    studies = kc.require_table(data, "studies")
+    chosen = studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
+    positions = np.where(chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1)
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
+    # With no periodic rows, an ICB's history starts at its chosen studies' earliest opening (any
+    # date, as study_history_index takes it), or at the quarter when none opened.
+    earliest_opening = kc.first_ordinals(positions, opened, size, default=q)
+    starts = kc.history_starts(data, quarter, icbs)
+    starts = np.where(np.isnan(starts), earliest_opening, starts)
+    starts = np.minimum(starts, q).astype("int64")
+    base = int(starts.min()) if size else q
+    # Each opening from the rule's start up to the quarter counts from its quarter on (an opening
+    # before the first column counts in the first column: the cumulative count includes it).
+    counted = (positions >= 0) & (opened >= start) & (opened <= q)  # NaN compares False
+    columns = np.maximum(opened[counted], base).astype("int64") - base
+    width = q - base + 1
+    openings = np.bincount(positions[counted] * width + columns, minlength=size * width).reshape(size, width)
+    cumulative = np.cumsum(openings, axis=1).astype("float64")
+    return kc.long_histories(icbs, quarter, base, starts, {"CumulativeCrossSystemStudies": cumulative})
+
+
 def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
     """Where the cross-system count stands against the plan's rule, today and at the due quarter.
 
@@ -112,6 +144,39 @@ def research_active_staff(data, quarter, icb: str, disclosed: bool = True) -> pd
     """Research-active staff per quarter, summed over the ICB's organisations.
     Columns: Quarter, ResearchActiveStaff."""
     return _workforce_total(data, quarter, icb, "ResearchActiveStaff", disclosed)
+
+
+def _workforce_total_all_icbs(data, quarter, icbs: Sequence[str], column: str) -> pd.DataFrame:
+    """:func:`_workforce_total` (exact, ``disclosed=False``) for every ICB at once, long: IcbCode,
+    Quarter, ``column``; each ICB's rows from its own first workforce quarter (``by_quarter``)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    workforce = kc.require_table(data, "workforce")
+    ordinals = kc.quarter_id_ordinals(workforce["Quarter"])
+    positions = kc.row_icbs(workforce, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    positions = np.where(ordinals <= q, positions, -1)  # NaN compares False
+    starts = kc.first_ordinals(positions, ordinals, size, default=q).astype("int64")
+    base = int(starts.min()) if size else q
+    width = q - base + 1
+    kept = positions >= 0
+    values = workforce[column].to_numpy(dtype="float64", na_value=np.nan)[kept]
+    cells = positions[kept] * width + ordinals[kept].astype("int64") - base
+    # by_quarter's pandas sum skips missing values; the int64 cast mirrors the per-ICB astype.
+    totals = np.bincount(cells, weights=np.nan_to_num(values, nan=0.0), minlength=size * width)
+    totals = totals.reshape(size, width).astype("int64").astype("float64")
+    return kc.long_histories(icbs, quarter, base, starts, {column: totals})
+
+
+def joint_appointments_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`joint_appointments` (exact counts) for every ICB at once, long: IcbCode, Quarter,
+    JointAppointments."""
+    return _workforce_total_all_icbs(data, quarter, icbs, "JointAppointments")
+
+
+def research_active_staff_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`research_active_staff` (exact counts) for every ICB at once, long: IcbCode, Quarter,
+    ResearchActiveStaff."""
+    return _workforce_total_all_icbs(data, quarter, icbs, "ResearchActiveStaff")
 
 
 def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:

@@ -14,11 +14,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from helpers import (
     kpi_activity,
     kpi_commercial,
+    kpi_common as kc,
     kpi_deliverables,
     kpi_engagement,
     kpi_innovation,
@@ -204,9 +206,25 @@ def _rtt_on_track(data, quarter, icb, **_) -> pd.Series:
 def _cross_system(data, quarter, icb, targets=None, **_) -> pd.Series:
     frame = kpi_partnerships.cross_system_studies(data, quarter, icb, targets=targets)
     series = _column(frame, "CumulativeCrossSystemStudies")
-    start = kpi_partnerships.cross_system_rule(targets)[0]
-    series.attrs["label"] = f"Cross-system portfolio studies opened since {start.label}, cumulative"
+    series.attrs["label"] = _cross_system_label(targets)
     return series
+
+
+def _cross_system_label(targets) -> str:
+    start = kpi_partnerships.cross_system_rule(targets)[0]
+    return f"Cross-system portfolio studies opened since {start.label}, cumulative"
+
+
+def _long_values(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """An all-ICB long frame with ``column`` as the KPI's ``Value``."""
+    return frame.rename(columns={column: "Value"})[["IcbCode", "Quarter", "Value"]]
+
+
+def _cross_system_all_icbs(data, quarter, icbs, targets=None, **_) -> pd.DataFrame:
+    frame = kpi_partnerships.cross_system_studies_all_icbs(data, quarter, icbs, targets=targets)
+    out = _long_values(frame, "CumulativeCrossSystemStudies")
+    out["Label"] = _cross_system_label(targets)
+    return out
 
 
 def _joint_appointments(data, quarter, icb, **_) -> pd.Series:
@@ -218,10 +236,24 @@ def _research_active_staff(data, quarter, icb, **_) -> pd.Series:
     return _column(frame, "ResearchActiveStaff")
 
 
+def _joint_appointments_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long_values(kpi_partnerships.joint_appointments_all_icbs(data, quarter, icbs), "JointAppointments")
+
+
+def _research_active_staff_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long_values(kpi_partnerships.research_active_staff_all_icbs(data, quarter, icbs), "ResearchActiveStaff")
+
+
 def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
     history = kpi_innovation.pipeline_history(data, quarter, icb)
     adopted = history[history["Stage"].isin(["adopting", "business_as_usual"])]
     return adopted.groupby("Quarter", sort=False)["Innovations"].sum().astype("float64")
+
+
+def _innovations_adopted_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    frame = kpi_innovation.pipeline_history_all_icbs(data, quarter, icbs)
+    frame["Value"] = frame["adopting"] + frame["business_as_usual"]
+    return frame[["IcbCode", "Quarter", "Value"]]
 
 
 def _ppie_activities(data, quarter, icb, **_) -> pd.Series:
@@ -238,6 +270,15 @@ def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     return pd.Series(
         good.groupby("Quarter", sort=False)["Pct"].sum().to_numpy(), index=good["Quarter"].unique().astype(str)
     )
+
+
+def _deliverables_on_track_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    frame = kpi_deliverables.deliverables_history_all_icbs(data, quarter, icbs)
+    total = frame[list(kpi_deliverables.RAG_ORDER)].sum(axis=1).to_numpy()
+    # The series sums the two shares with pandas, which gives 0 (not NaN) when nothing is listed.
+    pct = kc.share(frame["on_track"], total) + kc.share(frame["complete"], total)
+    frame["Value"] = np.where(total > 0, pct, 0.0)
+    return frame[["IcbCode", "Quarter", "Value"]]
 
 
 def _counts(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.DataFrame:
@@ -507,6 +548,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_cross_system,
+        all_icbs=_cross_system_all_icbs,
         period="cumulative from the target's start quarter (params/targets.yml)",
         scope=PORTFOLIO,
         numerator="studies needing cross-system partnership (NHS and social care) opened since the start",
@@ -522,6 +564,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_joint_appointments,
+        all_icbs=_joint_appointments_all_icbs,
         period="at the quarter's end",
         scope="the ICB's organisations",
         numerator="joint NHS/university clinical academic appointments in post",
@@ -538,6 +581,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_research_active_staff,
+        all_icbs=_research_active_staff_all_icbs,
         period="at the quarter's end",
         scope="the ICB's organisations",
         numerator="research-active staff",
@@ -554,6 +598,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="count",
         direction="increase",
         series=_innovations_adopted,
+        all_icbs=_innovations_adopted_all_icbs,
         period="at the quarter's end",
         scope="the ICB's innovation pipeline",
         numerator="innovations at the adopting or business-as-usual stage",
@@ -602,6 +647,7 @@ REGISTRY: tuple[Kpi, ...] = (
         unit="percent",
         direction="increase",
         series=_deliverables_on_track,
+        all_icbs=_deliverables_on_track_all_icbs,
         period="at the quarter's end",
         scope="the plan's deliverables",
         numerator="deliverables complete or on track",
