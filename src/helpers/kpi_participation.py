@@ -332,13 +332,15 @@ def _quarterly_by_icb(
     per name of ``weights``, the sum of the weights per ICB (row) and quarter (column), float64."""
     q = quarter.ordinal
     keep = (positions >= 0) & (ordinals <= q)  # NaN months compare False: dropped, as by_quarter does
-    base = int(np.min(ordinals[keep])) if keep.any() else q
+    base = int(np.min(ordinals, where=keep, initial=q))
     width = q - base + 1
-    cells = positions[keep] * width + (ordinals[keep].astype("int64") - base)
-    has_rows = np.bincount(cells, minlength=size * width).reshape(size, width) > 0
+    # One cell per (ICB, quarter); rows not kept go to a last, spare cell (no compaction of millions of rows).
+    spare = size * width
+    cells = np.where(keep, positions * width + (ordinals - base), spare).astype("int64")
+    has_rows = np.bincount(cells, minlength=spare + 1)[:spare].reshape(size, width) > 0
     starts = np.where(has_rows.any(axis=1), base + has_rows.argmax(axis=1), q)
     sums = {
-        name: np.bincount(cells, weights=np.asarray(w, dtype="float64")[keep], minlength=size * width).reshape(
+        name: np.bincount(cells, weights=np.asarray(w, dtype="float64"), minlength=spare + 1)[:spare].reshape(
             size, width
         )
         for name, w in weights.items()
