@@ -264,6 +264,14 @@ def _bpor_registrations(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_engagement.engagement(data, quarter, icb, disclosed=False), "bpor_registrations")
 
 
+def _ppie_activities_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return kpi_engagement.engagement_all_icbs(data, quarter, icbs, "ppie_activities")
+
+
+def _bpor_registrations_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return kpi_engagement.engagement_all_icbs(data, quarter, icbs, "bpor_registrations")
+
+
 def _deliverables_on_track(data, quarter, icb, **_) -> pd.Series:
     history = kpi_deliverables.deliverables_history(data, quarter, icb)
     good = history[history["Rag"].isin(["on_track", "complete"])]
@@ -409,6 +417,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         people=True,
+        all_icbs=kpi_participation.participants_all_icbs,
     ),
     Kpi(
         id="participants_per_10k",
@@ -432,6 +441,7 @@ REGISTRY: tuple[Kpi, ...] = (
             axis="Population (ONS mid-2022)",
             all_icbs=peer_counts.participants_per_10k,
         ),
+        all_icbs=kpi_participation.participants_per_10k_all_icbs,
     ),
     Kpi(
         id="core20_pct",
@@ -454,6 +464,7 @@ REGISTRY: tuple[Kpi, ...] = (
             axis="Participants with a known IMD decile",
             all_icbs=peer_counts.core20,
         ),
+        all_icbs=kpi_participation.core20_all_icbs,
     ),
     Kpi(
         id="commercial_pct_open_studies",
@@ -622,6 +633,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(PLAN,),
+        all_icbs=_ppie_activities_all_icbs,
     ),
     Kpi(
         id="bpor_registrations",
@@ -639,6 +651,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(PLAN,),
         people=True,
+        all_icbs=_bpor_registrations_all_icbs,
     ),
     Kpi(
         id="deliverables_on_track_pct",

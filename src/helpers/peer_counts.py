@@ -23,11 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from helpers import kpi_common as kc
-from helpers.disclosure import ROUNDING_BASE, SMALL_COUNT_MAX
+from helpers import kpi_common as kc, kpi_participation
 from helpers.kpi_commercial import COMMERCIAL, TRIAL_DESIGNS
-from helpers.kpi_participation import CORE20_DECILES, ZeroPopulationError
-from helpers.population import icb_population
 from helpers.quarters import parse
 
 _WINDOW = kc.ROLLING_QUARTERS - 1  # a rolling window ending in quarter q starts in q - 3
@@ -79,55 +76,21 @@ def gp_practices(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
 def participants_per_10k(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     """:func:`helpers.kpi_participation.participants_per_10k` for every ICB: NIHR portfolio
     participants at the ICB's organisations in the rolling 12 months, published (1-7 suppressed:
-    NaN; others rounded to 5), over the ICB's ONS mid-2022 population."""
-    quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
-    recruitment = kc.require_table(data, "recruitment")
-    studies = kc.require_table(data, "studies")
-    populations = []
-    for icb in icbs:
-        population = icb_population(icb)
-        if not population or population <= 0:
-            raise ZeroPopulationError(
-                f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
-            )
-        populations.append(population)
-    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    months = kc.frame_ordinals(recruitment, "Month")
-    codes, ids = kc.study_codes(recruitment)
-    # A site may recruit to a study led in another ICB, so portfolio status comes from every study.
-    on_portfolio = set(kc.portfolio(studies)["StudyId"].tolist())
-    portfolio_code = np.append(np.fromiter((i in on_portfolio for i in ids), dtype=bool, count=len(ids)), False)
-    in_window = (months >= q - _WINDOW) & (months <= q) & portfolio_code[codes]
-    exact = kc.per_icb(np.where(in_window, positions, -1), recruitment["Participants"].to_numpy(), size)
-    exact = exact.astype("int64")
-    published = np.where(
-        (exact >= 1) & (exact <= SMALL_COUNT_MAX),
-        np.nan,
-        (exact + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE,
-    )
-    numerator = np.where(kc.history_full(positions, months, q, size), published, np.nan)
-    return _frame(icbs, numerator, np.asarray(populations, dtype="float64"))
+    NaN; others rounded to 5), over the ICB's ONS mid-2022 population. The reported quarter's row
+    of :func:`helpers.kpi_participation.participants_per_10k_all_icbs` (the rule is kept there)."""
+    histories = kpi_participation.participants_per_10k_all_icbs(data, quarter, icbs)
+    reported = histories[histories["Quarter"] == parse(quarter).id]  # one row per ICB, in the order of icbs
+    return _frame(icbs, reported["Numerator"], reported["Denominator"])
 
 
 def core20(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     """:func:`helpers.kpi_participation.core20_counts` for every ICB: participants from Core20
     areas and participants with a known IMD decile in the rolling 12 months, exact (NaN until the
-    ICB's known-decile history has a full window)."""
-    quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
-    imd = kc.require_table(data, "recruitment_imd")
-    decile = imd["ImdDecile"]
-    known = decile.notna().to_numpy(dtype=bool)
-    positions = np.where(known, kc.row_icbs(imd, "IcbCode", icbs), -1)
-    months = kc.frame_ordinals(imd, "Month")
-    participants = imd["Participants"].to_numpy()
-    in_window = (months >= q - _WINDOW) & (months <= q)
-    is_core20 = np.asarray(decile.isin(CORE20_DECILES).fillna(False), dtype=bool) & known
-    full = kc.history_full(positions, months, q, size)
-    denominator = kc.per_icb(np.where(in_window, positions, -1), participants, size)
-    numerator = kc.per_icb(np.where(in_window & is_core20, positions, -1), participants, size)
-    return _frame(icbs, np.where(full, numerator, np.nan), np.where(full, denominator, np.nan))
+    ICB's known-decile history has a full window). The reported quarter's row of
+    :func:`helpers.kpi_participation.core20_all_icbs` (the rule is kept there)."""
+    histories = kpi_participation.core20_all_icbs(data, quarter, icbs)
+    reported = histories[histories["Quarter"] == parse(quarter).id]  # one row per ICB, in the order of icbs
+    return _frame(icbs, reported["Numerator"], reported["Denominator"])
 
 
 def commercial_share(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
