@@ -168,3 +168,215 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
     out.insert(1, "GpPractices", int(len(practices)))
     out["PctRecruiting"] = kc.share(out["RecruitingGpPractices"].astype("float64"), out["GpPractices"])
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Every ICB at once (the KPIs' all_icbs): one pass over the whole folder, rows grouped by ICB
+# ---------------------------------------------------------------------------------------------
+def _history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray | None:
+    """:func:`helpers.kpi_common.history_start` of each ICB's own extract (float, NaN for an ICB
+    with no periodic rows): its pack reads only its own rows of the periodic tables, each row given
+    its ICB as ``icb_slice`` gives it. None when no periodic table is loaded."""
+    starts = np.full(len(icbs), np.inf)
+    loaded = False
+    icb_of = None
+    for name in kc.PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None:
+            continue
+        loaded = True
+        if name in kc._ORGANISATION_COLUMN:
+            icb_of = kc.icb_of_organisations(data) if icb_of is None else icb_of
+            positions = kc.row_icbs(frame, kc._ORGANISATION_COLUMN[name], icbs, icb_of)
+        else:
+            positions = kc.row_icbs(frame, "IcbCode", icbs)
+        columns = [kc.frame_ordinals(frame, c) for c in kc.CONTRACT[name].month_columns]
+        columns += [kc.quarter_id_ordinals(frame[c]) for c in kc.CONTRACT[name].quarter_columns]
+        for ordinals in columns:
+            keep = (positions >= 0) & (ordinals <= quarter.ordinal)  # NaN compares False
+            np.minimum.at(starts, positions[keep], ordinals[keep])
+    if not loaded:
+        return None
+    return np.where(np.isfinite(starts), starts, np.nan)
+
+
+def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of the studies table, the position in ``icbs`` of its lead organisation's ICB (-1
+    when not one of them, or not on the portfolio), and the study's opening quarter ordinal."""
+    studies = kc.require_table(data, "studies")
+    positions = kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data))
+    if portfolio_only:
+        positions = np.where(studies["NihrPortfolio"].to_numpy(dtype=bool), positions, -1)
+    return positions, kc.frame_ordinals(studies, "ActualOpeningDate")
+
+
+def _study_starts(data, quarter: Quarter, icbs: Sequence[str], positions, opened, first=None) -> np.ndarray:
+    """:func:`helpers.kpi_common.study_history_index`'s first quarter for each ICB's extract."""
+    starts = _history_starts(data, quarter, icbs)
+    starts = np.full(len(icbs), np.nan) if starts is None else starts
+    # No periodic rows in the ICB's extract: its earliest opening (any date), else the quarter.
+    earliest = np.full(len(icbs), np.inf)
+    keep = (positions >= 0) & np.isfinite(opened)
+    np.minimum.at(earliest, positions[keep], opened[keep])
+    starts = np.where(np.isnan(starts), earliest, starts)
+    starts = np.where(np.isfinite(starts), starts, quarter.ordinal)
+    if first is not None:
+        starts = np.minimum(starts, first)
+    return np.minimum(starts, quarter.ordinal).astype("int64")
+
+
+def open_studies_all_icbs(
+    data, quarter, icbs: Sequence[str], baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS
+) -> pd.DataFrame:
+    """:func:`open_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
+    Quarter, OpenStudies, BaselineMean, PctOfBaseline (float64), each ICB from its own first quarter."""
+    quarter = parse(quarter)
+    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
+    if not baseline:
+        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
+    if baseline[-1] > quarter.ordinal:
+        raise BaselineError(
+            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
+        )
+    positions, opened = _portfolio_studies(data, icbs)
+    starts = _study_starts(data, quarter, icbs, positions, opened, first=baseline[0])
+    base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
+    span = last - base + 1
+    # Open in quarters max(opened, base) .. min(closed, last) (kc.open_matrix): +1 at the first, -1
+    # after the last, summed along the quarters.
+    closed = kc.frame_ordinals(kc.require_table(data, "studies"), "ActualClosureToRecruitmentDate")
+    closed = np.where(np.isnan(closed), np.inf, closed)
+    low, high = np.maximum(opened, base), np.minimum(closed, last)
+    chosen = (positions >= 0) & (low <= high)  # NaN opening compares False: never open
+    rows = positions[chosen]
+    steps = np.bincount(rows * (span + 1) + (low[chosen] - base).astype("int64"), minlength=size * (span + 1))
+    steps -= np.bincount(rows * (span + 1) + (high[chosen] - base + 1).astype("int64"), minlength=size * (span + 1))
+    counts = steps.reshape(size, span + 1).cumsum(axis=1)[:, :span]
+    columns = [b - base for b in baseline]
+    baseline_mean = counts[:, columns].astype("float64").sum(axis=1) / len(columns)
+    for icb, mean in zip(icbs, baseline_mean):
+        if not mean > 0:
+            raise BaselineError(
+                f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
+                "the studies table must include the studies open then (check ActualOpeningDate / "
+                "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
+            )
+    return kc.long_histories(
+        icbs,
+        quarter,
+        base,
+        starts,
+        {
+            "OpenStudies": counts,
+            "BaselineMean": np.repeat(baseline_mean[:, None], span, axis=1),
+            "PctOfBaseline": 100.0 * counts / baseline_mean[:, None],
+        },
+    )
+
+
+def new_studies_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`new_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
+    Quarter, NewStudies (float64), each ICB from its own first quarter."""
+    quarter = parse(quarter)
+    positions, opened = _portfolio_studies(data, icbs)
+    starts = _study_starts(data, quarter, icbs, positions, opened)
+    base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
+    span = last - base + 1
+    chosen = (positions >= 0) & (opened >= base) & (opened <= last)  # openings before the history dropped
+    counts = np.bincount(
+        positions[chosen] * span + (opened[chosen] - base).astype("int64"), minlength=size * span
+    ).reshape(size, span)
+    return kc.long_histories(icbs, quarter, base, starts, {"NewStudies": counts})
+
+
+def _recruiting_pairs(data, quarter: Quarter, icbs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_recruiting` for every ICB: the distinct (organisation, quarter) pairs with participants
+    recruited up to ``quarter``, as organisation code, quarter ordinal and ICB position (the
+    organisation's ICB, as ``icb_slice`` gives it), and the distinct organisation codes."""
+    recruitment = kc.require_table(data, "recruitment")
+    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    ordinals = kc.frame_ordinals(recruitment, "Month")
+    codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
+    keep = (positions >= 0) & (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
+    if not keep.any():
+        empty = np.array([], dtype="int64")
+        return empty, empty, empty, organisations
+    # One integer per (organisation, quarter) pair, so duplicates drop with a bincount.
+    ordinals = ordinals[keep].astype("int64")
+    first = int(ordinals.min())
+    span = quarter.ordinal - first + 1
+    present = np.flatnonzero(np.bincount(codes[keep] * span + (ordinals - first), minlength=len(organisations) * span))
+    organisation_icbs = np.full(len(organisations), -1, dtype="int64")
+    organisation_icbs[codes[keep]] = positions[keep]  # an organisation has one ICB
+    pair_codes = present // span
+    return pair_codes, present % span + first, organisation_icbs[pair_codes], organisations
+
+
+def recruiting_organisations_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`recruiting_organisations` for every ICB of ``icbs``: long, columns IcbCode, Quarter,
+    RecruitingOrganisations (float64), each ICB from its first quarter with participants recruited."""
+    quarter = parse(quarter)
+    last, size = quarter.ordinal, len(icbs)
+    _, ordinals, pair_icbs, _ = _recruiting_pairs(data, quarter, icbs)
+    starts = np.full(size, last, dtype="int64")
+    np.minimum.at(starts, pair_icbs, ordinals)
+    base = int(starts.min()) if size else last
+    span = last - base + 1
+    counts = np.bincount(pair_icbs * span + (ordinals - base), minlength=size * span).reshape(size, span)
+    return kc.long_histories(icbs, quarter, base, starts, {"RecruitingOrganisations": counts})
+
+
+def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`gp_practices_recruiting` for every ICB of ``icbs``: long, columns IcbCode, Quarter,
+    GpPractices, RecruitingGpPractices (NaN until the window is full), PctRecruiting (float64),
+    each ICB from the first quarter of its own recruitment rows."""
+    quarter = parse(quarter)
+    last, size = quarter.ordinal, len(icbs)
+    organisations = kc.require_table(data, "organisations")
+    recruitment = kc.require_table(data, "recruitment")
+    is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
+    practice_icbs = np.where(is_practice, kc.row_icbs(organisations, "IcbCode", icbs), -1)
+    practices = kc.per_icb(practice_icbs, None, size)
+    listed = {
+        (int(p), code)
+        for p, code in zip(practice_icbs, organisations["OrganisationCode"].astype(str).to_numpy())
+        if p >= 0
+    }
+    # Each ICB's history starts at its first recruitment row (any participants), up to the quarter.
+    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    months = kc.frame_ordinals(recruitment, "Month")
+    keep = (positions >= 0) & (months <= last)
+    starts = np.full(size, np.inf)
+    np.minimum.at(starts, positions[keep], months[keep])
+    starts = np.where(np.isfinite(starts), starts, last).astype("int64")
+    base = int(starts.min()) if size else last
+    span = last - base + 1
+    # Pairs of the ICB's listed practices; a practice recruiting in quarter o counts in the windows
+    # ending o .. o+3, once per window however many of its quarters recruited.
+    codes, ordinals, pair_icbs, organisation_codes = _recruiting_pairs(data, quarter, icbs)
+    listed_code = np.fromiter(
+        ((int(p), str(organisation_codes[c])) in listed for c, p in zip(codes, pair_icbs)), dtype=bool, count=len(codes)
+    )
+    codes, ordinals, pair_icbs = codes[listed_code], ordinals[listed_code], pair_icbs[listed_code]
+    window_codes = np.repeat(codes, kc.ROLLING_QUARTERS)
+    window_icbs = np.repeat(pair_icbs, kc.ROLLING_QUARTERS)
+    window_ends = (ordinals[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel()
+    inside = window_ends <= last
+    held = np.unique(window_codes[inside] * span + (window_ends[inside] - base))
+    held_icbs = np.zeros(len(organisation_codes), dtype="int64")
+    held_icbs[window_codes] = window_icbs
+    recruiting = np.bincount(held_icbs[held // span] * span + held % span, minlength=size * span)
+    recruiting = recruiting.reshape(size, span).astype("float64")
+    full = (base + np.arange(span))[None, :] >= starts[:, None] + kc.ROLLING_QUARTERS - 1
+    recruiting = np.where(full, recruiting, np.nan)
+    return kc.long_histories(
+        icbs,
+        quarter,
+        base,
+        starts,
+        {
+            "GpPractices": np.repeat(practices[:, None], span, axis=1),
+            "RecruitingGpPractices": recruiting,
+            "PctRecruiting": kc.share(recruiting, practices[:, None]),
+        },
+    )
