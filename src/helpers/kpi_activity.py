@@ -299,39 +299,48 @@ def new_studies_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     return kc.long_histories(icbs, quarter, base, starts, {"NewStudies": counts})
 
 
-def _organisation_codes(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Integer code of each recruitment row's ``OrganisationCode`` and the distinct codes, computed
-    once per table (as :func:`helpers.kpi_common.study_codes` for ``StudyId``)."""
+def _organisation_quarters(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (organisation, quarter) pairs of the recruitment table's rows, computed once per
+    table (the KPIs then work on thousands of pairs, not millions of rows): each pair's organisation
+    code number and quarter ordinal, whether any of its rows recruited (participants > 0), and the
+    distinct organisation codes. Rows with no organisation or month are left out."""
     cached = kc._weak_cache(kc._row_groups, recruitment)
-    if cached is not None and "activity:OrganisationCode" in cached:
-        return cached["activity:OrganisationCode"]
-    result = kc.codes_of(recruitment["OrganisationCode"])
+    if cached is not None and "activity:organisation_quarters" in cached:
+        return cached["activity:organisation_quarters"]
+    codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
+    ordinals = kc.frame_ordinals(recruitment, "Month")
+    dated = (codes >= 0) & ~np.isnan(ordinals)
+    if dated.any():
+        ordinals = ordinals[dated].astype("int64")
+        low, span = int(ordinals.min()), int(ordinals.max() - ordinals.min()) + 1
+        # One integer per (organisation, quarter) pair, so duplicates drop with a bincount.
+        keys = codes[dated] * span + (ordinals - low)
+        rows = np.bincount(keys, minlength=len(organisations) * span)
+        recruited = np.bincount(keys[recruitment["Participants"].to_numpy()[dated] > 0], minlength=len(rows))
+        present = np.flatnonzero(rows)
+        result = (present // span, present % span + low, recruited[present] > 0, organisations)
+    else:
+        empty = np.array([], dtype="int64")
+        result = (empty, empty, np.array([], dtype=bool), organisations)
     if cached is not None:
-        cached["activity:OrganisationCode"] = result
+        cached["activity:organisation_quarters"] = result
     return result
 
 
-def _recruiting_pairs(data, quarter: Quarter, icbs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_recruiting` for every ICB: the distinct (organisation, quarter) pairs with participants
-    recruited up to ``quarter`` at the organisations of ``icbs``, as the organisation's code number
-    and the quarter ordinal; then, per code number, the organisation's ICB position (as
-    ``icb_slice`` gives it; -1 for none of ``icbs``) and its code."""
-    recruitment = kc.require_table(data, "recruitment")
-    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    ordinals = kc.frame_ordinals(recruitment, "Month")
-    codes, organisations = _organisation_codes(recruitment)
-    keep = (positions >= 0) & (recruitment["Participants"].to_numpy() > 0) & (ordinals <= quarter.ordinal)
-    organisation_icbs = np.full(len(organisations), -1, dtype="int64")
-    if not keep.any():
-        empty = np.array([], dtype="int64")
-        return empty, empty, organisation_icbs, organisations
-    # One integer per (organisation, quarter) pair, so duplicates drop with a bincount.
-    codes, ordinals = codes[keep], ordinals[keep].astype("int64")
-    first = int(ordinals.min())
-    span = quarter.ordinal - first + 1
-    present = np.flatnonzero(np.bincount(codes * span + (ordinals - first), minlength=len(organisations) * span))
-    organisation_icbs[codes] = positions[keep]  # an organisation has one ICB
-    return present // span, present % span + first, organisation_icbs, organisations
+def _recruiting_pairs(data, quarter: Quarter, icbs: Sequence[str]):
+    """The recruitment table's (organisation, quarter) pairs up to ``quarter`` at the organisations
+    of ``icbs`` (:func:`_organisation_quarters`): code number, quarter ordinal, recruited (the pairs
+    of :func:`_recruiting`) and ICB position; then, per code number, the organisation's ICB
+    position (-1 for none of ``icbs``) and its code."""
+    codes, ordinals, recruited, organisations = _organisation_quarters(kc.require_table(data, "recruitment"))
+    # Each organisation's ICB as icb_slice gives it: the organisations table's IcbCode of its code.
+    icb_of, position = kc.icb_of_organisations(data), {icb: p for p, icb in enumerate(icbs)}
+    organisation_icbs = np.fromiter(
+        (position.get(icb_of.get(str(code)), -1) for code in organisations), dtype="int64", count=len(organisations)
+    )
+    pair_icbs = organisation_icbs[codes]
+    keep = (pair_icbs >= 0) & (ordinals <= quarter.ordinal)
+    return codes[keep], ordinals[keep], recruited[keep], pair_icbs[keep], organisation_icbs, organisations
 
 
 def recruiting_organisations_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
@@ -339,8 +348,8 @@ def recruiting_organisations_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.
     RecruitingOrganisations (float64), each ICB from its first quarter with participants recruited."""
     quarter = parse(quarter)
     last, size = quarter.ordinal, len(icbs)
-    codes, ordinals, organisation_icbs, _ = _recruiting_pairs(data, quarter, icbs)
-    pair_icbs = organisation_icbs[codes]
+    _, ordinals, recruited, pair_icbs, _, _ = _recruiting_pairs(data, quarter, icbs)
+    ordinals, pair_icbs = ordinals[recruited], pair_icbs[recruited]
     starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
     starts = np.where(np.isnan(starts), last, starts).astype("int64")
     base = int(starts.min()) if size else last
@@ -356,7 +365,6 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
     quarter = parse(quarter)
     last, size = quarter.ordinal, len(icbs)
     organisations = kc.require_table(data, "organisations")
-    recruitment = kc.require_table(data, "recruitment")
     is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
     practice_icbs = np.where(is_practice, kc.row_icbs(organisations, "IcbCode", icbs), -1)
     practices = kc.per_icb(practice_icbs, None, size)
@@ -366,20 +374,19 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
         if p >= 0
     }
     # Each ICB's history starts at its first recruitment row (any participants), up to the quarter.
-    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    months = kc.frame_ordinals(recruitment, "Month")
-    starts = _earliest(np.where(months <= last, positions, -1), months, size)
+    codes, ordinals, recruited, pair_icbs, organisation_icbs, organisation_codes = _recruiting_pairs(data, quarter, icbs)
+    starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
     starts = np.where(np.isnan(starts), last, starts).astype("int64")
     base = int(starts.min()) if size else last
     span = last - base + 1
-    # The pairs of organisations listed as gp_practice in their own ICB.
-    codes, ordinals, organisation_icbs, organisation_codes = _recruiting_pairs(data, quarter, icbs)
+    # The recruiting pairs of organisations listed as gp_practice in their own ICB.
     is_listed = np.fromiter(
         ((int(p), str(c)) in listed for p, c in zip(organisation_icbs, organisation_codes)),
         dtype=bool,
         count=len(organisation_codes),
     )
-    codes, ordinals = codes[is_listed[codes]], ordinals[is_listed[codes]]
+    chosen = recruited & is_listed[codes]
+    codes, ordinals = codes[chosen], ordinals[chosen]
     # A practice recruiting in quarter o counts in the windows ending o .. o+3, once per window.
     window_codes = np.repeat(codes, kc.ROLLING_QUARTERS)
     window_ends = (ordinals[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel()
