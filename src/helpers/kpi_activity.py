@@ -374,7 +374,9 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
         if p >= 0
     }
     # Each ICB's history starts at its first recruitment row (any participants), up to the quarter.
-    codes, ordinals, recruited, pair_icbs, organisation_icbs, organisation_codes = _recruiting_pairs(data, quarter, icbs)
+    codes, ordinals, recruited, pair_icbs, organisation_icbs, organisation_codes = _recruiting_pairs(
+        data, quarter, icbs
+    )
     starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
     starts = np.where(np.isnan(starts), last, starts).astype("int64")
     base = int(starts.min()) if size else last
@@ -392,7 +394,9 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
     window_ends = (ordinals[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel()
     inside = window_ends <= last
     held = np.flatnonzero(
-        np.bincount(window_codes[inside] * span + (window_ends[inside] - base), minlength=len(organisation_codes) * span)
+        np.bincount(
+            window_codes[inside] * span + (window_ends[inside] - base), minlength=len(organisation_codes) * span
+        )
     )
     recruiting = np.bincount(organisation_icbs[held // span] * span + held % span, minlength=size * span)
     recruiting = recruiting.reshape(size, span).astype("float64")
