@@ -168,3 +168,248 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
     out.insert(1, "GpPractices", int(len(practices)))
     out["PctRecruiting"] = kc.share(out["RecruitingGpPractices"].astype("float64"), out["GpPractices"])
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Every ICB at once (the KPIs' all_icbs): one pass over the whole folder, rows grouped by ICB
+# ---------------------------------------------------------------------------------------------
+def _earliest(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
+    """Per ICB position, the earliest ordinal of its rows (NaN when it has none); rows at -1 or
+    with a NaN ordinal left out. A presence bincount over (ICB, quarter), not np.minimum.at, which
+    is several times slower on the recruitment table's millions of rows."""
+    out = np.full(size, np.nan)
+    keep = (positions >= 0) & ~np.isnan(ordinals)
+    if not keep.any():
+        return out
+    ordinals = ordinals[keep].astype("int64")
+    low = int(ordinals.min())
+    span = int(ordinals.max()) - low + 1
+    present = np.bincount(positions[keep] * span + (ordinals - low), minlength=size * span).reshape(size, span) > 0
+    found = present.any(axis=1)
+    out[found] = low + present[found].argmax(axis=1)
+    return out
+
+
+def _history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray | None:
+    """:func:`helpers.kpi_common.history_start` of each ICB's own extract (float, NaN for an ICB
+    with no periodic rows up to the quarter): its pack reads only its own rows of the periodic
+    tables, each row given its ICB as ``icb_slice`` gives it. None when no periodic table is loaded."""
+    starts = np.full(len(icbs), np.nan)
+    loaded = False
+    for name in kc.PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None:
+            continue
+        loaded = True
+        if name in kc._ORGANISATION_COLUMN:
+            positions = kc.row_icbs(frame, kc._ORGANISATION_COLUMN[name], icbs, kc.icb_of_organisations(data))
+        else:
+            positions = kc.row_icbs(frame, "IcbCode", icbs)
+        columns = [kc.frame_ordinals(frame, c) for c in kc.CONTRACT[name].month_columns]
+        columns += [kc.quarter_id_ordinals(frame[c]) for c in kc.CONTRACT[name].quarter_columns]
+        for ordinals in columns:
+            first = _earliest(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, len(icbs))
+            starts = np.fmin(starts, first)  # fmin: NaN only where both are
+    return starts if loaded else None
+
+
+def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of the studies table, the position in ``icbs`` of its lead organisation's ICB (-1
+    when not one of them, or not on the portfolio), and the study's opening quarter ordinal."""
+    studies = kc.require_table(data, "studies")
+    positions = kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data))
+    if portfolio_only:
+        positions = np.where(studies["NihrPortfolio"].to_numpy(dtype=bool), positions, -1)
+    return positions, kc.frame_ordinals(studies, "ActualOpeningDate")
+
+
+def _study_starts(data, quarter: Quarter, icbs: Sequence[str], positions, opened, first=None) -> np.ndarray:
+    """:func:`helpers.kpi_common.study_history_index`'s first quarter for each ICB's extract."""
+    starts = _history_starts(data, quarter, icbs)
+    starts = np.full(len(icbs), np.nan) if starts is None else starts
+    # No periodic rows in the ICB's extract: its earliest opening (any date), else the quarter.
+    starts = np.where(np.isnan(starts), _earliest(positions, opened, len(icbs)), starts)
+    starts = np.where(np.isnan(starts), quarter.ordinal, starts)
+    if first is not None:
+        starts = np.minimum(starts, first)
+    return np.minimum(starts, quarter.ordinal).astype("int64")
+
+
+def open_studies_all_icbs(
+    data, quarter, icbs: Sequence[str], baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS
+) -> pd.DataFrame:
+    """:func:`open_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
+    Quarter, OpenStudies, BaselineMean, PctOfBaseline (float64), each ICB from its own first quarter."""
+    quarter = parse(quarter)
+    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
+    if not baseline:
+        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
+    if baseline[-1] > quarter.ordinal:
+        raise BaselineError(
+            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
+        )
+    positions, opened = _portfolio_studies(data, icbs)
+    starts = _study_starts(data, quarter, icbs, positions, opened, first=baseline[0])
+    base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
+    span = last - base + 1
+    # Open in quarters max(opened, base) .. min(closed, last) (kc.open_matrix): +1 at the first, -1
+    # after the last, summed along the quarters.
+    closed = kc.frame_ordinals(kc.require_table(data, "studies"), "ActualClosureToRecruitmentDate")
+    closed = np.where(np.isnan(closed), np.inf, closed)
+    low, high = np.maximum(opened, base), np.minimum(closed, last)
+    chosen = (positions >= 0) & (low <= high)  # NaN opening compares False: never open
+    rows = positions[chosen]
+    steps = np.bincount(rows * (span + 1) + (low[chosen] - base).astype("int64"), minlength=size * (span + 1))
+    steps -= np.bincount(rows * (span + 1) + (high[chosen] - base + 1).astype("int64"), minlength=size * (span + 1))
+    counts = steps.reshape(size, span + 1).cumsum(axis=1)[:, :span]
+    columns = [b - base for b in baseline]
+    baseline_mean = counts[:, columns].astype("float64").sum(axis=1) / len(columns)
+    for icb, mean in zip(icbs, baseline_mean):
+        if not mean > 0:
+            raise BaselineError(
+                f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
+                "the studies table must include the studies open then (check ActualOpeningDate / "
+                "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
+            )
+    return kc.long_histories(
+        icbs,
+        quarter,
+        base,
+        starts,
+        {
+            "OpenStudies": counts,
+            "BaselineMean": np.repeat(baseline_mean[:, None], span, axis=1),
+            "PctOfBaseline": 100.0 * counts / baseline_mean[:, None],
+        },
+    )
+
+
+def new_studies_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`new_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
+    Quarter, NewStudies (float64), each ICB from its own first quarter."""
+    quarter = parse(quarter)
+    positions, opened = _portfolio_studies(data, icbs)
+    starts = _study_starts(data, quarter, icbs, positions, opened)
+    base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
+    span = last - base + 1
+    chosen = (positions >= 0) & (opened >= base) & (opened <= last)  # openings before the history dropped
+    counts = np.bincount(
+        positions[chosen] * span + (opened[chosen] - base).astype("int64"), minlength=size * span
+    ).reshape(size, span)
+    return kc.long_histories(icbs, quarter, base, starts, {"NewStudies": counts})
+
+
+def _organisation_quarters(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (organisation, quarter) pairs of the recruitment table's rows, computed once per
+    table (the KPIs then work on thousands of pairs, not millions of rows): each pair's organisation
+    code number and quarter ordinal, whether any of its rows recruited (participants > 0), and the
+    distinct organisation codes. Rows with no organisation or month are left out."""
+    cached = kc._weak_cache(kc._row_groups, recruitment)
+    if cached is not None and "activity:organisation_quarters" in cached:
+        return cached["activity:organisation_quarters"]
+    codes, organisations = kc.codes_of(recruitment["OrganisationCode"])
+    ordinals = kc.frame_ordinals(recruitment, "Month")
+    dated = (codes >= 0) & ~np.isnan(ordinals)
+    if dated.any():
+        ordinals = ordinals[dated].astype("int64")
+        low, span = int(ordinals.min()), int(ordinals.max() - ordinals.min()) + 1
+        # One integer per (organisation, quarter) pair, so duplicates drop with a bincount.
+        keys = codes[dated] * span + (ordinals - low)
+        rows = np.bincount(keys, minlength=len(organisations) * span)
+        recruited = np.bincount(keys[recruitment["Participants"].to_numpy()[dated] > 0], minlength=len(rows))
+        present = np.flatnonzero(rows)
+        result = (present // span, present % span + low, recruited[present] > 0, organisations)
+    else:
+        empty = np.array([], dtype="int64")
+        result = (empty, empty, np.array([], dtype=bool), organisations)
+    if cached is not None:
+        cached["activity:organisation_quarters"] = result
+    return result
+
+
+def _recruiting_pairs(data, quarter: Quarter, icbs: Sequence[str]):
+    """The recruitment table's (organisation, quarter) pairs up to ``quarter`` at the organisations
+    of ``icbs`` (:func:`_organisation_quarters`): code number, quarter ordinal, recruited (the pairs
+    of :func:`_recruiting`) and ICB position; then, per code number, the organisation's ICB
+    position (-1 for none of ``icbs``) and its code."""
+    codes, ordinals, recruited, organisations = _organisation_quarters(kc.require_table(data, "recruitment"))
+    # Each organisation's ICB as icb_slice gives it: the organisations table's IcbCode of its code.
+    icb_of, position = kc.icb_of_organisations(data), {icb: p for p, icb in enumerate(icbs)}
+    organisation_icbs = np.fromiter(
+        (position.get(icb_of.get(str(code)), -1) for code in organisations), dtype="int64", count=len(organisations)
+    )
+    pair_icbs = organisation_icbs[codes]
+    keep = (pair_icbs >= 0) & (ordinals <= quarter.ordinal)
+    return codes[keep], ordinals[keep], recruited[keep], pair_icbs[keep], organisation_icbs, organisations
+
+
+def recruiting_organisations_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`recruiting_organisations` for every ICB of ``icbs``: long, columns IcbCode, Quarter,
+    RecruitingOrganisations (float64), each ICB from its first quarter with participants recruited."""
+    quarter = parse(quarter)
+    last, size = quarter.ordinal, len(icbs)
+    _, ordinals, recruited, pair_icbs, _, _ = _recruiting_pairs(data, quarter, icbs)
+    ordinals, pair_icbs = ordinals[recruited], pair_icbs[recruited]
+    starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
+    starts = np.where(np.isnan(starts), last, starts).astype("int64")
+    base = int(starts.min()) if size else last
+    span = last - base + 1
+    counts = np.bincount(pair_icbs * span + (ordinals - base), minlength=size * span).reshape(size, span)
+    return kc.long_histories(icbs, quarter, base, starts, {"RecruitingOrganisations": counts})
+
+
+def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`gp_practices_recruiting` for every ICB of ``icbs``: long, columns IcbCode, Quarter,
+    GpPractices, RecruitingGpPractices (NaN until the window is full), PctRecruiting (float64),
+    each ICB from the first quarter of its own recruitment rows."""
+    quarter = parse(quarter)
+    last, size = quarter.ordinal, len(icbs)
+    organisations = kc.require_table(data, "organisations")
+    is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
+    practice_icbs = np.where(is_practice, kc.row_icbs(organisations, "IcbCode", icbs), -1)
+    practices = kc.per_icb(practice_icbs, None, size)
+    listed = {
+        (int(p), code)
+        for p, code in zip(practice_icbs, organisations["OrganisationCode"].astype(str).to_numpy())
+        if p >= 0
+    }
+    # Each ICB's history starts at its first recruitment row (any participants), up to the quarter.
+    codes, ordinals, recruited, pair_icbs, organisation_icbs, organisation_codes = _recruiting_pairs(
+        data, quarter, icbs
+    )
+    starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
+    starts = np.where(np.isnan(starts), last, starts).astype("int64")
+    base = int(starts.min()) if size else last
+    span = last - base + 1
+    # The recruiting pairs of organisations listed as gp_practice in their own ICB.
+    is_listed = np.fromiter(
+        ((int(p), str(c)) in listed for p, c in zip(organisation_icbs, organisation_codes)),
+        dtype=bool,
+        count=len(organisation_codes),
+    )
+    chosen = recruited & is_listed[codes]
+    codes, ordinals = codes[chosen], ordinals[chosen]
+    # A practice recruiting in quarter o counts in the windows ending o .. o+3, once per window.
+    window_codes = np.repeat(codes, kc.ROLLING_QUARTERS)
+    window_ends = (ordinals[:, None] + np.arange(kc.ROLLING_QUARTERS)).ravel()
+    inside = window_ends <= last
+    held = np.flatnonzero(
+        np.bincount(
+            window_codes[inside] * span + (window_ends[inside] - base), minlength=len(organisation_codes) * span
+        )
+    )
+    recruiting = np.bincount(organisation_icbs[held // span] * span + held % span, minlength=size * span)
+    recruiting = recruiting.reshape(size, span).astype("float64")
+    full = (base + np.arange(span))[None, :] >= starts[:, None] + kc.ROLLING_QUARTERS - 1
+    recruiting = np.where(full, recruiting, np.nan)
+    return kc.long_histories(
+        icbs,
+        quarter,
+        base,
+        starts,
+        {
+            "GpPractices": np.repeat(practices[:, None], span, axis=1),
+            "RecruitingGpPractices": recruiting,
+            "PctRecruiting": kc.share(recruiting, practices[:, None]),
+        },
+    )

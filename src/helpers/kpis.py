@@ -158,6 +158,35 @@ def _gp_practices_recruiting(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_activity.gp_practices_recruiting(data, quarter, icb), "PctRecruiting")
 
 
+def _long(frame: pd.DataFrame, value: str, **columns: str) -> pd.DataFrame:
+    """An all-ICB history frame as ``Kpi.all_icbs`` gives it: IcbCode, Quarter, Value (the
+    column ``value``) and each of ``columns`` (new name -> column)."""
+    out = frame[["IcbCode", "Quarter"]].copy()
+    out["Value"] = frame[value].astype("float64")
+    for name, column in columns.items():
+        out[name] = frame[column].astype("float64")
+    return out
+
+
+def _studies_open_all_icbs(data, quarter, icbs, baseline_quarters, **_) -> pd.DataFrame:
+    frame = kpi_activity.open_studies_all_icbs(data, quarter, icbs, baseline_quarters=baseline_quarters)
+    return _long(frame, "PctOfBaseline")
+
+
+def _new_studies_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long(kpi_activity.new_studies_all_icbs(data, quarter, icbs), "NewStudies")
+
+
+def _recruiting_organisations_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long(kpi_activity.recruiting_organisations_all_icbs(data, quarter, icbs), "RecruitingOrganisations")
+
+
+def _gp_practices_recruiting_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    # Numerator and Denominator as the comparable counts give them, quarter by quarter.
+    frame = kpi_activity.gp_practices_recruiting_all_icbs(data, quarter, icbs)
+    return _long(frame, "PctRecruiting", Numerator="RecruitingGpPractices", Denominator="GpPractices")
+
+
 def _participants(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_participation.participants(data, quarter, icb, disclosed=False), "Participants")
 
@@ -352,6 +381,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         plan_start=PlanStart(MAPPING, 89, "89% of pre-Covid levels"),
+        all_icbs=_studies_open_all_icbs,
     ),
     Kpi(
         id="new_studies",
@@ -368,6 +398,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(COVID, PLAN),
+        all_icbs=_new_studies_all_icbs,
     ),
     Kpi(
         id="recruiting_organisations",
@@ -384,6 +415,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(COVID, PLAN),
+        all_icbs=_recruiting_organisations_all_icbs,
     ),
     Kpi(
         id="gp_practices_recruiting_pct",
@@ -400,6 +432,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="run",
         why=ROLLING,
         comparable=Comparable(_gp_practices_counts, PERCENT, axis="GP practices", all_icbs=peer_counts.gp_practices),
+        all_icbs=_gp_practices_recruiting_all_icbs,
     ),
     Kpi(
         id="participants",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import kpi_common as kc, kpi_participation
+from helpers.kpi_activity import gp_practices_recruiting_all_icbs
 from helpers.kpi_commercial import COMMERCIAL, TRIAL_DESIGNS
 from helpers.quarters import parse
 
@@ -41,36 +42,15 @@ def _frame(icbs: Sequence[str], numerator: np.ndarray, denominator: np.ndarray) 
 # The comparable KPIs
 # ---------------------------------------------------------------------------------------------
 def gp_practices(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
-    """:func:`helpers.kpi_activity.gp_practices_recruiting` for every ICB: the ``gp_practice`` rows
-    of its organisations (denominator) and, of those, the practices with participants > 0 at the
-    ICB's organisations in the rolling 12 months (numerator; NaN until the ICB's recruitment
-    history has a full window)."""
+    """:func:`helpers.kpi_activity.gp_practices_recruiting` for every ICB: the reported quarter's
+    row of its all-ICB history (:func:`helpers.kpi_activity.gp_practices_recruiting_all_icbs`, the
+    rule kept in one place): the ``gp_practice`` rows of the ICB's organisations (denominator) and,
+    of those, the practices recruiting in the rolling 12 months (numerator; NaN until the ICB's
+    recruitment history has a full window)."""
     quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
-    organisations = kc.require_table(data, "organisations")
-    recruitment = kc.require_table(data, "recruitment")
-    icb_of = kc.icb_of_organisations(data)
-    is_practice = np.asarray((organisations["OrganisationType"] == "gp_practice").fillna(False), dtype=bool)
-    organisation_icbs = kc.row_icbs(organisations, "IcbCode", icbs)
-    practices = np.where(is_practice, organisation_icbs, -1)
-    denominator = kc.per_icb(practices, None, size)
-    listed = {
-        (int(p), code) for p, code in zip(practices, organisations["OrganisationCode"].astype(str).to_numpy()) if p >= 0
-    }
-    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
-    months = kc.frame_ordinals(recruitment, "Month")
-    rows = np.flatnonzero(
-        (positions >= 0) & (months >= q - _WINDOW) & (months <= q) & (recruitment["Participants"].to_numpy() > 0)
-    )
-    codes, organisation_codes = pd.factorize(recruitment["OrganisationCode"].iloc[rows].astype(str))
-    pairs = np.unique(positions[rows] * (len(organisation_codes) + 1) + codes)
-    recruiting = np.zeros(size, dtype="float64")
-    for pair in pairs:
-        p, code = divmod(int(pair), len(organisation_codes) + 1)
-        if (p, str(organisation_codes[code])) in listed:
-            recruiting[p] += 1
-    numerator = np.where(kc.history_full(positions, months, q, size), recruiting, np.nan)
-    return _frame(icbs, numerator, denominator)
+    history = gp_practices_recruiting_all_icbs(data, quarter, icbs)
+    reported = history[history["Quarter"] == quarter.id]  # every ICB's history ends at the quarter
+    return _frame(icbs, reported["RecruitingGpPractices"].to_numpy(), reported["GpPractices"].to_numpy())
 
 
 def participants_per_10k(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
