@@ -173,46 +173,6 @@ def gp_practices_recruiting(data, quarter, icb: str) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (the KPIs' all_icbs): one pass over the whole folder, rows grouped by ICB
 # ---------------------------------------------------------------------------------------------
-def _earliest(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
-    """Per ICB position, the earliest ordinal of its rows (NaN when it has none); rows at -1 or
-    with a NaN ordinal left out. A presence bincount over (ICB, quarter), not np.minimum.at, which
-    is several times slower on the recruitment table's millions of rows."""
-    out = np.full(size, np.nan)
-    keep = (positions >= 0) & ~np.isnan(ordinals)
-    if not keep.any():
-        return out
-    ordinals = ordinals[keep].astype("int64")
-    low = int(ordinals.min())
-    span = int(ordinals.max()) - low + 1
-    present = np.bincount(positions[keep] * span + (ordinals - low), minlength=size * span).reshape(size, span) > 0
-    found = present.any(axis=1)
-    out[found] = low + present[found].argmax(axis=1)
-    return out
-
-
-def _history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray | None:
-    """:func:`helpers.kpi_common.history_start` of each ICB's own extract (float, NaN for an ICB
-    with no periodic rows up to the quarter): its pack reads only its own rows of the periodic
-    tables, each row given its ICB as ``icb_slice`` gives it. None when no periodic table is loaded."""
-    starts = np.full(len(icbs), np.nan)
-    loaded = False
-    for name in kc.PERIODIC_TABLES:
-        frame = getattr(data, name, None)
-        if frame is None:
-            continue
-        loaded = True
-        if name in kc._ORGANISATION_COLUMN:
-            positions = kc.row_icbs(frame, kc._ORGANISATION_COLUMN[name], icbs, kc.icb_of_organisations(data))
-        else:
-            positions = kc.row_icbs(frame, "IcbCode", icbs)
-        columns = [kc.frame_ordinals(frame, c) for c in kc.CONTRACT[name].month_columns]
-        columns += [kc.quarter_id_ordinals(frame[c]) for c in kc.CONTRACT[name].quarter_columns]
-        for ordinals in columns:
-            first = _earliest(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, len(icbs))
-            starts = np.fmin(starts, first)  # fmin: NaN only where both are
-    return starts if loaded else None
-
-
 def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Per row of the studies table, the position in ``icbs`` of its lead organisation's ICB (-1
     when not one of them, or not on the portfolio), and the study's opening quarter ordinal."""
@@ -225,10 +185,9 @@ def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -
 
 def _study_starts(data, quarter: Quarter, icbs: Sequence[str], positions, opened, first=None) -> np.ndarray:
     """:func:`helpers.kpi_common.study_history_index`'s first quarter for each ICB's extract."""
-    starts = _history_starts(data, quarter, icbs)
-    starts = np.full(len(icbs), np.nan) if starts is None else starts
+    starts = kc.history_starts(data, quarter, icbs)
     # No periodic rows in the ICB's extract: its earliest opening (any date), else the quarter.
-    starts = np.where(np.isnan(starts), _earliest(positions, opened, len(icbs)), starts)
+    starts = np.where(np.isnan(starts), kc.first_ordinals(positions, opened, len(icbs)), starts)
     starts = np.where(np.isnan(starts), quarter.ordinal, starts)
     if first is not None:
         starts = np.minimum(starts, first)
@@ -350,7 +309,7 @@ def recruiting_organisations_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.
     last, size = quarter.ordinal, len(icbs)
     _, ordinals, recruited, pair_icbs, _, _ = _recruiting_pairs(data, quarter, icbs)
     ordinals, pair_icbs = ordinals[recruited], pair_icbs[recruited]
-    starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
+    starts = kc.first_ordinals(pair_icbs, ordinals.astype("float64"), size)
     starts = np.where(np.isnan(starts), last, starts).astype("int64")
     base = int(starts.min()) if size else last
     span = last - base + 1
@@ -377,7 +336,7 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
     codes, ordinals, recruited, pair_icbs, organisation_icbs, organisation_codes = _recruiting_pairs(
         data, quarter, icbs
     )
-    starts = _earliest(pair_icbs, ordinals.astype("float64"), size)
+    starts = kc.first_ordinals(pair_icbs, ordinals.astype("float64"), size)
     starts = np.where(np.isnan(starts), last, starts).astype("int64")
     base = int(starts.min()) if size else last
     span = last - base + 1

@@ -244,14 +244,9 @@ def _cross_system_label(targets) -> str:
     return f"Cross-system portfolio studies opened since {start.label}, cumulative"
 
 
-def _long_values(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """An all-ICB long frame with ``column`` as the KPI's ``Value``."""
-    return frame.rename(columns={column: "Value"})[["IcbCode", "Quarter", "Value"]]
-
-
 def _cross_system_all_icbs(data, quarter, icbs, targets=None, **_) -> pd.DataFrame:
     frame = kpi_partnerships.cross_system_studies_all_icbs(data, quarter, icbs, targets=targets)
-    out = _long_values(frame, "CumulativeCrossSystemStudies")
+    out = _long(frame, "CumulativeCrossSystemStudies")
     out["Label"] = _cross_system_label(targets)
     return out
 
@@ -266,11 +261,11 @@ def _research_active_staff(data, quarter, icb, **_) -> pd.Series:
 
 
 def _joint_appointments_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
-    return _long_values(kpi_partnerships.joint_appointments_all_icbs(data, quarter, icbs), "JointAppointments")
+    return _long(kpi_partnerships.joint_appointments_all_icbs(data, quarter, icbs), "JointAppointments")
 
 
 def _research_active_staff_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
-    return _long_values(kpi_partnerships.research_active_staff_all_icbs(data, quarter, icbs), "ResearchActiveStaff")
+    return _long(kpi_partnerships.research_active_staff_all_icbs(data, quarter, icbs), "ResearchActiveStaff")
 
 
 def _innovations_adopted(data, quarter, icb, **_) -> pd.Series:
