@@ -82,3 +82,26 @@ def test_a_subset_of_icbs_in_any_order(national, kpi_id):  # noqa: F811
             chosen[chosen["IcbCode"] == icb].reset_index(drop=True),
             whole[whole["IcbCode"] == icb].reset_index(drop=True),
         )
+
+
+def test_a_kpi_one_icbs_data_cannot_give_is_left_to_each_pack(national):  # noqa: F811
+    """QF7 led no study open in the baseline: its open-studies KPI raises, so the pass leaves that
+    KPI out (each pack computes it and only QF7's fails) and still gives every other KPI."""
+    import dataclasses
+
+    from helpers import icb_histories
+    from helpers.kpi_activity import BaselineError
+
+    orgs = national.organisations
+    lead_icb = (
+        national.studies["LeadOrganisationCode"]
+        .astype(str)
+        .map(dict(zip(orgs["OrganisationCode"].astype(str), orgs["IcbCode"].astype(str))))
+    )
+    early = national.studies["ActualOpeningDate"] <= pd.Timestamp("2020-03-31")
+    data = dataclasses.replace(national, studies=national.studies[~((lead_icb == "QF7") & early)])
+    with pytest.raises(BaselineError):
+        REGISTRY[0].series(data, QUARTER, "QF7", **PARAMS)
+    frame = icb_histories.histories(data, QUARTER, icbs_in(data), **PARAMS)
+    assert REGISTRY[0].id == "studies_open_pct_precovid" and REGISTRY[0].id not in set(frame["Kpi"])
+    assert list(dict.fromkeys(frame["Kpi"])) == [k.id for k in REGISTRY[1:]]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from helpers import kpi_common, kpis
+from helpers import kpis
 from helpers.quarters import Quarter, parse
 
 COLUMNS = ["Kpi", "IcbCode", "Quarter", "Value", "Label"]
@@ -25,8 +25,9 @@ def histories(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> pd
     """Every headline KPI's series for every ICB of ``icbs``: columns :data:`COLUMNS` (``Label``:
     the label the series gives itself, empty when it gives none), KPIs in registry order, ICBs in
     the order given. ``params``: the series' keyword parameters (``baseline_quarters``,
-    ``income_baseline_year``, ``targets``). A KPI whose tables ``data`` lacks is left out, as the
-    scorecard leaves it out; one without ``all_icbs`` is computed ICB by ICB."""
+    ``income_baseline_year``, ``targets``). A KPI that raises ``ValueError`` for the folder (a
+    table ``data`` lacks, one ICB's data its rule cannot use) is left out: each pack then computes
+    it from its own data, as without this pass. One without ``all_icbs`` is computed ICB by ICB."""
     quarter = parse(quarter)
     icbs = list(icbs)
     frames = []
@@ -37,7 +38,9 @@ def histories(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> pd
                 if kpi.all_icbs
                 else _icb_by_icb(kpi, data, quarter, icbs, params)
             )
-        except kpi_common.MissingTableError:
+        except ValueError:
+            # A missing table, or an ICB's data the rule cannot use (no baseline studies, no
+            # population): left to each pack, which computes it and fails only where it fails.
             continue
         labels = frame["Label"].astype(str) if "Label" in frame.columns else ""
         frames.append(
