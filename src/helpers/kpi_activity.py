@@ -21,6 +21,18 @@ class BaselineError(ValueError):
     """The baseline period has no open studies, so no percentage of it can be given."""
 
 
+def _baseline_ordinals(baseline_quarters: Sequence[str], quarter: Quarter) -> list[int]:
+    """The baseline quarters' ordinals, sorted; errors for none, or one after the quarter reported."""
+    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
+    if not baseline:
+        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
+    if baseline[-1] > quarter.ordinal:
+        raise BaselineError(
+            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
+        )
+    return baseline
+
+
 def open_studies(
     data, quarter, icb: str, baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS, portfolio_only: bool = True
 ) -> pd.DataFrame:
@@ -38,13 +50,7 @@ def open_studies(
     Columns: Quarter, OpenStudies, BaselineMean, PctOfBaseline, OpenAtQuarterEnd.
     """
     quarter = parse(quarter)
-    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
-    if not baseline:
-        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
-    if baseline[-1] > quarter.ordinal:
-        raise BaselineError(
-            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
-        )
+    baseline = _baseline_ordinals(baseline_quarters, quarter)
     studies = kc.portfolio(kc.table(kc.icb_slice(data, icb), "studies"), portfolio_only)
     ordinals = kc.study_history_index(data, studies, quarter, first=baseline[0])
     counts = kc.open_matrix(studies, ordinals).sum(axis=0).astype("int64")
@@ -200,13 +206,7 @@ def open_studies_all_icbs(
     """:func:`open_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
     Quarter, OpenStudies, BaselineMean, PctOfBaseline (float64), each ICB from its own first quarter."""
     quarter = parse(quarter)
-    baseline = sorted(parse(q).ordinal for q in baseline_quarters)
-    if not baseline:
-        raise ValueError("baseline_quarters is empty: give the quarters of the pre-Covid baseline, e.g. 2019-20-Q1..Q4")
-    if baseline[-1] > quarter.ordinal:
-        raise BaselineError(
-            f"baseline quarter {Quarter.from_ordinal(baseline[-1])} is after the quarter reported {quarter}"
-        )
+    baseline = _baseline_ordinals(baseline_quarters, quarter)
     positions, opened = _portfolio_studies(data, icbs)
     starts = _study_starts(data, quarter, icbs, positions, opened, first=baseline[0])
     base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
