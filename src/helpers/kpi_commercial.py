@@ -327,12 +327,40 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
 # ---------------------------------------------------------------------------------------------
+def _quarter_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`helpers.kpi_common.quarter_id_ordinals` of a quarter-id column, each distinct id parsed
+    once and the result cached per frame (read-only array), like ``frame_ordinals`` for months."""
+    cached = kc._weak_cache(kc._row_groups, frame)
+    key = f"quarter_ordinals:{column}"
+    if cached is not None and key in cached:
+        return cached[key]
+    codes, uniques = kc.codes_of(frame[column])
+    ordinals = np.append([parse(u).ordinal for u in uniques], np.nan).astype("float64")[codes]
+    ordinals.flags.writeable = False
+    if cached is not None:
+        cached[key] = ordinals
+    return ordinals
+
+
+def _first_per_icb(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
+    """Per ICB position, the smallest ordinal of its rows (NaN when it has none); rows at -1 and
+    NaN ordinals are left out."""
+    keep = (positions >= 0) & ~np.isnan(ordinals)
+    if not keep.any():
+        return np.full(size, np.nan)
+    ordinals = ordinals[keep].astype("int64")
+    low = int(ordinals.min())
+    span = int(ordinals.max()) - low + 1
+    seen = np.bincount(positions[keep] * span + (ordinals - low), minlength=size * span).reshape(size, span) > 0
+    return np.where(seen.any(axis=1), low + seen.argmax(axis=1), np.nan)
+
+
 def _history_starts(data, quarter, icbs) -> np.ndarray:
     """Per ICB, :func:`helpers.kpi_common.history_start` of its own extract: the earliest month or
     quarter (up to ``quarter``) of its rows in the loaded periodic tables (float, NaN when none).
     The extract's periodic tables hold only the ICB's rows, so the start is per ICB."""
     size = len(icbs)
-    starts = np.full(size, np.inf)
+    starts = np.full(size, np.nan)
     icb_of = None
     for name in PERIODIC_TABLES:
         frame = getattr(data, name, None)
@@ -344,20 +372,12 @@ def _history_starts(data, quarter, icbs) -> np.ndarray:
         else:
             positions = kc.row_icbs(frame, "IcbCode", icbs)
         columns = [kc.frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
-        columns += [kc.quarter_id_ordinals(frame[c]) for c in CONTRACT[name].quarter_columns]
+        columns += [_quarter_ordinals(frame, c) for c in CONTRACT[name].quarter_columns]
         for ordinals in columns:
-            keep = (positions >= 0) & (ordinals <= quarter.ordinal)  # NaN compares False: dropped
-            np.minimum.at(starts, positions[keep], ordinals[keep])
-    return np.where(np.isinf(starts), np.nan, starts)
-
-
-def _first_per_icb(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
-    """Per ICB position, the smallest ordinal of its rows (NaN when it has none); rows at -1 and
-    NaN ordinals are left out."""
-    firsts = np.full(size, np.inf)
-    keep = (positions >= 0) & ~np.isnan(ordinals)
-    np.minimum.at(firsts, positions[keep], ordinals[keep])
-    return np.where(np.isinf(firsts), np.nan, firsts)
+            # NaN compares False: dropped, as are rows after the quarter.
+            firsts = _first_per_icb(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
+            starts = np.fmin(starts, firsts)
+    return starts
 
 
 def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:
@@ -416,23 +436,21 @@ def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
     recruitment = kc.require_table(data, "recruitment")
     positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
     months = kc.frame_ordinals(recruitment, "Month")
-    kept = (positions >= 0) & (months <= q)  # NaN compares False
-    # by_quarter: from the ICB's first quarter with rows (the quarter reported when none).
-    firsts = _first_per_icb(np.where(kept, positions, -1), months, size)
-    starts = np.where(np.isnan(firsts), q, firsts).astype("int64")
-    base = int(starts.min()) if size else q
+    rows = np.flatnonzero((positions >= 0) & (months <= q))  # NaN compares False
+    base = int(months[rows].min()) if len(rows) else q
     span = q - base + 1
+    cells = positions[rows] * span + (months[rows].astype("int64") - base)
+    # by_quarter: each ICB from its first quarter with rows (the quarter reported when none).
+    seen = np.bincount(cells, minlength=size * span).reshape(size, span) > 0
+    starts = np.where(seen.any(axis=1), base + seen.argmax(axis=1), q)
     codes, ids = kc.study_codes(recruitment)
     # A site may recruit to a study led in another ICB, so the route comes from every study.
     commercial_ids = _commercial_ids(kc.require_table(data, "studies"))
     is_commercial = np.append(np.fromiter((i in commercial_ids for i in ids), dtype=bool, count=len(ids)), False)
-    participants = recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)
-    cells = _flat_index(positions[kept], months[kept], base, span)
-    everyone = np.bincount(cells, weights=participants[kept], minlength=size * span)
-    commercial_rows = is_commercial[codes][kept]
-    in_commercial = np.bincount(
-        cells[commercial_rows], weights=participants[kept][commercial_rows], minlength=size * span
-    )
+    participants = recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)[rows]
+    everyone = np.bincount(cells, weights=participants, minlength=size * span)
+    commercial = is_commercial[codes[rows]]
+    in_commercial = np.bincount(cells[commercial], weights=participants[commercial], minlength=size * span)
     columns = {
         # The per-ICB series holds int64 counts (exact sums of whole numbers).
         "CommercialParticipants": in_commercial.reshape(size, span).astype("int64").astype("float64"),
@@ -451,7 +469,7 @@ def commercial_income_all_icbs(
     q, size = quarter.ordinal, len(icbs)
     finance = kc.require_table(data, "finance")
     positions = kc.row_icbs(finance, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    ordinals = kc.quarter_id_ordinals(finance["Quarter"])
+    ordinals = _quarter_ordinals(finance, "Quarter")
     commercial = np.asarray((finance["IncomeStream"] == COMMERCIAL_INCOME).fillna(False), dtype=bool)
     kept = commercial & (positions >= 0) & (ordinals <= q)
     first = min(parse(f"{baseline_year} Q1").financial_year()[0].ordinal, q)
