@@ -385,10 +385,13 @@ def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: in
     return positions.astype("int64") * span + (ordinals.astype("int64") - base)
 
 
-def commercial_share_all_icbs(data, quarter, icbs, portfolio_only: bool = True) -> pd.DataFrame:
+def commercial_share_all_icbs(
+    data, quarter, icbs, portfolio_only: bool = True, quarter_only: bool = False
+) -> pd.DataFrame:
     """:func:`commercial_share_of_open_studies` for every ICB of ``icbs`` (studies by their lead
     organisation's ICB), long: IcbCode, Quarter, OpenStudies, CommercialOpenStudies, CommercialPct
-    (float64) and TrialsOnly (per ICB), each ICB from its own history start."""
+    (float64) and TrialsOnly (per ICB), each ICB from its own history start; with ``quarter_only``,
+    the quarter's row alone (the peer counts: no pass over the periodic tables for the starts)."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
     studies = kc.require_table(data, "studies")
@@ -405,7 +408,7 @@ def commercial_share_all_icbs(data, quarter, icbs, portfolio_only: bool = True) 
     opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
     # study_history_index: the extract's history start, else its studies' earliest opening, else q.
-    starts = _history_starts(data, quarter, icbs)
+    starts = np.full(size, float(q)) if quarter_only else _history_starts(data, quarter, icbs)
     starts = np.where(np.isnan(starts), _first_per_icb(positions, opened, size), starts)
     starts = np.minimum(np.where(np.isnan(starts), q, starts), q).astype("int64")
     base = int(starts.min()) if size else q

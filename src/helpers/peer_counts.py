@@ -134,8 +134,7 @@ def commercial_share(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     studies led in the ICB open at any time in the quarter (denominator) and the commercial ones
     (numerator); trials only for an ICB whose portfolio studies give a ``StudyDesign``. The
     quarter's row of :func:`helpers.kpi_commercial.commercial_share_all_icbs`, which has the rule."""
-    histories = kpi_commercial.commercial_share_all_icbs(data, quarter, icbs)
-    row = histories[(histories["Quarter"] == parse(quarter).id).to_numpy()]
+    row = kpi_commercial.commercial_share_all_icbs(data, quarter, icbs, quarter_only=True)
     return _frame(icbs, row["CommercialOpenStudies"].to_numpy(), row["OpenStudies"].to_numpy())
 
 
