@@ -555,6 +555,9 @@ def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only:
     closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
     sample_size = studies["SampleSize"].to_numpy(dtype="int64", na_value=0)
     eligible = (sample_size > 0) & ~np.isnat(planned) & (planned > opening)  # NaT compares False
+    # Only studies open at the end of some quarter shown can be assessed: fewer recruitment rows.
+    first_end = np.datetime64(pd.Timestamp(Quarter.from_ordinal(base).end))
+    eligible &= (opening <= np.datetime64(pd.Timestamp(quarter.end))) & (np.isnat(closure) | (closure > first_end))
     if portfolio_only:
         eligible &= studies["NihrPortfolio"].to_numpy(dtype=bool)
     study_icbs = np.where(eligible, kc.row_icbs(studies, "LeadOrganisationCode", icbs, icb_of), -1)
