@@ -439,8 +439,10 @@ def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
     recruitment = kc.require_table(data, "recruitment")
     positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
     months = kc.frame_ordinals(recruitment, "Month")
-    rows = np.flatnonzero((positions >= 0) & (months <= q))  # NaN compares False
-    base = int(months[rows].min()) if len(rows) else q
+    kept = (positions >= 0) & (months <= q)  # NaN compares False
+    # Usually every row is kept: a slice then takes no copy of the millions of rows.
+    rows = slice(None) if kept.all() else np.flatnonzero(kept)
+    base = int(months[rows].min()) if kept.any() else q
     span = q - base + 1
     cells = positions[rows] * span + (months[rows].astype("int64") - base)
     # by_quarter: each ICB from its first quarter with rows (the quarter reported when none).
