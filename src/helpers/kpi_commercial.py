@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from helpers import kpi_common as kc
-from helpers.contract import STUDY_ROUTES
+from helpers.contract import CONTRACT, PERIODIC_TABLES, STUDY_ROUTES
 from helpers.disclosure import share_from_rounded
-from helpers.quarters import parse
+from helpers.quarters import Quarter, parse
 from helpers.targets import trajectory_series
 
 COMMERCIAL = "Commercial"
@@ -322,3 +322,278 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
     )
     out["PctOnTrack"] = kc.share(out["OnTrack"], out["StudiesAssessed"])
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
+# ---------------------------------------------------------------------------------------------
+def _quarter_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`helpers.kpi_common.quarter_id_ordinals` of a quarter-id column, each distinct id parsed
+    once and the result cached per frame (read-only array), like ``frame_ordinals`` for months."""
+    cached = kc._weak_cache(kc._row_groups, frame)
+    key = f"quarter_ordinals:{column}"
+    if cached is not None and key in cached:
+        return cached[key]
+    codes, uniques = kc.codes_of(frame[column])
+    ordinals = np.append([parse(u).ordinal for u in uniques], np.nan).astype("float64")[codes]
+    ordinals.flags.writeable = False
+    if cached is not None:
+        cached[key] = ordinals
+    return ordinals
+
+
+def _first_per_icb(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
+    """Per ICB position, the smallest ordinal of its rows (NaN when it has none); rows at -1 and
+    NaN ordinals are left out."""
+    keep = (positions >= 0) & ~np.isnan(ordinals)
+    if not keep.any():
+        return np.full(size, np.nan)
+    ordinals = ordinals[keep].astype("int64")
+    low = int(ordinals.min())
+    span = int(ordinals.max()) - low + 1
+    seen = np.bincount(positions[keep] * span + (ordinals - low), minlength=size * span).reshape(size, span) > 0
+    return np.where(seen.any(axis=1), low + seen.argmax(axis=1), np.nan)
+
+
+def _history_starts(data, quarter, icbs) -> np.ndarray:
+    """Per ICB, :func:`helpers.kpi_common.history_start` of its own extract: the earliest month or
+    quarter (up to ``quarter``) of its rows in the loaded periodic tables (float, NaN when none).
+    The extract's periodic tables hold only the ICB's rows, so the start is per ICB."""
+    size = len(icbs)
+    starts = np.full(size, np.nan)
+    icb_of = None
+    for name in PERIODIC_TABLES:
+        frame = getattr(data, name, None)
+        if frame is None or not len(frame):
+            continue
+        if name in kc._ORGANISATION_COLUMN:
+            icb_of = kc.icb_of_organisations(data) if icb_of is None else icb_of
+            positions = kc.row_icbs(frame, kc._ORGANISATION_COLUMN[name], icbs, icb_of)
+        else:
+            positions = kc.row_icbs(frame, "IcbCode", icbs)
+        columns = [kc.frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
+        columns += [_quarter_ordinals(frame, c) for c in CONTRACT[name].quarter_columns]
+        for ordinals in columns:
+            # NaN compares False: dropped, as are rows after the quarter.
+            firsts = _first_per_icb(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
+            starts = np.fmin(starts, firsts)
+    return starts
+
+
+def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:
+    """Index of each row's (ICB, quarter) cell in a flattened (ICBs x span) array from ``base``."""
+    return positions.astype("int64") * span + (ordinals.astype("int64") - base)
+
+
+def commercial_share_all_icbs(
+    data, quarter, icbs, portfolio_only: bool = True, quarter_only: bool = False
+) -> pd.DataFrame:
+    """:func:`commercial_share_of_open_studies` for every ICB of ``icbs`` (studies by their lead
+    organisation's ICB), long: IcbCode, Quarter, OpenStudies, CommercialOpenStudies, CommercialPct
+    (float64) and TrialsOnly (per ICB), each ICB from its own history start; with ``quarter_only``,
+    the quarter's row alone (the peer counts: no pass over the periodic tables for the starts)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    studies = kc.require_table(data, "studies")
+    positions = kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data))
+    if portfolio_only:
+        positions = np.where(studies["NihrPortfolio"].to_numpy(dtype=bool), positions, -1)
+    trials_only = np.zeros(size, dtype=bool)
+    if "StudyDesign" in studies.columns:
+        # has_study_design per ICB; then only its trials count.
+        design = studies["StudyDesign"]
+        trials_only = kc.per_icb(np.where(design.notna().to_numpy(dtype=bool), positions, -1), None, size) > 0
+        is_trial = np.asarray(design.isin(TRIAL_DESIGNS).fillna(False), dtype=bool)
+        positions = np.where(is_trial | ~np.append(trials_only, False)[positions], positions, -1)
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
+    closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
+    # study_history_index: the extract's history start, else its studies' earliest opening, else q.
+    starts = np.full(size, float(q)) if quarter_only else _history_starts(data, quarter, icbs)
+    starts = np.where(np.isnan(starts), _first_per_icb(positions, opened, size), starts)
+    starts = np.minimum(np.where(np.isnan(starts), q, starts), q).astype("int64")
+    base = int(starts.min()) if size else q
+    span = q - base + 1
+    # Open in quarters max(opened, base)..min(closed, q): +1 at the first, -1 after the last.
+    first = np.maximum(opened, base)
+    last = np.minimum(np.where(np.isnan(closed), q, closed), q)
+    counted = (positions >= 0) & ~np.isnan(opened) & (first <= last)
+    commercial = np.asarray((studies["StudyRoute"] == COMMERCIAL).fillna(False), dtype=bool)
+    width = span + 1
+    counts = {}
+    for name, rows in (("OpenStudies", counted), ("CommercialOpenStudies", counted & commercial)):
+        steps = np.bincount(_flat_index(positions[rows], first[rows], base, width), minlength=size * width)
+        steps -= np.bincount(_flat_index(positions[rows], last[rows] + 1, base, width), minlength=size * width)
+        counts[name] = np.cumsum(steps.reshape(size, width), axis=1)[:, :span].astype("float64")
+    counts["CommercialPct"] = kc.share(counts["CommercialOpenStudies"], counts["OpenStudies"])
+    out = kc.long_histories(icbs, quarter, base, starts, counts)
+    out["TrialsOnly"] = np.repeat(trials_only, q - starts + 1)
+    return out
+
+
+def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
+    """:func:`commercial_participants` (exact counts) for every ICB of ``icbs`` (recruitment by the
+    recruiting organisation's ICB, the route from every study), long: IcbCode, Quarter,
+    CommercialParticipants, Participants (float64), each ICB from its first month with rows."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    recruitment = kc.require_table(data, "recruitment")
+    positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    months = kc.frame_ordinals(recruitment, "Month")
+    kept = (positions >= 0) & (months <= q)  # NaN compares False
+    # Usually every row is kept: a slice then takes no copy of the millions of rows.
+    rows = slice(None) if kept.all() else np.flatnonzero(kept)
+    base = int(months[rows].min()) if kept.any() else q
+    span = q - base + 1
+    cells = positions[rows] * span + (months[rows].astype("int64") - base)
+    # by_quarter: each ICB from its first quarter with rows (the quarter reported when none).
+    seen = np.bincount(cells, minlength=size * span).reshape(size, span) > 0
+    starts = np.where(seen.any(axis=1), base + seen.argmax(axis=1), q)
+    codes, ids = kc.study_codes(recruitment)
+    # A site may recruit to a study led in another ICB, so the route comes from every study.
+    commercial_ids = _commercial_ids(kc.require_table(data, "studies"))
+    is_commercial = np.append(np.fromiter((i in commercial_ids for i in ids), dtype=bool, count=len(ids)), False)
+    participants = recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)[rows]
+    everyone = np.bincount(cells, weights=participants, minlength=size * span)
+    commercial = is_commercial[codes[rows]]
+    in_commercial = np.bincount(cells[commercial], weights=participants[commercial], minlength=size * span)
+    columns = {
+        # The per-ICB series holds int64 counts (exact sums of whole numbers).
+        "CommercialParticipants": in_commercial.reshape(size, span).astype("int64").astype("float64"),
+        "Participants": everyone.reshape(size, span).astype("int64").astype("float64"),
+    }
+    return kc.long_histories(icbs, quarter, base, starts, columns)
+
+
+def commercial_income_all_icbs(data, quarter, icbs, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR) -> pd.DataFrame:
+    """:func:`commercial_income`'s IncomeGBP and Rolling12MonthsGBP for every ICB of ``icbs``
+    (finance by the organisation's ICB), long: IcbCode, Quarter, IncomeGBP, Rolling12MonthsGBP,
+    each ICB from its first commercial quarter or the baseline year's first, whichever is earlier."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    finance = kc.require_table(data, "finance")
+    positions = kc.row_icbs(finance, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    ordinals = _quarter_ordinals(finance, "Quarter")
+    commercial = np.asarray((finance["IncomeStream"] == COMMERCIAL_INCOME).fillna(False), dtype=bool)
+    kept = commercial & (positions >= 0) & (ordinals <= q)
+    first = min(parse(f"{baseline_year} Q1").financial_year()[0].ordinal, q)
+    firsts = _first_per_icb(np.where(kept, positions, -1), ordinals, size)
+    starts = np.minimum(np.where(np.isnan(firsts), q, firsts), first).astype("int64")
+    base = int(starts.min()) if size else q
+    span = q - base + 1
+    # Each ICB's rows summed by the same pandas call as by_quarter, on the same rows in the same
+    # order: pandas sums floats pairwise (reduceat) when the group keys come sorted and with
+    # compensation otherwise, so one groupby over every ICB's rows would differ in the last bits.
+    rows = np.flatnonzero(kept)
+    rows = rows[np.argsort(positions[rows], kind="stable")]
+    bounds = np.searchsorted(positions[rows], np.arange(size + 1))
+    amounts = finance["AmountGBP"].to_numpy()
+    income = np.zeros((size, span))
+    for position in range(size):
+        own = rows[bounds[position] : bounds[position + 1]]
+        if len(own):
+            sums = pd.Series(amounts[own], dtype="float64").groupby(ordinals[own].astype("int64")).sum()
+            income[position, sums.index.to_numpy() - base] = sums.to_numpy()
+    out = kc.long_histories(icbs, quarter, base, starts, {"IncomeGBP": income})
+    # Rolling sums restart at each ICB (a groupby rolling equals each ICB's own rolling_sum).
+    rolling = (
+        out["IncomeGBP"]
+        .groupby(np.repeat(np.arange(size), q - starts + 1), sort=False)
+        .rolling(kc.ROLLING_QUARTERS, min_periods=kc.ROLLING_QUARTERS)
+        .sum()
+    )
+    out["Rolling12MonthsGBP"] = rolling.droplevel(0).sort_index().to_numpy()
+    return out
+
+
+def setup_median_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> pd.DataFrame:
+    """:func:`setup_time_summary`'s Studies and MedianDays for every ICB of ``icbs`` (studies by
+    their lead organisation's ICB), long: IcbCode, Quarter, Studies, MedianDays, each ICB from its
+    first quarter with a study (the quarter reported when none)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    studies = kc.require_table(data, "studies")
+    positions = kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data))
+    costed = studies["CostingSubmittedDate"]
+    first_participant = studies["FirstParticipantDate"]
+    chosen = np.flatnonzero(
+        (positions >= 0)
+        & np.asarray((studies["StudyRoute"] == COMMERCIAL).fillna(False), dtype=bool)
+        & (costed.notna() & (costed >= pd.Timestamp(ncvr_from))).to_numpy(dtype=bool)
+        & (first_participant.notna() & (first_participant <= pd.Timestamp(quarter.end))).to_numpy(dtype=bool)
+    )
+    days = (first_participant.iloc[chosen] - costed.iloc[chosen]).dt.days.astype("int64").to_numpy()
+    ordinals = kc.quarter_ordinals(first_participant.iloc[chosen])
+    firsts = _first_per_icb(positions[chosen], ordinals, size)
+    starts = np.where(np.isnan(firsts), q, firsts).astype("int64")
+    base = int(starts.min()) if size else q
+    span = q - base + 1
+    cells = _flat_index(positions[chosen], ordinals, base, span)
+    # pandas' group median of the int64 days, as setup_time_summary takes each quarter's.
+    grouped = pd.Series(days).groupby(cells)
+    median = np.full(size * span, np.nan)
+    studies_in = np.zeros(size * span)
+    medians = grouped.median()
+    median[medians.index.to_numpy()] = medians.to_numpy()
+    studies_in[medians.index.to_numpy()] = grouped.size().to_numpy()
+    columns = {"Studies": studies_in.reshape(size, span), "MedianDays": median.reshape(size, span)}
+    return kc.long_histories(icbs, quarter, base, starts, columns)
+
+
+def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only: bool = True) -> pd.DataFrame:
+    """The ``All`` rows of :func:`rtt_summary` for every ICB of ``icbs``: studies led in the ICB,
+    assessed at the end of each of the last ``quarters`` quarters, counting participants recruited
+    at the ICB's own organisations (:func:`_rtt`), long: IcbCode, Quarter, StudiesAssessed, OnTrack,
+    PctOnTrack (float64)."""
+    quarter = parse(quarter)
+    q, size = quarter.ordinal, len(icbs)
+    base = q - quarters + 1
+    studies = kc.require_table(data, "studies")
+    recruitment = kc.require_table(data, "recruitment")
+    icb_of = kc.icb_of_organisations(data)
+    opening = studies["ActualOpeningDate"].to_numpy()
+    planned = studies["PlannedClosureToRecruitmentDate"].to_numpy()
+    closure = studies["ActualClosureToRecruitmentDate"].to_numpy()
+    sample_size = studies["SampleSize"].to_numpy(dtype="int64", na_value=0)
+    eligible = (sample_size > 0) & ~np.isnat(planned) & (planned > opening)  # NaT compares False
+    # Only studies open at the end of some quarter shown can be assessed: fewer recruitment rows.
+    first_end = np.datetime64(pd.Timestamp(Quarter.from_ordinal(base).end))
+    eligible &= (opening <= np.datetime64(pd.Timestamp(quarter.end))) & (np.isnat(closure) | (closure > first_end))
+    if portfolio_only:
+        eligible &= studies["NihrPortfolio"].to_numpy(dtype=bool)
+    study_icbs = np.where(eligible, kc.row_icbs(studies, "LeadOrganisationCode", icbs, icb_of), -1)
+    chosen = np.flatnonzero(study_icbs >= 0)
+    chosen_icbs = study_icbs[chosen]
+    # Participants per (chosen study, quarter) at organisations of the study's own ICB; rows before
+    # the first quarter shown go to it, so the cumulative sum is recruited to date at each end.
+    codes, ids = kc.study_codes(recruitment)
+    study_of_code = np.append(
+        pd.Index(studies["StudyId"].to_numpy()[chosen]).get_indexer(pd.Index(ids, dtype=object)), -1
+    )
+    study_rows = study_of_code[codes]
+    site_icbs = kc.row_icbs(recruitment, "OrganisationCode", icbs, icb_of)
+    months = kc.frame_ordinals(recruitment, "Month")
+    counted = (study_rows >= 0) & (months <= q)  # NaN compares False
+    counted &= site_icbs == np.append(chosen_icbs, -2)[study_rows]
+    per_quarter = np.bincount(
+        study_rows[counted] * quarters + (np.maximum(months[counted], base).astype("int64") - base),
+        weights=recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)[counted],
+        minlength=len(chosen) * quarters,
+    )
+    to_date = np.cumsum(per_quarter.reshape(len(chosen), quarters), axis=1).astype("int64")
+    opening, planned, closure = opening[chosen], planned[chosen], closure[chosen]
+    # The per-ICB arithmetic, step for step, so that the on-track test agrees to the last bit.
+    planned_days = (planned - opening) / np.timedelta64(1, "D") + 1
+    assessed = np.zeros((size, quarters))
+    on_track = np.zeros((size, quarters))
+    for column in range(quarters):
+        end = np.datetime64(pd.Timestamp(Quarter.from_ordinal(base + column).end))
+        open_at_end = (opening <= end) & (np.isnat(closure) | (closure > end))
+        elapsed_days = (end - opening) / np.timedelta64(1, "D") + 1
+        pct_time = 100.0 * elapsed_days / planned_days
+        pct_target = 100.0 * to_date[:, column] / sample_size[chosen]
+        with np.errstate(invalid="ignore", divide="ignore"):  # studies not open at the end: unused
+            good = open_at_end & ((pct_target / pct_time - 1) >= 0)
+        assessed[:, column] = np.bincount(chosen_icbs[open_at_end], minlength=size)
+        on_track[:, column] = np.bincount(chosen_icbs[good], minlength=size)
+    columns = {"StudiesAssessed": assessed, "OnTrack": on_track, "PctOnTrack": kc.share(on_track, assessed)}
+    return kc.long_histories(icbs, quarter, base, np.full(size, base), columns)

@@ -206,6 +206,31 @@ def _commercial_share(data, quarter, icb, **_) -> pd.Series:
     return series
 
 
+def _long(frame: pd.DataFrame, value: str, numerator: str | None = None, denominator: str | None = None):
+    """An all-ICB long frame as Kpi.all_icbs gives it: IcbCode, Quarter, Value[, Numerator, Denominator]."""
+    out = pd.DataFrame(
+        {
+            "IcbCode": frame["IcbCode"].to_numpy(),
+            "Quarter": frame["Quarter"].astype(str).to_numpy(),
+            "Value": frame[value].to_numpy(dtype="float64"),
+        }
+    )
+    if numerator is not None:
+        out["Numerator"] = frame[numerator].to_numpy(dtype="float64")
+        out["Denominator"] = frame[denominator].to_numpy(dtype="float64")
+    return out
+
+
+def _commercial_share_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    frame = kpi_commercial.commercial_share_all_icbs(data, quarter, icbs)
+    out = _long(frame, "CommercialPct", "CommercialOpenStudies", "OpenStudies")
+    labels = {
+        flag: kpi_commercial.commercial_share_label(pd.DataFrame({"TrialsOnly": [flag]})) for flag in (False, True)
+    }
+    out.insert(3, "Label", frame["TrialsOnly"].map(labels).to_numpy())
+    return out
+
+
 def _commercial_participants(data, quarter, icb, **_) -> pd.Series:
     frame = kpi_commercial.commercial_participants(data, quarter, icb, disclosed=False)
     return _column(frame, "CommercialParticipants")
@@ -214,6 +239,15 @@ def _commercial_participants(data, quarter, icb, **_) -> pd.Series:
 def _commercial_income(data, quarter, icb, income_baseline_year, **_) -> pd.Series:
     frame = kpi_commercial.commercial_income(data, quarter, icb, baseline_year=income_baseline_year)
     return _column(frame, "Rolling12MonthsGBP")
+
+
+def _commercial_participants_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long(kpi_commercial.commercial_participants_all_icbs(data, quarter, icbs), "CommercialParticipants")
+
+
+def _commercial_income_all_icbs(data, quarter, icbs, income_baseline_year, **_) -> pd.DataFrame:
+    frame = kpi_commercial.commercial_income_all_icbs(data, quarter, icbs, baseline_year=income_baseline_year)
+    return _long(frame, "Rolling12MonthsGBP")
 
 
 def _income_baseline(data, quarter, icb, income_baseline_year: str, **_) -> float | None:
@@ -226,10 +260,18 @@ def _setup_days(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_commercial.setup_time_summary(data, quarter, icb), "MedianDays")
 
 
+def _setup_days_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long(kpi_commercial.setup_median_all_icbs(data, quarter, icbs), "MedianDays")
+
+
 def _rtt_on_track(data, quarter, icb, **_) -> pd.Series:
     summary = kpi_commercial.rtt_summary(data, quarter, icb)
     rows = summary[summary["StudyRoute"] == "All"]
     return pd.Series(rows["PctOnTrack"].to_numpy(dtype="float64"), index=rows["Quarter"].astype(str).to_numpy())
+
+
+def _rtt_on_track_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
+    return _long(kpi_commercial.rtt_summary_all_icbs(data, quarter, icbs), "PctOnTrack", "OnTrack", "StudiesAssessed")
 
 
 def _cross_system(data, quarter, icb, targets=None, **_) -> pd.Series:
@@ -513,6 +555,7 @@ REGISTRY: tuple[Kpi, ...] = (
         comparable=Comparable(
             _commercial_share_counts, PERCENT, axis="Open studies", all_icbs=peer_counts.commercial_share
         ),
+        all_icbs=_commercial_share_all_icbs,
     ),
     Kpi(
         id="commercial_participants",
@@ -530,6 +573,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(COVID, PLAN),
         people=True,
+        all_icbs=_commercial_participants_all_icbs,
     ),
     Kpi(
         id="commercial_income",
@@ -546,6 +590,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="progress",
         why="rolling 12-month income against the doubling trajectory",
         baseline=_income_baseline,
+        all_icbs=_commercial_income_all_icbs,
     ),
     Kpi(
         id="setup_median_days",
@@ -562,6 +607,7 @@ REGISTRY: tuple[Kpi, ...] = (
         chart="xmr",
         why=QUARTERLY,
         rebase=(NCVR,),
+        all_icbs=_setup_days_all_icbs,
     ),
     Kpi(
         id="rtt_pct_on_track",
@@ -579,6 +625,7 @@ REGISTRY: tuple[Kpi, ...] = (
         why=QUARTERLY,
         rebase=(PLAN,),
         comparable=Comparable(_rtt_counts, PERCENT, axis="Studies assessed", all_icbs=peer_counts.rtt),
+        all_icbs=_rtt_on_track_all_icbs,
     ),
     Kpi(
         id="cross_system_studies",
