@@ -158,13 +158,18 @@ def _gp_practices_recruiting(data, quarter, icb, **_) -> pd.Series:
     return _column(kpi_activity.gp_practices_recruiting(data, quarter, icb), "PctRecruiting")
 
 
-def _long(frame: pd.DataFrame, value: str, **columns: str) -> pd.DataFrame:
-    """An all-ICB history frame as ``Kpi.all_icbs`` gives it: IcbCode, Quarter, Value (the
-    column ``value``) and each of ``columns`` (new name -> column)."""
-    out = frame[["IcbCode", "Quarter"]].copy()
-    out["Value"] = frame[value].astype("float64")
-    for name, column in columns.items():
-        out[name] = frame[column].astype("float64")
+def _long(frame: pd.DataFrame, value: str, numerator: str | None = None, denominator: str | None = None):
+    """An all-ICB long frame as Kpi.all_icbs gives it: IcbCode, Quarter, Value[, Numerator, Denominator]."""
+    out = pd.DataFrame(
+        {
+            "IcbCode": frame["IcbCode"].to_numpy(),
+            "Quarter": frame["Quarter"].astype(str).to_numpy(),
+            "Value": frame[value].to_numpy(dtype="float64"),
+        }
+    )
+    if numerator is not None:
+        out["Numerator"] = frame[numerator].to_numpy(dtype="float64")
+        out["Denominator"] = frame[denominator].to_numpy(dtype="float64")
     return out
 
 
@@ -184,7 +189,7 @@ def _recruiting_organisations_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame
 def _gp_practices_recruiting_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
     # Numerator and Denominator as the comparable counts give them, quarter by quarter.
     frame = kpi_activity.gp_practices_recruiting_all_icbs(data, quarter, icbs)
-    return _long(frame, "PctRecruiting", Numerator="RecruitingGpPractices", Denominator="GpPractices")
+    return _long(frame, "PctRecruiting", "RecruitingGpPractices", "GpPractices")
 
 
 def _participants(data, quarter, icb, **_) -> pd.Series:
@@ -204,21 +209,6 @@ def _commercial_share(data, quarter, icb, **_) -> pd.Series:
     series = _column(frame, "CommercialPct")
     series.attrs["label"] = kpi_commercial.commercial_share_label(frame)
     return series
-
-
-def _long(frame: pd.DataFrame, value: str, numerator: str | None = None, denominator: str | None = None):
-    """An all-ICB long frame as Kpi.all_icbs gives it: IcbCode, Quarter, Value[, Numerator, Denominator]."""
-    out = pd.DataFrame(
-        {
-            "IcbCode": frame["IcbCode"].to_numpy(),
-            "Quarter": frame["Quarter"].astype(str).to_numpy(),
-            "Value": frame[value].to_numpy(dtype="float64"),
-        }
-    )
-    if numerator is not None:
-        out["Numerator"] = frame[numerator].to_numpy(dtype="float64")
-        out["Denominator"] = frame[denominator].to_numpy(dtype="float64")
-    return out
 
 
 def _commercial_share_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
