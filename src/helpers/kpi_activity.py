@@ -189,17 +189,6 @@ def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -
     return positions, kc.frame_ordinals(studies, "ActualOpeningDate")
 
 
-def _study_starts(data, quarter: Quarter, icbs: Sequence[str], positions, opened, first=None) -> np.ndarray:
-    """:func:`helpers.kpi_common.study_history_index`'s first quarter for each ICB's extract."""
-    starts = kc.history_starts(data, quarter, icbs)
-    # No periodic rows in the ICB's extract: its earliest opening (any date), else the quarter.
-    starts = np.where(np.isnan(starts), kc.first_ordinals(positions, opened, len(icbs)), starts)
-    starts = np.where(np.isnan(starts), quarter.ordinal, starts)
-    if first is not None:
-        starts = np.minimum(starts, first)
-    return np.minimum(starts, quarter.ordinal).astype("int64")
-
-
 def open_studies_all_icbs(
     data, quarter, icbs: Sequence[str], baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS
 ) -> pd.DataFrame:
@@ -208,7 +197,7 @@ def open_studies_all_icbs(
     quarter = parse(quarter)
     baseline = _baseline_ordinals(baseline_quarters, quarter)
     positions, opened = _portfolio_studies(data, icbs)
-    starts = _study_starts(data, quarter, icbs, positions, opened, first=baseline[0])
+    starts = kc.study_history_starts(data, quarter, icbs, positions, opened, first=baseline[0])
     base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
     span = last - base + 1
     # Open in quarters max(opened, base) .. min(closed, last) (kc.open_matrix): +1 at the first, -1
@@ -248,7 +237,7 @@ def new_studies_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     Quarter, NewStudies (float64), each ICB from its own first quarter."""
     quarter = parse(quarter)
     positions, opened = _portfolio_studies(data, icbs)
-    starts = _study_starts(data, quarter, icbs, positions, opened)
+    starts = kc.study_history_starts(data, quarter, icbs, positions, opened)
     base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
     span = last - base + 1
     chosen = (positions >= 0) & (opened >= base) & (opened <= last)  # openings before the history dropped

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import kpi_common as kc
-from helpers.contract import CONTRACT, PERIODIC_TABLES, STUDY_ROUTES
+from helpers.contract import STUDY_ROUTES
 from helpers.disclosure import share_from_rounded
 from helpers.quarters import Quarter, parse
 from helpers.targets import trajectory_series
@@ -327,59 +327,6 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
 # ---------------------------------------------------------------------------------------------
-def _quarter_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """:func:`helpers.kpi_common.quarter_id_ordinals` of a quarter-id column, each distinct id parsed
-    once and the result cached per frame (read-only array), like ``frame_ordinals`` for months."""
-    cached = kc._weak_cache(kc._row_groups, frame)
-    key = f"quarter_ordinals:{column}"
-    if cached is not None and key in cached:
-        return cached[key]
-    codes, uniques = kc.codes_of(frame[column])
-    ordinals = np.append([parse(u).ordinal for u in uniques], np.nan).astype("float64")[codes]
-    ordinals.flags.writeable = False
-    if cached is not None:
-        cached[key] = ordinals
-    return ordinals
-
-
-def _first_per_icb(positions: np.ndarray, ordinals: np.ndarray, size: int) -> np.ndarray:
-    """Per ICB position, the smallest ordinal of its rows (NaN when it has none); rows at -1 and
-    NaN ordinals are left out."""
-    keep = (positions >= 0) & ~np.isnan(ordinals)
-    if not keep.any():
-        return np.full(size, np.nan)
-    ordinals = ordinals[keep].astype("int64")
-    low = int(ordinals.min())
-    span = int(ordinals.max()) - low + 1
-    seen = np.bincount(positions[keep] * span + (ordinals - low), minlength=size * span).reshape(size, span) > 0
-    return np.where(seen.any(axis=1), low + seen.argmax(axis=1), np.nan)
-
-
-def _history_starts(data, quarter, icbs) -> np.ndarray:
-    """Per ICB, :func:`helpers.kpi_common.history_start` of its own extract: the earliest month or
-    quarter (up to ``quarter``) of its rows in the loaded periodic tables (float, NaN when none).
-    The extract's periodic tables hold only the ICB's rows, so the start is per ICB."""
-    size = len(icbs)
-    starts = np.full(size, np.nan)
-    icb_of = None
-    for name in PERIODIC_TABLES:
-        frame = getattr(data, name, None)
-        if frame is None or not len(frame):
-            continue
-        if name in kc._ORGANISATION_COLUMN:
-            icb_of = kc.icb_of_organisations(data) if icb_of is None else icb_of
-            positions = kc.row_icbs(frame, kc._ORGANISATION_COLUMN[name], icbs, icb_of)
-        else:
-            positions = kc.row_icbs(frame, "IcbCode", icbs)
-        columns = [kc.frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
-        columns += [_quarter_ordinals(frame, c) for c in CONTRACT[name].quarter_columns]
-        for ordinals in columns:
-            # NaN compares False: dropped, as are rows after the quarter.
-            firsts = _first_per_icb(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
-            starts = np.fmin(starts, firsts)
-    return starts
-
-
 def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:
     """Index of each row's (ICB, quarter) cell in a flattened (ICBs x span) array from ``base``."""
     return positions.astype("int64") * span + (ordinals.astype("int64") - base)
@@ -407,10 +354,11 @@ def commercial_share_all_icbs(
         positions = np.where(is_trial | ~np.append(trials_only, False)[positions], positions, -1)
     opened = kc.frame_ordinals(studies, "ActualOpeningDate")
     closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
-    # study_history_index: the extract's history start, else its studies' earliest opening, else q.
-    starts = np.full(size, float(q)) if quarter_only else _history_starts(data, quarter, icbs)
-    starts = np.where(np.isnan(starts), _first_per_icb(positions, opened, size), starts)
-    starts = np.minimum(np.where(np.isnan(starts), q, starts), q).astype("int64")
+    starts = (
+        np.full(size, q, dtype="int64")
+        if quarter_only
+        else kc.study_history_starts(data, quarter, icbs, positions, opened)
+    )
     base = int(starts.min()) if size else q
     span = q - base + 1
     # Open in quarters max(opened, base)..min(closed, q): +1 at the first, -1 after the last.
@@ -472,11 +420,11 @@ def commercial_income_all_icbs(data, quarter, icbs, baseline_year: str = DEFAULT
     q, size = quarter.ordinal, len(icbs)
     finance = kc.require_table(data, "finance")
     positions = kc.row_icbs(finance, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    ordinals = _quarter_ordinals(finance, "Quarter")
+    ordinals = kc.frame_quarter_ordinals(finance, "Quarter")
     commercial = np.asarray((finance["IncomeStream"] == COMMERCIAL_INCOME).fillna(False), dtype=bool)
     kept = commercial & (positions >= 0) & (ordinals <= q)
     first = min(parse(f"{baseline_year} Q1").financial_year()[0].ordinal, q)
-    firsts = _first_per_icb(np.where(kept, positions, -1), ordinals, size)
+    firsts = kc.first_ordinals(np.where(kept, positions, -1), ordinals, size)
     starts = np.minimum(np.where(np.isnan(firsts), q, firsts), first).astype("int64")
     base = int(starts.min()) if size else q
     span = q - base + 1
@@ -523,7 +471,7 @@ def setup_median_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> p
     )
     days = (first_participant.iloc[chosen] - costed.iloc[chosen]).dt.days.astype("int64").to_numpy()
     ordinals = kc.quarter_ordinals(first_participant.iloc[chosen])
-    firsts = _first_per_icb(positions[chosen], ordinals, size)
+    firsts = kc.first_ordinals(positions[chosen], ordinals, size)
     starts = np.where(np.isnan(firsts), q, firsts).astype("int64")
     base = int(starts.min()) if size else q
     span = q - base + 1

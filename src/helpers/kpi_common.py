@@ -125,6 +125,21 @@ def frame_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
     return ordinals
 
 
+def frame_quarter_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`quarter_id_ordinals` of ``frame[column]`` (quarter ids), each distinct id parsed once
+    and the result computed once per frame (read-only array), as :func:`frame_ordinals` for months."""
+    cached = _weak_cache(_row_groups, frame)
+    key = f"quarter_ordinals:{column}"
+    if cached is not None and key in cached:
+        return cached[key]
+    codes, uniques = codes_of(frame[column])
+    ordinals = np.append([parse(u).ordinal for u in uniques], np.nan).astype("float64")[codes]
+    ordinals.flags.writeable = False
+    if cached is not None:
+        cached[key] = ordinals
+    return ordinals
+
+
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row (-1 for missing) and the distinct values; pyarrow's dictionary
     encoding when the column is arrow-backed (about twice as fast as pandas on millions of rows)."""
@@ -571,8 +586,23 @@ def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
             icb_of = icb_of_organisations(data) if icb_of is None else icb_of
             positions = row_icbs(frame, _ORGANISATION_COLUMN[name], icbs, icb_of)
         columns = [frame_ordinals(frame, c) for c in CONTRACT[name].month_columns]
-        columns += [quarter_id_ordinals(frame[c]) for c in CONTRACT[name].quarter_columns]
+        columns += [frame_quarter_ordinals(frame, c) for c in CONTRACT[name].quarter_columns]
         for ordinals in columns:
             firsts = first_ordinals(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
             starts = np.fmin(starts, firsts)  # fmin: NaN only where both are
     return starts
+
+
+def study_history_starts(
+    data, quarter: Quarter, icbs: Sequence[str], positions: np.ndarray, opened: np.ndarray, first: int | None = None
+) -> np.ndarray:
+    """:func:`study_history_index`'s first quarter for each ICB's own extract (int64): its
+    :func:`history_starts`, else (no periodic rows) the earliest opening of its studies (``positions``
+    and ``opened``: each study row's ICB position and opening ordinal), else ``quarter``; reaching
+    back to ``first`` when that is earlier."""
+    starts = history_starts(data, quarter, icbs)
+    starts = np.where(np.isnan(starts), first_ordinals(positions, opened, len(icbs)), starts)
+    starts = np.where(np.isnan(starts), quarter.ordinal, starts)
+    if first is not None:
+        starts = np.minimum(starts, first)
+    return np.minimum(starts, quarter.ordinal).astype("int64")

@@ -87,12 +87,7 @@ def cross_system_studies_all_icbs(data, quarter, icbs: Sequence[str], counts_fro
     chosen = studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
     positions = np.where(chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1)
     opened = kc.frame_ordinals(studies, "ActualOpeningDate")
-    # With no periodic rows, an ICB's history starts at its chosen studies' earliest opening (any
-    # date, as study_history_index takes it), or at the quarter when none opened.
-    earliest_opening = kc.first_ordinals(positions, opened, size, default=q)
-    starts = kc.history_starts(data, quarter, icbs)
-    starts = np.where(np.isnan(starts), earliest_opening, starts)
-    starts = np.minimum(starts, q).astype("int64")
+    starts = kc.study_history_starts(data, quarter, icbs, positions, opened)
     base = int(starts.min()) if size else q
     # Each opening from the rule's start up to the quarter counts from its quarter on (an opening
     # before the first column counts in the first column: the cumulative count includes it).
