@@ -606,3 +606,38 @@ def study_history_starts(
     if first is not None:
         starts = np.minimum(starts, first)
     return np.minimum(starts, quarter.ordinal).astype("int64")
+
+
+def sums_by_icb_and_quarter(
+    positions: np.ndarray, ordinals: np.ndarray, quarter, size: int, weights: dict[str, np.ndarray]
+) -> tuple[int, np.ndarray, dict[str, np.ndarray]]:
+    """Rows grouped by (ICB, quarter): the first column's ordinal ``base``, each ICB's first quarter
+    with rows up to ``quarter`` (``quarter`` when it has none: :func:`by_quarter`'s start) and,
+    per name of ``weights``, the sum of the weights per ICB (row) and quarter (column), float64."""
+    q = quarter.ordinal
+    keep = (positions >= 0) & (ordinals <= q)  # NaN months compare False: dropped, as by_quarter does
+    base = int(np.min(ordinals, where=keep, initial=q))
+    width = q - base + 1
+    # One cell per (ICB, quarter); rows not kept go to a last, spare cell (no compaction of millions of rows).
+    spare = size * width
+    cells = np.where(keep, positions * width + (ordinals - base), spare).astype("int64")
+    has_rows = np.bincount(cells, minlength=spare + 1)[:spare].reshape(size, width) > 0
+    starts = np.where(has_rows.any(axis=1), base + has_rows.argmax(axis=1), q)
+    sums = {
+        name: np.bincount(cells, weights=np.asarray(w, dtype="float64"), minlength=spare + 1)[:spare].reshape(
+            size, width
+        )
+        for name, w in weights.items()
+    }
+    return base, starts, sums
+
+
+def rolling_by_icb(sums: np.ndarray, base: int, starts: np.ndarray) -> np.ndarray:
+    """:func:`rolling_sum` of each ICB's row of ``sums``: NaN until its history (from its start)
+    has a full window. The sums are whole numbers, so differences of cumulative sums are exact."""
+    cumulative = np.cumsum(sums, axis=1)
+    before = np.zeros_like(cumulative)
+    before[:, ROLLING_QUARTERS:] = cumulative[:, :-ROLLING_QUARTERS]
+    ordinals = base + np.arange(sums.shape[1])
+    full = ordinals[None, :] >= (starts[:, None] + ROLLING_QUARTERS - 1)
+    return np.where(full, cumulative - before, np.nan)

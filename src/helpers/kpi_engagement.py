@@ -40,18 +40,12 @@ def engagement_all_icbs(data, quarter, icbs, measure: str) -> pd.DataFrame:
     if measure not in ENGAGEMENT_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(ENGAGEMENT_MEASURES)}, got {measure!r}")
     quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
     rows = kc.require_table(data, "engagement")
-    positions = kc.row_icbs(rows, "IcbCode", icbs)
-    ordinals = kc.quarter_id_ordinals(rows["Quarter"])
-    keep = (positions >= 0) & (ordinals <= q)  # NaN compares False
-    base = int(np.min(ordinals[keep])) if keep.any() else q
-    width = q - base + 1
-    cells = positions[keep] * width + (ordinals[keep].astype("int64") - base)
-    has_rows = np.bincount(cells, minlength=size * width).reshape(size, width) > 0
-    starts = np.where(has_rows.any(axis=1), base + has_rows.argmax(axis=1), q)
-    is_measure = np.asarray((rows["Measure"] == measure).fillna(False), dtype=bool)[keep]
-    values = np.where(is_measure, rows["Value"].to_numpy(dtype="float64")[keep], 0.0)
-    sums = np.bincount(cells, weights=values, minlength=size * width).reshape(size, width)
+    is_measure = np.asarray((rows["Measure"] == measure).fillna(False), dtype=bool)
+    values = np.where(is_measure, rows["Value"].to_numpy(dtype="float64"), 0.0)
+    base, starts, sums = kc.sums_by_icb_and_quarter(
+        kc.row_icbs(rows, "IcbCode", icbs), kc.quarter_id_ordinals(rows["Quarter"]), quarter, len(icbs), {"v": values}
+    )
+    sums = sums["v"]
     # The per-ICB table is whole numbers (astype int64), then float for the series.
     return kc.long_histories(icbs, quarter, base, starts, {"Value": sums.astype("int64").astype("float64")})

@@ -324,41 +324,6 @@ def ethnicity_representation(
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (the KPIs' ``all_icbs``, helpers.kpis): one pass over each table
 # ---------------------------------------------------------------------------------------------
-def _quarterly_by_icb(
-    positions: np.ndarray, ordinals: np.ndarray, quarter, size: int, weights: dict[str, np.ndarray]
-) -> tuple[int, np.ndarray, dict[str, np.ndarray]]:
-    """Rows grouped by (ICB, quarter): the first column's ordinal ``base``, each ICB's first quarter
-    with rows up to ``quarter`` (``quarter`` when it has none: :func:`kc.by_quarter`'s start) and,
-    per name of ``weights``, the sum of the weights per ICB (row) and quarter (column), float64."""
-    q = quarter.ordinal
-    keep = (positions >= 0) & (ordinals <= q)  # NaN months compare False: dropped, as by_quarter does
-    base = int(np.min(ordinals, where=keep, initial=q))
-    width = q - base + 1
-    # One cell per (ICB, quarter); rows not kept go to a last, spare cell (no compaction of millions of rows).
-    spare = size * width
-    cells = np.where(keep, positions * width + (ordinals - base), spare).astype("int64")
-    has_rows = np.bincount(cells, minlength=spare + 1)[:spare].reshape(size, width) > 0
-    starts = np.where(has_rows.any(axis=1), base + has_rows.argmax(axis=1), q)
-    sums = {
-        name: np.bincount(cells, weights=np.asarray(w, dtype="float64"), minlength=spare + 1)[:spare].reshape(
-            size, width
-        )
-        for name, w in weights.items()
-    }
-    return base, starts, sums
-
-
-def _rolling_by_icb(sums: np.ndarray, base: int, starts: np.ndarray) -> np.ndarray:
-    """:func:`kc.rolling_sum` of each ICB's row of ``sums``: NaN until its history (from its start)
-    has a full window. The sums are whole numbers, so differences of cumulative sums are exact."""
-    cumulative = np.cumsum(sums, axis=1)
-    before = np.zeros_like(cumulative)
-    before[:, kc.ROLLING_QUARTERS :] = cumulative[:, : -kc.ROLLING_QUARTERS]
-    ordinals = base + np.arange(sums.shape[1])
-    full = ordinals[None, :] >= (starts[:, None] + kc.ROLLING_QUARTERS - 1)
-    return np.where(full, cumulative - before, np.nan)
-
-
 def _participants_by_icb(data, quarter, icbs) -> tuple[int, np.ndarray, np.ndarray]:
     """:func:`participants` (exact, NIHR portfolio) for every ICB: base, starts and the
     participants per ICB and quarter (see :func:`_quarterly_by_icb`)."""
@@ -372,7 +337,7 @@ def _participants_by_icb(data, quarter, icbs) -> tuple[int, np.ndarray, np.ndarr
     portfolio_code = np.append(np.fromiter((i in on_portfolio for i in ids), dtype=bool, count=len(ids)), False)
     # Every row counts towards the start (the quarters run from the first with any recruitment).
     portfolio_participants = np.where(portfolio_code[codes], recruitment["Participants"].to_numpy(), 0)
-    base, starts, sums = _quarterly_by_icb(
+    base, starts, sums = kc.sums_by_icb_and_quarter(
         positions, months, quarter, len(icbs), {"participants": portfolio_participants}
     )
     return base, starts, sums["participants"]
@@ -401,7 +366,7 @@ def participants_per_10k_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
             )
         populations.append(population)
     base, starts, per_quarter = _participants_by_icb(data, quarter, icbs)
-    rolling = _rolling_by_icb(per_quarter, base, starts)
+    rolling = kc.rolling_by_icb(per_quarter, base, starts)
     # Published as helpers.disclosure does: 1-7 suppressed (NaN), others rounded to the nearest 5.
     exact = np.nan_to_num(rolling).astype("int64")
     rounded = (exact + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE
@@ -427,8 +392,10 @@ def core20_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
     participants = imd["Participants"].to_numpy()
     is_core20 = np.asarray(decile.isin(CORE20_DECILES).fillna(False), dtype=bool)
     weights = {"known": participants, "core20": np.where(is_core20, participants, 0)}
-    base, starts, sums = _quarterly_by_icb(positions, kc.frame_ordinals(imd, "Month"), quarter, len(icbs), weights)
-    numerator = _rolling_by_icb(sums["core20"], base, starts)
-    denominator = _rolling_by_icb(sums["known"], base, starts)
+    base, starts, sums = kc.sums_by_icb_and_quarter(
+        positions, kc.frame_ordinals(imd, "Month"), quarter, len(icbs), weights
+    )
+    numerator = kc.rolling_by_icb(sums["core20"], base, starts)
+    denominator = kc.rolling_by_icb(sums["known"], base, starts)
     columns = {"Value": kc.share(numerator, denominator), "Numerator": numerator, "Denominator": denominator}
     return kc.long_histories(icbs, quarter, base, starts, columns)

@@ -145,20 +145,15 @@ def _workforce_total_all_icbs(data, quarter, icbs: Sequence[str], column: str) -
     """:func:`_workforce_total` (exact, ``disclosed=False``) for every ICB at once, long: IcbCode,
     Quarter, ``column``; each ICB's rows from its own first workforce quarter (``by_quarter``)."""
     quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
     workforce = kc.require_table(data, "workforce")
-    ordinals = kc.quarter_id_ordinals(workforce["Quarter"])
     positions = kc.row_icbs(workforce, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    positions = np.where(ordinals <= q, positions, -1)  # NaN compares False
-    starts = kc.first_ordinals(positions, ordinals, size, default=q).astype("int64")
-    base = int(starts.min()) if size else q
-    width = q - base + 1
-    kept = positions >= 0
-    values = workforce[column].to_numpy(dtype="float64", na_value=np.nan)[kept]
-    cells = positions[kept] * width + ordinals[kept].astype("int64") - base
-    # by_quarter's pandas sum skips missing values; the int64 cast mirrors the per-ICB astype.
-    totals = np.bincount(cells, weights=np.nan_to_num(values, nan=0.0), minlength=size * width)
-    totals = totals.reshape(size, width).astype("int64").astype("float64")
+    # by_quarter's pandas sum skips missing values
+    values = np.nan_to_num(workforce[column].to_numpy(dtype="float64", na_value=np.nan), nan=0.0)
+    base, starts, sums = kc.sums_by_icb_and_quarter(
+        positions, kc.quarter_id_ordinals(workforce["Quarter"]), quarter, len(icbs), {column: values}
+    )
+    # the int64 cast mirrors the per-ICB astype
+    totals = sums[column].astype("int64").astype("float64")
     return kc.long_histories(icbs, quarter, base, starts, {column: totals})
 
 
