@@ -203,3 +203,21 @@ def test_cross_system_count_starts_where_the_targets_given_say(data):
     assert value(default)[0] == 0  # study c opened in 2021/22 Q1, before the plan's 2023/24 Q1
     counted, label = value(earlier)
     assert counted == 1 and "since 2021/22 Q1" in label
+
+
+def test_given_series_stand_in_for_computing_but_not_for_tables_not_loaded(data):
+    """The packs of a many-ICB folder give the series computed for every ICB in one pass: they are
+    used as they are; a KPI whose tables the pack did not load is still left out."""
+    quarter, targets = "2023-24-Q1", load_targets()
+    computed = build_scorecard(data, quarter, "QWU", targets).set_index("Kpi")
+    own = KPIS["new_studies"].series(data, parse(quarter), "QWU")
+    given = {
+        "new_studies": own + 1.0,  # a different series: the scorecard must show it
+        "ppie_activities": pd.Series([3.0], index=[parse(quarter).id]),  # engagement is not loaded
+    }
+    histories: dict = {}
+    card = build_scorecard(data, quarter, "QWU", targets, given_series=given, histories=histories).set_index("Kpi")
+    assert card.at["new_studies", "Value"] == computed.at["new_studies", "Value"] + 1
+    pd.testing.assert_series_equal(histories["new_studies"], given["new_studies"])
+    assert "ppie_activities" not in card.index
+    assert set(card.index) == set(computed.index)

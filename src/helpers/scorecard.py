@@ -107,6 +107,8 @@ def build_scorecard(
     for kpi in kpis.REGISTRY:
         try:
             if given_series and kpi.id in given_series:
+                if any(getattr(data, t, None) is None for t in kpi.tables):
+                    continue  # as computing it here would (MissingTableError): its baseline needs them too
                 series = given_series[kpi.id]
             else:
                 series = kpi.series(data, quarter, icb, **params)
