@@ -572,7 +572,12 @@ def first_ordinals(positions: np.ndarray, ordinals: np.ndarray, size: int, defau
 def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
     """:func:`history_start` of each ICB's own extract, whose periodic tables hold only its rows:
     the earliest month or quarter (up to ``quarter``) of the ICB's rows in the loaded periodic
-    tables, rows given their ICB as :func:`icb_slice` does; NaN for an ICB with none (float64)."""
+    tables, rows given their ICB as :func:`icb_slice` does; NaN for an ICB with none (float64,
+    read-only). Computed once per data object, quarter and ICBs: several KPIs' histories start here."""
+    cached = _weak_cache(_slices, data)
+    key = ("history_starts", quarter.ordinal, tuple(icbs))
+    if cached is not None and key in cached:
+        return cached[key]
     size = len(icbs)
     starts = np.full(size, np.nan)
     icb_of = None
@@ -590,6 +595,9 @@ def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
         for ordinals in columns:
             firsts = first_ordinals(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
             starts = np.fmin(starts, firsts)  # fmin: NaN only where both are
+    starts.flags.writeable = False
+    if cached is not None:
+        cached[key] = starts
     return starts
 
 
