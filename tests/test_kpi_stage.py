@@ -1,6 +1,6 @@
 """boardpack.kpi_stage on a many-ICB folder: every ICB's headline series come from one pass over the
-folder (helpers.icb_histories), kept for the folder's other packs, and give the same stores and
-record as the ICB's own extract computed on its own."""
+folder when it is cut (helpers.icb_histories), read by each of its packs, and give the same stores
+and record as the ICB's own extract computed on its own."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from test_icb_histories import PARAMS
 from boardpack import extracts, kpi_stage, params as build_params
 from boardpack.sections import select
 from helpers import icb_histories, store
-from helpers.extract import read_icb_tables
 from helpers.kpis import REGISTRY
+from helpers.quarters import BASELINE_PERIOD
 from sampledata.generate import generate, write
 
 QUARTER = "2026/27 Q2"
@@ -48,30 +48,33 @@ def _project(tmp_path, name):
 def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(national, tmp_path, caplog):
     root = _project(tmp_path, "national")
     cache = root / ".cache"
-    first = extracts.data_for_pack(national, "QOX", QUARTER, cache)
-    assert first.whole is not None and first.whole.parent == cache / "extracts" / extracts.WHOLE
-    record, stores = _stage(root, first, "QOX", caplog)
+    kpi_params = extracts.KpiParams(BASELINE_PERIOD, root / "params" / "targets.yml")
+    with caplog.at_level(logging.INFO):
+        first = extracts.data_for_pack(national, "QOX", QUARTER, cache, kpi_params)
     assert "computed the headline KPI histories of all 3 ICBs of the folder in one pass" in caplog.text
-    (histories,) = (cache / "store" / "histories").glob("*.parquet")
-    frame = pd.read_parquet(histories)
+    assert first.histories is not None and first.histories.parent == cache / "extracts" / "histories"
+    frame = pd.read_parquet(first.histories)
     assert list(dict.fromkeys(frame["IcbCode"])) == sorted(ICBS)
+    record, stores = _stage(root, first, "QOX", caplog)
 
-    # The folder's next pack reads its series from that pass instead of computing them.
+    # The folder's next pack finds the same histories (no second pass) and reads its rows.
     caplog.clear()
-    second = extracts.data_for_pack(national, "QWU", QUARTER, cache)
+    with caplog.at_level(logging.INFO):
+        second = extracts.data_for_pack(national, "QWU", QUARTER, cache, kpi_params)
+    assert second.histories == first.histories and "in one pass" not in caplog.text
     _stage(root, second, "QWU", caplog)
-    assert "in one pass" not in caplog.text
-    assert list((cache / "store" / "histories").glob("*.parquet")) == [histories]
+
+    # Other parameters than the cut's: no histories for them, so each pack computes its own series.
+    other = extracts.data_for_pack(national, "QOX", QUARTER, cache, extracts.KpiParams("2018/19 Q1..2018/19 Q4"))
+    assert other.histories is None and other.folder == first.folder
 
     # QOX's extract as a plain one-ICB folder: its series computed ICB by ICB, the same figures.
     own = tmp_path / "own"
     shutil.copytree(first.folder, own)
     plain_root = _project(tmp_path, "plain")
-    plain = extracts.data_for_pack(own, "QOX", QUARTER, plain_root / ".cache")
-    assert plain.whole is None and not plain.validated
-    caplog.clear()
+    plain = extracts.data_for_pack(own, "QOX", QUARTER, plain_root / ".cache", kpi_params)
+    assert plain.histories is None and not plain.validated
     plain_record, plain_stores = _stage(plain_root, plain, "QOX", caplog)
-    assert "in one pass" not in caplog.text
     assert plain_record == record
     for section, folder in stores.items():
         for name in (store.KPIS_FILE, store.DETAIL_FILE, store.APPENDIX_FILE):
@@ -79,9 +82,10 @@ def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(na
                 assert (folder / name).read_bytes() == (plain_stores[section] / name).read_bytes(), (section, name)
 
 
-def test_the_histories_file_holds_every_icbs_series_as_the_pack_reads_them(national, tmp_path):
-    data = extracts.data_for_pack(national, "QHG", QUARTER, tmp_path / ".cache")
-    whole = read_icb_tables(data.whole, sorted({t for k in REGISTRY for t in k.tables}))
+def test_the_histories_hold_every_icbs_series_as_the_pack_reads_them(national):
+    from helpers.loading import load_data
+
+    whole = load_data(national, QUARTER)
     frame = icb_histories.histories(whole, QUARTER, ICBS, **PARAMS)
     assert list(frame.columns) == icb_histories.COLUMNS
     assert list(dict.fromkeys(frame["Kpi"])) == [k.id for k in REGISTRY]

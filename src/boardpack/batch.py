@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boardpack import extracts, params as build_params
-from boardpack.build import BuildResult, PackBuild
+from boardpack.build import BuildResult, PackBuild, kpi_params
 from boardpack.scheduler import RunSummary, local_pool, run_builds
 from helpers import paths
 from helpers.quarters import Quarter, parse, parse_range
@@ -223,7 +223,8 @@ def run_batch(
         # Check (and cut) a many-ICB folder once per quarter here: a broken national file then fails
         # its quarter's packs with one message instead of being read again for every ICB.
         try:
-            extracts.data_for_pack(folder, icbs[0], quarter.label, root / ".cache")
+            first = next(b for b in builds if b.params.quarter == quarter.label)
+            extracts.data_for_pack(folder, icbs[0], quarter.label, root / ".cache", kpi_params(first.params))
         except DataError as exc:
             for build in [b for b in builds if b.params.quarter == quarter.label]:
                 builds.remove(build)

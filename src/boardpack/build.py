@@ -262,7 +262,9 @@ class PackBuild:
         from helpers.problems import DataError
 
         try:
-            self.data = extracts.data_for_pack(params.data_dir, params.icb, params.quarter, params.cache_dir)
+            self.data = extracts.data_for_pack(
+                params.data_dir, params.icb, params.quarter, params.cache_dir, kpi_params(params)
+            )
         except (DataError, extracts.ExtractError) as exc:
             return str(exc)
         if self.data.folder != params.data_dir:
@@ -444,6 +446,11 @@ def _nbformat():
     import nbformat
 
     return nbformat
+
+
+def kpi_params(params: ResolvedParams) -> extracts.KpiParams:
+    """What the headline KPI histories depend on besides the data (:class:`boardpack.extracts.KpiParams`)."""
+    return extracts.KpiParams(params.baseline_period, params.targets_file)
 
 
 def _check_notebooks(sections: list[Section]) -> str:

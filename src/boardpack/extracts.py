@@ -27,7 +27,19 @@ from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, wi
 log = logging.getLogger("boardpack.extracts")
 
 
-WHOLE = "all"  # the folder of the whole validated folder's tables, beside one per ICB (ICB codes start with Q)
+@dataclass(frozen=True)
+class KpiParams:
+    """What the headline KPI histories depend on besides the data: the pack's baseline period and
+    targets file (a KPI may count from its target's start)."""
+
+    baseline_period: str
+    targets_file: Path | None = None
+
+    def key(self) -> dict:
+        return {
+            "baseline_period": self.baseline_period,
+            "targets": sha256_file(self.targets_file) if self.targets_file else "",
+        }
 
 
 class ExtractError(ValueError):
@@ -41,7 +53,7 @@ class PackData:
     folder: Path
     source: dict = field(default_factory=dict)  # for an extract: the source folder, its files' hashes, the quarter
     validated: bool = False  # an extract of a folder that passed every check for the quarter
-    whole: Path | None = None  # for an extract: the whole folder's validated tables, typed (every ICB's rows)
+    histories: Path | None = None  # for an extract: every ICB's headline KPI histories, from one pass
 
 
 def folder_icbs(data_dir: Path, cache_dir: Path) -> list[str]:
@@ -64,8 +76,12 @@ def folder_icbs(data_dir: Path, cache_dir: Path) -> list[str]:
     return icbs
 
 
-def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> PackData:
-    """The rows the pack of ``icb`` reads: ``data_dir`` itself when it holds only that ICB.
+def data_for_pack(
+    data_dir: Path, icb: str, quarter: str, cache_dir: Path, kpi_params: KpiParams | None = None
+) -> PackData:
+    """The rows the pack of ``icb`` reads: ``data_dir`` itself when it holds only that ICB; for a
+    many-ICB folder, its ICB's extract and (given ``kpi_params``) every ICB's headline KPI
+    histories, when the folder's cut computed them for these parameters (:func:`extract_all`).
 
     Raises :class:`helpers.loading.DataError` for data that break the contract and
     :class:`ExtractError` when the folder has no rows for ``icb``.
@@ -81,15 +97,21 @@ def data_for_pack(data_dir: Path, icb: str, quarter: str, cache_dir: Path) -> Pa
         )
     if icbs == [icb]:
         return PackData(data_dir)
-    folders, source = extract_all(data_dir, quarter, cache_dir)
-    whole = Path(source.pop("whole"))
-    return PackData(folders[icb], source, validated=True, whole=whole)
+    folders, source, histories = extract_all(data_dir, quarter, cache_dir, kpi_params)
+    return PackData(folders[icb], source, validated=True, histories=histories)
 
 
-def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str, Path], dict]:
+def extract_all(
+    data_dir: Path, quarter: str, cache_dir: Path, kpi_params: KpiParams | None = None
+) -> tuple[dict[str, Path], dict, Path | None]:
     """Validate ``data_dir`` for ``quarter`` and cut it into one folder per ICB (once per source
-    files, quarter and code). Returns ({ICB: folder}, the source record); the record's ``whole``
-    is the folder of the whole validated folder's tables, typed."""
+    files, quarter and code). Returns ({ICB: folder}, the source record, the histories file).
+
+    With ``kpi_params``, the cut also computes every ICB's headline KPI histories in one vectorised
+    pass over the validated rows while they are in memory (:func:`helpers.icb_histories.histories`),
+    kept beside the extracts for those parameters: the histories file, or None when the folder was
+    cut earlier for other parameters (each pack then computes its own series from its extract).
+    """
     files = {
         name: {"file": path.name, "sha256": sha256_file(path)}
         for name, path in sorted(table_files(data_dir, TABLES).items())
@@ -102,13 +124,14 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     ).hexdigest()
     root = Path(cache_dir) / "extracts"
     index = root / "index" / f"{key[:32]}.json"
+    histories = _histories_file(root, key, kpi_params)
     source = {"source_dir": str(data_dir), "quarter": quarter, "files": files}
     try:
         known = json.loads(index.read_text(encoding="utf-8"))
         folders = {icb: root / icb / name for icb, name in known["folders"].items()}
-        whole = root / WHOLE / known["whole"]
-        if all(folder.is_dir() for folder in [*folders.values(), whole]):
-            return folders, {**source, "warnings": known["warnings"], "whole": str(whole)}
+        if all(folder.is_dir() for folder in folders.values()):
+            found = histories if histories is not None and histories.is_file() else None
+            return folders, {**source, "warnings": known["warnings"]}, found
     except (OSError, ValueError, KeyError, TypeError):
         pass
 
@@ -123,20 +146,55 @@ def extract_all(data_dir: Path, quarter: str, cache_dir: Path) -> tuple[dict[str
     # as its benchmarks table, so every pack of the folder is compared with the same figures.
     log.info("computing the peer figures of %s ICBs", len(icbs_in(data)))
     peers = peer_inputs(data, quarter)
+    if histories is not None:
+        _write_histories(data, quarter, kpi_params, histories)
     folders = {
         icb: _write_folder({**icb_tables(data, icb), "benchmarks": peers}, root / icb, extract) for icb in icbs_in(data)
     }
-    # The whole folder's validated rows, typed, for the one pass that computes every ICB's KPI
-    # histories (boardpack.kpi_stage): read back without validating or converting again.
-    whole = _write_folder(
-        {name: getattr(data, name) for name in TABLES if getattr(data, name) is not None}, root / WHOLE, None
-    )
     index.parent.mkdir(parents=True, exist_ok=True)
     temporary = index.with_name(f".{index.name}.{os.getpid()}")
-    record = {"folders": {icb: f.name for icb, f in folders.items()}, "whole": whole.name, "warnings": warnings}
+    record = {"folders": {icb: f.name for icb, f in folders.items()}, "warnings": warnings}
     temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, index)
-    return folders, {**source, "warnings": warnings, "whole": str(whole)}
+    return folders, {**source, "warnings": warnings}, histories
+
+
+def _histories_file(root: Path, key: str, kpi_params: KpiParams | None) -> Path | None:
+    """Where the cut keeps every ICB's headline KPI histories for ``kpi_params`` (None without)."""
+    if kpi_params is None:
+        return None
+    name = hashlib.sha256(json.dumps({"cut": key, **kpi_params.key()}, sort_keys=True).encode()).hexdigest()
+    return root / "histories" / f"{name[:32]}.parquet"
+
+
+def _write_histories(data, quarter: str, kpi_params: KpiParams, path: Path) -> None:
+    """Every ICB's headline KPI histories in one pass (the peer figures' row indexes already built)."""
+    import time
+
+    from helpers import icb_histories
+    from helpers.extract import icbs_in
+    from helpers.kpi_commercial import DEFAULT_INCOME_BASELINE_YEAR
+    from helpers.quarters import parse_range
+    from helpers.targets import load_targets
+
+    started = time.monotonic()
+    frame = icb_histories.histories(
+        data,
+        quarter,
+        icbs_in(data),
+        baseline_quarters=tuple(q.id for q in parse_range(kpi_params.baseline_period)),
+        income_baseline_year=DEFAULT_INCOME_BASELINE_YEAR,
+        targets=load_targets(kpi_params.targets_file) if kpi_params.targets_file else {},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    frame.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+    log.info(
+        "computed the headline KPI histories of all %d ICBs of the folder in one pass (%.2f s)",
+        len(icbs_in(data)),
+        time.monotonic() - started,
+    )
 
 
 def _write_folder(tables: dict, parent: Path, extract: Path | None) -> Path:

@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def write_stores(
     baseline = tuple(q.id for q in parse_range(params.baseline_period))
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
     histories: dict = {}
-    given = _every_icbs_series(params, data, targets, baseline, log) if data.whole else None
+    given = _every_icbs_series(data, params.icb) if data.histories else None
     kpis = opened.compute_kpis(
         frames,
         parse(params.quarter),
@@ -122,56 +121,14 @@ def write_stores(
     return "", warnings, len(missing), record
 
 
-def _every_icbs_series(params: ResolvedParams, data: PackData, targets, baseline, log: logging.Logger) -> dict:
-    """The pack's ICB's headline series (KPI id -> series) from the one pass that computes every
-    ICB's of its many-ICB folder (:func:`helpers.icb_histories.histories`), made by the first pack
-    of the folder to need it and kept for the others (:func:`histories_path`)."""
+def _every_icbs_series(data: PackData, icb: str) -> dict:
+    """The pack's ICB's headline series (KPI id -> series) from the histories its many-ICB folder's
+    cut computed for every ICB in one pass (:func:`boardpack.extracts.extract_all`)."""
     import pandas as pd
 
     from helpers import icb_histories
 
-    path = histories_path(params, data)
-    if not path.is_file():
-        from helpers.extract import icbs_in, read_icb_tables
-        from helpers.kpi_commercial import DEFAULT_INCOME_BASELINE_YEAR
-        from helpers.kpis import REGISTRY
-
-        started = time.monotonic()
-        names = sorted({t for kpi in REGISTRY for t in kpi.tables} | {"organisations"})
-        whole = read_icb_tables(data.whole, [t for t in names if (Path(data.whole) / f"{t}.parquet").is_file()])
-        icbs = icbs_in(whole)
-        frame = icb_histories.histories(
-            whole,
-            params.quarter,
-            icbs,
-            baseline_quarters=baseline,
-            income_baseline_year=DEFAULT_INCOME_BASELINE_YEAR,
-            targets=targets,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-        log.info(
-            "computed the headline KPI histories of all %d ICBs of the folder in one pass (%.2f s)",
-            len(icbs),
-            time.monotonic() - started,
-        )
-    return icb_histories.series_of(pd.read_parquet(path, filters=[("IcbCode", "==", params.icb)]), params.icb)
-
-
-def histories_path(params: ResolvedParams, data: PackData) -> Path:
-    """Every ICB's headline KPI histories of a many-ICB folder, named by what they depend on: the
-    folder's validated tables, the quarter, the baseline, the targets (a KPI may count from its
-    target's start) and the code."""
-    material = {
-        "whole": Path(data.whole).name,
-        "quarter": params.quarter,
-        "baseline": params.baseline_period,
-        "targets": hashing.sha256_file(params.targets_file) if params.targets_file else "",
-        "code": hashing.code_hashes(),
-    }
-    return params.cache_dir / "store" / "histories" / f"{_key(material)}.parquet"
+    return icb_histories.series_of(pd.read_parquet(data.histories, filters=[("IcbCode", "==", icb)]), icb)
 
 
 def record_path(params: ResolvedParams, stores: dict[Section, Path]) -> Path:
