@@ -252,7 +252,7 @@ def _organisation_quarters(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.nd
     table (the KPIs then work on thousands of pairs, not millions of rows): each pair's organisation
     code number and quarter ordinal, whether any of its rows recruited (participants > 0), and the
     distinct organisation codes. Rows with no organisation or month are left out."""
-    cached = kc._weak_cache(kc._row_groups, recruitment)
+    cached = kc.frame_cache(recruitment)
     if cached is not None and "activity:organisation_quarters" in cached:
         return cached["activity:organisation_quarters"]
     codes, organisations = kc.codes_of(recruitment["OrganisationCode"])

@@ -67,7 +67,7 @@ def commercial_share_of_open_studies(data, quarter, icb: str, portfolio_only: bo
 
 def _commercial_ids(studies: pd.DataFrame) -> frozenset:
     """Ids of the commercial studies (cached per studies table: the national one is large)."""
-    cached = kc._weak_cache(kc._row_groups, studies)
+    cached = kc.frame_cache(studies)
     if cached is not None and "commercial_ids" in cached:
         return cached["commercial_ids"]
     ids = frozenset(studies.loc[(studies["StudyRoute"] == COMMERCIAL).to_numpy(), "StudyId"].tolist())

@@ -111,6 +111,12 @@ def _weak_cache(cache: dict, owner: Any) -> dict | None:
     return cache[key][1]
 
 
+def frame_cache(frame: pd.DataFrame) -> dict | None:
+    """A memo kept with ``frame`` (dropped with it): for what a helper derives from a table once,
+    e.g. its row-to-ICB index; None for an object that cannot be referenced weakly."""
+    return _weak_cache(_row_groups, frame)
+
+
 def frame_ordinals(frame: pd.DataFrame, column: str) -> np.ndarray:
     """:func:`quarter_ordinals` of ``frame[column]``, computed once per frame (read-only array):
     the KPIs ask for the same ICB table's months many times."""
@@ -518,13 +524,6 @@ def study_codes(recruitment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if cached is not None:
         cached["peer:StudyId"] = result
     return result
-
-
-def history_full(positions: np.ndarray, ordinals: np.ndarray, quarter_ordinal: int, size: int) -> np.ndarray:
-    """Per ICB: its rows (up to the quarter) reach back to the rolling window's first quarter, so
-    the per-ICB history (from its first quarter with rows) has a full window at the quarter."""
-    early = (positions >= 0) & (ordinals <= quarter_ordinal - (ROLLING_QUARTERS - 1))  # NaN compares False
-    return np.bincount(positions[early], minlength=size) > 0
 
 
 def long_histories(
