@@ -383,31 +383,25 @@ def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
     recruiting organisation's ICB, the route from every study), long: IcbCode, Quarter,
     CommercialParticipants, Participants (float64), each ICB from its first month with rows."""
     quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
     recruitment = kc.require_table(data, "recruitment")
     positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-    months = kc.frame_ordinals(recruitment, "Month")
-    kept = (positions >= 0) & (months <= q)  # NaN compares False
-    # Usually every row is kept: a slice then takes no copy of the millions of rows.
-    rows = slice(None) if kept.all() else np.flatnonzero(kept)
-    base = int(months[rows].min()) if kept.any() else q
-    span = q - base + 1
-    cells = positions[rows] * span + (months[rows].astype("int64") - base)
-    # by_quarter: each ICB from its first quarter with rows (the quarter reported when none).
-    seen = np.bincount(cells, minlength=size * span).reshape(size, span) > 0
-    starts = np.where(seen.any(axis=1), base + seen.argmax(axis=1), q)
     codes, ids = kc.study_codes(recruitment)
     # A site may recruit to a study led in another ICB, so the route comes from every study.
     commercial_ids = _commercial_ids(kc.require_table(data, "studies"))
     is_commercial = np.append(np.fromiter((i in commercial_ids for i in ids), dtype=bool, count=len(ids)), False)
-    participants = recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)[rows]
-    everyone = np.bincount(cells, weights=participants, minlength=size * span)
-    commercial = is_commercial[codes[rows]]
-    in_commercial = np.bincount(cells[commercial], weights=participants[commercial], minlength=size * span)
+    participants = recruitment["Participants"].to_numpy(dtype="float64", na_value=0.0)
+    # by_quarter: each ICB from its first quarter with rows (the quarter reported when none).
+    base, starts, sums = kc.sums_by_icb_and_quarter(
+        positions,
+        kc.frame_ordinals(recruitment, "Month"),
+        quarter,
+        len(icbs),
+        {"all": participants, "commercial": np.where(is_commercial[codes], participants, 0.0)},
+    )
     columns = {
         # The per-ICB series holds int64 counts (exact sums of whole numbers).
-        "CommercialParticipants": in_commercial.reshape(size, span).astype("int64").astype("float64"),
-        "Participants": everyone.reshape(size, span).astype("int64").astype("float64"),
+        "CommercialParticipants": sums["commercial"].astype("int64").astype("float64"),
+        "Participants": sums["all"].astype("int64").astype("float64"),
     }
     return kc.long_histories(icbs, quarter, base, starts, columns)
 
