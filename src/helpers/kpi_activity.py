@@ -361,3 +361,7 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
             "PctRecruiting": kc.share(recruiting, practices[:, None]),
         },
     )
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

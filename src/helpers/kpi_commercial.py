@@ -539,3 +539,7 @@ def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only:
         on_track[:, column] = np.bincount(chosen_icbs[good], minlength=size)
     columns = {"StudiesAssessed": assessed, "OnTrack": on_track, "PctOnTrack": kc.share(on_track, assessed)}
     return kc.long_histories(icbs, quarter, base, np.full(size, base), columns)
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

@@ -153,3 +153,7 @@ def deliverables_summary(data, quarter, icb: str) -> pd.DataFrame:
     out.insert(2, "Colour", out["Rag"].map(RAG_COLOUR))
     out["Pct"] = kc.share(out["Deliverables"], out["Deliverables"].sum())
     return out
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

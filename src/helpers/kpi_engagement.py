@@ -49,3 +49,7 @@ def engagement_all_icbs(data, quarter, icbs, measure: str) -> pd.DataFrame:
     sums = sums["v"]
     # The per-ICB table is whole numbers (astype int64), then float for the series.
     return kc.long_histories(icbs, quarter, base, starts, {"Value": sums.astype("int64").astype("float64")})
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

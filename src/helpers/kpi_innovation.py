@@ -152,3 +152,7 @@ def pipeline_history_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFram
         at_stage = stage_ranks[held_rows] == rank
         columns[stage] = np.bincount(cells[at_stage], minlength=size * width).reshape(size, width).astype("float64")
     return kc.long_histories(icbs, quarter, base, starts, columns)
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

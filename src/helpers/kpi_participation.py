@@ -399,3 +399,7 @@ def core20_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
     denominator = kc.rolling_by_icb(sums["known"], base, starts)
     columns = {"Value": kc.share(numerator, denominator), "Numerator": numerator, "Denominator": denominator}
     return kc.long_histories(icbs, quarter, base, starts, columns)
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

@@ -121,6 +121,11 @@ def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
     }
 
 
+def cross_system_status(data, quarter, icb: str, targets=None) -> pd.DataFrame:
+    """:func:`cross_system_target_status` as a one-row frame (the cross_system_status detail frame)."""
+    return pd.DataFrame([cross_system_target_status(data, quarter, icb, targets=targets)])
+
+
 def _workforce_total(data, quarter, icb: str, column: str, disclosed: bool) -> pd.DataFrame:
     quarter = parse(quarter)
     workforce = kc.table(kc.icb_slice(data, icb), "workforce")
@@ -190,3 +195,7 @@ def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -
         return out
     # The ICB totals are published too, so the breakdown is protected against a total row.
     return kc.published_breakdown(out, ["ResearchActiveStaff", "JointAppointments"], "OrganisationCode")
+
+
+# Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
+ALL_ICB_FRAMES: dict = {}

@@ -26,6 +26,7 @@ import pandas as pd
 
 from helpers import (
     comparison,
+    icb_frames,
     kpi_activity,
     kpi_commercial,
     kpi_deliverables,
@@ -60,6 +61,9 @@ class TableInputs:
     scorecard: pd.DataFrame  # the section's rows of the scorecard (every row for the summary)
     # KPI id -> the section's comparable KPIs among their peers (helpers.comparison; empty: no peer data)
     peers: Mapping[str, Any] = field(default_factory=dict)
+    # rule name -> the ICB's frame from its many-ICB folder's one pass (helpers.icb_frames); a rule
+    # not here is computed from ``data``
+    given: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,18 @@ def declared(section_id: str, name: str) -> Declared:
 
 
 # -- shared shapes ------------------------------------------------------------------------------
+def _kpi_frame(i: TableInputs, rule: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+    """The ICB's frame of ``rule`` (a per-ICB rule of :data:`helpers.icb_frames.RULES`): the one its
+    many-ICB folder's pass computed, when given, else computed from the section's data. (A
+    notebook's :class:`helpers.section.Section` has no ``given``: it computes.)"""
+    found = getattr(i, "given", {}).get(icb_frames.name_of(rule))
+    if found is not None:
+        return found.copy()  # a declaration may change its frame; two may share one
+    return icb_frames.rule_of(rule).compute(
+        i.data, i.quarter, i.icb, baseline_quarters=i.baseline_quarters, targets=i.targets
+    )
+
+
 def _last_8_quarters(frame: pd.DataFrame) -> pd.DataFrame:
     return sections.with_quarter_labels(sections.recent(frame))
 
@@ -164,7 +180,7 @@ HEADLINE = Declared("headline_kpis", lambda i: i.scorecard, _headline)
 
 # -- 10 research activity -----------------------------------------------------------------------
 def _open_studies(i: TableInputs) -> pd.DataFrame:
-    return kpi_activity.open_studies(i.data, i.quarter, i.icb, baseline_quarters=i.baseline_quarters)
+    return _kpi_frame(i, kpi_activity.open_studies)
 
 
 STUDIES_OPEN_FRAME = Declared("studies_open", _open_studies)
@@ -191,7 +207,7 @@ RESEARCH_ACTIVITY = (
     ),
     Declared(
         "studies_by_care_setting",
-        lambda i: sections.readable(kpi_activity.open_studies_by_care_setting(i.data, i.quarter, i.icb), "CareSetting"),
+        lambda i: sections.readable(_kpi_frame(i, kpi_activity.open_studies_by_care_setting), "CareSetting"),
         TableSpec(
             "NIHR studies open in {quarter} by care setting",
             {"CareSetting": "Care setting", "OpenStudies": "Open studies", "Pct": "Share (%)"},
@@ -199,17 +215,17 @@ RESEARCH_ACTIVITY = (
     ),
     Declared(
         "studies_by_specialty",
-        lambda i: kpi_activity.open_studies_by_specialty(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_activity.open_studies_by_specialty),
         TableSpec(
             "NIHR studies open in {quarter} by managing specialty",
             {"ManagingSpecialty": "Managing specialty", "OpenStudies": "Open studies", "Pct": "Share (%)"},
         ),
     ),
-    Declared("new_studies", lambda i: kpi_activity.new_studies(i.data, i.quarter, i.icb)),
-    Declared("recruiting_organisations", lambda i: kpi_activity.recruiting_organisations(i.data, i.quarter, i.icb)),
+    Declared("new_studies", lambda i: _kpi_frame(i, kpi_activity.new_studies)),
+    Declared("recruiting_organisations", lambda i: _kpi_frame(i, kpi_activity.recruiting_organisations)),
     Declared(
         "gp_practices_recruiting",
-        lambda i: kpi_activity.gp_practices_recruiting(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_activity.gp_practices_recruiting),
         TableSpec(
             "GP practices recruiting in the rolling 12 months, last 8 quarters",
             {
@@ -231,11 +247,11 @@ SHARES = ["ParticipantPct", "PopulationPct"]
 
 
 def _by_imd_quintile(i: TableInputs) -> pd.DataFrame:
-    return kpi_participation.participants_by_imd_quintile(i.data, i.quarter, i.icb)
+    return _kpi_frame(i, kpi_participation.participants_by_imd_quintile)
 
 
 def _by_ethnicity(i: TableInputs) -> pd.DataFrame:
-    return kpi_participation.ethnicity_representation(i.data, i.quarter, i.icb)
+    return _kpi_frame(i, kpi_participation.ethnicity_representation)
 
 
 def _shares(frame: pd.DataFrame, column: str, left_out: list[str]) -> pd.DataFrame:
@@ -246,11 +262,11 @@ def _shares(frame: pd.DataFrame, column: str, left_out: list[str]) -> pd.DataFra
 PARTICIPATION = (
     Declared(
         "participants_per_10k",
-        lambda i: sections.observed(kpi_participation.participants_per_10k(i.data, i.quarter, i.icb), "Per10000"),
+        lambda i: sections.observed(_kpi_frame(i, kpi_participation.participants_per_10k), "Per10000"),
     ),
     Declared(
         "participants",
-        lambda i: kpi_participation.participants_with_non_portfolio(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_participation.participants_with_non_portfolio),
         TableSpec(
             "Participants recruited, last 8 quarters: NIHR portfolio (the headline) and, apart, not on the NIHR "
             "portfolio",
@@ -272,7 +288,7 @@ PARTICIPATION = (
     ),
     Declared(
         "participants_by_place",
-        lambda i: kpi_participation.participants_by_place(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_participation.participants_by_place),
         TableSpec(
             "NIHR portfolio participants recruited in {quarter} by place",
             {"Place": "Place", "Participants": "Participants", "Pct": "Share (%)"},
@@ -282,7 +298,7 @@ PARTICIPATION = (
     Declared(
         "participants_by_organisation_type",
         lambda i: sections.readable(
-            kpi_participation.participants_by_organisation_type(i.data, i.quarter, i.icb), "OrganisationType"
+            _kpi_frame(i, kpi_participation.participants_by_organisation_type), "OrganisationType"
         ),
         TableSpec(
             "NIHR portfolio participants recruited in {quarter} by type of organisation",
@@ -313,7 +329,7 @@ PARTICIPATION = (
     ),
     Declared(
         "participants_core20",
-        lambda i: kpi_participation.participants_core20(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_participation.participants_core20),
         TableSpec(
             "Participants from Core20 areas (national IMD deciles 1-2), rolling 12 months to {quarter}",
             {
@@ -331,7 +347,7 @@ PARTICIPATION = (
             options=REPRESENTATION_RATIO,
         ),
     ),
-    Declared("core20_history", lambda i: kpi_participation.core20_history(i.data, i.quarter, i.icb)),
+    Declared("core20_history", lambda i: _kpi_frame(i, kpi_participation.core20_history)),
     Declared(
         "participants_by_ethnicity",
         _by_ethnicity,
@@ -366,7 +382,7 @@ COMMERCIAL = (
         "commercial_income",
         lambda i: sections.with_dates(
             sections.observed(
-                kpi_commercial.commercial_income(i.data, i.quarter, i.icb, targets=i.targets), "Rolling12MonthsGBP"
+                _kpi_frame(i, kpi_commercial.commercial_income), "Rolling12MonthsGBP"
             )
         ),
         TableSpec(
@@ -386,11 +402,11 @@ COMMERCIAL = (
     ),
     Declared(
         "commercial_share_of_open_studies",
-        lambda i: kpi_commercial.commercial_share_of_open_studies(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_commercial.commercial_share_of_open_studies),
     ),
     Declared(
         "commercial_participants",
-        lambda i: kpi_commercial.commercial_participants(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_commercial.commercial_participants),
         TableSpec(
             "Participants in commercial studies, last 8 quarters",
             {
@@ -406,7 +422,7 @@ COMMERCIAL = (
     ),
     Declared(
         "setup_times",
-        lambda i: kpi_commercial.setup_time_summary(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_commercial.setup_time_summary),
         TableSpec(
             "NCVR set-up time by quarter of first participant (studies costed from 1 October 2022, when NCVR "
             "began), last 8 quarters",
@@ -434,7 +450,7 @@ COMMERCIAL = (
     ),
     Declared(
         "recruitment_to_time_and_target",
-        lambda i: sections.with_dates(kpi_commercial.rtt_summary(i.data, i.quarter, i.icb)),
+        lambda i: sections.with_dates(_kpi_frame(i, kpi_commercial.rtt_summary)),
         TableSpec(
             "Studies on track for recruitment to time and target (RTT >= 0), last 8 quarters",
             {
@@ -467,12 +483,12 @@ def _unlisted_note(frame: pd.DataFrame) -> list[str]:
 def _cross_system_status(i: TableInputs) -> pd.DataFrame:
     """Where the cross-system count stands against the plan's rule, as one row (in words:
     :func:`helpers.narrative.cross_system_target_words`)."""
-    return pd.DataFrame([kpi_partnerships.cross_system_target_status(i.data, i.quarter, i.icb, targets=i.targets)])
+    return _kpi_frame(i, kpi_partnerships.cross_system_status)
 
 
 def _cross_system_studies(i: TableInputs) -> pd.DataFrame:
     """Cross-system studies for their chart: dated, the cumulative count named as its legend reads."""
-    studies = kpi_partnerships.cross_system_studies(i.data, i.quarter, i.icb, targets=i.targets)
+    studies = _kpi_frame(i, kpi_partnerships.cross_system_studies)
     return sections.renamed(
         sections.with_dates(studies), {"CumulativeCrossSystemStudies": "Studies opened, cumulative"}
     )
@@ -481,11 +497,11 @@ def _cross_system_studies(i: TableInputs) -> pd.DataFrame:
 PARTNERSHIPS = (
     Declared("cross_system_status", _cross_system_status),
     Declared("cross_system_studies", _cross_system_studies),
-    Declared("research_active_staff", lambda i: kpi_partnerships.research_active_staff(i.data, i.quarter, i.icb)),
-    Declared("joint_appointments", lambda i: kpi_partnerships.joint_appointments(i.data, i.quarter, i.icb)),
+    Declared("research_active_staff", lambda i: _kpi_frame(i, kpi_partnerships.research_active_staff)),
+    Declared("joint_appointments", lambda i: _kpi_frame(i, kpi_partnerships.joint_appointments)),
     Declared(
         "workforce_by_organisation",
-        lambda i: kpi_partnerships.workforce_by_organisation(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_partnerships.workforce_by_organisation),
         TableSpec(
             "Research-active staff and joint appointments by organisation, {quarter}",
             {
@@ -508,12 +524,12 @@ BENEFIT_COLUMNS = {"BenefitMeasure": "Benefit", "Unit": "Unit", "InQuarter": "In
 INNOVATION = (
     Declared(
         "innovation_pipeline",
-        lambda i: sections.readable(kpi_innovation.pipeline_by_stage(i.data, i.quarter, i.icb), "Stage"),
+        lambda i: sections.readable(_kpi_frame(i, kpi_innovation.pipeline_by_stage), "Stage"),
         TableSpec("Innovations by stage at the end of {quarter}", {"Stage": "Stage", "Innovations": "Innovations"}),
     ),
     Declared(
         "innovation_stage_changes",
-        lambda i: kpi_innovation.stage_movements(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_innovation.stage_movements),
         TableSpec(
             "Stage changes in {quarter}",
             {
@@ -528,7 +544,7 @@ INNOVATION = (
     ),
     Declared(
         "innovation_benefits",
-        lambda i: kpi_innovation.benefits_by_measure(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_innovation.benefits_by_measure),
         TableSpec(
             "Quantified benefits of innovations, {quarter} and to date",
             BENEFIT_COLUMNS,
@@ -537,7 +553,7 @@ INNOVATION = (
     ),
     Declared(
         "pharmacy_alignment_benefits",
-        lambda i: kpi_innovation.pharmacy_alignment_benefits(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_innovation.pharmacy_alignment_benefits),
         TableSpec(
             "Pharmacy Clinical Trials Alignment Project: benefits, {quarter} and to date",
             BENEFIT_COLUMNS,
@@ -552,7 +568,7 @@ INNOVATION = (
 ENGAGEMENT = (
     Declared(
         "engagement",
-        lambda i: kpi_engagement.engagement(i.data, i.quarter, i.icb),
+        lambda i: _kpi_frame(i, kpi_engagement.engagement),
         TableSpec(
             "Engagement and involvement, last 8 quarters",
             {
@@ -576,7 +592,7 @@ ENGAGEMENT = (
 def _deliverables(i: TableInputs) -> pd.DataFrame:
     # The plan's words as written; narrative.plan_words marks its network words "(now the RDN)".
     rag = sections.readable(
-        sections.readable(kpi_deliverables.deliverables_rag(i.data, i.quarter, i.icb), "Rag"), "StatusShown"
+        sections.readable(_kpi_frame(i, kpi_deliverables.deliverables_rag), "Rag"), "StatusShown"
     )
     return narrative.with_plan_words(rag, "Deliverable")
 
@@ -584,7 +600,7 @@ def _deliverables(i: TableInputs) -> pd.DataFrame:
 DELIVERABLES = (
     Declared(
         "deliverables_by_rag",
-        lambda i: sections.readable(kpi_deliverables.deliverables_summary(i.data, i.quarter, i.icb), "Rag"),
+        lambda i: sections.readable(_kpi_frame(i, kpi_deliverables.deliverables_summary), "Rag"),
     ),
     Declared(
         "deliverables",
