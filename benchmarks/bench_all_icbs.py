@@ -6,7 +6,9 @@ per-ICB loop it replaced. Prints wall seconds per run. Not a test.
 ``peer_inputs`` (:func:`helpers.benchmarks.peer_inputs`, every ICB's comparable-KPI counts for the
 quarter) against ``per_icb``; ``histories`` (:func:`helpers.icb_histories.histories`, every ICB's
 headline KPI histories, what the KPI stage of a many-ICB folder's packs reads) against
-``histories_per_icb`` (each KPI's per-ICB ``series``, ICB by ICB).
+``histories_per_icb`` (each KPI's per-ICB ``series``, ICB by ICB); ``frames``
+(:func:`helpers.icb_frames.frames`, every ICB's detail frames, what the same packs' tables are drawn
+from) against ``frames_per_icb`` (each rule's per-ICB frame, ICB by ICB).
 
 ``FOLDER``: a national sample, e.g. from ``boardpack sample-data --scale national --to "2026/27 Q2"
 --out FOLDER``. Each run loads the folder afresh (loading is not timed), so nothing the KPI helpers
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import benchmarks, icb_histories, kpi_activity, kpi_commercial, kpis
+from helpers import benchmarks, icb_frames, icb_histories, kpi_activity, kpi_commercial, kpis
 from helpers.extract import icbs_in
 from helpers.loading import load_data
 from helpers.paths import PROJ_ROOT
@@ -50,11 +52,22 @@ def _histories_per_icb(data, quarter) -> pd.DataFrame:
     return pd.concat([icb_histories._icb_by_icb(kpi, data, quarter, icbs, params) for kpi in kpis.REGISTRY])
 
 
+def _frames(data, quarter) -> dict:
+    return icb_frames.frames(data, quarter, icbs_in(data), **_params())
+
+
+def _frames_per_icb(data, quarter) -> list:
+    icbs, params = icbs_in(data), _params()
+    return [rule.compute(data, quarter, icb, **params) for rule in icb_frames.RULES for icb in icbs]
+
+
 WHICH = {
     "peer_inputs": benchmarks.peer_inputs,
     "per_icb": getattr(benchmarks, "_peer_inputs_per_icb", None),
     "histories": _histories,
     "histories_per_icb": _histories_per_icb,
+    "frames": _frames,
+    "frames_per_icb": _frames_per_icb,
 }
 
 
@@ -80,7 +93,7 @@ def main(argv=None) -> int:
             seconds.append(time.perf_counter() - start)
             del data
         print(
-            f"{name:<17} {len(rows):>6} rows  runs {', '.join(f'{s:.2f}' for s in seconds)} s  "
+            f"{name:<17} {len(rows):>6} {'frames' if name.startswith('frames') else 'rows'}  runs {', '.join(f'{s:.2f}' for s in seconds)} s  "
             f"median {statistics.median(seconds):.2f} s",
             flush=True,
         )

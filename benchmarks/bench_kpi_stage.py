@@ -1,5 +1,5 @@
-"""Benchmark: the KPI stage of every pack of a many-ICB folder, with each pack's headline series read
-from the folder's one pass over every ICB, against each pack computing its own from its extract.
+"""Benchmark: the KPI stage of every pack of a many-ICB folder, with each pack's headline series and
+detail frames read from the folder's one pass over every ICB, against each pack computing its own.
 Prints seconds. Not a test.
 
     .venv/bin/python benchmarks/bench_kpi_stage.py --data FOLDER [--quarter Q]
@@ -7,8 +7,9 @@ Prints seconds. Not a test.
 ``FOLDER``: a national sample (``boardpack sample-data --scale national --to "2026/27 Q2" --out
 FOLDER``). In a fresh temporary project: the cut (validate, cut into per-ICB extracts, peer figures
 and the one pass, :func:`boardpack.extracts.data_for_pack`), timed once; then, ICB by ICB, the KPI
-stage (:func:`boardpack.kpi_stage.write_stores`, every section's store written afresh) twice: with
-the pass's series, and with none (what a pack of a folder cut for other parameters does).
+stage (:func:`boardpack.kpi_stage.write_stores`, every section's store written afresh) three times:
+with the pass's series and frames; with its series only (frames computed, as before the frames were
+in the pass); and with neither (what a pack of a folder cut for other parameters does).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         first = extracts.data_for_pack(args.data.resolve(), "QWU", quarter, root / ".cache", kpi_params)
         print(f"cut (validate, extracts, peer figures, one pass): {time.perf_counter() - started:.1f} s", flush=True)
-        assert first.histories is not None
+        assert first.histories is not None and first.frames is not None
         icbs = sorted(p.name for p in (root / ".cache" / "extracts").iterdir() if p.name.startswith("Q"))
 
         def stage(data: extracts.PackData, icb: str) -> float:
@@ -53,12 +54,17 @@ def main(argv=None) -> int:
             assert not problem, problem
             return time.perf_counter() - started
 
-        read, computed = [], []
+        read, series_only, computed = [], [], []
         for icb in icbs:
             data = extracts.data_for_pack(args.data.resolve(), icb, quarter, root / ".cache", kpi_params)
             read.append(stage(data, icb))
-            computed.append(stage(dataclasses.replace(data, histories=None), icb))
-        for name, seconds in (("series from the one pass", read), ("series computed per pack", computed)):
+            series_only.append(stage(dataclasses.replace(data, frames=None), icb))
+            computed.append(stage(dataclasses.replace(data, histories=None, frames=None), icb))
+        for name, seconds in (
+            ("series and frames from the one pass", read),
+            ("series from the one pass, frames computed per pack", series_only),
+            ("series and frames computed per pack", computed),
+        ):
             print(
                 f"{len(icbs)} packs' KPI stages, {name}: total {sum(seconds):.1f} s, "
                 f"median {statistics.median(seconds):.3f} s",

@@ -103,9 +103,9 @@ def test_every_icbs_frame_equals_its_packs(folder, quarter, name):
         assert any(isinstance(_per_icb(rule, extracts[i], quarter, i), Exception) for i in codes), name
         return
     assert frame.columns[0] == "IcbCode"
-    assert list(dict.fromkeys(frame["IcbCode"])) == [
-        icb for icb in codes if (frame["IcbCode"] == icb).any()
-    ], "ICBs in the order given"
+    assert list(dict.fromkeys(frame["IcbCode"])) == [icb for icb in codes if (frame["IcbCode"] == icb).any()], (
+        "ICBs in the order given"
+    )
     for icb in codes:
         expected = _per_icb(rule, extracts[icb], quarter, icb)
         got = icb_frames.frame_of(frame, icb)

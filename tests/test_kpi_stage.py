@@ -1,10 +1,11 @@
-"""boardpack.kpi_stage on a many-ICB folder: every ICB's headline series come from one pass over the
-folder when it is cut (helpers.icb_histories), read by each of its packs, and give the same stores
-and record as the ICB's own extract computed on its own."""
+"""boardpack.kpi_stage on a many-ICB folder: every ICB's headline series and detail frames come from
+one pass over the folder when it is cut (helpers.icb_histories, helpers.icb_frames), read by each of
+its packs, and give the same stores and record as the ICB's own extract computed on its own."""
 
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
 
 import pandas as pd
@@ -13,7 +14,7 @@ from test_icb_histories import PARAMS
 
 from boardpack import extracts, kpi_stage, params as build_params
 from boardpack.sections import select
-from helpers import icb_histories, store
+from helpers import icb_frames, icb_histories, store
 from helpers.kpis import REGISTRY
 from helpers.quarters import BASELINE_PERIOD
 from sampledata.generate import generate, write
@@ -51,10 +52,15 @@ def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(na
     kpi_params = extracts.KpiParams(BASELINE_PERIOD, root / "params" / "targets.yml")
     with caplog.at_level(logging.INFO):
         first = extracts.data_for_pack(national, "QOX", QUARTER, cache, kpi_params)
-    assert "computed the headline KPI histories of all 3 ICBs of the folder in one pass" in caplog.text
-    assert first.histories is not None and first.histories.parent == cache / "extracts" / "histories"
+    assert "of all 3 ICBs of the folder in one pass" in caplog.text
+    assert first.histories is not None and first.histories.parent.parent == cache / "extracts" / "pass"
     frame = pd.read_parquet(first.histories)
     assert list(dict.fromkeys(frame["IcbCode"])) == sorted(ICBS)
+    # the ICB's detail frames from the same pass: one per rule with an all-ICB counterpart
+    assert first.frames is not None and first.frames.parent.parent == first.histories.parent
+    with open(first.frames, "rb") as handle:
+        given = pickle.load(handle)  # noqa: S301 - written by the build under test
+    assert set(given) == {rule.name for rule in icb_frames.RULES if rule.all_icbs is not None}
     record, stores = _stage(root, first, "QOX", caplog)
 
     # The folder's next pack finds the same histories (no second pass) and reads its rows.
@@ -62,18 +68,19 @@ def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(na
     with caplog.at_level(logging.INFO):
         second = extracts.data_for_pack(national, "QWU", QUARTER, cache, kpi_params)
     assert second.histories == first.histories and "in one pass" not in caplog.text
+    assert second.frames == first.frames.with_name("QWU.pickle")
     _stage(root, second, "QWU", caplog)
 
     # Other parameters than the cut's: no histories for them, so each pack computes its own series.
     other = extracts.data_for_pack(national, "QOX", QUARTER, cache, extracts.KpiParams("2018/19 Q1..2018/19 Q4"))
-    assert other.histories is None and other.folder == first.folder
+    assert other.histories is None and other.frames is None and other.folder == first.folder
 
     # QOX's extract as a plain one-ICB folder: its series computed ICB by ICB, the same figures.
     own = tmp_path / "own"
     shutil.copytree(first.folder, own)
     plain_root = _project(tmp_path, "plain")
     plain = extracts.data_for_pack(own, "QOX", QUARTER, plain_root / ".cache", kpi_params)
-    assert plain.histories is None and not plain.validated
+    assert plain.histories is None and plain.frames is None and not plain.validated
     plain_record, plain_stores = _stage(plain_root, plain, "QOX", caplog)
     assert plain_record == record
     for section, folder in stores.items():

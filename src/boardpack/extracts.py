@@ -25,6 +25,8 @@ from boardpack.hashing import code_hashes, extract_file, sha256_file, table_file
 from boardpack.sections import ALL_TABLES as TABLES  # the contract's tables, without importing pandas
 
 log = logging.getLogger("boardpack.extracts")
+HISTORIES_FILE = "histories.parquet"  # in a pass's folder: every ICB's headline KPI histories
+FRAMES_DIR = "frames"  # in a pass's folder: <ICB>.pickle, the ICB's detail frames (rule name -> frame)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class PackData:
     source: dict = field(default_factory=dict)  # for an extract: the source folder, its files' hashes, the quarter
     validated: bool = False  # an extract of a folder that passed every check for the quarter
     histories: Path | None = None  # for an extract: every ICB's headline KPI histories, from one pass
+    frames: Path | None = None  # for an extract: its ICB's detail frames, from the same pass
 
 
 def folder_icbs(data_dir: Path, cache_dir: Path) -> list[str]:
@@ -81,7 +84,8 @@ def data_for_pack(
 ) -> PackData:
     """The rows the pack of ``icb`` reads: ``data_dir`` itself when it holds only that ICB; for a
     many-ICB folder, its ICB's extract and (given ``kpi_params``) every ICB's headline KPI
-    histories, when the folder's cut computed them for these parameters (:func:`extract_all`).
+    histories and its ICB's detail frames, when the folder's cut computed them for these
+    parameters (:func:`extract_all`).
 
     Raises :class:`helpers.loading.DataError` for data that break the contract and
     :class:`ExtractError` when the folder has no rows for ``icb``.
@@ -97,20 +101,30 @@ def data_for_pack(
         )
     if icbs == [icb]:
         return PackData(data_dir)
-    folders, source, histories = extract_all(data_dir, quarter, cache_dir, kpi_params)
-    return PackData(folders[icb], source, validated=True, histories=histories)
+    folders, source, one_pass = extract_all(data_dir, quarter, cache_dir, kpi_params)
+    if one_pass is None:
+        return PackData(folders[icb], source, validated=True)
+    frames = one_pass / FRAMES_DIR / f"{icb}.pickle"
+    return PackData(
+        folders[icb],
+        source,
+        validated=True,
+        histories=one_pass / HISTORIES_FILE,
+        frames=frames if frames.is_file() else None,
+    )
 
 
 def extract_all(
     data_dir: Path, quarter: str, cache_dir: Path, kpi_params: KpiParams | None = None
 ) -> tuple[dict[str, Path], dict, Path | None]:
     """Validate ``data_dir`` for ``quarter`` and cut it into one folder per ICB (once per source
-    files, quarter and code). Returns ({ICB: folder}, the source record, the histories file).
+    files, quarter and code). Returns ({ICB: folder}, the source record, the pass's folder).
 
-    With ``kpi_params``, the cut also computes every ICB's headline KPI histories in one vectorised
-    pass over the validated rows while they are in memory (:func:`helpers.icb_histories.histories`),
-    kept beside the extracts for those parameters: the histories file, or None when the folder was
-    cut earlier for other parameters (each pack then computes its own series from its extract).
+    With ``kpi_params``, the cut also computes every ICB's headline KPI histories and detail frames
+    in one vectorised pass over the validated rows while they are in memory
+    (:func:`helpers.icb_histories.histories`, :func:`helpers.icb_frames.frames`), kept beside the
+    extracts for those parameters: the pass's folder, or None when the folder was cut earlier for
+    other parameters (each pack then computes its own series and frames from its extract).
     """
     files = {
         name: {"file": path.name, "sha256": sha256_file(path)}
@@ -124,13 +138,13 @@ def extract_all(
     ).hexdigest()
     root = Path(cache_dir) / "extracts"
     index = root / "index" / f"{key[:32]}.json"
-    histories = _histories_file(root, key, kpi_params)
+    one_pass = _pass_dir(root, key, kpi_params)
     source = {"source_dir": str(data_dir), "quarter": quarter, "files": files}
     try:
         known = json.loads(index.read_text(encoding="utf-8"))
         folders = {icb: root / icb / name for icb, name in known["folders"].items()}
         if all(folder.is_dir() for folder in folders.values()):
-            found = histories if histories is not None and histories.is_file() else None
+            found = one_pass if one_pass is not None and one_pass.is_dir() else None
             return folders, {**source, "warnings": known["warnings"]}, found
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -146,8 +160,8 @@ def extract_all(
     # as its benchmarks table, so every pack of the folder is compared with the same figures.
     log.info("computing the peer figures of %s ICBs", len(icbs_in(data)))
     peers = peer_inputs(data, quarter)
-    if histories is not None:
-        _write_histories(data, quarter, kpi_params, histories)
+    if one_pass is not None:
+        _write_pass(data, quarter, kpi_params, one_pass)
     folders = {
         icb: _write_folder({**icb_tables(data, icb), "benchmarks": peers}, root / icb, extract) for icb in icbs_in(data)
     }
@@ -156,44 +170,67 @@ def extract_all(
     record = {"folders": {icb: f.name for icb, f in folders.items()}, "warnings": warnings}
     temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, index)
-    return folders, {**source, "warnings": warnings}, histories
+    return folders, {**source, "warnings": warnings}, one_pass
 
 
-def _histories_file(root: Path, key: str, kpi_params: KpiParams | None) -> Path | None:
-    """Where the cut keeps every ICB's headline KPI histories for ``kpi_params`` (None without)."""
+def _pass_dir(root: Path, key: str, kpi_params: KpiParams | None) -> Path | None:
+    """Where the cut keeps its one pass over every ICB for ``kpi_params`` (None without)."""
     if kpi_params is None:
         return None
     name = hashlib.sha256(json.dumps({"cut": key, **kpi_params.key()}, sort_keys=True).encode()).hexdigest()
-    return root / "histories" / f"{name[:32]}.parquet"
+    return root / "pass" / name[:32]
 
 
-def _write_histories(data, quarter: str, kpi_params: KpiParams, path: Path) -> None:
-    """Every ICB's headline KPI histories in one pass (the peer figures' row indexes already built)."""
+def _write_pass(data, quarter: str, kpi_params: KpiParams, path: Path) -> None:
+    """Every ICB's headline KPI histories and detail frames in one pass (the peer figures' row
+    indexes already built): ``histories.parquet`` and ``frames/<ICB>.pickle``, written into a
+    temporary folder renamed into place, so no build sees half of one."""
+    import pickle
     import time
 
-    from helpers import icb_histories
+    from helpers import icb_frames, icb_histories
     from helpers.extract import icbs_in
     from helpers.kpi_commercial import DEFAULT_INCOME_BASELINE_YEAR
     from helpers.quarters import parse_range
     from helpers.targets import load_targets
 
+    icbs = icbs_in(data)
+    baseline_quarters = tuple(q.id for q in parse_range(kpi_params.baseline_period))
+    targets = load_targets(kpi_params.targets_file) if kpi_params.targets_file else {}
     started = time.monotonic()
-    frame = icb_histories.histories(
+    histories = icb_histories.histories(
         data,
         quarter,
-        icbs_in(data),
-        baseline_quarters=tuple(q.id for q in parse_range(kpi_params.baseline_period)),
+        icbs,
+        baseline_quarters=baseline_quarters,
         income_baseline_year=DEFAULT_INCOME_BASELINE_YEAR,
-        targets=load_targets(kpi_params.targets_file) if kpi_params.targets_file else {},
+        targets=targets,
+    )
+    at_histories = time.monotonic()
+    frames = icb_frames.by_icb(
+        icb_frames.frames(data, quarter, icbs, baseline_quarters=baseline_quarters, targets=targets), icbs
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    frame.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
+    staging = Path(tempfile.mkdtemp(prefix=".new-", dir=path.parent))
+    try:
+        histories.to_parquet(staging / HISTORIES_FILE, index=False)
+        (staging / FRAMES_DIR).mkdir()
+        for icb, icb_frame in frames.items():
+            with open(staging / FRAMES_DIR / f"{icb}.pickle", "wb") as handle:
+                pickle.dump(icb_frame, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            os.rename(staging, path)
+        except OSError:  # another driver made the same pass first: theirs is identical
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info(
-        "computed the headline KPI histories of all %d ICBs of the folder in one pass (%.2f s)",
-        len(icbs_in(data)),
-        time.monotonic() - started,
+        "computed the headline KPI histories (%.2f s) and detail frames (%.2f s) of all %d ICBs of the folder "
+        "in one pass",
+        at_histories - started,
+        time.monotonic() - at_histories,
+        len(icbs),
     )
 
 

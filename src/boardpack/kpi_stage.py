@@ -80,6 +80,7 @@ def write_stores(
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
     histories: dict = {}
     given = _every_icbs_series(data, params.icb) if data.histories else None
+    given_frames = _every_icbs_frames(data)
     kpis = opened.compute_kpis(
         frames,
         parse(params.quarter),
@@ -109,7 +110,7 @@ def write_stores(
         # a section the helpers do not know (a project's own notebook) shows no headline KPI and
         # declares no detail table
         shown = opened.section_kpis(kpis, section.id) if section.id in opened.SECTION_IDS else kpis.only(())
-        detail = _detail_tables(section.id, frames, params, targets, baseline, shown, log)
+        detail = _detail_tables(section.id, frames, params, targets, baseline, shown, given_frames, log)
         store.write_store(
             folder,
             {name: table_paths[name] for name in section.inputs if name in table_paths},
@@ -129,6 +130,17 @@ def _every_icbs_series(data: PackData, icb: str) -> dict:
     from helpers import icb_histories
 
     return icb_histories.series_of(pd.read_parquet(data.histories, filters=[("IcbCode", "==", icb)]), icb)
+
+
+def _every_icbs_frames(data: PackData) -> dict:
+    """The pack's ICB's detail frames (rule name -> frame, :mod:`helpers.icb_frames`) from the pass
+    its many-ICB folder's cut made over every ICB; empty when there is none (each is computed)."""
+    import pickle
+
+    if data.frames is None:
+        return {}
+    with open(data.frames, "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - written by this project's build (boardpack.extracts)
 
 
 def record_path(params: ResolvedParams, stores: dict[Section, Path]) -> Path:
@@ -152,9 +164,12 @@ def _write_json(path: Path, content: dict) -> None:
     os.replace(temporary, path)
 
 
-def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline, shown, log: logging.Logger):
+def _detail_tables(
+    section_id, frames, params: ResolvedParams, targets, baseline, shown, given_frames: dict, log: logging.Logger
+):
     """The section's detail frames and tables (:func:`helpers.section_tables.compute_section`), once;
-    one that fails is logged and left to the section, which raises it at its cell."""
+    one that fails is logged and left to the section, which raises it at its cell. ``given_frames``:
+    the ICB's frames from its folder's one pass (the rest are computed from ``frames``)."""
     import warnings as python_warnings
 
     from helpers import section_tables
@@ -162,7 +177,15 @@ def _detail_tables(section_id, frames, params: ResolvedParams, targets, baseline
     from helpers.spc import TrialLimitsWarning
 
     inputs = section_tables.TableInputs(
-        section_id, frames, parse(params.quarter), params.icb, targets, baseline, shown.scorecard, shown.peers
+        section_id,
+        frames,
+        parse(params.quarter),
+        params.icb,
+        targets,
+        baseline,
+        shown.scorecard,
+        shown.peers,
+        given_frames,
     )
     with python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the charts' legends instead

@@ -381,9 +381,7 @@ COMMERCIAL = (
     Declared(
         "commercial_income",
         lambda i: sections.with_dates(
-            sections.observed(
-                _kpi_frame(i, kpi_commercial.commercial_income), "Rolling12MonthsGBP"
-            )
+            sections.observed(_kpi_frame(i, kpi_commercial.commercial_income), "Rolling12MonthsGBP")
         ),
         TableSpec(
             "Commercial contract income, last 8 quarters",
@@ -591,9 +589,7 @@ ENGAGEMENT = (
 # -- 70 deliverables ----------------------------------------------------------------------------
 def _deliverables(i: TableInputs) -> pd.DataFrame:
     # The plan's words as written; narrative.plan_words marks its network words "(now the RDN)".
-    rag = sections.readable(
-        sections.readable(_kpi_frame(i, kpi_deliverables.deliverables_rag), "Rag"), "StatusShown"
-    )
+    rag = sections.readable(sections.readable(_kpi_frame(i, kpi_deliverables.deliverables_rag), "Rag"), "StatusShown")
     return narrative.with_plan_words(rag, "Deliverable")
 
 
