@@ -161,3 +161,37 @@ def test_a_table_that_fails_in_the_build_is_raised_by_the_section_at_its_cell(qw
 def test_stored_tables_are_used_only_for_the_inputs_they_were_computed_from(stores):
     other = store.KpiInputs.of(QUARTER.label, "QWU", None, BASELINE)  # no targets file
     assert store.read_detail_tables(stores["30_commercial"], other) is None
+
+
+def test_a_given_frame_is_used_instead_of_computing_its_rule(qwu_sample):
+    """The KPI stage of a many-ICB folder's pack hands its tables the ICB's frames from the folder's
+    one pass (helpers.icb_frames): a given frame is the one shown, a copy the table may change, and
+    a rule not given is computed from the data."""
+    from helpers import icb_frames, kpi_activity
+
+    data = load_data(qwu_sample, QUARTER)
+    kpis = section.compute_kpis(data, QUARTER, "QWU", load_targets(TARGETS_FILE), BASELINE)
+    shown = section.section_kpis(kpis, "10_research_activity")
+    computed = section_tables.compute_section(
+        section_tables.TableInputs(
+            "10_research_activity", data, QUARTER, "QWU", load_targets(TARGETS_FILE), BASELINE, shown.scorecard
+        )
+    )
+    marker = computed["new_studies"].frame.assign(NewStudies=-1)
+    name = icb_frames.name_of(kpi_activity.new_studies)
+    given = section_tables.compute_section(
+        section_tables.TableInputs(
+            "10_research_activity",
+            data,
+            QUARTER,
+            "QWU",
+            load_targets(TARGETS_FILE),
+            BASELINE,
+            shown.scorecard,
+            given={name: marker},
+        )
+    )
+    pd.testing.assert_frame_equal(given["new_studies"].frame, marker)
+    assert given["new_studies"].frame is not marker
+    for other in ("studies_open", "gp_practices_recruiting"):
+        pd.testing.assert_frame_equal(given[other].frame, computed[other].frame)
