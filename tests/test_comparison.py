@@ -69,6 +69,33 @@ def test_the_own_icb_comes_from_its_own_data_not_the_benchmarks_row(national):
     assert found.figures.numerator == truth["Numerator"] > 0
 
 
+def test_own_counts_from_the_peer_data_of_the_folder_cut_equal_the_computed_ones(tmp_path_factory):
+    """An extract of a validated many-ICB folder carries the peer data its cut computed from the
+    same rows: its own row there gives every ICB the same placing as its counts computed from its
+    extract (the KPI stage of such a pack reads it instead of computing them), on the peer-count
+    edge cases (a suppressed count, a short history, no StudyDesign: KPIs left out alike)."""
+    from test_peer_counts import ICBS as EDGE_ICBS, QUARTER as EDGE_QUARTER, _edited
+
+    from helpers.extract import icb_tables
+
+    folder = tmp_path_factory.mktemp("edge")
+    write(_edited(generate(to=EDGE_QUARTER, scale="national", icbs=EDGE_ICBS)), folder, "parquet")
+    whole = load_data(folder, EDGE_QUARTER)
+    benchmarks = peer_inputs(whole, EDGE_QUARTER)
+    placed = {}
+    for icb in EDGE_ICBS:
+        extract = type(whole)(**{**icb_tables(whole, icb), "benchmarks": benchmarks})
+        computed = compare_kpis(extract, EDGE_QUARTER, icb)
+        read = compare_kpis(extract, EDGE_QUARTER, icb, own_from_peer_data=True)
+        assert list(read) == list(computed), icb
+        placed[icb] = len(read)
+        for kpi, found in read.items():
+            pd.testing.assert_frame_equal(found.figures.table, computed[kpi].figures.table, obj=f"{icb} {kpi}")
+            pd.testing.assert_frame_equal(found.funnel.units, computed[kpi].funnel.units, obj=f"{icb} {kpi}")
+            pd.testing.assert_frame_equal(found.appendix(), computed[kpi].appendix(), obj=f"{icb} {kpi}")
+    assert min(placed.values()) < len(COMPARABLE) == max(placed.values()), placed  # some left out, alike
+
+
 def test_region_and_listed_peer_groups(national):
     region = compare_kpis(national, QUARTER, "QWU", peers="region")["core20_pct"]
     assert sorted(region.figures.table["IcbCode"]) == ["QHL", "QUA", "QWU"] and region.figures.peers == "Midlands"

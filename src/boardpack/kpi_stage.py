@@ -90,6 +90,8 @@ def write_stores(
         params.peers,
         histories=histories,
         given_series=given,
+        # the extract's peer data are its folder's counts, computed from the same rows by the cut
+        own_from_peer_data=data.validated,
     )
     record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
     record["data"] = _freshness(frames, params)

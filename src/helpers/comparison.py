@@ -171,13 +171,21 @@ def check_peers(peers: str | Sequence[str]) -> str | tuple[str, ...]:
 
 
 def compare_kpis(
-    data, quarter: str | Quarter, icb: str, peers: str | Sequence[str] = "england"
+    data,
+    quarter: str | Quarter,
+    icb: str,
+    peers: str | Sequence[str] = "england",
+    own_from_peer_data: bool = False,
 ) -> dict[str, PeerComparison]:
     """Every comparable KPI whose tables ``data`` holds, placed among ``peers`` (see module doc).
 
     Empty when ``data`` has no ``benchmarks`` table. A KPI is left out when the ICB has no value
     for it in the quarter, or when fewer than two ICBs of the peer group have one. ``peers``:
     'england' (default), 'region' or a list of ICB codes (every one must be in the peer data).
+    ``own_from_peer_data``: the ICB's own counts are its row of the peer data instead of computed
+    from ``data``; only for an extract whose peer data its many-ICB folder's cut computed from the
+    same rows (:func:`helpers.benchmarks.peer_inputs`, equal to the per-ICB counts), where an ICB
+    with no row is one with no value (tests/test_comparison.py).
     """
     benchmarks = data.table("benchmarks")
     if benchmarks is None:
@@ -189,8 +197,12 @@ def compare_kpis(
     for kpi in COMPARABLE.values():
         if any(data.table(t) is None for t in kpi.tables):
             continue
-        own = kpi.comparable.counts(data, quarter, code)
-        own = own[own["Quarter"].astype(str) == quarter.id]
+        if own_from_peer_data:
+            own = peer_rows(benchmarks, quarter, kpi.id)
+            own = own[own["IcbCode"] == code]
+        else:
+            own = kpi.comparable.counts(data, quarter, code)
+            own = own[own["Quarter"].astype(str) == quarter.id]
         if own.empty or own[["Numerator", "Denominator"]].isna().any(axis=None):
             continue
         numerator, denominator = float(own["Numerator"].iloc[0]), float(own["Denominator"].iloc[0])

@@ -206,6 +206,7 @@ def compute_kpis(
     peers: str | Sequence[str] = "england",
     histories: dict | None = None,
     given_series: dict | None = None,
+    own_from_peer_data: bool = False,
 ) -> store.Kpis:
     """Every headline KPI whose tables ``data`` holds: the scorecard, the SPC frames behind its
     icons and, when ``data`` has peer data, each comparable KPI among ``peers``
@@ -213,7 +214,9 @@ def compute_kpis(
     (:func:`helpers.projections.kpi_projections`). The build computes this once per pack (into the
     store); a section opened on a plain data folder computes it here. ``histories``, when given,
     receives each KPI's quarterly series (for the pack's record, :mod:`helpers.pack_record`);
-    ``given_series``, each KPI's series computed already (:func:`helpers.scorecard.build_scorecard`)."""
+    ``given_series``, each KPI's series computed already (:func:`helpers.scorecard.build_scorecard`);
+    ``own_from_peer_data``: the ICB's comparable counts read from its peer data (an extract of a
+    validated many-ICB folder, :func:`helpers.comparison.compare_kpis`)."""
     histories = {} if histories is None else histories  # the projections reuse the scorecard's series
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrialLimitsWarning)  # shown in the TrialLimits column instead
@@ -231,7 +234,8 @@ def compute_kpis(
         projections = kpi_projections(
             data, quarter, icb, targets, baseline_quarters=tuple(baseline_quarters), histories=histories
         )
-    return store.Kpis(scorecard, spc_frames, compare_kpis(data, quarter, icb, peers), projections)
+    compared = compare_kpis(data, quarter, icb, peers, own_from_peer_data=own_from_peer_data)
+    return store.Kpis(scorecard, spc_frames, compared, projections)
 
 
 def section_kpis(kpis: store.Kpis, section_id: str) -> store.Kpis:
