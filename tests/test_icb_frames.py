@@ -148,9 +148,14 @@ def test_every_declared_frame_comes_from_a_rule():
     """Each detail table's frame reads its rule through section_tables._kpi_frame, so the pass's
     frames reach every table: no declaration calls a kpi_* rule directly."""
     import inspect
+    import re
 
     from helpers import section_tables
 
     source = inspect.getsource(section_tables)
     for rule in icb_frames.RULES:
         assert f"_kpi_frame(i, {rule.name})" in source, rule.name
+    called = re.findall(r"\b(kpi_[a-z]+\.[a-z_0-9]+)\(", source)
+    assert called == [], f"kpi_* rules called directly, not through _kpi_frame and icb_frames.RULES: {called}"
+    read = set(re.findall(r"_kpi_frame\(i, (kpi_[a-z]+\.[a-z_0-9]+)\)", source))
+    assert read == set(icb_frames.BY_NAME), "every rule read, and every rule read is registered"
