@@ -105,3 +105,25 @@ def test_a_kpi_one_icbs_data_cannot_give_is_left_to_each_pack(national):  # noqa
     frame = icb_histories.histories(data, QUARTER, icbs_in(data), **PARAMS)
     assert REGISTRY[0].id == "studies_open_pct_precovid" and REGISTRY[0].id not in set(frame["Kpi"])
     assert list(dict.fromkeys(frame["Kpi"])) == [k.id for k in REGISTRY[1:]]
+
+
+@pytest.mark.parametrize("quarter", [QUARTER, EARLIER])
+@pytest.mark.parametrize("kpi_id", [k.id for k in REGISTRY if k.comparable is not None])
+def test_a_comparable_kpis_counts_equal_its_packs_quarter_by_quarter(national, extracts, quarter, kpi_id):  # noqa: F811
+    """The pass keeps each comparable KPI's Numerator and Denominator: for each quarter of every ICB's
+    series, the counts its pack's record computes from its extract (``Comparable.counts``)."""
+    from helpers import icb_histories
+
+    kpi = next(k for k in REGISTRY if k.id == kpi_id)
+    frame = icb_histories.histories(national, quarter, icbs_in(national), **PARAMS)
+    for icb in icbs_in(national):
+        counts = icb_histories.counts_of(frame, icb)[kpi_id]
+        expected = kpi.comparable.counts(extracts[icb], quarter, icb).set_index("Quarter")
+        expected = expected.reindex(counts["Quarter"])
+        assert list(counts.columns) == ["Quarter", "Numerator", "Denominator"]
+        for column in ("Numerator", "Denominator"):
+            np.testing.assert_array_equal(
+                counts[column].to_numpy(dtype="float64"),
+                expected[column].to_numpy(dtype="float64"),
+                err_msg=f"{kpi_id} {icb} {column}",
+            )

@@ -4,6 +4,7 @@ its packs, and give the same stores and record as the ICB's own extract computed
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import shutil
@@ -82,7 +83,7 @@ def test_a_many_icb_folders_packs_share_one_pass_and_equal_their_own_extracts(na
     plain = extracts.data_for_pack(own, "QOX", QUARTER, plain_root / ".cache", kpi_params)
     assert plain.histories is None and plain.frames is None and not plain.validated
     plain_record, plain_stores = _stage(plain_root, plain, "QOX", caplog)
-    assert plain_record == record
+    assert json.dumps(plain_record, sort_keys=True) == json.dumps(record, sort_keys=True)  # as the manifest has it
     for section, folder in stores.items():
         for name in (store.KPIS_FILE, store.DETAIL_FILE, store.APPENDIX_FILE):
             if (folder / name).exists():

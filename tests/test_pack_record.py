@@ -66,6 +66,24 @@ def test_record_keeps_each_kpi_history_rag_icons_and_counts():
     assert kept["deliverables"] is None  # not loaded
 
 
+def test_given_counts_and_deliverables_are_used_instead_of_computed():
+    """The pack of a many-ICB folder gives the record the counts and deliverables its folder's one
+    pass computed (helpers.icb_histories.counts_of, helpers.icb_frames): those are what it keeps;
+    deliverables given are kept only when the pack loaded the deliverables table."""
+    import pandas as pd
+
+    data = sample()
+    histories = {}
+    kpis = section.compute_kpis(data, parse("2023-24-Q2"), "QWU", load_targets(), BASELINE, histories=histories)
+    quarters = [str(q) for q in histories["commercial_pct_open_studies"].index]
+    given = {"commercial_pct_open_studies": pd.DataFrame({"Quarter": quarters, "Numerator": 2.0, "Denominator": 9.0})}
+    rag = pd.DataFrame({"DeliverableId": ["D01"], "Deliverable": ["x"], "Owner": ["y"], "DueQuarter": ["2026-27-Q1"]})
+    kept = pack_record.record_of(data, "2023-24-Q2", "QWU", kpis, histories, given_counts=given, given_deliverables=rag)
+    share = pack_record.kpi_entries(kept)["commercial_pct_open_studies"]["history"][-1]
+    assert (share["numerator"], share["denominator"]) == (2.0, 9.0)
+    assert kept["deliverables"] is None  # the sample loads no deliverables table
+
+
 def test_record_marks_special_cause_points():
     data = sample()
     histories = {}

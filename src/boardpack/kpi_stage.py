@@ -57,7 +57,16 @@ def write_stores(
     if record is not None:
         first = next(iter(stores.values()), None)
         return "", list(store.read_meta(first)["warnings"]) if first else [], 0, record
-    from helpers import extract, pack_record, revisions, section as opened, targets as targets_file
+    from helpers import (
+        extract,
+        icb_frames,
+        icb_histories,
+        kpi_deliverables,
+        pack_record,
+        revisions,
+        section as opened,
+        targets as targets_file,
+    )
     from helpers.loading import load_data
     from helpers.problems import DataError
     from helpers.quarters import parse, parse_range
@@ -79,7 +88,9 @@ def write_stores(
     baseline = tuple(q.id for q in parse_range(params.baseline_period))
     targets = targets_file.load_targets(params.targets_file) if params.targets_file else {}
     histories: dict = {}
-    given = _every_icbs_series(data, params.icb) if data.histories else None
+    # what the one pass over the pack's many-ICB folder gave its ICB (none for a one-ICB folder)
+    given_rows = _icb_histories(data, params.icb) if data.histories else None
+    given = icb_histories.series_of(given_rows, params.icb) if given_rows is not None else None
     given_frames = _every_icbs_frames(data)
     kpis = opened.compute_kpis(
         frames,
@@ -93,7 +104,15 @@ def write_stores(
         # the extract's peer data are its folder's counts, computed from the same rows by the cut
         own_from_peer_data=data.validated,
     )
-    record = pack_record.record_of(frames, params.quarter, params.icb, kpis, histories)
+    record = pack_record.record_of(
+        frames,
+        params.quarter,
+        params.icb,
+        kpis,
+        histories,
+        given_counts=icb_histories.counts_of(given_rows, params.icb) if given_rows is not None else None,
+        given_deliverables=given_frames.get(icb_frames.name_of(kpi_deliverables.deliverables_rag)),
+    )
     record["data"] = _freshness(frames, params)
     _write_json(record_file, record)
     found = revisions.revisions(previous_record, record)
@@ -124,14 +143,12 @@ def write_stores(
     return "", warnings, len(missing), record
 
 
-def _every_icbs_series(data: PackData, icb: str) -> dict:
-    """The pack's ICB's headline series (KPI id -> series) from the histories its many-ICB folder's
-    cut computed for every ICB in one pass (:func:`boardpack.extracts.extract_all`)."""
+def _icb_histories(data: PackData, icb: str):
+    """The pack's ICB's rows of the histories its many-ICB folder's cut computed for every ICB in
+    one pass (:func:`boardpack.extracts.extract_all`)."""
     import pandas as pd
 
-    from helpers import icb_histories
-
-    return icb_histories.series_of(pd.read_parquet(data.histories, filters=[("IcbCode", "==", icb)]), icb)
+    return pd.read_parquet(data.histories, filters=[("IcbCode", "==", icb)])
 
 
 def _every_icbs_frames(data: PackData) -> dict:

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from helpers import kpis
 from helpers.quarters import Quarter, parse
 
-COLUMNS = ["Kpi", "IcbCode", "Quarter", "Value", "Label"]
+COLUMNS = ["Kpi", "IcbCode", "Quarter", "Value", "Label", "Numerator", "Denominator"]
 
 
 def histories(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> pd.DataFrame:
     """Every headline KPI's series for every ICB of ``icbs``: columns :data:`COLUMNS` (``Label``:
-    the label the series gives itself, empty when it gives none), KPIs in registry order, ICBs in
+    the label the series gives itself, empty when it gives none; ``Numerator`` and ``Denominator``:
+    a comparable KPI's counts, :func:`counts_of`, NaN for the others), KPIs in registry order, ICBs in
     the order given. ``params``: the series' keyword parameters (``baseline_quarters``,
     ``income_baseline_year``, ``targets``). A KPI that raises ``ValueError`` for the folder (a
     table ``data`` lacks, one ICB's data its rule cannot use) is left out: each pack then computes
@@ -43,6 +45,7 @@ def histories(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> pd
             # population): left to each pack, which computes it and fails only where it fails.
             continue
         labels = frame["Label"].astype(str) if "Label" in frame.columns else ""
+        counted = kpi.comparable is not None and "Numerator" in frame.columns
         frames.append(
             pd.DataFrame(
                 {
@@ -51,12 +54,17 @@ def histories(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> pd
                     "Quarter": frame["Quarter"].astype(str).to_numpy(),
                     "Value": frame["Value"].to_numpy(dtype="float64"),
                     "Label": labels if isinstance(labels, str) else labels.to_numpy(),
+                    "Numerator": frame["Numerator"].to_numpy(dtype="float64") if counted else np.nan,
+                    "Denominator": frame["Denominator"].to_numpy(dtype="float64") if counted else np.nan,
                 }
             )
         )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "Value" else object) for c in COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, object)) for c in COLUMNS})
     return pd.concat(frames, ignore_index=True)
+
+
+_DTYPES = {"Value": "float64", "Numerator": "float64", "Denominator": "float64"}
 
 
 def _icb_by_icb(kpi: kpis.Kpi, data, quarter: Quarter, icbs: list[str], params: dict) -> pd.DataFrame:
@@ -90,3 +98,24 @@ def series_of(frame: pd.DataFrame, icb: str) -> dict[str, pd.Series]:
             series.attrs["label"] = label
         out[str(kpi)] = series
     return out
+
+
+def counts_of(frame: pd.DataFrame, icb: str) -> dict[str, pd.DataFrame]:
+    """KPI id -> ``icb``'s ``Quarter``, ``Numerator``, ``Denominator`` of each comparable KPI of a
+    :func:`histories` frame, for the quarters of its series: as :attr:`helpers.kpis.Comparable.counts`
+    gives them for those quarters (the pack's record, :func:`helpers.pack_record.record_of`). A KPI
+    whose counts the pass did not keep (all missing) is left out: the pack computes them."""
+    from helpers.kpis import COMPARABLE
+
+    rows = frame[(frame["IcbCode"] == icb) & frame["Kpi"].isin(list(COMPARABLE))]
+    return {
+        str(kpi): pd.DataFrame(
+            {
+                "Quarter": group["Quarter"].astype(str).to_numpy(),
+                "Numerator": group["Numerator"].to_numpy(dtype="float64"),
+                "Denominator": group["Denominator"].to_numpy(dtype="float64"),
+            }
+        )
+        for kpi, group in rows.groupby("Kpi", sort=False)
+        if group[["Numerator", "Denominator"]].notna().any(axis=None)
+    }

@@ -231,23 +231,39 @@ def build_record(
     return record
 
 
-def record_of(data, quarter: str | Quarter, icb: str, kpis, histories: Mapping[str, pd.Series]) -> dict[str, Any]:
+def record_of(
+    data,
+    quarter: str | Quarter,
+    icb: str,
+    kpis,
+    histories: Mapping[str, pd.Series],
+    given_counts: Mapping[str, pd.DataFrame] | None = None,
+    given_deliverables: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """:func:`build_record` of a pack's data and computed KPIs (:class:`helpers.store.Kpis`): the
-    comparable KPIs' counts and the deliverables are computed here from ``data``."""
+    comparable KPIs' counts and the deliverables are computed here from ``data``, unless given (by
+    the one pass over a many-ICB folder: :func:`helpers.icb_histories.counts_of`, the
+    ``deliverables_rag`` frame of :mod:`helpers.icb_frames`)."""
     from helpers import kpi_common as kc, kpi_deliverables
     from helpers.kpis import COMPARABLE, comparable_counts
 
     quarter = parse(quarter)
     shown = set(kpis.scorecard["Kpi"])
+    given_counts = given_counts or {}
     counts = {}
     for kpi_id in COMPARABLE:
-        if kpi_id in shown:
+        if kpi_id in given_counts and kpi_id in shown:
+            counts[kpi_id] = given_counts[kpi_id]
+        elif kpi_id in shown:
             try:
                 counts[kpi_id] = comparable_counts(data, quarter, icb, kpi_id)
             except kc.MissingTableError:
                 pass
     try:
-        deliverables = kpi_deliverables.deliverables_rag(data, quarter, icb)
+        if given_deliverables is not None and data.table("deliverables") is not None:
+            deliverables = given_deliverables
+        else:
+            deliverables = kpi_deliverables.deliverables_rag(data, quarter, icb)
     except kc.MissingTableError:
         deliverables = None
     return build_record(quarter, icb, kpis.scorecard, histories, kpis.spc_frames, counts, deliverables)
