@@ -74,6 +74,34 @@ def cross_system_studies(
     return out
 
 
+def _cross_system_counts(
+    data, quarter: Quarter, icbs: Sequence[str], counts_from
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cross_system_studies`' counts for every ICB at once: (``base``, each ICB's first
+    quarter, openings per ICB and quarter, cumulative count from ``counts_from``), the grids'
+    column ``j`` the quarter of ordinal ``base + j``; each ICB's rows from the start of its own
+    periodic data (:func:`helpers.kpi_common.study_history_index` on its extract)."""
+    q, size = quarter.ordinal, len(icbs)
+    start = parse(counts_from).ordinal
+    studies = kc.require_table(data, "studies")
+    chosen = studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
+    positions = np.where(chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1)
+    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
+    starts = kc.study_history_starts(data, quarter, icbs, positions, opened)
+    base = int(starts.min()) if size else q
+    width = q - base + 1
+
+    def grid(rows: np.ndarray) -> np.ndarray:
+        columns = np.maximum(opened[rows], base).astype("int64") - base
+        return np.bincount(positions[rows] * width + columns, minlength=size * width).reshape(size, width)
+
+    in_rows = (positions >= 0) & (opened >= base) & (opened <= q)  # NaN compares False
+    # Each opening from the rule's start up to the quarter counts from its quarter on (an opening
+    # before the first column counts in the first column: the cumulative count includes it).
+    counted = (positions >= 0) & (opened >= start) & (opened <= q)
+    return base, starts, grid(in_rows), np.cumsum(grid(counted), axis=1)
+
+
 def cross_system_studies_all_icbs(data, quarter, icbs: Sequence[str], counts_from=None, targets=None) -> pd.DataFrame:
     """:func:`cross_system_studies`' ``CumulativeCrossSystemStudies`` for every ICB at once (long:
     IcbCode, Quarter, CumulativeCrossSystemStudies): NIHR portfolio cross-system studies led in the
@@ -81,22 +109,22 @@ def cross_system_studies_all_icbs(data, quarter, icbs: Sequence[str], counts_fro
     rows from the start of its own periodic data (:func:`helpers.kpi_common.study_history_index`
     on its extract)."""
     quarter = parse(quarter)
-    q, size = quarter.ordinal, len(icbs)
-    start = parse(counts_from if counts_from is not None else cross_system_rule(targets)[0]).ordinal
-    studies = kc.require_table(data, "studies")
-    chosen = studies["CrossSystemPartnership"].to_numpy(dtype=bool) & studies["NihrPortfolio"].to_numpy(dtype=bool)
-    positions = np.where(chosen, kc.row_icbs(studies, "LeadOrganisationCode", icbs, kc.icb_of_organisations(data)), -1)
-    opened = kc.frame_ordinals(studies, "ActualOpeningDate")
-    starts = kc.study_history_starts(data, quarter, icbs, positions, opened)
-    base = int(starts.min()) if size else q
-    # Each opening from the rule's start up to the quarter counts from its quarter on (an opening
-    # before the first column counts in the first column: the cumulative count includes it).
-    counted = (positions >= 0) & (opened >= start) & (opened <= q)  # NaN compares False
-    columns = np.maximum(opened[counted], base).astype("int64") - base
-    width = q - base + 1
-    openings = np.bincount(positions[counted] * width + columns, minlength=size * width).reshape(size, width)
-    cumulative = np.cumsum(openings, axis=1).astype("float64")
+    counts_from = counts_from if counts_from is not None else cross_system_rule(targets)[0]
+    base, starts, _, cumulative = _cross_system_counts(data, quarter, icbs, counts_from)
     return kc.long_histories(icbs, quarter, base, starts, {"CumulativeCrossSystemStudies": cumulative})
+
+
+def cross_system_studies_frames_all_icbs(data, quarter, icbs: Sequence[str], targets=None) -> pd.DataFrame:
+    """:func:`cross_system_studies` (the targets file's rule) for every ICB at once, ``IcbCode`` first."""
+    quarter = parse(quarter)
+    counts_from, target, due = cross_system_rule(targets)
+    base, starts, new, cumulative = _cross_system_counts(data, quarter, icbs, counts_from)
+    counts = {"NewCrossSystemStudies": new, "CumulativeCrossSystemStudies": cumulative}
+    out = kc.long_histories(icbs, quarter, base, starts, counts).astype({name: "int64" for name in counts})
+    out["Quarter"] = out["Quarter"].astype("string")
+    out["Target"] = np.where(kc.quarter_id_ordinals(out["Quarter"]) >= due.ordinal, target, np.nan)
+    out["TargetMet"] = out["CumulativeCrossSystemStudies"] >= target
+    return out
 
 
 def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
@@ -124,6 +152,40 @@ def cross_system_target_status(data, quarter, icb: str, targets=None) -> dict:
 def cross_system_status(data, quarter, icb: str, targets=None) -> pd.DataFrame:
     """:func:`cross_system_target_status` as a one-row frame (the cross_system_status detail frame)."""
     return pd.DataFrame([cross_system_target_status(data, quarter, icb, targets=targets)])
+
+
+def cross_system_status_frames_all_icbs(data, quarter, icbs: Sequence[str], targets=None) -> pd.DataFrame:
+    """:func:`cross_system_status` for every ICB at once (one row each), ``IcbCode`` first.
+
+    An ICB whose count at the due quarter is unknown (its rows start later) has None there, in
+    object columns: when other ICBs have that count (int64 and bool columns), one frame cannot hold
+    both, and its row is left out (its pack computes it).
+    """
+    quarter = parse(quarter)
+    counts_from, target, due = cross_system_rule(targets)
+    base, starts, _, cumulative = _cross_system_counts(data, quarter, icbs, counts_from)
+    now = cumulative[:, quarter.ordinal - base]
+    # cross_system_target_status: the count at the due quarter when that is a row of the ICB's frame
+    known = starts <= due.ordinal if due <= quarter else np.zeros(len(icbs), dtype=bool)
+    at_due = cumulative[:, due.ordinal - base] if known.any() else None  # base <= a known ICB's start
+    keep = known if known.any() else np.ones(len(icbs), dtype=bool)
+    out = pd.DataFrame(
+        {
+            "IcbCode": [icb for icb, kept in zip(icbs, keep) if kept],
+            "CountsFrom": counts_from.id,
+            "DueQuarter": due.id,
+            "Target": target,
+            "CountNow": now[keep].astype("int64"),
+            "MetNow": now[keep] >= target,
+        }
+    )
+    if known.any():
+        out["CountAtDue"] = at_due[keep].astype("int64")
+        out["MetAtDue"] = at_due[keep] >= target
+    else:
+        out["CountAtDue"] = pd.Series([None] * len(out), dtype=object)
+        out["MetAtDue"] = pd.Series([None] * len(out), dtype=object)
+    return out
 
 
 def _workforce_total(data, quarter, icb: str, column: str, disclosed: bool) -> pd.DataFrame:
@@ -174,6 +236,23 @@ def research_active_staff_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.Dat
     return _workforce_total_all_icbs(data, quarter, icbs, "ResearchActiveStaff")
 
 
+def _workforce_frames_all_icbs(data, quarter, icbs: Sequence[str], column: str) -> pd.DataFrame:
+    """:func:`_workforce_total` (disclosed) for every ICB at once, ``IcbCode`` first."""
+    out = _workforce_total_all_icbs(data, quarter, icbs, column).astype({column: "int64"})
+    out["Quarter"] = out["Quarter"].astype("string")
+    return kc.published_counts_all_icbs(out, [column])
+
+
+def joint_appointments_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`joint_appointments` (disclosed) for every ICB at once, ``IcbCode`` first."""
+    return _workforce_frames_all_icbs(data, quarter, icbs, "JointAppointments")
+
+
+def research_active_staff_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`research_active_staff` (disclosed) for every ICB at once, ``IcbCode`` first."""
+    return _workforce_frames_all_icbs(data, quarter, icbs, "ResearchActiveStaff")
+
+
 def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
     """Research-active staff and joint appointments per organisation in the quarter.
     Columns: Quarter, OrganisationCode, OrganisationName, ResearchActiveStaff, JointAppointments."""
@@ -197,5 +276,63 @@ def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -
     return kc.published_breakdown(out, ["ResearchActiveStaff", "JointAppointments"], "OrganisationCode")
 
 
+_WORKFORCE_COUNTS = ["ResearchActiveStaff", "JointAppointments"]
+
+
+def workforce_by_organisation_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`workforce_by_organisation` (disclosed) for every ICB at once, ``IcbCode`` first.
+
+    An ICB with no workforce rows in the quarter is left out (its pack computes its frame): its
+    lone total row has no quarter, and its text columns are then of object, not text, dtype, which
+    one frame with other ICBs' rows cannot hold.
+    """
+    quarter = parse(quarter)
+    size = len(icbs)
+    workforce = kc.require_table(data, "workforce")
+    positions = kc.row_icbs(workforce, "OrganisationCode", icbs, kc.icb_of_organisations(data))
+    rows = np.flatnonzero((positions >= 0) & (workforce["Quarter"] == quarter.id).to_numpy(dtype=bool))
+    codes = workforce["OrganisationCode"].to_numpy()[rows]
+    # Each ICB's rows by organisation code (a stable sort, as sort_values on text), ICBs in order.
+    order = np.lexsort((codes.astype(str), positions[rows]))
+    rows, codes, groups = rows[order], codes[order], positions[rows][order]
+    counts = np.column_stack([workforce[c].to_numpy(dtype="int64")[rows] for c in _WORKFORCE_COUNTS])
+    # an ICB with a negative count is left out: disclosure control raises for its frame
+    rejected = np.bincount(groups, weights=(counts < 0).any(axis=1), minlength=size) > 0
+    kept = ~rejected[groups]
+    rows, codes, groups, counts = rows[kept], codes[kept], groups[kept], counts[kept]
+    organisations = kc.require_table(data, "organisations")
+    names = organisations.set_index("OrganisationCode")["OrganisationName"]
+    names = names[~names.index.duplicated(keep="last")]  # the organisation icb_of_organisations gives its ICB
+    hidden, hidden_total = kc.hidden_against_totals(counts, groups, size)
+    present = np.bincount(groups, minlength=size) > 0
+    # published_breakdown: each ICB's rows, then its total row (Quarter kept, no name)
+    totals = np.column_stack(
+        [np.bincount(groups, weights=counts[:, j], minlength=size) for j in range(counts.shape[1])]
+    )
+    icb_of_row = np.concatenate([groups, np.flatnonzero(present)])
+    place = np.argsort(icb_of_row * 2 + np.repeat([0, 1], [len(rows), int(present.sum())]), kind="stable")
+    out = pd.DataFrame(
+        {
+            "IcbCode": np.asarray(list(icbs), dtype=object)[icb_of_row[place]],
+            "Quarter": pd.Series([quarter.id] * len(place), dtype="str"),
+            "OrganisationCode": pd.Series(np.append(codes, [kc.TOTAL] * int(present.sum()))[place], dtype="str"),
+            "OrganisationName": pd.Series(
+                np.append(names.reindex(codes).to_numpy(), [pd.NA] * int(present.sum()))[place], dtype=object
+            ),
+        }
+    )
+    for j, column in enumerate(_WORKFORCE_COUNTS):
+        cells = np.append(counts[:, j], totals[present, j].astype("int64"))
+        shown = np.append(hidden[:, j], hidden_total[present, j])
+        out[column] = pd.Series(kc.disclosed_cells(cells[place], shown[place]), dtype=object)
+    return out
+
+
 # Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
-ALL_ICB_FRAMES: dict = {}
+ALL_ICB_FRAMES: dict = {
+    "cross_system_status": cross_system_status_frames_all_icbs,
+    "cross_system_studies": cross_system_studies_frames_all_icbs,
+    "research_active_staff": research_active_staff_frames_all_icbs,
+    "joint_appointments": joint_appointments_frames_all_icbs,
+    "workforce_by_organisation": workforce_by_organisation_frames_all_icbs,
+}
