@@ -21,6 +21,15 @@ class BaselineError(ValueError):
     """The baseline period has no open studies, so no percentage of it can be given."""
 
 
+def _baseline_error(icb: str, baseline_quarters: Sequence[str]) -> BaselineError:
+    """The error for an ICB with no open studies in the baseline (per ICB and all-ICB alike)."""
+    return BaselineError(
+        f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
+        "the studies table must include the studies open then (check ActualOpeningDate / "
+        "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
+    )
+
+
 def _baseline_ordinals(baseline_quarters: Sequence[str], quarter: Quarter) -> list[int]:
     """The baseline quarters' ordinals, sorted; errors for none, or one after the quarter reported."""
     baseline = sorted(parse(q).ordinal for q in baseline_quarters)
@@ -57,11 +66,7 @@ def open_studies(
     series = pd.Series(counts, index=ordinals)
     baseline_mean = float(series.reindex(baseline).mean())
     if not baseline_mean > 0:
-        raise BaselineError(
-            f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
-            "the studies table must include the studies open then (check ActualOpeningDate / "
-            "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
-        )
+        raise _baseline_error(icb, baseline_quarters)
     out = kc.history_frame(series, "OpenStudies")
     out["BaselineMean"] = baseline_mean
     out["PctOfBaseline"] = 100.0 * out["OpenStudies"] / baseline_mean
@@ -189,47 +194,61 @@ def _portfolio_studies(data, icbs: Sequence[str], portfolio_only: bool = True) -
     return positions, kc.frame_ordinals(studies, "ActualOpeningDate")
 
 
+def _held_per_icb(positions: np.ndarray, first: np.ndarray, last: np.ndarray, size: int, span: int) -> np.ndarray:
+    """Rows per ICB position (row) and column 0..span-1, each row counted in its columns ``first``
+    .. ``last`` (inclusive, clipped to the span; none when NaN or ``first > last``; int64)."""
+    first, last = np.maximum(first, 0), np.minimum(last, span - 1)
+    chosen = (positions >= 0) & (first <= last)  # NaN compares False: never held
+    rows = positions[chosen] * (span + 1)
+    # +1 at the first column, -1 after the last, summed along the columns.
+    steps = np.bincount(rows + first[chosen].astype("int64"), minlength=size * (span + 1))
+    steps -= np.bincount(rows + last[chosen].astype("int64") + 1, minlength=size * (span + 1))
+    return steps.reshape(size, span + 1).cumsum(axis=1)[:, :span]
+
+
+def _closure_ordinals(studies: pd.DataFrame) -> np.ndarray:
+    """Each study's closing quarter ordinal, inf when not closed (still open: kc.open_matrix)."""
+    closed = kc.frame_ordinals(studies, "ActualClosureToRecruitmentDate")
+    return np.where(np.isnan(closed), np.inf, closed)
+
+
+def _open_study_counts(data, quarter: Quarter, icbs: Sequence[str], baseline: list[int]):
+    """Portfolio studies open at any time in each quarter (:func:`open_studies`), every ICB of
+    ``icbs`` at once: the first column's ordinal ``base``, each ICB's history start, the counts
+    (ICB x quarter from ``base``, int64) and each ICB's baseline mean (0 where it has none)."""
+    positions, opened = _portfolio_studies(data, icbs)
+    starts = kc.study_history_starts(data, quarter, icbs, positions, opened, first=baseline[0])
+    base, last = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal
+    span = last - base + 1
+    closed = _closure_ordinals(kc.require_table(data, "studies"))
+    counts = _held_per_icb(positions, opened - base, closed - base, len(icbs), span)
+    columns = [b - base for b in baseline]
+    baseline_mean = counts[:, columns].astype("float64").sum(axis=1) / len(columns)
+    return base, starts, counts, baseline_mean
+
+
 def open_studies_all_icbs(
     data, quarter, icbs: Sequence[str], baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS
 ) -> pd.DataFrame:
     """:func:`open_studies` (portfolio studies) for every ICB of ``icbs``: long, columns IcbCode,
     Quarter, OpenStudies, BaselineMean, PctOfBaseline (float64), each ICB from its own first quarter."""
     quarter = parse(quarter)
-    baseline = _baseline_ordinals(baseline_quarters, quarter)
-    positions, opened = _portfolio_studies(data, icbs)
-    starts = kc.study_history_starts(data, quarter, icbs, positions, opened, first=baseline[0])
-    base, last, size = int(starts.min()) if len(starts) else quarter.ordinal, quarter.ordinal, len(icbs)
-    span = last - base + 1
-    # Open in quarters max(opened, base) .. min(closed, last) (kc.open_matrix): +1 at the first, -1
-    # after the last, summed along the quarters.
-    closed = kc.frame_ordinals(kc.require_table(data, "studies"), "ActualClosureToRecruitmentDate")
-    closed = np.where(np.isnan(closed), np.inf, closed)
-    low, high = np.maximum(opened, base), np.minimum(closed, last)
-    chosen = (positions >= 0) & (low <= high)  # NaN opening compares False: never open
-    rows = positions[chosen]
-    steps = np.bincount(rows * (span + 1) + (low[chosen] - base).astype("int64"), minlength=size * (span + 1))
-    steps -= np.bincount(rows * (span + 1) + (high[chosen] - base + 1).astype("int64"), minlength=size * (span + 1))
-    counts = steps.reshape(size, span + 1).cumsum(axis=1)[:, :span]
-    columns = [b - base for b in baseline]
-    baseline_mean = counts[:, columns].astype("float64").sum(axis=1) / len(columns)
+    base, starts, counts, baseline_mean = _open_study_counts(
+        data, quarter, icbs, _baseline_ordinals(baseline_quarters, quarter)
+    )
     for icb, mean in zip(icbs, baseline_mean):
         if not mean > 0:
-            raise BaselineError(
-                f"no open studies for ICB {icb} in the baseline quarters {', '.join(baseline_quarters)}: "
-                "the studies table must include the studies open then (check ActualOpeningDate / "
-                "ActualClosureToRecruitmentDate), or pass other baseline_quarters"
-            )
-    return kc.long_histories(
-        icbs,
-        quarter,
-        base,
-        starts,
-        {
-            "OpenStudies": counts,
-            "BaselineMean": np.repeat(baseline_mean[:, None], span, axis=1),
-            "PctOfBaseline": 100.0 * counts / baseline_mean[:, None],
-        },
-    )
+            raise _baseline_error(icb, baseline_quarters)
+    return kc.long_histories(icbs, quarter, base, starts, _open_study_columns(counts, baseline_mean))
+
+
+def _open_study_columns(counts: np.ndarray, baseline_mean: np.ndarray) -> dict[str, np.ndarray]:
+    """OpenStudies, BaselineMean and PctOfBaseline per ICB and quarter, as :func:`open_studies`."""
+    return {
+        "OpenStudies": counts,
+        "BaselineMean": np.repeat(baseline_mean[:, None], counts.shape[1], axis=1),
+        "PctOfBaseline": 100.0 * counts / baseline_mean[:, None],
+    }
 
 
 def new_studies_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
@@ -363,5 +382,108 @@ def gp_practices_recruiting_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.D
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Every ICB's detail frames at once (helpers.icb_frames): the per-ICB rules' columns and dtypes
+# ---------------------------------------------------------------------------------------------
+def _as_frames(long: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """An all-ICB long history (kc.long_histories: float64) with the per-ICB rule's dtypes
+    (kc.history_frame's ``string`` Quarter; counts as int64)."""
+    return long.astype({"Quarter": "string", **dtypes})
+
+
+def open_studies_frames_all_icbs(
+    data, quarter, icbs: Sequence[str], baseline_quarters: Sequence[str] = DEFAULT_BASELINE_QUARTERS
+) -> pd.DataFrame:
+    """:func:`open_studies` for every ICB of ``icbs`` with open studies in the baseline (the others raise)."""
+    quarter = parse(quarter)
+    base, starts, counts, baseline_mean = _open_study_counts(
+        data, quarter, icbs, _baseline_ordinals(baseline_quarters, quarter)
+    )
+    kept = np.flatnonzero(baseline_mean > 0)
+    counts, baseline_mean = counts[kept], baseline_mean[kept]
+    columns = _open_study_columns(counts, baseline_mean)
+    columns["OpenAtQuarterEnd"] = _open_at_quarter_ends_per_icb(data, quarter, icbs, base)[kept]
+    long = kc.long_histories([icbs[k] for k in kept], quarter, base, starts[kept], columns)
+    return _as_frames(long, {"OpenStudies": "int64", "OpenAtQuarterEnd": "int64"})
+
+
+def _open_at_quarter_ends_per_icb(data, quarter: Quarter, icbs: Sequence[str], base: int) -> np.ndarray:
+    """:func:`_open_at_quarter_ends` per ICB of ``icbs`` (row) and quarter from ``base`` (column)."""
+    ends = np.array([np.datetime64(Quarter.from_ordinal(o).end, "ns") for o in range(base, quarter.ordinal + 1)])
+    studies = kc.require_table(data, "studies")
+    positions, _ = _portfolio_studies(data, icbs)
+    opened = studies["ActualOpeningDate"].to_numpy(dtype="datetime64[ns]")
+    closed = studies["ActualClosureToRecruitmentDate"].to_numpy(dtype="datetime64[ns]")
+    # Open on the ends from the first on or after its opening to the last before its closure;
+    # dates compared as the per-ICB rule does (an unopened study never, one not closed to the last).
+    first = np.where(np.isnat(opened), len(ends), np.searchsorted(ends, opened, side="left"))
+    last = np.where(np.isnat(closed), len(ends), np.searchsorted(ends, closed, side="left")) - 1
+    return _held_per_icb(positions, first, last, len(icbs), len(ends))
+
+
+def new_studies_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`new_studies` for every ICB of ``icbs``."""
+    return _as_frames(new_studies_all_icbs(data, quarter, icbs), {"NewStudies": "int64"})
+
+
+def recruiting_organisations_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`recruiting_organisations` for every ICB of ``icbs``."""
+    long = recruiting_organisations_all_icbs(data, quarter, icbs)
+    return _as_frames(long, {"RecruitingOrganisations": "int64"})
+
+
+def gp_practices_recruiting_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`gp_practices_recruiting` for every ICB of ``icbs``."""
+    # RecruitingGpPractices stays float64: every ICB's first quarter has no full window (NaN).
+    return _as_frames(gp_practices_recruiting_all_icbs(data, quarter, icbs), {"GpPractices": "int64"})
+
+
+def _open_by_frames_all_icbs(data, quarter, icbs: Sequence[str], column: str) -> pd.DataFrame:
+    """:func:`_open_by` (portfolio studies open in the quarter by ``column``) for every ICB of
+    ``icbs`` with any (an ICB with none has an empty frame: left to its pack)."""
+    quarter = parse(quarter)
+    studies = kc.require_table(data, "studies")
+    positions, opened = _portfolio_studies(data, icbs)
+    # Open at any time in the quarter, as kc.open_in (NaN opening compares False: not open).
+    is_open = (positions >= 0) & (opened <= quarter.ordinal) & (_closure_ordinals(studies) >= quarter.ordinal)
+    codes, labels = kc.codes_of(studies[column])
+    chosen = is_open & (codes >= 0)  # no label: left out, as the groupby leaves it
+    cells = np.bincount(positions[chosen] * len(labels) + codes[chosen], minlength=len(icbs) * len(labels))
+    present = np.flatnonzero(cells)
+    rows, label_codes, counts = present // max(len(labels), 1), present % max(len(labels), 1), cells[present]
+    # Each ICB's rows by count (descending), then label, as the per-ICB sort.
+    label_rank = np.argsort(np.argsort(labels, kind="stable"), kind="stable")
+    order = np.lexsort((label_rank[label_codes], -counts, rows))
+    rows, label_codes, counts = rows[order], label_codes[order], counts[order].astype("int64")
+    totals = np.bincount(rows, weights=counts, minlength=len(icbs))
+    out = pd.DataFrame(
+        {
+            "IcbCode": np.asarray(list(icbs), dtype=object)[rows],
+            column: pd.array(labels[label_codes], dtype=studies[column].dtype),
+            "OpenStudies": counts,
+            "Pct": kc.share(counts, totals[rows]),
+        }
+    )
+    out.insert(1, "Quarter", quarter.id)
+    return out
+
+
+def open_studies_by_care_setting_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`open_studies_by_care_setting` for every ICB of ``icbs`` with studies open in the quarter."""
+    return _open_by_frames_all_icbs(data, quarter, icbs, "CareSetting")
+
+
+def open_studies_by_specialty_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`open_studies_by_specialty` for every ICB of ``icbs`` with studies open in the quarter."""
+    return _open_by_frames_all_icbs(data, quarter, icbs, "ManagingSpecialty")
+
+
 # Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
-ALL_ICB_FRAMES: dict = {}
+ALL_ICB_FRAMES: dict = {
+    "open_studies": open_studies_frames_all_icbs,
+    "open_studies_by_care_setting": open_studies_by_care_setting_frames_all_icbs,
+    "open_studies_by_specialty": open_studies_by_specialty_frames_all_icbs,
+    "new_studies": new_studies_frames_all_icbs,
+    "recruiting_organisations": recruiting_organisations_frames_all_icbs,
+    "gp_practices_recruiting": gp_practices_recruiting_frames_all_icbs,
+}
