@@ -32,11 +32,24 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
     rows = rows.assign(_ordinal=ordinals)[ordinals <= quarter.ordinal].sort_values(["DeliverableId", "_ordinal"])
     latest = rows.groupby("DeliverableId", observed=True).tail(1)
     completed = rows[rows["Status"] == "complete"].groupby("DeliverableId", observed=True)["_ordinal"].min()
+    completed_ordinal = completed.reindex(latest["DeliverableId"].to_numpy()).to_numpy()
+    out = _rag_frame(latest, completed_ordinal, quarter)
+    order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
+    return (
+        out.assign(_order=order)
+        .sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True)
+        .drop(columns="_order")
+    )
+
+
+def _rag_frame(latest: pd.DataFrame, completed_ordinal: np.ndarray, quarter) -> pd.DataFrame:
+    """:func:`deliverables_rag`'s columns (unsorted) from each deliverable's latest report (rows of
+    the deliverables table) and the ordinal of the first quarter it was reported complete (NaN
+    when never)."""
     due = kc.quarter_id_ordinals(latest["DueQuarter"])
     status = latest["Status"].to_numpy()
     is_complete = status == "complete"
     rag = _rag(status, due, np.full(len(status), quarter.ordinal))
-    completed_ordinal = completed.reindex(latest["DeliverableId"].to_numpy()).to_numpy()
     completed_ordinal = np.where(is_complete, completed_ordinal, np.nan)
     out = pd.DataFrame(
         {
@@ -66,12 +79,7 @@ def deliverables_rag(data, quarter, icb: str) -> pd.DataFrame:
         "StatusShown",
     ):
         out[column] = out[column].astype("string")
-    order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
-    return (
-        out.assign(_order=order)
-        .sort_values(["_order", "DueQuarter", "DeliverableId"], ignore_index=True)
-        .drop(columns="_order")
-    )
+    return out
 
 
 def _rag(status: np.ndarray, due: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -111,28 +119,35 @@ def deliverables_history(data, quarter, icb: str) -> pd.DataFrame:
     return out
 
 
+def _reports(data, quarter, icbs: Sequence[str]):
+    """Every ICB's status reports up to the quarter, ICB by ICB (in the order of ``icbs``), then
+    by deliverable (in id order) and quarter reported (stable, as the per-ICB sort): the
+    deliverables table, its rows' positions, and per row its ICB's position, deliverable code and
+    quarter's ordinal."""
+    deliverables = kc.require_table(data, "deliverables")
+    ordinals = kc.frame_quarter_ordinals(deliverables, "Quarter")
+    positions = kc.row_icbs(deliverables, "IcbCode", icbs)
+    rows = np.flatnonzero((positions >= 0) & (ordinals <= quarter.ordinal))  # NaN compares False
+    ids = pd.factorize(deliverables["DeliverableId"].iloc[rows], sort=True)[0].astype("int64")
+    order = np.lexsort((ordinals[rows], ids, positions[rows]))
+    rows = rows[order]
+    return deliverables, rows, positions[rows], ids[order], ordinals[rows]
+
+
 def deliverables_history_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
     """:func:`deliverables_history`'s counts for every ICB at once, wide: IcbCode, Quarter and one
     column per RAG of :data:`RAG_ORDER` (deliverables with that RAG at the quarter); each ICB's
     rows from its own first status reported."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
-    deliverables = kc.require_table(data, "deliverables")
-    ordinals = kc.quarter_id_ordinals(deliverables["Quarter"])
-    positions = kc.row_icbs(deliverables, "IcbCode", icbs)
-    rows = np.flatnonzero((positions >= 0) & (ordinals <= q))  # NaN compares False
-    ids, _ = kc.codes_of(deliverables["DeliverableId"].iloc[rows])
-    # deliverables_history's (stable) order within each ICB: deliverable, then quarter reported.
-    order = np.lexsort((ordinals[rows], ids, positions[rows]))
-    rows, ids = rows[order], ids[order]
-    icb_rows, row_ordinals = positions[rows], ordinals[rows]
+    deliverables, rows, icb_rows, ids, row_ordinals = _reports(data, quarter, icbs)
     starts = kc.first_ordinals(icb_rows, row_ordinals, size, default=q).astype("int64")
     base = int(starts.min()) if size else q
     width = q - base + 1
     # A deliverable is one id within one ICB: the key keeps equal ids of two ICBs apart.
     keys = icb_rows.astype("int64") * (int(ids.max(initial=0)) + 2) + ids
     held_rows, held = kc.expand_until_next(keys, row_ordinals, q)
-    due = kc.quarter_id_ordinals(deliverables["DueQuarter"])[rows][held_rows]
+    due = kc.frame_quarter_ordinals(deliverables, "DueQuarter")[rows][held_rows]
     rag = _rag(deliverables["Status"].to_numpy()[rows][held_rows], due, held)
     cells = icb_rows[held_rows] * width + held - base
     columns = {
@@ -142,18 +157,71 @@ def deliverables_history_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.Data
     return kc.long_histories(icbs, quarter, base, starts, columns)
 
 
+def _latest_all_icbs(data, quarter, icbs: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`deliverables_rag`'s frame of every ICB, unsorted, and each row's ICB position."""
+    deliverables, rows, icb_rows, ids, ordinals = _reports(data, quarter, icbs)
+    # Rows are sorted by (ICB, deliverable, quarter): each deliverable's rows are one run.
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (icb_rows[1:] != icb_rows[:-1]) | (ids[1:] != ids[:-1])
+    run = np.cumsum(first) - 1
+    last = np.append(first[1:], True)[: len(rows)]
+    complete = (deliverables["Status"].to_numpy()[rows] == "complete").astype(bool)
+    first_complete = np.full(int(first.sum()), np.inf)
+    np.minimum.at(first_complete, run[complete], ordinals[complete])
+    completed_ordinal = first_complete[run[last]]
+    completed_ordinal[np.isinf(completed_ordinal)] = np.nan
+    return _rag_frame(deliverables.take(rows[last]), completed_ordinal, quarter), icb_rows[last]
+
+
+def deliverables_rag_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`deliverables_rag` of every ICB (an ICB with none left out)."""
+    quarter = parse(quarter)
+    out, icb_rows = _latest_all_icbs(data, quarter, icbs)
+    out.insert(0, "IcbCode", np.asarray(list(icbs), dtype=object)[icb_rows])
+    order = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)})
+    return (
+        out.assign(_icb=icb_rows, _order=order)
+        .sort_values(["_icb", "_order", "DueQuarter", "DeliverableId"], ignore_index=True)
+        .drop(columns=["_icb", "_order"])
+    )
+
+
 def deliverables_summary(data, quarter, icb: str) -> pd.DataFrame:
     """Deliverables by RAG at the quarter, every RAG listed. Columns: Quarter, Rag, Colour, Deliverables, Pct."""
     quarter = parse(quarter)
     rag = deliverables_rag(data, quarter, icb)
     counts = rag["Rag"].value_counts().reindex(list(RAG_ORDER), fill_value=0).astype("int64")
-    out = counts.rename_axis("Rag").rename("Deliverables").reset_index()
-    out["Rag"] = out["Rag"].astype("string")
-    out.insert(0, "Quarter", quarter.id)
+    return _summary_frame(counts.to_numpy()[None, :], quarter)
+
+
+def _summary_frame(counts: np.ndarray, quarter, icbs: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`deliverables_summary` of ICBs from their counts by RAG (one row of ``counts`` per ICB,
+    one column per RAG of :data:`RAG_ORDER`); with ``icbs``, an IcbCode column first."""
+    out = pd.DataFrame(
+        {
+            "Quarter": quarter.id,
+            "Rag": pd.array(np.tile(np.asarray(RAG_ORDER, dtype=object), len(counts)), dtype="string"),
+            "Deliverables": counts.astype("int64").ravel(),
+        }
+    )
     out.insert(2, "Colour", out["Rag"].map(RAG_COLOUR))
-    out["Pct"] = kc.share(out["Deliverables"], out["Deliverables"].sum())
+    out["Pct"] = kc.share(counts, counts.sum(axis=1, keepdims=True)).ravel()
+    if icbs is not None:
+        out.insert(0, "IcbCode", np.repeat(np.asarray(list(icbs), dtype=object), len(RAG_ORDER)))
     return out
 
 
+def deliverables_summary_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
+    """:func:`deliverables_summary` of every ICB of ``icbs``."""
+    quarter = parse(quarter)
+    out, icb_rows = _latest_all_icbs(data, quarter, icbs)
+    ranks = out["Rag"].map({r: i for i, r in enumerate(RAG_ORDER)}).to_numpy(dtype="int64")
+    counts = np.bincount(icb_rows * len(RAG_ORDER) + ranks, minlength=len(icbs) * len(RAG_ORDER))
+    return _summary_frame(counts.reshape(len(icbs), len(RAG_ORDER)), quarter, icbs)
+
+
 # Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
-ALL_ICB_FRAMES: dict = {}
+ALL_ICB_FRAMES: dict = {
+    "deliverables_rag": deliverables_rag_frames_all_icbs,
+    "deliverables_summary": deliverables_summary_frames_all_icbs,
+}
