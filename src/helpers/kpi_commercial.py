@@ -23,6 +23,7 @@ NCVR_START = "2022-10-01"
 TRIAL_DESIGNS = ("Interventional", "Both")
 # UK clinical research delivery KPI: commercial clinical trials set up within 150 days.
 NATIONAL_SETUP_TARGET_DAYS = 150
+RTT_QUARTERS = 8  # quarters of rtt_summary: the last two years
 
 
 def has_study_design(studies: pd.DataFrame) -> bool:
@@ -300,7 +301,7 @@ def recruitment_to_time_and_target(data, quarter, icb: str, portfolio_only: bool
     return _rtt(data, [parse(quarter)], icb, portfolio_only)
 
 
-def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool = True) -> pd.DataFrame:
+def rtt_summary(data, quarter, icb: str, quarters: int = RTT_QUARTERS, portfolio_only: bool = True) -> pd.DataFrame:
     """% of assessed studies on track (RTT >= 0) at the end of each of the last ``quarters``
     quarters, overall and by route. Columns: Quarter, StudyRoute ('All', 'Commercial',
     'Non-commercial'), StudiesAssessed, OnTrack, PctOnTrack."""
@@ -327,6 +328,18 @@ def rtt_summary(data, quarter, icb: str, quarters: int = 8, portfolio_only: bool
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
 # ---------------------------------------------------------------------------------------------
+def _kept_with(data, key: tuple, compute):
+    """``compute()``, kept with ``data`` (:func:`helpers.kpi_common.frame_cache`) under ``key`` and
+    the ids of its tables: a headline history and its detail frame share one pass over the rows."""
+    cached = kc.frame_cache(data)
+    if cached is None:
+        return compute()
+    key = ("commercial", *key, *(id(getattr(data, name, None)) for name in ("organisations", "studies", "recruitment")))
+    if key not in cached:
+        cached[key] = compute()
+    return cached[key]
+
+
 def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:
     """Index of each row's (ICB, quarter) cell in a flattened (ICBs x span) array from ``base``."""
     return positions.astype("int64") * span + (ordinals.astype("int64") - base)
@@ -378,11 +391,26 @@ def commercial_share_all_icbs(
     return out
 
 
-def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
-    """:func:`commercial_participants` (exact counts) for every ICB of ``icbs`` (recruitment by the
-    recruiting organisation's ICB, the route from every study), long: IcbCode, Quarter,
-    CommercialParticipants, Participants (float64), each ICB from its first month with rows."""
-    quarter = parse(quarter)
+def commercial_share_of_open_studies_frames_all_icbs(data, quarter, icbs) -> pd.DataFrame:
+    """:func:`commercial_share_of_open_studies` of every ICB of ``icbs``, IcbCode first."""
+    frame = commercial_share_all_icbs(data, quarter, icbs)
+    return frame.astype(
+        {"Quarter": "string", "OpenStudies": "int64", "CommercialOpenStudies": "int64", "TrialsOnly": "bool"}
+    )
+
+
+def _participant_sums(data, quarter: Quarter, icbs) -> tuple[int, np.ndarray, dict[str, np.ndarray]]:
+    """Participants (``all``) and those in commercial studies (``commercial``) per ICB and quarter
+    (recruitment by the recruiting organisation's ICB, the route from every study):
+    :func:`helpers.kpi_common.sums_by_icb_and_quarter`'s base, starts and sums, whole numbers (kept
+    with ``data``: read only)."""
+    return _kept_with(
+        data, ("participants", quarter.ordinal, tuple(icbs)), lambda: _sum_participants(data, quarter, icbs)
+    )
+
+
+def _sum_participants(data, quarter: Quarter, icbs) -> tuple[int, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`_participant_sums`, computed."""
     recruitment = kc.require_table(data, "recruitment")
     positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
     codes, ids = kc.study_codes(recruitment)
@@ -398,26 +426,58 @@ def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
         len(icbs),
         {"all": participants, "commercial": np.where(is_commercial[codes], participants, 0.0)},
     )
-    columns = {
-        # The per-ICB series holds int64 counts (exact sums of whole numbers).
-        "CommercialParticipants": sums["commercial"].astype("int64").astype("float64"),
-        "Participants": sums["all"].astype("int64").astype("float64"),
-    }
+    # The per-ICB series holds int64 counts (exact sums of whole numbers).
+    sums = {name: values.astype("int64").astype("float64") for name, values in sums.items()}
+    for values in (starts, *sums.values()):
+        values.flags.writeable = False
+    return base, starts, sums
+
+
+def commercial_participants_all_icbs(data, quarter, icbs) -> pd.DataFrame:
+    """:func:`commercial_participants` (exact counts) for every ICB of ``icbs`` (recruitment by the
+    recruiting organisation's ICB, the route from every study), long: IcbCode, Quarter,
+    CommercialParticipants, Participants (float64), each ICB from its first month with rows."""
+    quarter = parse(quarter)
+    base, starts, sums = _participant_sums(data, quarter, icbs)
+    columns = {"CommercialParticipants": sums["commercial"], "Participants": sums["all"]}
     return kc.long_histories(icbs, quarter, base, starts, columns)
 
 
-def commercial_income_all_icbs(data, quarter, icbs, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR) -> pd.DataFrame:
-    """:func:`commercial_income`'s IncomeGBP and Rolling12MonthsGBP for every ICB of ``icbs``
-    (finance by the organisation's ICB), long: IcbCode, Quarter, IncomeGBP, Rolling12MonthsGBP,
-    each ICB from its first commercial quarter or the baseline year's first, whichever is earlier."""
+def commercial_participants_frames_all_icbs(data, quarter, icbs) -> pd.DataFrame:
+    """:func:`commercial_participants` (published figures) of every ICB of ``icbs``, IcbCode first."""
     quarter = parse(quarter)
+    base, starts, sums = _participant_sums(data, quarter, icbs)
+    rolling = kc.rolling_by_icb(sums["commercial"], base, starts)
+    columns = {"CommercialParticipants": sums["commercial"], "Participants": sums["all"], "Rolling": rolling}
+    long = kc.long_histories(icbs, quarter, base, starts, columns)
+    out = pd.DataFrame(
+        {
+            "IcbCode": long["IcbCode"],
+            "Quarter": long["Quarter"].astype("string"),
+            "CommercialParticipants": long["CommercialParticipants"].astype("int64"),
+            "Participants": long["Participants"].astype("int64"),
+            "CommercialPct": np.nan,
+            "CommercialRolling12Months": long["Rolling"].astype("Int64"),
+        }
+    )
+    # Disclosure is cell by cell (no published total), so the whole frame at once is each ICB's.
+    out = kc.published_counts(out, ["CommercialParticipants", "Participants", "CommercialRolling12Months"])
+    out["CommercialPct"] = share_from_rounded(out["CommercialParticipants"], out["Participants"])
+    return out
+
+
+def _income_all_icbs(data, quarter: Quarter, icbs, baseline_year: str) -> tuple:
+    """:func:`commercial_income_all_icbs`'s frame; each ICB's first quarter; whether its finance rows
+    cover the baseline year's four quarters; its BaselineGBP (NaN unless covered), as
+    :func:`commercial_income` has them."""
     q, size = quarter.ordinal, len(icbs)
     finance = kc.require_table(data, "finance")
     positions = kc.row_icbs(finance, "OrganisationCode", icbs, kc.icb_of_organisations(data))
     ordinals = kc.frame_quarter_ordinals(finance, "Quarter")
     commercial = np.asarray((finance["IncomeStream"] == COMMERCIAL_INCOME).fillna(False), dtype=bool)
     kept = commercial & (positions >= 0) & (ordinals <= q)
-    first = min(parse(f"{baseline_year} Q1").financial_year()[0].ordinal, q)
+    baseline_quarters = parse(f"{baseline_year} Q1").financial_year()
+    first = min(baseline_quarters[0].ordinal, q)
     firsts = kc.first_ordinals(np.where(kept, positions, -1), ordinals, size)
     starts = np.minimum(np.where(np.isnan(firsts), q, firsts), first).astype("int64")
     base = int(starts.min()) if size else q
@@ -444,13 +504,57 @@ def commercial_income_all_icbs(data, quarter, icbs, baseline_year: str = DEFAULT
         .sum()
     )
     out["Rolling12MonthsGBP"] = rolling.droplevel(0).sort_index().to_numpy()
-    return out
+    # Covered: the ICB's rows (any stream, any quarter) name each baseline quarter's id, as text.
+    baseline_ids = [b.id for b in baseline_quarters]
+    codes, uniques = kc.codes_of(finance["Quarter"])
+    which = np.array([baseline_ids.index(str(u)) if str(u) in baseline_ids else -1 for u in uniques] + [-1])[codes]
+    named = (positions >= 0) & (which >= 0)
+    cells = np.bincount(positions[named] * len(baseline_ids) + which[named], minlength=size * len(baseline_ids))
+    covered = (cells.reshape(size, len(baseline_ids)) > 0).all(axis=1)
+    # The baseline quarters of the history (each ICB's starts no later), summed as Series.sum does.
+    in_history = [b.ordinal - base for b in baseline_quarters if b.ordinal <= q]
+    baseline = np.where(covered, income[:, in_history].sum(axis=1), np.nan)
+    return out, starts, covered, baseline
 
 
-def setup_median_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> pd.DataFrame:
-    """:func:`setup_time_summary`'s Studies and MedianDays for every ICB of ``icbs`` (studies by
-    their lead organisation's ICB), long: IcbCode, Quarter, Studies, MedianDays, each ICB from its
-    first quarter with a study (the quarter reported when none)."""
+def commercial_income_all_icbs(data, quarter, icbs, baseline_year: str = DEFAULT_INCOME_BASELINE_YEAR) -> pd.DataFrame:
+    """:func:`commercial_income`'s IncomeGBP and Rolling12MonthsGBP for every ICB of ``icbs``
+    (finance by the organisation's ICB), long: IcbCode, Quarter, IncomeGBP, Rolling12MonthsGBP,
+    each ICB from its first commercial quarter or the baseline year's first, whichever is earlier."""
+    return _income_all_icbs(data, parse(quarter), icbs, baseline_year)[0]
+
+
+def commercial_income_frames_all_icbs(data, quarter, icbs, targets=None) -> pd.DataFrame:
+    """:func:`commercial_income` of every ICB of ``icbs``, IcbCode first (an ICB whose trajectory
+    cannot be drawn left out: its pack raises it)."""
+    quarter = parse(quarter)
+    out, starts, covered, baseline = _income_all_icbs(data, quarter, icbs, DEFAULT_INCOME_BASELINE_YEAR)
+    lengths = quarter.ordinal - starts + 1
+    out["Quarter"] = out["Quarter"].astype("string")
+    out["BaselineGBP"] = np.repeat(baseline, lengths)
+    out["TargetGBP"] = np.nan
+    target = (targets or {}).get("commercial_income")
+    if target is None:
+        return out
+    # The trajectory of each covered ICB from its own baseline: a few dozen values per ICB.
+    ends = np.cumsum(lengths)
+    kept = np.ones(len(out), dtype=bool)
+    target_gbp = np.full(len(out), np.nan)
+    for position in np.flatnonzero(covered):
+        rows = slice(ends[position] - lengths[position], ends[position])
+        try:
+            values = trajectory_series(target, out["Quarter"].array[rows], baseline_value=baseline[position])
+        except ValueError:  # TargetsError: its pack raises it
+            kept[rows] = False
+            continue
+        target_gbp[rows] = values.to_numpy()
+    out["TargetGBP"] = target_gbp
+    return out if kept.all() else out[kept].reset_index(drop=True)
+
+
+def setup_time_summary_frames_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> pd.DataFrame:
+    """:func:`setup_time_summary` of every ICB of ``icbs`` (studies by their lead organisation's
+    ICB), IcbCode first, each ICB from its first quarter with a study (the quarter reported when none)."""
     quarter = parse(quarter)
     q, size = quarter.ordinal, len(icbs)
     studies = kc.require_table(data, "studies")
@@ -470,23 +574,47 @@ def setup_median_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> p
     base = int(starts.min()) if size else q
     span = q - base + 1
     cells = _flat_index(positions[chosen], ordinals, base, span)
-    # pandas' group median of the int64 days, as setup_time_summary takes each quarter's.
+    # pandas' group statistics of the int64 days, as setup_time_summary takes each quarter's: each
+    # group's figure comes from its own values only.
     grouped = pd.Series(days).groupby(cells)
-    median = np.full(size * span, np.nan)
-    studies_in = np.zeros(size * span)
-    medians = grouped.median()
-    median[medians.index.to_numpy()] = medians.to_numpy()
-    studies_in[medians.index.to_numpy()] = grouped.size().to_numpy()
-    columns = {"Studies": studies_in.reshape(size, span), "MedianDays": median.reshape(size, span)}
-    return kc.long_histories(icbs, quarter, base, starts, columns)
+    statistics = {
+        "Studies": grouped.size(),
+        "MedianDays": grouped.median(),
+        "LowerQuartileDays": grouped.quantile(0.25),
+        "UpperQuartileDays": grouped.quantile(0.75),
+        "MinDays": grouped.min(),
+        "MaxDays": grouped.max(),
+    }
+    columns = {}
+    for name, values in statistics.items():
+        column = np.full(size * span, 0.0 if name == "Studies" else np.nan)
+        column[values.index.to_numpy()] = values.to_numpy(dtype="float64")
+        columns[name] = column.reshape(size, span)
+    out = kc.long_histories(icbs, quarter, base, starts, columns)
+    out["NationalTargetDays"] = float(NATIONAL_SETUP_TARGET_DAYS)
+    return out.astype({"Quarter": "string", "Studies": "int64"})
 
 
-def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only: bool = True) -> pd.DataFrame:
-    """The ``All`` rows of :func:`rtt_summary` for every ICB of ``icbs``: studies led in the ICB,
-    assessed at the end of each of the last ``quarters`` quarters, counting participants recruited
-    at the ICB's own organisations (:func:`_rtt`), long: IcbCode, Quarter, StudiesAssessed, OnTrack,
-    PctOnTrack (float64)."""
-    quarter = parse(quarter)
+def setup_median_all_icbs(data, quarter, icbs, ncvr_from: str = NCVR_START) -> pd.DataFrame:
+    """:func:`setup_time_summary`'s Studies and MedianDays for every ICB of ``icbs``, long:
+    IcbCode, Quarter, Studies, MedianDays (:func:`setup_time_summary_frames_all_icbs`)."""
+    frame = setup_time_summary_frames_all_icbs(data, quarter, icbs, ncvr_from=ncvr_from)
+    return frame[["IcbCode", "Quarter", "Studies", "MedianDays"]]
+
+
+RTT_ROUTES = ("All", *STUDY_ROUTES)  # rtt_summary's StudyRoute rows, in its order
+
+
+def _rtt_counts_all_icbs(data, quarter: Quarter, icbs, quarters: int, portfolio_only: bool) -> tuple:
+    """:func:`rtt_summary`'s StudiesAssessed and OnTrack for every ICB of ``icbs`` (studies led in
+    the ICB, participants recruited at its own organisations, as :func:`_rtt` counts them), each of
+    shape (ICBs, quarters, :data:`RTT_ROUTES`), the quarters from ``quarter`` - ``quarters`` + 1
+    (kept with ``data``: read only)."""
+    key = ("rtt", quarter.ordinal, tuple(icbs), quarters, portfolio_only)
+    return _kept_with(data, key, lambda: _count_rtt(data, quarter, icbs, quarters, portfolio_only))
+
+
+def _count_rtt(data, quarter: Quarter, icbs, quarters: int, portfolio_only: bool) -> tuple:
     q, size = quarter.ordinal, len(icbs)
     base = q - quarters + 1
     studies = kc.require_table(data, "studies")
@@ -525,8 +653,14 @@ def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only:
     opening, planned, closure = opening[chosen], planned[chosen], closure[chosen]
     # The per-ICB arithmetic, step for step, so that the on-track test agrees to the last bit.
     planned_days = (planned - opening) / np.timedelta64(1, "D") + 1
-    assessed = np.zeros((size, quarters))
-    on_track = np.zeros((size, quarters))
+    # Each study's route among RTT_ROUTES (0, All, for a route that is neither: counted there only).
+    routes = studies["StudyRoute"].to_numpy(dtype=object)[chosen]
+    route_of = np.zeros(len(chosen), dtype="int64")
+    for number, route in enumerate(STUDY_ROUTES, start=1):
+        route_of[routes == route] = number
+    cells = chosen_icbs * len(RTT_ROUTES) + route_of
+    assessed = np.zeros((size, quarters, len(RTT_ROUTES)))
+    on_track = np.zeros((size, quarters, len(RTT_ROUTES)))
     for column in range(quarters):
         end = np.datetime64(pd.Timestamp(Quarter.from_ordinal(base + column).end))
         open_at_end = (opening <= end) & (np.isnat(closure) | (closure > end))
@@ -535,11 +669,49 @@ def rtt_summary_all_icbs(data, quarter, icbs, quarters: int = 8, portfolio_only:
         pct_target = 100.0 * to_date[:, column] / sample_size[chosen]
         with np.errstate(invalid="ignore", divide="ignore"):  # studies not open at the end: unused
             good = open_at_end & ((pct_target / pct_time - 1) >= 0)
-        assessed[:, column] = np.bincount(chosen_icbs[open_at_end], minlength=size)
-        on_track[:, column] = np.bincount(chosen_icbs[good], minlength=size)
+        for counts, rows in ((assessed, open_at_end), (on_track, good)):
+            counts[:, column, :] = np.bincount(cells[rows], minlength=size * len(RTT_ROUTES)).reshape(size, -1)
+            counts[:, column, 0] = np.bincount(chosen_icbs[rows], minlength=size)
+    assessed.flags.writeable = on_track.flags.writeable = False
+    return assessed, on_track
+
+
+def rtt_summary_all_icbs(
+    data, quarter, icbs, quarters: int = RTT_QUARTERS, portfolio_only: bool = True
+) -> pd.DataFrame:
+    """The ``All`` rows of :func:`rtt_summary` for every ICB of ``icbs`` (:func:`_rtt_counts_all_icbs`),
+    long: IcbCode, Quarter, StudiesAssessed, OnTrack, PctOnTrack (float64)."""
+    quarter = parse(quarter)
+    assessed, on_track = (c[:, :, 0] for c in _rtt_counts_all_icbs(data, quarter, icbs, quarters, portfolio_only))
+    base = quarter.ordinal - quarters + 1
     columns = {"StudiesAssessed": assessed, "OnTrack": on_track, "PctOnTrack": kc.share(on_track, assessed)}
-    return kc.long_histories(icbs, quarter, base, np.full(size, base), columns)
+    return kc.long_histories(icbs, quarter, base, np.full(len(icbs), base), columns)
+
+
+def rtt_summary_frames_all_icbs(data, quarter, icbs) -> pd.DataFrame:
+    """:func:`rtt_summary` of every ICB of ``icbs``, IcbCode first."""
+    quarter = parse(quarter)
+    quarters = RTT_QUARTERS  # as the pack takes rtt_summary
+    assessed, on_track = _rtt_counts_all_icbs(data, quarter, icbs, quarters, True)
+    ids = kc.quarter_ids(range(quarter.ordinal - quarters + 1, quarter.ordinal + 1))
+    out = pd.DataFrame(
+        {
+            "IcbCode": np.repeat(np.asarray(list(icbs), dtype=object), quarters * len(RTT_ROUTES)),
+            "Quarter": pd.array(np.tile(np.repeat(ids, len(RTT_ROUTES)), len(icbs)), dtype="string"),
+            "StudyRoute": pd.array(np.tile(RTT_ROUTES, quarters * len(icbs)), dtype="string"),
+            "StudiesAssessed": assessed.ravel().astype("int64"),
+            "OnTrack": on_track.ravel().astype("int64"),
+        }
+    )
+    out["PctOnTrack"] = kc.share(out["OnTrack"], out["StudiesAssessed"])
+    return out
 
 
 # Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
-ALL_ICB_FRAMES: dict = {}
+ALL_ICB_FRAMES: dict = {
+    "commercial_income": commercial_income_frames_all_icbs,
+    "commercial_share_of_open_studies": commercial_share_of_open_studies_frames_all_icbs,
+    "commercial_participants": commercial_participants_frames_all_icbs,
+    "setup_time_summary": setup_time_summary_frames_all_icbs,
+    "rtt_summary": rtt_summary_frames_all_icbs,
+}
