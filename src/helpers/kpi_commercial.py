@@ -329,15 +329,10 @@ def rtt_summary(data, quarter, icb: str, quarters: int = RTT_QUARTERS, portfolio
 # Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
 # ---------------------------------------------------------------------------------------------
 def _kept_with(data, key: tuple, compute):
-    """``compute()``, kept with ``data`` (:func:`helpers.kpi_common.frame_cache`) under ``key`` and
-    the ids of its tables: a headline history and its detail frame share one pass over the rows."""
-    cached = kc.frame_cache(data)
-    if cached is None:
-        return compute()
-    key = ("commercial", *key, *(id(getattr(data, name, None)) for name in ("organisations", "studies", "recruitment")))
-    if key not in cached:
-        cached[key] = compute()
-    return cached[key]
+    """``compute()`` once per data object, ``key`` and tables (:func:`helpers.kpi_common.remembered`):
+    a headline history and its detail frame share one pass over the rows."""
+    tables = tuple(id(getattr(data, name, None)) for name in ("organisations", "studies", "recruitment"))
+    return kc.remembered(data, ("commercial", *key, *tables), compute)
 
 
 def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:

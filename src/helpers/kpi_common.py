@@ -18,7 +18,7 @@ counts, for calculation only. Counts of studies and organisations are never supp
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -109,6 +109,17 @@ def _weak_cache(cache: dict, owner: Any) -> dict | None:
         return None
     cache[key] = (ref, {})
     return cache[key][1]
+
+
+def remembered(data: Any, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per data object and ``key``, kept with ``data`` (dropped with it): what
+    several all-ICB rules derive from the same rows (an ICB's history start, a pass's sums)."""
+    cached = _weak_cache(_slices, data)
+    if cached is None:
+        return compute()
+    if key not in cached:
+        cached[key] = compute()
+    return cached[key]
 
 
 def frame_cache(frame: pd.DataFrame) -> dict | None:
@@ -573,10 +584,12 @@ def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
     the earliest month or quarter (up to ``quarter``) of the ICB's rows in the loaded periodic
     tables, rows given their ICB as :func:`icb_slice` does; NaN for an ICB with none (float64,
     read-only). Computed once per data object, quarter and ICBs: several KPIs' histories start here."""
-    cached = _weak_cache(_slices, data)
-    key = ("history_starts", quarter.ordinal, tuple(icbs))
-    if cached is not None and key in cached:
-        return cached[key]
+    return remembered(
+        data, ("history_starts", quarter.ordinal, tuple(icbs)), lambda: _history_starts(data, quarter, icbs)
+    )
+
+
+def _history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
     size = len(icbs)
     starts = np.full(size, np.nan)
     icb_of = None
@@ -595,8 +608,6 @@ def history_starts(data, quarter: Quarter, icbs: Sequence[str]) -> np.ndarray:
             firsts = first_ordinals(np.where(ordinals <= quarter.ordinal, positions, -1), ordinals, size)
             starts = np.fmin(starts, firsts)  # fmin: NaN only where both are
     starts.flags.writeable = False
-    if cached is not None:
-        cached[key] = starts
     return starts
 
 
