@@ -45,6 +45,13 @@ class ZeroPopulationError(ValueError):
     """A rate per population was asked for with a population of zero."""
 
 
+@cache
+def _reference(lookup: Callable[[str], Any], icb: str) -> Any:
+    """``lookup(icb)``, kept: the population tables are reference data, the same for every pass
+    (a table kept is shared: read it, never change it)."""
+    return lookup(icb)
+
+
 def _portfolio_recruitment(recruitment: pd.DataFrame, studies: pd.DataFrame, scope: str) -> pd.DataFrame:
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
@@ -272,7 +279,7 @@ def core20_history(data, quarter, icb: str) -> pd.DataFrame:
 
 def _core20_population_pct(icb: str) -> float:
     """Share (%) of the ICB's population living in Core20 areas."""
-    population = icb_population_by_imd_decile(icb)
+    population = _reference(icb_population_by_imd_decile, icb)
     return 100.0 * population.loc[population["ImdDecile"].isin(CORE20_DECILES), "Share"].sum()
 
 
@@ -521,12 +528,6 @@ def core20_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
     return kc.long_histories(icbs, quarter, base, starts, columns)
 
 
-@cache
-def _reference(lookup: Callable[[str], Any], icb: str) -> Any:
-    """``lookup(icb)``, kept: the population tables are reference data, the same for every pass."""
-    return lookup(icb)
-
-
 def _each_icbs(lookup: Callable[[str], Any], icbs) -> dict:
     """ICB -> ``lookup(icb)`` (from a population table), for the ICBs it does not raise for (their
     packs raise it)."""
@@ -567,18 +568,21 @@ def _participants_by_organisation(data, quarter, icbs, window: str) -> tuple[np.
 
     def compute():
         recruitment = kc.require_table(data, "recruitment")
-        positions = kc.row_icbs(recruitment, "OrganisationCode", icbs, kc.icb_of_organisations(data))
-        rows = _window_rows(recruitment, positions, quarter, window)
+        first, last = kc.window_ordinals(quarter, window)
+        months = kc.frame_ordinals(recruitment, "Month")
+        rows = np.flatnonzero((months >= first) & (months <= last))
         rows = rows[_on_portfolio(data)[rows]]
+        # The window's rows only are given their ICB (through their organisation, as kc.row_icbs does).
         codes, organisations = kc.codes_of(recruitment["OrganisationCode"].take(rows))
-        participants = np.bincount(
-            codes, weights=recruitment["Participants"].to_numpy()[rows], minlength=len(organisations)
-        )
-        organisation_icbs = np.zeros(len(organisations), dtype="int64")
-        organisation_icbs[codes] = positions[rows]  # an organisation's rows all have its ICB
-        for array in (organisations, organisation_icbs, participants):
+        icb_of, position = kc.icb_of_organisations(data), {icb: p for p, icb in enumerate(icbs)}
+        organisation_icbs = np.array([position.get(icb_of.get(code), -1) for code in organisations], dtype="int64")
+        weights = recruitment["Participants"].to_numpy()[rows]
+        participants = np.bincount(codes[codes >= 0], weights=weights[codes >= 0], minlength=len(organisations))
+        kept = organisation_icbs >= 0
+        out = (organisations[kept], organisation_icbs[kept], participants[kept])
+        for array in out:
             array.flags.writeable = False
-        return organisations, organisation_icbs, participants
+        return out
 
     return _memo(data, ("by_organisation", quarter.ordinal, window, tuple(icbs)), compute)
 
@@ -601,8 +605,13 @@ def _by_organisation_column_all_icbs(data, quarter, icbs, column: str, window: s
     label_of = dict(zip(organisations["OrganisationCode"].astype(str), labels))
     recruiting_ranks = np.array([rank_of.get(label_of.get(code), -1) for code in recruiting], dtype="int64")
     labelled = recruiting_ranks >= 0  # an organisation with no label is left out, as the rule's groupby does
-    found = np.searchsorted(cells, recruiting_icbs[labelled] * len(names) + recruiting_ranks[labelled])
-    participants = np.bincount(found, weights=recruited[labelled], minlength=len(cells)).astype("int64")
+    keys = recruiting_icbs[labelled] * len(names) + recruiting_ranks[labelled]
+    found = np.minimum(np.searchsorted(cells, keys), max(len(cells) - 1, 0))
+    # A recruiting organisation's (ICB, label) is one of the cells (both read from its row); guarded all the same.
+    listed_cell = (cells[found] == keys) if len(cells) else np.zeros(len(keys), bool)
+    participants = np.bincount(
+        found[listed_cell], weights=recruited[labelled][listed_cell], minlength=len(cells)
+    ).astype("int64")
     totals = np.bincount(cell_icbs, weights=participants, minlength=len(icbs))
     out = pd.DataFrame(
         {
@@ -639,7 +648,7 @@ def participants_by_organisation_type_frames_all_icbs(data, quarter, icbs) -> pd
 
 def _imd_population(icb: str) -> np.ndarray:
     """The ICB's population by IMD decile 1-10 (int64, read-only)."""
-    population = icb_population_by_imd_decile(icb)
+    population = _reference(icb_population_by_imd_decile, icb)
     out = population.set_index("ImdDecile")["Population"].reindex(range(1, 11)).to_numpy(dtype="int64")
     out.flags.writeable = False
     return out
