@@ -100,15 +100,21 @@ def participants_per_10k(
     Disclosed (default): the count is published rounded (``*`` for 1-7) and the rate is computed
     from the rounded count, so the exact count cannot be recovered from rate x population.
     """
+    population = _checked_population(icb, population)
+    out = participants(data, quarter, icb, disclosed=disclosed)[["Quarter", "Rolling12Months"]]
+    out["Population"] = int(population)
+    out["Per10000"] = _published_count(out["Rolling12Months"]) / population * 10_000
+    return out
+
+
+def _checked_population(icb: str, population: float | None = None) -> float:
+    """``population`` (default: the ICB's ONS mid-2022 population), or ZeroPopulationError when it is not above 0."""
     population = icb_population(icb) if population is None else population
     if not population or population <= 0:
         raise ZeroPopulationError(
             f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
         )
-    out = participants(data, quarter, icb, disclosed=disclosed)[["Quarter", "Rolling12Months"]]
-    out["Population"] = int(population)
-    out["Per10000"] = _published_count(out["Rolling12Months"]) / population * 10_000
-    return out
+    return population
 
 
 def _published_count(counts: pd.Series) -> pd.Series:
@@ -465,11 +471,9 @@ def _populations(icbs) -> dict[str, int]:
     out = {}
     for icb in icbs:
         try:
-            population = icb_population(icb)
+            out[icb] = _checked_population(icb)
         except ValueError:
             continue  # its pack raises it
-        if population and population > 0:
-            out[icb] = population
     return out
 
 
@@ -490,11 +494,7 @@ def participants_per_10k_all_icbs(data, quarter, icbs, **_) -> pd.DataFrame:
     (the published rolling 12-month count, NaN when suppressed or not yet full) and Denominator (the
     population)."""
     for icb in icbs:
-        population = icb_population(icb)
-        if not population or population <= 0:
-            raise ZeroPopulationError(
-                f"population for ICB {icb} is {population}: a rate per 10,000 needs a population above 0"
-            )
+        _checked_population(icb)  # the folder's history fails where one ICB's would
     frame = participants_per_10k_frames_all_icbs(data, quarter, icbs)
     return pd.DataFrame(
         {
