@@ -766,3 +766,68 @@ def hidden_against_totals(values: np.ndarray, groups: np.ndarray, size: int) -> 
         hidden_total |= to_total
         active &= has_cell | to_total | ~todo
     return hidden.reshape(rows, columns), hidden_total.reshape(size, columns)
+
+
+def published_breakdowns(
+    frame: pd.DataFrame,
+    columns: list[str],
+    label_column: str,
+    group_column: str,
+    shares: dict[str, str] | None = None,
+    unknown_label: str | None = None,
+) -> pd.DataFrame:
+    """:func:`published_breakdown` of every group of ``frame`` (its rows with one value of
+    ``group_column``, e.g. each ICB's rows of an all-ICB frame) in one call: each group's rows as
+    published_breakdown gives them for that group alone, the groups in order of first appearance.
+    (One difference: a group alone whose every count is suppressed, with no unknown row, gets its
+    counts as text dtype, pandas inferring it from all-``*`` values; here they share the others' object.)"""
+    from helpers.disclosure import SUPPRESSED, protect, share_from_rounded
+
+    groups, _ = pd.factorize(frame[group_column])
+    size = int(groups.max()) + 1 if len(groups) else 0
+    first_rows = np.unique(groups, return_index=True)[1]
+    unknown = (
+        np.asarray(frame[label_column] == unknown_label, dtype=bool)
+        if unknown_label is not None
+        else np.zeros(len(frame), bool)
+    )
+    known = frame[~unknown]
+    sums = {c: np.zeros(size, dtype="int64") for c in columns}
+    for c in columns:
+        np.add.at(sums[c], groups[~unknown], known[c].to_numpy(dtype="int64"))
+    # One total row per group, built as published_breakdown builds its one (same dtypes after concat).
+    totals = []
+    for g, first in enumerate(first_rows):
+        total = {c: pd.NA for c in frame.columns}
+        total[group_column] = frame[group_column].iloc[first]
+        total[label_column] = TOTAL_KNOWN if unknown_label is not None else TOTAL
+        for c in columns:
+            total[c] = int(sums[c][g])
+        for c in ("Quarter", "Window"):
+            if c in frame.columns:
+                total[c] = frame[c].iloc[first]
+        totals.append(total)
+    with_total = pd.concat([known, pd.DataFrame(totals)], ignore_index=True).astype({c: "int64" for c in columns})
+    # Each group's known rows, then its total row.
+    group_of = np.concatenate([groups[~unknown], np.arange(size)])
+    section = np.concatenate([np.zeros(len(known), "int64"), np.ones(size, "int64")])
+    order = np.lexsort((np.arange(len(group_of)), section, group_of))
+    with_total = with_total.take(order)
+    group_of, is_total = group_of[order], section[order] == 1
+    # protect finds each group's total row by its label: -1, no other row's.
+    with_total.index = pd.Index(np.where(is_total, -1, np.arange(len(with_total))))
+    protected = protect(with_total, columns, total_row=-1, group_by=group_column)
+    out = protected.display.reset_index(drop=True)
+    for share_column, count_column in (shares or {}).items():
+        rounded = protected.rounded[count_column].to_numpy(dtype=object)[is_total]  # group g's total is the g-th
+        denominator = np.array([SUPPRESSED if pd.isna(d) else int(d) for d in rounded], dtype=object)
+        out[share_column] = share_from_rounded(out[count_column], pd.Series(denominator[group_of], dtype=object))
+    if unknown.any():
+        unknown_rows = published_counts(frame[unknown], columns)
+        for share_column in shares or {}:
+            unknown_rows[share_column] = np.nan
+        out = pd.concat([out, unknown_rows], ignore_index=True)
+        group_of = np.concatenate([group_of, groups[unknown]])
+        section = np.concatenate([np.where(is_total, 1, 0), np.full(int(unknown.sum()), 2)])
+        out = out.take(np.lexsort((np.arange(len(out)), section, group_of))).reset_index(drop=True)
+    return out
