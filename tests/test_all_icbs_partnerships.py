@@ -17,7 +17,7 @@ from test_icb_frames import EMPTIED, _without_icb_rows
 from test_icb_histories import PARAMS, _assert_same, _expected
 from test_peer_counts import QUARTER, national  # noqa: F401 - national is a fixture
 
-from helpers import disclosure, icb_frames, kpi_common as kc, kpi_engagement as ke, kpi_partnerships as kp
+from helpers import icb_frames, kpi_engagement as ke, kpi_partnerships as kp
 from helpers.contract import PERIODIC_TABLES
 from helpers.extract import icb_tables, icbs_in
 from helpers.kpis import KPIS
@@ -109,26 +109,6 @@ def test_the_edge_cases_are_exercised(edged):
 # ---------------------------------------------------------------------------------------------
 # The detail frames' all_icbs (helpers.icb_frames): what tests/test_icb_frames.py does not reach
 # ---------------------------------------------------------------------------------------------
-def test_hidden_against_totals_equals_protect_on_each_breakdown():
-    """The vectorised secondary suppression hides exactly the cells protect hides, breakdown by
-    breakdown (small counts, so that cells are pinned and secondary cells and totals are hidden)."""
-    rng = np.random.default_rng(20261130)
-    sizes = rng.integers(0, 7, size=600)
-    values = rng.choice([0, 0, 1, 2, 3, 5, 7, 8, 9, 10, 12, 13, 20, 41], size=(int(sizes.sum()), 2))
-    groups = np.repeat(np.arange(len(sizes)), sizes)
-    hidden, hidden_total = kc.hidden_against_totals(values, groups, len(sizes))
-    secondary = 0
-    for group in range(len(sizes)):
-        rows = values[groups == group]
-        frame = pd.DataFrame(rows, columns=["a", "b"])
-        with_total = pd.concat([frame, pd.DataFrame([rows.sum(axis=0)], columns=["a", "b"], index=["Total"])])
-        expected = disclosure.protect(with_total, ["a", "b"], total_row="Total").suppressed.to_numpy()
-        assert (hidden[groups == group] == expected[:-1]).all(), f"breakdown {group}: {rows.tolist()}"
-        assert (hidden_total[group] == expected[-1]).all(), f"breakdown {group}: {rows.tolist()}"
-        secondary += int((expected & ~((with_total.to_numpy() >= 1) & (with_total.to_numpy() <= 7))).sum())
-    assert secondary > 100  # the secondary suppression is exercised
-
-
 def _staff(quarter, org, active, joint):
     return {"Quarter": quarter, "OrganisationCode": org, "ResearchActiveStaff": active, "JointAppointments": joint}
 

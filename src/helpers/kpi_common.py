@@ -664,20 +664,6 @@ def rolling_by_icb(sums: np.ndarray, base: int, starts: np.ndarray) -> np.ndarra
 # ---------------------------------------------------------------------------------------------
 # Disclosure control of every ICB's rows at once (the all-ICB detail frames)
 # ---------------------------------------------------------------------------------------------
-def disclosed_cells(values: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray:
-    """Published cells of whole counts >= 0 as :func:`helpers.disclosure.protect` displays them
-    (object array): ``"*"`` where ``hidden`` (default: the counts of 1-7), else rounded to 5 (int)."""
-    from helpers.disclosure import ROUNDING_BASE, SMALL_COUNT_MAX, SUPPRESSED
-
-    counts = np.asarray(values).astype("int64")
-    if hidden is None:
-        hidden = (counts >= 1) & (counts <= SMALL_COUNT_MAX)
-    # astype(object) gives Python ints, as protect's display holds
-    cells = ((counts + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE).astype(object)
-    cells[np.asarray(hidden, dtype=bool)] = SUPPRESSED
-    return cells
-
-
 def disclosable(values: np.ndarray) -> np.ndarray:
     """Per value, whether disclosure control takes it as a count (a whole number >= 0; missing
     values pass): a frame with any other value raises in :func:`published_counts`."""
@@ -687,85 +673,16 @@ def disclosable(values: np.ndarray) -> np.ndarray:
 
 
 def published_counts_all_icbs(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """:func:`published_counts` of an all-ICB frame (``IcbCode`` column) for every ICB at once; the
-    rows of an ICB with a value disclosure control rejects left out (its own frame raises)."""
-    out = frame.copy()
+    """:func:`published_counts` of an all-ICB frame (``IcbCode`` column) for every ICB at once (it
+    works cell by cell); the rows of an ICB with a value disclosure control rejects left out (its
+    own frame raises)."""
     rejected = np.zeros(len(frame), dtype=bool)
     for column in columns:
-        values = frame[column]
-        present = values.notna().to_numpy()
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-        taken = disclosable(numbers)
-        rejected |= ~taken
-        shown = values.astype(object).to_numpy(copy=True)  # missing stays missing
-        fine = present & taken
-        shown[fine] = disclosed_cells(numbers[fine])
-        out[column] = pd.Series(shown, index=frame.index, dtype=object)
+        rejected |= ~disclosable(frame[column].to_numpy(dtype="float64", na_value=np.nan))
     if rejected.any():
         icbs = frame["IcbCode"].to_numpy()
-        out = out[~np.isin(icbs, np.unique(icbs[rejected]))].reset_index(drop=True)
-    return out
-
-
-def hidden_against_totals(values: np.ndarray, groups: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`helpers.disclosure.protect`'s hidden cells (primary and secondary) of many breakdowns
-    at once, each protected against its own total row as :func:`published_breakdown` does.
-
-    ``values``: rows x count columns (whole counts >= 0); ``groups``: each row's breakdown (0 ..
-    ``size`` - 1), a breakdown's rows in its own order; the totals are each breakdown's column sums.
-    Returns the hidden cells (as ``values``) and the hidden totals (``size`` x columns).
-    """
-    from helpers.disclosure import ROUNDING_BASE, SMALL_COUNT_MAX
-
-    rows, columns = values.shape
-    lines = size * columns
-    # Each (breakdown, count column) is one published line (its cells and their total): lines
-    # share no cell, so each is made safe on its own, as protect's loop over the lines does.
-    line = (np.asarray(groups, dtype="int64")[:, None] * columns + np.arange(columns)[None, :]).ravel()
-    count = np.asarray(values, dtype="int64").ravel()
-    row = np.repeat(np.arange(rows), columns)
-    total = np.bincount(line, weights=count, minlength=lines).astype("int64")
-
-    def bounds(n, hidden):  # _reader_bounds: what a reader knows of each cell
-        shown = (n + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE
-        low = np.where(hidden, 1.0, np.where(n == 0, 0.0, np.maximum(SMALL_COUNT_MAX + 1, shown - 2.0)))
-        return low, np.where(hidden, np.inf, np.where(n == 0, 0.0, shown + 2.0))
-
-    def unsafe(hidden, hidden_total):
-        low, high = bounds(count, hidden)
-        total_low, total_high = bounds(total, hidden_total)
-        n_hidden = np.bincount(line, weights=hidden, minlength=lines)
-        sum_low = np.bincount(line, weights=low, minlength=lines)
-        sum_high = np.bincount(line, weights=np.where(hidden, 0.0, high), minlength=lines)  # the finite ones
-        # _pinned_cells: a hidden cell pinned to one value by the line's other published figures
-        others_high = np.where(n_hidden[line] > 1, np.inf, sum_high[line])
-        others_low = sum_low[line] - low
-        pinned = hidden & (
-            np.maximum(total_low[line] - others_high, 1.0) == np.minimum(total_high[line] - others_low, np.inf)
-        )
-        pinned_total = hidden_total & (np.maximum(sum_low, 1.0) == np.where(n_hidden > 0, np.inf, sum_high))
-        pinned_line = (np.bincount(line, weights=pinned, minlength=lines) > 0) | pinned_total
-        hidden_line = n_hidden + hidden_total
-        return (hidden_line > 0) & ((hidden_line < 2) | pinned_line)
-
-    hidden = (count >= 1) & (count <= SMALL_COUNT_MAX)
-    hidden_total = (total >= 1) & (total <= SMALL_COUNT_MAX)
-    order = np.lexsort((row, count, line))  # the smallest shown count is hidden next (then the first row)
-    active = np.ones(lines, dtype=bool)
-    while True:
-        todo = unsafe(hidden, hidden_total) & active
-        if not todo.any():
-            break
-        chosen = order[(~hidden & (count > 0) & todo[line])[order]]
-        chosen = chosen[np.append(True, line[chosen][1:] != line[chosen][:-1])] if len(chosen) else chosen
-        hidden[chosen] = True
-        has_cell = np.zeros(lines, dtype=bool)
-        has_cell[line[chosen]] = True
-        # the total only when no other cell is left; a line with neither stays as it is
-        to_total = todo & ~has_cell & ~hidden_total & (total > 0)
-        hidden_total |= to_total
-        active &= has_cell | to_total | ~todo
-    return hidden.reshape(rows, columns), hidden_total.reshape(size, columns)
+        frame = frame[~np.isin(icbs, np.unique(icbs[rejected]))].reset_index(drop=True)
+    return published_counts(frame, columns)
 
 
 def published_breakdowns(

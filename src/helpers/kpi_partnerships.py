@@ -280,11 +280,12 @@ _WORKFORCE_COUNTS = ["ResearchActiveStaff", "JointAppointments"]
 
 
 def workforce_by_organisation_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
-    """:func:`workforce_by_organisation` (disclosed) for every ICB at once, ``IcbCode`` first.
+    """:func:`workforce_by_organisation` (disclosed) for every ICB at once, ``IcbCode`` first, each
+    ICB's breakdown protected against its own total row (:func:`helpers.kpi_common.published_breakdowns`).
 
     An ICB with no workforce rows in the quarter is left out (its pack computes its frame): its
     lone total row has no quarter, and its text columns are then of object, not text, dtype, which
-    one frame with other ICBs' rows cannot hold.
+    one frame with other ICBs' rows cannot hold. So is one with a negative count (its frame raises).
     """
     quarter = parse(quarter)
     size = len(icbs)
@@ -294,38 +295,25 @@ def workforce_by_organisation_frames_all_icbs(data, quarter, icbs: Sequence[str]
     codes = workforce["OrganisationCode"].to_numpy()[rows]
     # Each ICB's rows by organisation code (a stable sort, as sort_values on text), ICBs in order.
     order = np.lexsort((codes.astype(str), positions[rows]))
-    rows, codes, groups = rows[order], codes[order], positions[rows][order]
-    counts = np.column_stack([workforce[c].to_numpy(dtype="int64")[rows] for c in _WORKFORCE_COUNTS])
-    # an ICB with a negative count is left out: disclosure control raises for its frame
-    rejected = np.bincount(groups, weights=(counts < 0).any(axis=1), minlength=size) > 0
+    rows, groups = rows[order], positions[rows][order]
+    counts = {c: workforce[c].to_numpy(dtype="int64")[rows] for c in _WORKFORCE_COUNTS}
+    rejected = np.bincount(groups, weights=np.any([v < 0 for v in counts.values()], axis=0), minlength=size) > 0
     kept = ~rejected[groups]
-    rows, codes, groups, counts = rows[kept], codes[kept], groups[kept], counts[kept]
+    rows, groups = rows[kept], groups[kept]
     organisations = kc.require_table(data, "organisations")
     names = organisations.set_index("OrganisationCode")["OrganisationName"]
     names = names[~names.index.duplicated(keep="last")]  # the organisation icb_of_organisations gives its ICB
-    hidden, hidden_total = kc.hidden_against_totals(counts, groups, size)
-    present = np.bincount(groups, minlength=size) > 0
-    # published_breakdown: each ICB's rows, then its total row (Quarter kept, no name)
-    totals = np.column_stack(
-        [np.bincount(groups, weights=counts[:, j], minlength=size) for j in range(counts.shape[1])]
-    )
-    icb_of_row = np.concatenate([groups, np.flatnonzero(present)])
-    place = np.argsort(icb_of_row * 2 + np.repeat([0, 1], [len(rows), int(present.sum())]), kind="stable")
+    codes = workforce["OrganisationCode"].to_numpy()[rows]
     out = pd.DataFrame(
         {
-            "IcbCode": np.asarray(list(icbs), dtype=object)[icb_of_row[place]],
-            "Quarter": pd.Series([quarter.id] * len(place), dtype="str"),
-            "OrganisationCode": pd.Series(np.append(codes, [kc.TOTAL] * int(present.sum()))[place], dtype="str"),
-            "OrganisationName": pd.Series(
-                np.append(names.reindex(codes).to_numpy(), [pd.NA] * int(present.sum()))[place], dtype=object
-            ),
+            "IcbCode": np.asarray(list(icbs), dtype=object)[groups],
+            "Quarter": quarter.id,
+            "OrganisationCode": codes,
+            "OrganisationName": names.reindex(codes).to_numpy(),
+            **{c: v[kept] for c, v in counts.items()},
         }
     )
-    for j, column in enumerate(_WORKFORCE_COUNTS):
-        cells = np.append(counts[:, j], totals[present, j].astype("int64"))
-        shown = np.append(hidden[:, j], hidden_total[present, j])
-        out[column] = pd.Series(kc.disclosed_cells(cells[place], shown[place]), dtype=object)
-    return out
+    return kc.published_breakdowns(out, _WORKFORCE_COUNTS, "OrganisationCode", "IcbCode")
 
 
 # Every ICB's detail frame at once, by per-ICB rule name (helpers.icb_frames; tests/test_icb_frames.py).
