@@ -19,6 +19,7 @@ frame itself (an empty frame's dtypes are the rule's own).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,7 +60,7 @@ class FrameRule:
     @property
     def all_icbs(self) -> Callable[..., pd.DataFrame] | None:
         """(data, quarter, icbs, **params) -> every ICB's frame, with ``IcbCode`` as first column."""
-        module = _MODULES[self.per_icb.__module__]
+        module = sys.modules[self.per_icb.__module__]
         return getattr(module, "ALL_ICB_FRAMES", {}).get(self.per_icb.__name__)
 
     def compute(self, data, quarter, icb: str, **params) -> pd.DataFrame:
@@ -69,19 +70,6 @@ class FrameRule:
     def compute_all(self, data, quarter, icbs: Sequence[str], **params) -> pd.DataFrame:
         return self.all_icbs(data, quarter, list(icbs), **{p: params[p] for p in self.params})
 
-
-_MODULES = {
-    m.__name__: m
-    for m in (
-        kpi_activity,
-        kpi_commercial,
-        kpi_deliverables,
-        kpi_engagement,
-        kpi_innovation,
-        kpi_participation,
-        kpi_partnerships,
-    )
-}
 
 RULES: tuple[FrameRule, ...] = (
     FrameRule(kpi_activity.open_studies, ("baseline_quarters",)),
