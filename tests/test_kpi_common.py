@@ -212,3 +212,27 @@ def test_long_histories_gives_each_icb_its_own_quarters_in_the_order_given():
     assert list(frame["Value"]) == [0, 1, 2, 3, 6, 7, 11]
     with pytest.raises(ValueError, match="before the first column"):
         kc.long_histories(["QWU"], quarter, base, [base - 1], {"Value": values[:1]})
+
+
+def test_remembered_computes_once_per_data_key_and_tables():
+    """What several all-ICB rules derive from the same rows is computed once per data object and
+    key, and afresh when a table it is derived from was replaced."""
+    import pandas as pd
+
+    from helpers.loading import Data
+
+    data = Data(recruitment=pd.DataFrame({"Participants": [1, 2]}))
+    calls = []
+
+    def total():
+        calls.append(1)
+        return int(data.recruitment["Participants"].sum())
+
+    assert kc.remembered(data, ("total",), total, ("recruitment",)) == 3
+    assert kc.remembered(data, ("total",), total, ("recruitment",)) == 3
+    assert len(calls) == 1
+    data.recruitment = pd.DataFrame({"Participants": [5]})
+    assert kc.remembered(data, ("total",), total, ("recruitment",)) == 5
+    assert len(calls) == 2
+    assert kc.remembered(Data(recruitment=data.recruitment), ("total",), total, ("recruitment",)) == 5
+    assert len(calls) == 3  # another data object: its own memo

@@ -13,7 +13,9 @@ hands them to its tables (:attr:`helpers.section_tables.TableInputs.given`) inst
 them again.
 
 An ICB with no rows in a rule's all-ICB frame gets none from the pass: its pack computes that
-frame itself (an empty frame's dtypes are the rule's own).
+frame itself. A rule's ``all_icbs`` leaves out an ICB whose own rule raises, whose frame is empty
+(an empty frame's dtypes are the rule's own) or whose frame has another dtype in some column than
+the other ICBs' (e.g. a count that is None for that ICB only).
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ from helpers.quarters import Quarter, parse
 
 log = logging.getLogger("helpers.icb_frames")
 
-PACK_PARAMS = ("baseline_quarters", "targets")  # the pack parameters a rule may take
-
 
 def name_of(per_icb: Callable) -> str:
     """A rule's name: ``<kpi module>.<function>``, e.g. ``kpi_activity.new_studies``."""
@@ -51,7 +51,7 @@ class FrameRule:
     """A per-ICB rule a detail frame comes from, and the pack parameters it takes."""
 
     per_icb: Callable[..., pd.DataFrame]  # (data, quarter, icb, **params) -> the ICB's frame
-    params: tuple[str, ...] = ()  # of PACK_PARAMS
+    params: tuple[str, ...] = ()  # the pack parameters it takes: baseline_quarters, targets
 
     @property
     def name(self) -> str:
@@ -116,9 +116,9 @@ def rule_of(per_icb: Callable) -> FrameRule:
 
 def frames(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> dict[str, pd.DataFrame]:
     """Rule name -> every ICB of ``icbs``'s frame (``IcbCode`` first), for each rule with an
-    ``all_icbs``. ``params``: the pack parameters (:data:`PACK_PARAMS`). A rule that raises
-    ``ValueError`` or ``KeyError`` for the folder (a table it lacks, one ICB's data it cannot use)
-    is left out: each pack computes that frame from its own data and fails only where it fails."""
+    ``all_icbs``. ``params``: the pack parameters (``baseline_quarters``, ``targets``). A rule
+    that raises ``ValueError`` for the folder (a table it lacks, one ICB's data it cannot use) is
+    left out: each pack computes that frame from its own data and fails only where it fails."""
     quarter = parse(quarter)
     out = {}
     for rule in RULES:
@@ -126,7 +126,7 @@ def frames(data, quarter: str | Quarter, icbs: Sequence[str], **params) -> dict[
             continue
         try:
             frame = rule.compute_all(data, quarter, icbs, **params)
-        except (ValueError, KeyError) as exc:
+        except ValueError as exc:
             log.info("%s: left to each pack (%s: %s)", rule.name, type(exc).__name__, exc)
             continue
         out[rule.name] = frame

@@ -328,11 +328,8 @@ def rtt_summary(data, quarter, icb: str, quarters: int = RTT_QUARTERS, portfolio
 # ---------------------------------------------------------------------------------------------
 # Every ICB at once (Kpi.all_icbs): one vectorised pass, rows grouped by ICB as icb_slice does
 # ---------------------------------------------------------------------------------------------
-def _kept_with(data, key: tuple, compute):
-    """``compute()`` once per data object, ``key`` and tables (:func:`helpers.kpi_common.remembered`):
-    a headline history and its detail frame share one pass over the rows."""
-    tables = tuple(id(getattr(data, name, None)) for name in ("organisations", "studies", "recruitment"))
-    return kc.remembered(data, ("commercial", *key, *tables), compute)
+# The tables the all-ICB participant sums and RTT counts are derived from (kpi_common.remembered).
+_COUNTED_FROM = ("organisations", "studies", "recruitment")
 
 
 def _flat_index(positions: np.ndarray, ordinals: np.ndarray, base: int, span: int) -> np.ndarray:
@@ -399,8 +396,11 @@ def _participant_sums(data, quarter: Quarter, icbs) -> tuple[int, np.ndarray, di
     (recruitment by the recruiting organisation's ICB, the route from every study):
     :func:`helpers.kpi_common.sums_by_icb_and_quarter`'s base, starts and sums, whole numbers (kept
     with ``data``: read only)."""
-    return _kept_with(
-        data, ("participants", quarter.ordinal, tuple(icbs)), lambda: _sum_participants(data, quarter, icbs)
+    return kc.remembered(
+        data,
+        ("commercial participants", quarter.ordinal, tuple(icbs)),
+        lambda: _sum_participants(data, quarter, icbs),
+        _COUNTED_FROM,
     )
 
 
@@ -605,8 +605,8 @@ def _rtt_counts_all_icbs(data, quarter: Quarter, icbs, quarters: int, portfolio_
     the ICB, participants recruited at its own organisations, as :func:`_rtt` counts them), each of
     shape (ICBs, quarters, :data:`RTT_ROUTES`), the quarters from ``quarter`` - ``quarters`` + 1
     (kept with ``data``: read only)."""
-    key = ("rtt", quarter.ordinal, tuple(icbs), quarters, portfolio_only)
-    return _kept_with(data, key, lambda: _count_rtt(data, quarter, icbs, quarters, portfolio_only))
+    key = ("commercial rtt", quarter.ordinal, tuple(icbs), quarters, portfolio_only)
+    return kc.remembered(data, key, lambda: _count_rtt(data, quarter, icbs, quarters, portfolio_only), _COUNTED_FROM)
 
 
 def _count_rtt(data, quarter: Quarter, icbs, quarters: int, portfolio_only: bool) -> tuple:

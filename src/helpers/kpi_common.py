@@ -111,15 +111,20 @@ def _weak_cache(cache: dict, owner: Any) -> dict | None:
     return cache[key][1]
 
 
-def remembered(data: Any, key: tuple, compute: Callable[[], Any]) -> Any:
+def remembered(data: Any, key: tuple, compute: Callable[[], Any], tables: tuple[str, ...] = ()) -> Any:
     """``compute()`` once per data object and ``key``, kept with ``data`` (dropped with it): what
-    several all-ICB rules derive from the same rows (an ICB's history start, a pass's sums)."""
+    several all-ICB rules derive from the same rows (an ICB's history start, a pass's sums).
+    ``tables``: the tables of ``data`` it is derived from; one replaced since gives a fresh value."""
     cached = _weak_cache(_slices, data)
     if cached is None:
         return compute()
-    if key not in cached:
-        cached[key] = compute()
-    return cached[key]
+    current = tuple(getattr(data, name, None) for name in tables)
+    hit = cached.get(key)
+    if hit is not None and all((ref() if ref else None) is table for ref, table in zip(hit[0], current)):
+        return hit[1]
+    value = compute()
+    cached[key] = (tuple(weakref.ref(t) if t is not None else None for t in current), value)
+    return value
 
 
 def frame_cache(frame: pd.DataFrame) -> dict | None:

@@ -10,7 +10,6 @@ Breakdowns of people counts are disclosure-controlled by default (``disclosed=Tr
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -381,18 +380,10 @@ def _with_census(
 # helpers.icb_frames): one pass over each table
 # ---------------------------------------------------------------------------------------------
 def _memo(data, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per recruitment and studies tables and ``key``, kept with the recruitment
-    table: the headline histories and the detail frames of a pass share the 12-million-row sums."""
-    recruitment, studies = kc.require_table(data, "recruitment"), kc.require_table(data, "studies")
-    cache = kc.frame_cache(recruitment)
-    if cache is None:
-        return compute()
-    hit = cache.get(("participation",) + key)
-    if hit is not None and hit[0]() is studies:  # portfolio status comes from the studies
-        return hit[1]
-    value = compute()
-    cache[("participation",) + key] = (weakref.ref(studies), value)
-    return value
+    """``compute()`` once per data object, ``key`` and recruitment and studies tables
+    (:func:`helpers.kpi_common.remembered`): the headline histories and the detail frames of a
+    pass share the 12-million-row sums."""
+    return kc.remembered(data, ("participation", *key), compute, ("recruitment", "studies"))
 
 
 def _on_portfolio(data) -> np.ndarray:
@@ -466,20 +457,9 @@ def participants_with_non_portfolio_frames_all_icbs(data, quarter, icbs) -> pd.D
     return _participants_frames(data, quarter, icbs, ("portfolio", "not_portfolio"))
 
 
-def _populations(icbs) -> dict[str, int]:
-    """ICB -> its population (:func:`participants_per_10k`'s), for the ICBs that have one above 0."""
-    out = {}
-    for icb in icbs:
-        try:
-            out[icb] = _checked_population(icb)
-        except ValueError:
-            continue  # its pack raises it
-    return out
-
-
 def participants_per_10k_frames_all_icbs(data, quarter, icbs) -> pd.DataFrame:
     """:func:`participants_per_10k` of every ICB of ``icbs`` with a population, ``IcbCode`` first."""
-    populations = _populations(icbs)
+    populations = _each_icbs(_checked_population, icbs)
     chosen = [icb for icb in icbs if icb in populations]
     out = _participants_frames(data, quarter, chosen)[["IcbCode", "Quarter", "Rolling12Months"]]
     population = out["IcbCode"].map(populations).astype("int64")
