@@ -253,6 +253,9 @@ def research_active_staff_frames_all_icbs(data, quarter, icbs: Sequence[str]) ->
     return _workforce_frames_all_icbs(data, quarter, icbs, "ResearchActiveStaff")
 
 
+_WORKFORCE_COUNTS = ["ResearchActiveStaff", "JointAppointments"]  # workforce_by_organisation's counts
+
+
 def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -> pd.DataFrame:
     """Research-active staff and joint appointments per organisation in the quarter.
     Columns: Quarter, OrganisationCode, OrganisationName, ResearchActiveStaff, JointAppointments."""
@@ -273,10 +276,7 @@ def workforce_by_organisation(data, quarter, icb: str, disclosed: bool = True) -
     if not disclosed:
         return out
     # The ICB totals are published too, so the breakdown is protected against a total row.
-    return kc.published_breakdown(out, ["ResearchActiveStaff", "JointAppointments"], "OrganisationCode")
-
-
-_WORKFORCE_COUNTS = ["ResearchActiveStaff", "JointAppointments"]
+    return kc.published_breakdown(out, _WORKFORCE_COUNTS, "OrganisationCode")
 
 
 def workforce_by_organisation_frames_all_icbs(data, quarter, icbs: Sequence[str]) -> pd.DataFrame:
